@@ -1,0 +1,116 @@
+"""The journal's SQLite schema, its version and how a connection is set up.
+
+The schema version lives in ``PRAGMA user_version``. :data:`MIGRATIONS` maps each
+version to the statements that bring a database from the version before it; opening a
+journal applies the missing ones in one transaction. A journal written by a newer agent
+(a higher version than this code knows) is refused rather than misread.
+
+Durability: WAL with ``synchronous=FULL``. In WAL mode ``NORMAL`` survives a killed
+process but may lose the last commits on power loss or an OS crash. A lost step is not
+harmless here: a journal that forgot ``CREATED`` or ``LINKED`` would create a second
+document or a second fulfillment. ``FULL`` syncs the WAL at every commit, a handful per
+file, which costs little next to the HTTP calls of the same step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from agent.errors import CannotSucceed
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_V1 = (
+    """
+    CREATE TABLE entries (
+        id                    INTEGER PRIMARY KEY,
+        step                  TEXT    NOT NULL,
+        source_path           TEXT    NOT NULL,
+        claimed_path          TEXT,
+        final_path            TEXT,
+        folder_key            TEXT    NOT NULL,
+        workflow_id           TEXT,
+        required_document_ids TEXT    NOT NULL DEFAULT '[]',
+        needs_routing         INTEGER NOT NULL DEFAULT 0,
+        file_name             TEXT    NOT NULL,
+        size                  INTEGER,
+        mtime_ns              INTEGER,
+        sha256                TEXT,
+        document_id           TEXT,
+        form_expires_at       REAL,
+        fulfillments          TEXT    NOT NULL DEFAULT '{}',
+        outcome               TEXT,
+        message               TEXT,
+        duplicate_of          TEXT,
+        attempts              INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at       REAL,
+        last_error            TEXT,
+        created_at            REAL    NOT NULL,
+        updated_at            REAL    NOT NULL
+    )
+    """,
+    "CREATE INDEX entries_claimed ON entries (claimed_path)",
+    "CREATE INDEX entries_source ON entries (source_path)",
+    "CREATE INDEX entries_sha256 ON entries (sha256)",
+    "CREATE INDEX entries_open ON entries (step) WHERE step <> 'settled'",
+)
+
+#: version -> statements that upgrade the version before it to this one
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+
+
+class JournalError(CannotSucceed):
+    """The journal cannot be used (a newer format, or a damaged file)."""
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection with the journal's settings, in autocommit mode.
+
+    Transactions are opened explicitly (``BEGIN IMMEDIATE`` for writes) so that a step
+    and its results are committed together or not at all.
+    """
+    if read_only:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if not read_only:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise JournalError(
+                f"The journal at {path} cannot use write-ahead logging (got {mode!r})",
+                hint="Keep the agent's state folder on a local disk, not a network share.",
+            )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION`; return the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise JournalError(
+                f"The journal at {path} was written by a newer kompliant-agent "
+                f"(format {found}; this one reads up to {SCHEMA_VERSION})",
+                hint="Update kompliant-agent, or run the newer version again.",
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+        if found != SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

@@ -1,0 +1,494 @@
+"""The journal: each file's last finished step, so a crash resumes without repeating one.
+
+How the engine uses it::
+
+    journal = Journal.open(locations().profile_state(profile) / JOURNAL_FILE)
+    entry = journal.begin(source, folder_key=key, workflow_id=w, required_document_ids=rds)
+    entry = journal.advance(entry.id, Step.STABLE, claimed_path=claim.path, size=…, mtime_ns=…)
+    entry = journal.advance(entry.id, Step.HASHED, sha256=digest)
+    entry = journal.advance(entry.id, Step.CREATED, document_id=d, form_expires_at=expiry)
+    entry = journal.advance(entry.id, Step.UPLOADED)
+    entry = journal.advance(entry.id, Step.VERIFIED)
+    entry = journal.advance(entry.id, Step.LINKED, fulfillments={rd: f, …})
+    entry = journal.settle(entry.id, Outcome.DONE, final_path, "uploaded and linked")
+
+Rules the journal enforces, so that a bug cannot make the agent repeat server work:
+
+- ``advance`` only moves forward, and one call is one transaction: the step and its
+  results (document id, fulfillments, …) are stored together or not at all.
+- ``rewind`` goes back to an earlier step when the work of a later one has to be done
+  again (an upload form that expired → back to HASHED, then a new document.create). It
+  is refused once fulfillments exist: a linked file never links twice.
+- ``record_fulfillments`` stores the fulfillments of a partly successful batchAdd
+  before the step is finished, so a retry adds only the missing ones.
+- ``attempts`` counts every failed try of the entry (it is not reset by ``advance``), so
+  the engine's retry budget also bounds loops such as expire → re-create → expire.
+
+Thread-safe: one connection guarded by a lock (SQLite serialises writers anyway).
+Messages are passed through :func:`agent.journal.redact.redact` before they are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from agent.journal.records import Entry, FolderCounts, Outcome, Step
+from agent.journal.redact import redact
+from agent.journal.schema import connect, migrate
+from agent.journal.status import count_by_folder
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "journal.sqlite3"
+
+Clock = Callable[[], datetime]
+
+# Which results each step may record (others are a programming error).
+_STEP_RESULTS: dict[Step, frozenset[str]] = {
+    Step.SEEN: frozenset({"size", "mtime_ns"}),
+    Step.STABLE: frozenset({"claimed_path", "size", "mtime_ns"}),
+    Step.HASHED: frozenset({"claimed_path", "size", "mtime_ns", "sha256"}),
+    Step.CREATED: frozenset({"document_id", "form_expires_at"}),
+    Step.UPLOADED: frozenset(),
+    Step.VERIFIED: frozenset(),
+    Step.LINKED: frozenset({"fulfillments"}),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("journal times must be timezone-aware (use UTC)")
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def _path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(
+        id=int(row["id"]),
+        step=Step(row["step"]),
+        source_path=Path(row["source_path"]),
+        claimed_path=_path(row["claimed_path"]),
+        final_path=_path(row["final_path"]),
+        folder_key=row["folder_key"],
+        workflow_id=row["workflow_id"],
+        required_document_ids=tuple(json.loads(row["required_document_ids"])),
+        needs_routing=bool(row["needs_routing"]),
+        file_name=row["file_name"],
+        size=row["size"],
+        mtime_ns=row["mtime_ns"],
+        sha256=row["sha256"],
+        document_id=row["document_id"],
+        form_expires_at=_dt(row["form_expires_at"]),
+        fulfillments=dict(json.loads(row["fulfillments"])),
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        message=row["message"],
+        duplicate_of=row["duplicate_of"],
+        attempts=int(row["attempts"]),
+        next_attempt_at=_dt(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        created_at=_dt(row["created_at"]),
+        updated_at=_dt(row["updated_at"]),
+    )
+
+
+def _rd_json(required_document_ids: Iterable[str]) -> str:
+    return json.dumps(sorted(set(required_document_ids)))
+
+
+class Journal:
+    """The SQLite journal of one profile. Open with :meth:`open`; close when done."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Clock = utc_now) -> None:
+        self._conn = conn
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._clock = clock
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Clock = utc_now) -> Journal:
+        """Open (creating or upgrading) the journal at ``path``."""
+        conn = connect(path)
+        try:
+            found = migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        if found == 0:
+            log.info("created the journal at %s", path)
+        return cls(conn, path, clock=clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _load(self, conn: sqlite3.Connection, entry_id: int) -> Entry:
+        row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no journal entry {entry_id}")
+        return _entry(row)
+
+    def _update(self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]) -> None:
+        columns = dict(values, updated_at=_ts(self._clock()))
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        conn.execute(
+            f"UPDATE entries SET {assignments} WHERE id = ?", (*columns.values(), entry_id)
+        )
+
+    def begin(
+        self,
+        source: Path,
+        *,
+        folder_key: str,
+        claimed: Path | None = None,
+        step: Step = Step.SEEN,
+        workflow_id: str | None = None,
+        required_document_ids: Iterable[str] = (),
+        needs_routing: bool = False,
+        file_name: str | None = None,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+    ) -> Entry:
+        """A new entry for a file at ``source`` (where the user put it).
+
+        ``step`` is SEEN or STABLE (a file claimed right away); ``file_name`` defaults to
+        the source's name. ``needs_routing`` marks an inbox file no rule matched.
+        """
+        if step not in (Step.SEEN, Step.STABLE):
+            raise ValueError(f"an entry begins at SEEN or STABLE, not {step.name}")
+        now = _ts(self._clock())
+        with self._write() as conn:
+            cursor = conn.execute(
+                """
+                INSERT INTO entries (step, source_path, claimed_path, folder_key, workflow_id,
+                    required_document_ids, needs_routing, file_name, size, mtime_ns,
+                    created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    step.value,
+                    str(source),
+                    None if claimed is None else str(claimed),
+                    folder_key,
+                    workflow_id,
+                    _rd_json(required_document_ids),
+                    int(needs_routing),
+                    file_name or source.name,
+                    size,
+                    mtime_ns,
+                    now,
+                    now,
+                ),
+            )
+            entry_id = int(cursor.lastrowid or 0)
+            return self._load(conn, entry_id)
+
+    def advance(
+        self,
+        entry_id: int,
+        step: Step,
+        *,
+        claimed_path: Path | None = None,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+        sha256: str | None = None,
+        document_id: str | None = None,
+        form_expires_at: datetime | None = None,
+        fulfillments: Mapping[str, str] | None = None,
+    ) -> Entry:
+        """Record that ``step`` is finished, with its results, in one transaction.
+
+        Steps may be skipped (an upload-only file has no LINKED) but never repeated or
+        undone (see :meth:`rewind`). HASHED and later need a SHA-256, CREATED and later a
+        document id — given now or recorded before. Use :meth:`settle` for SETTLED.
+        """
+        if step is Step.SETTLED:
+            raise ValueError("use settle() to settle an entry")
+        given: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("claimed_path", claimed_path),
+                ("size", size),
+                ("mtime_ns", mtime_ns),
+                ("sha256", sha256),
+                ("document_id", document_id),
+                ("form_expires_at", form_expires_at),
+                ("fulfillments", fulfillments),
+            )
+            if value is not None
+        }
+        unexpected = set(given) - _STEP_RESULTS[step]
+        if unexpected:
+            raise ValueError(f"{step.name} does not record {', '.join(sorted(unexpected))}")
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if step <= entry.step:
+                raise ValueError(
+                    f"entry {entry_id} is at {entry.step.name}; cannot advance to {step.name}"
+                )
+            if step >= Step.HASHED and not (sha256 or entry.sha256):
+                raise ValueError(f"{step.name} needs the file's SHA-256")
+            if step >= Step.CREATED and not (document_id or entry.document_id):
+                raise ValueError(f"{step.name} needs the document id")
+            values: dict[str, Any] = {"step": step.value, "next_attempt_at": None}
+            for name, value in given.items():
+                if name == "claimed_path":
+                    values[name] = str(value)
+                elif name == "form_expires_at":
+                    values[name] = _ts(value)
+                elif name == "fulfillments":
+                    values[name] = json.dumps({**entry.fulfillments, **value}, sort_keys=True)
+                else:
+                    values[name] = value
+            self._update(conn, entry_id, values)
+            return self._load(conn, entry_id)
+
+    def record_fulfillments(self, entry_id: int, fulfillments: Mapping[str, str]) -> Entry:
+        """Store fulfillments already added (a partly successful batchAdd) without
+        finishing LINKED, so that a retry adds only the missing ones."""
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.settled:
+                raise ValueError(f"entry {entry_id} is settled")
+            merged = json.dumps({**entry.fulfillments, **fulfillments}, sort_keys=True)
+            self._update(conn, entry_id, {"fulfillments": merged})
+            return self._load(conn, entry_id)
+
+    def rewind(self, entry_id: int, step: Step, reason: str) -> Entry:
+        """Go back to ``step`` so the work after it is done again, forgetting its results.
+
+        For an upload form that expired or a stored copy whose hash differs: rewind to
+        HASHED (the document id is dropped) and create a new document. Refused for a
+        settled entry and for one with fulfillments (linking is never repeated).
+        """
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.settled or entry.fulfillments:
+                raise ValueError(
+                    f"entry {entry_id} is at {entry.step.name} with fulfillments "
+                    f"{dict(entry.fulfillments)}; it cannot be rewound"
+                )
+            if step >= entry.step:
+                raise ValueError(
+                    f"entry {entry_id} is at {entry.step.name}; cannot rewind to {step.name}"
+                )
+            values: dict[str, Any] = {"step": step.value, "last_error": redact(reason)}
+            if step < Step.CREATED:
+                values.update(document_id=None, form_expires_at=None)
+            if step < Step.HASHED:
+                values["sha256"] = None
+            self._update(conn, entry_id, values)
+            log.info(
+                "journal entry %d back from %s to %s: %s",
+                entry_id,
+                entry.step.name,
+                step.name,
+                values["last_error"],
+            )
+            return self._load(conn, entry_id)
+
+    def route(
+        self,
+        entry_id: int,
+        *,
+        folder_key: str,
+        workflow_id: str | None,
+        required_document_ids: Iterable[str],
+    ) -> Entry:
+        """Give an entry (an inbox file) its destination; clears ``needs_routing``."""
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.step >= Step.CREATED:
+                raise ValueError(f"entry {entry_id} is at {entry.step.name}; too late to route")
+            self._update(
+                conn,
+                entry_id,
+                {
+                    "folder_key": folder_key,
+                    "workflow_id": workflow_id,
+                    "required_document_ids": _rd_json(required_document_ids),
+                    "needs_routing": 0,
+                },
+            )
+            return self._load(conn, entry_id)
+
+    def mark_needs_routing(self, entry_id: int, message: str) -> Entry:
+        """An inbox file no rule matches: shown as "needs routing" until routed or gone."""
+        with self._write() as conn:
+            self._update(conn, entry_id, {"needs_routing": 1, "last_error": redact(message)})
+            return self._load(conn, entry_id)
+
+    def record_retry(self, entry_id: int, error: str, next_attempt_at: datetime) -> Entry:
+        """A try failed and will be repeated at ``next_attempt_at``; counts the attempt."""
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.settled:
+                raise ValueError(f"entry {entry_id} is settled")
+            self._update(
+                conn,
+                entry_id,
+                {
+                    "attempts": entry.attempts + 1,
+                    "last_error": redact(error),
+                    "next_attempt_at": _ts(next_attempt_at),
+                },
+            )
+            return self._load(conn, entry_id)
+
+    def settle(
+        self,
+        entry_id: int,
+        outcome: Outcome,
+        final_path: Path | None,
+        message: str,
+        *,
+        duplicate_of: str | None = None,
+    ) -> Entry:
+        """The file is in done/ or failed/ (``final_path``): nothing more to do for it.
+
+        ``duplicate_of`` names the document that already holds the same content when the
+        file was not uploaded again.
+        """
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.settled:
+                raise ValueError(f"entry {entry_id} is already settled")
+            self._update(
+                conn,
+                entry_id,
+                {
+                    "step": Step.SETTLED.value,
+                    "outcome": outcome.value,
+                    "final_path": None if final_path is None else str(final_path),
+                    "message": redact(message),
+                    "duplicate_of": duplicate_of,
+                    "next_attempt_at": None,
+                },
+            )
+            return self._load(conn, entry_id)
+
+    def forget(self, entry_id: int) -> None:
+        """Drop an entry whose file went away before any work on the server (≤ STABLE)."""
+        with self._write() as conn:
+            entry = self._load(conn, entry_id)
+            if entry.step > Step.STABLE and not entry.settled:
+                raise ValueError(
+                    f"entry {entry_id} is at {entry.step.name}; settle it instead of forgetting"
+                )
+            conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _select(self, sql: str, params: Iterable[Any] = ()) -> list[Entry]:
+        with self._lock:
+            return [_entry(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+
+    def get(self, entry_id: int) -> Entry | None:
+        found = self._select("SELECT * FROM entries WHERE id = ?", (entry_id,))
+        return found[0] if found else None
+
+    def find_by_claimed(self, path: Path) -> Entry | None:
+        """The unsettled entry whose file is claimed at ``path``."""
+        found = self._select(
+            "SELECT * FROM entries WHERE claimed_path = ? AND step <> 'settled' "
+            "ORDER BY id DESC LIMIT 1",
+            (str(path),),
+        )
+        return found[0] if found else None
+
+    def find_by_source(self, path: Path) -> Entry | None:
+        """The unsettled entry of a file seen at ``path`` (not yet claimed, or claimed)."""
+        found = self._select(
+            "SELECT * FROM entries WHERE source_path = ? AND step <> 'settled' "
+            "ORDER BY id DESC LIMIT 1",
+            (str(path),),
+        )
+        return found[0] if found else None
+
+    def unsettled(self) -> list[Entry]:
+        """Every entry not settled yet, oldest first — what a restart resumes."""
+        return self._select("SELECT * FROM entries WHERE step <> 'settled' ORDER BY id")
+
+    def find_uploaded(
+        self,
+        sha256: str,
+        required_document_ids: Iterable[str],
+        *,
+        workflow_id: str | None = None,
+        exclude_id: int | None = None,
+    ) -> Entry | None:
+        """An earlier entry that already holds this content for these requirements.
+
+        With required documents: one whose fulfillments cover all of them (LINKED, or
+        settled as done). Without (upload only): one whose document is verified. Entries
+        that were themselves duplicates, and failed ones, never count. ``workflow_id``
+        limits the search to one workflow.
+        """
+        wanted = set(required_document_ids)
+        sql = (
+            "SELECT * FROM entries WHERE sha256 = ? AND document_id IS NOT NULL "
+            "AND duplicate_of IS NULL "
+            "AND (step IN ('verified', 'linked') OR (step = 'settled' AND outcome = 'done'))"
+        )
+        params: list[Any] = [sha256]
+        if workflow_id is not None:
+            sql += " AND workflow_id = ?"
+            params.append(workflow_id)
+        if exclude_id is not None:
+            sql += " AND id <> ?"
+            params.append(exclude_id)
+        for entry in self._select(sql + " ORDER BY id", params):
+            if wanted <= set(entry.fulfillments):
+                return entry
+        return None
+
+    def status(self) -> list[FolderCounts]:
+        """Counts per folder and state (see :func:`agent.journal.status.read_status`)."""
+        with self._lock:
+            return count_by_folder(self._conn, self._clock())
