@@ -1,8 +1,52 @@
-"""When a file counts as finished (being written no more)."""
+"""When a file counts as finished (being written no more).
+
+:class:`StabilityTracker` holds the timing policy and nothing else: the watcher forwards
+observations (:class:`~agent.watch.events.EventKind`), the engine asks :meth:`~StabilityTracker.due`
+for files that are finished now and sleeps until :meth:`~StabilityTracker.next_deadline`.
+The clock and the ``stat`` function are injected, so every rule is tested without sleeping.
+
+The rules, per file:
+
+1. **Close path** (inotify only). After ``CLOSED_WRITE`` — or ``MOVED_IN``: a rename brings a
+   file that is already whole — the file goes once ``close_confirm_seconds`` have passed with
+   no further change event *and* a re-stat equals the stat taken at the close (size and
+   ``mtime_ns``). A re-stat that differs sends the file to the quiet path.
+2. **Quiet path** (every other case: created, modified, found by a scan, polled folders). Each
+   event takes a stat and restarts a ``quiet_seconds`` wait; when the wait runs out the file goes
+   if a new stat equals the one taken at its last event, i.e. two equal stats ``quiet_seconds``
+   apart with no event between. A file that changed without an event (a lost event, a polled
+   folder) simply waits another ``quiet_seconds``.
+3. **Empty files** never take the close path: scanners create a file, close it empty and open it
+   again to write. An empty file that stays empty for ``quiet_seconds`` still goes — the engine
+   fails it with a clear message instead of waiting for ever.
+4. **Maximum wait.** Once ``max_wait_seconds`` have passed since the file was first seen, events
+   stop postponing it: from then on its stat is compared every ``quiet_seconds`` and the file
+   goes at the first comparison that finds size and ``mtime_ns`` unchanged, however many events
+   arrive meanwhile (an indexer or antivirus opening it, a sync client touching attributes). A
+   file whose size or mtime really keeps changing never goes — uploading it would send a torn
+   copy, which the upload's own re-check would refuse anyway — and a warning says so once.
+5. A file that vanishes is dropped; a ``DELETED`` directory drops every file below it.
+6. A file is returned by :meth:`~StabilityTracker.due` once; observing it again (including a
+   ``SCANNED`` from a later rescan) starts over. A ``CREATED`` or ``SCANNED`` that finds a
+   tracked file exactly as last seen changes nothing: rescans and the synthetic events for a
+   folder moved in do not restart waits.
+
+The tracker is not thread-safe: one thread (the engine's loop) calls it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+import logging
+import os
+import stat as stat_module
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from agent.watch.events import EventKind
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,3 +63,183 @@ class StabilitySettings:
     max_wait_seconds: float = 300.0
     polling: bool = False
     poll_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What tells one version of a file from the next."""
+
+    size: int
+    mtime_ns: int
+
+
+def stat_file(path: Path) -> FileStat | None:
+    """The stat of a regular file, or ``None`` when it is gone, not a file, or a symlink."""
+    try:
+        result = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(result.st_mode):
+        return None
+    return FileStat(size=result.st_size, mtime_ns=result.st_mtime_ns)
+
+
+class Phase(enum.Enum):
+    """Where a tracked file is in the rules above."""
+
+    CONFIRMING = "confirming"  # closed after writing (or moved in): short confirmation
+    SETTLING = "settling"  # waiting for quiet_seconds without change
+    OVERDUE = "overdue"  # past max_wait_seconds: events no longer postpone it
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    settings: StabilitySettings
+    phase: Phase
+    first_seen: float
+    check_at: float
+    reference: FileStat
+    warned: bool = False
+
+
+class StabilityTracker:
+    """Decides when files are finished; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        settings_for: Callable[[Path], StabilitySettings],
+        *,
+        clock: Callable[[], float],
+        stat: Callable[[Path], FileStat | None] = stat_file,
+    ) -> None:
+        self._settings_for = settings_for
+        self._clock = clock
+        self._stat = stat
+        self._files: dict[Path, _Tracked] = {}
+
+    def observe(self, path: Path, kind: EventKind) -> None:
+        """Record one observation of ``path``."""
+        if kind is EventKind.DELETED:
+            self.forget(path)
+            return
+        current = self._stat(path)
+        if current is None:
+            self._files.pop(path, None)
+            return
+        now = self._clock()
+        settings = self._settings_for(path)
+        tracked = self._files.get(path)
+        if tracked is not None:
+            self._files[path] = self._reobserve(path, tracked, kind, current, now, settings)
+            return
+        self._files[path] = self._arm(kind, current, now, now, settings)
+
+    def due(self) -> list[Path]:
+        """Files finished now, oldest first; each is returned once until observed again."""
+        now = self._clock()
+        finished: list[tuple[float, Path]] = []
+        for path, tracked in list(self._files.items()):
+            if now < tracked.check_at:
+                continue
+            current = self._stat(path)
+            if current is None:
+                del self._files[path]
+                continue
+            if current == tracked.reference:
+                finished.append((tracked.first_seen, path))
+                del self._files[path]
+                continue
+            # Changed although no event said so (a lost event, a polled folder), or changing
+            # past the maximum wait: look again after another quiet period.
+            self._files[path] = self._wait_again(path, tracked, current, now)
+        finished.sort()
+        return [path for _, path in finished]
+
+    def next_deadline(self) -> float | None:
+        """The clock value at which :meth:`due` may have something new; ``None`` if idle."""
+        if not self._files:
+            return None
+        return min(tracked.check_at for tracked in self._files.values())
+
+    def forget(self, path: Path) -> None:
+        """Stop tracking ``path`` and, if it is a folder, every file below it."""
+        self._files.pop(path, None)
+        below = [tracked for tracked in self._files if path in tracked.parents]
+        for tracked in below:
+            del self._files[tracked]
+
+    def pending(self) -> int:
+        """How many files are being watched until they are finished."""
+        return len(self._files)
+
+    # -- the rules ------------------------------------------------------------------------
+
+    @staticmethod
+    def _arm(
+        kind: EventKind,
+        current: FileStat,
+        now: float,
+        first_seen: float,
+        settings: StabilitySettings,
+    ) -> _Tracked:
+        if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN) and current.size > 0:
+            return _Tracked(
+                settings=settings,
+                phase=Phase.CONFIRMING,
+                first_seen=first_seen,
+                check_at=now + settings.close_confirm_seconds,
+                reference=current,
+            )
+        return _Tracked(
+            settings=settings,
+            phase=Phase.SETTLING,
+            first_seen=first_seen,
+            check_at=now + settings.quiet_seconds,
+            reference=current,
+        )
+
+    def _reobserve(
+        self,
+        path: Path,
+        tracked: _Tracked,
+        kind: EventKind,
+        current: FileStat,
+        now: float,
+        settings: StabilitySettings,
+    ) -> _Tracked:
+        if tracked.phase is Phase.OVERDUE:
+            return replace(tracked, settings=settings)
+        if kind in (EventKind.CREATED, EventKind.SCANNED) and current == tracked.reference:
+            return replace(tracked, settings=settings)
+        if now >= tracked.first_seen + settings.max_wait_seconds:
+            return self._overdue(path, replace(tracked, settings=settings), current, now)
+        return self._arm(kind, current, now, tracked.first_seen, settings)
+
+    def _wait_again(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+        if now >= tracked.first_seen + tracked.settings.max_wait_seconds:
+            return self._overdue(path, tracked, current, now)
+        return replace(
+            tracked,
+            phase=Phase.SETTLING,
+            check_at=now + tracked.settings.quiet_seconds,
+            reference=current,
+        )
+
+    @staticmethod
+    def _overdue(path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+        if not tracked.warned:
+            logger.warning(
+                "%s is still changing after %.0f s; it will be uploaded as soon as it stays "
+                "unchanged for %.1f s. If it is a file that is written all the time (a log, "
+                "a database), move it out of the watched folder.",
+                path,
+                now - tracked.first_seen,
+                tracked.settings.quiet_seconds,
+            )
+        return replace(
+            tracked,
+            phase=Phase.OVERDUE,
+            check_at=now + tracked.settings.quiet_seconds,
+            reference=current,
+            warned=True,
+        )

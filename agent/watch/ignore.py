@@ -1,0 +1,155 @@
+"""Which names in a watched folder are never documents.
+
+Three kinds of names are skipped before a file reaches finished-file detection:
+
+- hidden names (a leading ``.``), which also covers macOS resource forks (``._*``),
+  ``.DS_Store`` and LibreOffice locks (``.~lock*``);
+- temporary and partial names that editors, browsers and copy tools write while a file is
+  still being made (``~$*``, ``*.tmp``, ``*.part``, ``*.crdownload`` …) and the junk the
+  operating system drops into folders (``Thumbs.db``, ``desktop.ini``);
+- the agent's own folders, markers and sidecars (see :data:`AGENT_OWNED`), and the user's
+  ignore patterns from the config.
+
+The agent's own names live here, in one place, so :mod:`agent.decide` and
+:mod:`agent.settle` create exactly the names this module skips.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+
+@dataclass(frozen=True)
+class AgentNames:
+    """The names the agent writes into watched folders; never treated as documents."""
+
+    done_dir: str = "done"
+    failed_dir: str = "failed"
+    processing_dir: str = ".processing"
+    marker_prefix: str = ".kompliant"
+    error_suffix: str = ".error.txt"
+    receipt_suffix: str = ".receipt.txt"
+
+    @property
+    def folders(self) -> frozenset[str]:
+        """Folders the agent owns inside every watched folder."""
+        return frozenset({self.done_dir, self.failed_dir, self.processing_dir})
+
+    @property
+    def sidecar_suffixes(self) -> tuple[str, ...]:
+        """Endings of the readable records the agent writes beside settled files."""
+        return (self.error_suffix, self.receipt_suffix)
+
+
+#: The one set of agent-owned names. Import it rather than spelling the names again.
+AGENT_OWNED = AgentNames()
+
+#: Whether file names compare without regard to case on this system (Windows, macOS).
+OS_CASE_INSENSITIVE = sys.platform in ("win32", "darwin")
+
+# Temporary and partial names. Compared case-insensitively everywhere: ``REPORT.TMP`` is a
+# temporary file on any system, and no one names a real document ``THUMBS.DB``.
+_TEMPORARY_PATTERNS: tuple[str, ...] = (
+    "~$*",  # Microsoft Office owner files
+    ".~lock*",  # LibreOffice locks (also hidden)
+    "._*",  # macOS resource forks on non-Apple file systems (also hidden)
+    "*.tmp",
+    "*.temp",
+    "*.part",  # Firefox, wget, many download tools
+    "*.partial",  # older Edge / Internet Explorer
+    "*.crdownload",  # Chrome, Edge, Brave
+    "*.download",  # Safari
+    "*.swp",
+    "*~",  # editor backups
+)
+_OS_JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+
+
+def is_agent_owned(name: str, *, case_insensitive: bool = OS_CASE_INSENSITIVE) -> bool:
+    """Whether ``name`` is one of the agent's own folders, markers or sidecars."""
+    folded = name.casefold() if case_insensitive else name
+
+    def fold(value: str) -> str:
+        return value.casefold() if case_insensitive else value
+
+    if folded in {fold(folder) for folder in AGENT_OWNED.folders}:
+        return True
+    if folded.startswith(fold(AGENT_OWNED.marker_prefix)):
+        return True
+    return any(folded.endswith(fold(suffix)) for suffix in AGENT_OWNED.sidecar_suffixes)
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary or partial file, or operating-system junk."""
+    folded = name.casefold()
+    if folded in _OS_JUNK_NAMES:
+        return True
+    return any(fnmatch.fnmatchcase(folded, pattern) for pattern in _TEMPORARY_PATTERNS)
+
+
+def is_ignored(
+    name: str,
+    extra_patterns: Sequence[str] = (),
+    *,
+    case_insensitive: bool = OS_CASE_INSENSITIVE,
+) -> bool:
+    """Whether a file or folder called ``name`` (one path component) is never a document.
+
+    ``extra_patterns`` are the user's ignore patterns (shell-style, as :mod:`fnmatch`); they
+    compare without case where the system does (``case_insensitive``).
+    """
+    if not name or name.startswith("."):
+        return True
+    if is_temporary(name) or is_agent_owned(name, case_insensitive=case_insensitive):
+        return True
+    folded = name.casefold() if case_insensitive else name
+    for pattern in extra_patterns:
+        wanted = pattern.casefold() if case_insensitive else pattern
+        if fnmatch.fnmatchcase(folded, wanted):
+            return True
+    return False
+
+
+def is_ignored_path(
+    path: PurePath,
+    root: PurePath,
+    extra_patterns: Sequence[str] = (),
+    *,
+    case_insensitive: bool = OS_CASE_INSENSITIVE,
+) -> bool:
+    """Whether ``path`` under ``root`` is ignored: any of its components below ``root`` is.
+
+    So every file inside ``done/``, ``failed/`` or ``.processing/`` is ignored, at any depth.
+    A path outside ``root`` is ignored too: it is not the watcher's business.
+    """
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return True
+    return any(
+        is_ignored(part, extra_patterns, case_insensitive=case_insensitive)
+        for part in relative.parts
+    )
+
+
+def ignore_under(
+    roots: Sequence[Path], extra_patterns: Sequence[str] = ()
+) -> Callable[[Path], bool]:
+    """An ``ignore(path)`` callable for :class:`agent.watch.observer.FolderWatcher`.
+
+    A path is judged against the root that holds it; a path under none of ``roots`` is ignored.
+    """
+    ordered = sorted(roots, key=lambda root: len(root.parts), reverse=True)
+    patterns = tuple(extra_patterns)
+
+    def ignore(path: Path) -> bool:
+        for root in ordered:
+            if path == root or root in path.parents:
+                return is_ignored_path(path, root, patterns)
+        return True
+
+    return ignore
