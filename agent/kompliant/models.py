@@ -227,3 +227,16 @@ class BatchItemResult:
     ok: bool
     data: Mapping[str, Any] = field(default_factory=dict)
     error: Exception | None = None
+
+    @property
+    def fulfillment_id(self) -> str | None:
+        """The new fulfillment's id of a batchAdd success item.
+
+        Read from ``data.fulfillment.fulfillment_id`` or ``data.fulfillment_id``: the
+        documented pages do not show the item's shape (kompliant-api.md §3.2).
+        """
+        nested = self.data.get("fulfillment")
+        if isinstance(nested, Mapping) and nested.get("fulfillment_id"):
+            return str(nested["fulfillment_id"])
+        value = self.data.get("fulfillment_id")
+        return str(value) if value else None
