@@ -1,10 +1,207 @@
-"""`kompliant-agent login` (not built yet)."""
+"""`kompliant-agent login`, `logout` and `whoami`: the stored credentials of a profile.
+
+The secret key and auth token are never taken from the command line (where other users
+and shell history could see them): they come from a hidden prompt, or with ``--stdin`` as
+two lines — the secret key, then the auth token.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import getpass
+import logging
+import os
+import sys
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from agent.cli import exitcodes
+from agent.credentials import (
+    SecretStore,
+    credentials_from_environment,
+    delete_credentials,
+    plan_storage,
+    save_credentials,
+    stored_profile,
+)
+from agent.credentials.store import check_credentials
+from agent.errors import AgentError, CredentialsError
+from agent.kompliant.auth import Credentials
+from agent.kompliant.models import VersionInfo
+from agent.locations import DEFAULT_PROFILE
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    pass
+    login = sub.add_parser(
+        "login",
+        help="check credentials with Kompliant and store them",
+        description=(
+            "Check the credentials with Kompliant (meta.checkVersion) and store them: the API "
+            "URL and key in the profile file, the secret key and auth token in the system "
+            "keyring. The secrets are asked for at a hidden prompt, or read with --stdin as "
+            "two lines (secret key, then auth token); they are never accepted as arguments."
+        ),
+    )
+    _profile_option(login)
+    login.add_argument(
+        "--api-url",
+        required=True,
+        metavar="URL",
+        help="the Kompliant API, e.g. https://api.kompliant.com",
+    )
+    login.add_argument(
+        "--api-key", required=True, metavar="KEY", help="the API key (sb_… or lv_…); not secret"
+    )
+    login.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read the secret key and the auth token as two lines from stdin",
+    )
+    login.add_argument(
+        "--allow-plaintext",
+        action="store_true",
+        help="when no secure keyring exists, keep the secrets in a 0600 file (not recommended)",
+    )
+    login.set_defaults(func=run_login)
+
+    logout = sub.add_parser(
+        "logout",
+        help="remove the stored credentials of a profile",
+        description="Remove the profile's keyring entries and files. Safe to repeat.",
+    )
+    _profile_option(logout)
+    logout.set_defaults(func=run_logout)
+
+    whoami = sub.add_parser(
+        "whoami",
+        help="show which credentials commands use (never the secrets)",
+        description="Show the API URL, API key and where the secrets are kept.",
+    )
+    _profile_option(whoami)
+    whoami.set_defaults(func=run_whoami)
+
+
+def _profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        metavar="NAME",
+        help=f"credential profile (default: {DEFAULT_PROFILE})",
+    )
+
+
+def verify_credentials(credentials: Credentials) -> VersionInfo:
+    """Ask Kompliant whether the credentials work (meta.checkVersion)."""
+    from agent.kompliant.client import KompliantClient
+
+    with KompliantClient(credentials) as client:
+        return client.check_version()
+
+
+def read_secrets(use_stdin: bool, stdin: TextIO | None = None) -> tuple[str, str]:
+    """The secret key and the auth token, from stdin lines or a hidden prompt."""
+    stream = stdin if stdin is not None else sys.stdin
+    if use_stdin:
+        secret_key = stream.readline().strip()
+        auth_token = stream.readline().strip()
+        if not secret_key or not auth_token:
+            raise UsageProblem(
+                "--stdin expects two lines: the secret key, then the auth token. "
+                'For example: printf \'%s\\n%s\\n\' "$SECRET_KEY" "$AUTH_TOKEN" | '
+                "kompliant-agent login --stdin --api-url URL --api-key KEY"
+            )
+        return secret_key, auth_token
+    if not stream.isatty():
+        raise UsageProblem(
+            "There is no terminal for a hidden prompt. Pipe the secret key and auth token "
+            "as two lines and add --stdin."
+        )
+    secret_key = getpass.getpass("Secret key (hidden): ").strip()
+    auth_token = getpass.getpass("Auth token (hidden): ").strip()
+    if not secret_key or not auth_token:
+        raise UsageProblem("Both the secret key and the auth token are needed.")
+    return secret_key, auth_token
+
+
+class UsageProblem(Exception):
+    """Wrong use of the command: printed, exit code 2."""
+
+
+def check_api_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageProblem(
+            f"--api-url {url!r} is not an http(s) URL; use e.g. https://api.kompliant.com"
+        )
+    return url.strip().rstrip("/")
+
+
+def run_login(args: argparse.Namespace) -> int:
+    try:
+        api_url = check_api_url(args.api_url)
+        secret_key, auth_token = read_secrets(args.stdin)
+    except UsageProblem as problem:
+        print(f"kompliant-agent login: {problem}", file=sys.stderr)
+        return exitcodes.USAGE
+    credentials = Credentials(api_url, args.api_key.strip(), secret_key, auth_token)
+    check_credentials(credentials)
+    # Where the secrets will go is settled first: a missing or locked keyring is reported
+    # before Kompliant is asked anything.
+    plan_storage(args.profile, allow_plaintext=args.allow_plaintext)
+    try:
+        version = verify_credentials(credentials)
+    except AgentError as error:
+        print(
+            f"kompliant-agent login: Kompliant did not accept the credentials: "
+            f"{error.describe()} Nothing was saved.",
+            file=sys.stderr,
+        )
+        return exitcodes.for_error(error)
+    plan = save_credentials(args.profile, credentials, allow_plaintext=args.allow_plaintext)
+    if plan.warning:
+        print(f"WARNING: {plan.warning}", file=sys.stderr)
+    print(
+        f"Logged in: profile '{args.profile}', API key {credentials.api_key} at {api_url} "
+        f"(API version {version.current_version}). The secret key and auth token are in "
+        f"{plan.location}."
+    )
+    return exitcodes.OK
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    removed = delete_credentials(args.profile)
+    if not removed:
+        print(f"Nothing was stored for profile '{args.profile}'; nothing to remove.")
+        return exitcodes.OK
+    print(f"Logged out of profile '{args.profile}'. Removed:")
+    for item in removed:
+        print(f"  - {item}")
+    return exitcodes.OK
+
+
+def run_whoami(args: argparse.Namespace) -> int:
+    from_env = credentials_from_environment(os.environ)
+    if from_env is not None:
+        print(
+            f"Using the environment (KOMPLIANT_API_URL etc.): API key {from_env.api_key} at "
+            f"{from_env.api_url}. Stored profiles are not used while these are set."
+        )
+        return exitcodes.OK
+    stored = stored_profile(args.profile)
+    if stored is None:
+        raise CredentialsError(
+            f"No credentials are stored for profile '{args.profile}'",
+            code="NOT_LOGGED_IN",
+        )
+    where = (
+        "the system keyring"
+        if stored.secret_store is SecretStore.KEYRING
+        else "a plaintext file (not recommended)"
+    )
+    print(
+        f"Profile '{stored.profile}': API key {stored.api_key} at {stored.api_url}; "
+        f"the secret key and auth token are in {where}."
+    )
+    return exitcodes.OK
