@@ -1,0 +1,23 @@
+"""Running snippets of agent code in a separate Python process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, *args: str, **kw: object) -> subprocess.Popen[str]:
+    """Start ``python -c code args…`` with the repository importable."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-c", code, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )

@@ -1,0 +1,329 @@
+"""The journal's steps, results, retries, duplicates and settling, read back from disk."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.journal import Journal, JournalError, Outcome, Step
+from agent.journal.schema import SCHEMA_VERSION
+
+T0 = datetime(2025, 3, 24, 12, 0, tzinfo=UTC)
+RD_BANK = "rd_BankStatements00000001"
+RD_ADDRESS = "rd_ProofOfAddress0000001"
+WF = "w_DemoApplication000000001"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, clock: FakeClock) -> Iterator[Journal]:
+    opened = Journal.open(tmp_path / "state" / "journal.sqlite3", clock=clock)
+    yield opened
+    opened.close()
+
+
+def begin(journal: Journal, name: str = "report.pdf", rds: tuple[str, ...] = (RD_BANK,)) -> int:
+    folder = Path("/data/Kompliant/App/Bank statements")
+    entry = journal.begin(
+        folder / name, folder_key=f"{WF}/{'+'.join(rds)}", workflow_id=WF, required_document_ids=rds
+    )
+    return entry.id
+
+
+def run_to_linked(
+    journal: Journal, entry_id: int, sha: str, doc: str, rds: tuple[str, ...]
+) -> None:
+    journal.advance(entry_id, Step.STABLE, claimed_path=Path(f"/c/{entry_id}"), size=3, mtime_ns=7)
+    journal.advance(entry_id, Step.HASHED, sha256=sha)
+    journal.advance(entry_id, Step.CREATED, document_id=doc)
+    journal.advance(entry_id, Step.UPLOADED)
+    journal.advance(entry_id, Step.VERIFIED)
+    journal.advance(entry_id, Step.LINKED, fulfillments={rd: f"f_{doc}_{rd}" for rd in rds})
+
+
+def test_each_step_and_its_results_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "journal.sqlite3"
+    expiry = T0 + timedelta(minutes=5)
+    with Journal.open(path, clock=clock) as journal:
+        entry = journal.begin(
+            Path("/in/report.pdf"),
+            folder_key="k",
+            workflow_id=WF,
+            required_document_ids=[RD_BANK, RD_ADDRESS, RD_BANK],
+        )
+        assert entry.step is Step.SEEN
+        assert entry.required_document_ids == (RD_BANK, RD_ADDRESS)  # sorted, unique
+        assert entry.file_name == "report.pdf"
+        eid = entry.id
+        clock.now = T0 + timedelta(seconds=1)
+        entry = journal.advance(
+            eid, Step.STABLE, claimed_path=Path("/in/.processing/report.pdf"), size=10, mtime_ns=99
+        )
+        assert (entry.step, entry.size, entry.mtime_ns) == (Step.STABLE, 10, 99)
+        assert journal.advance(eid, Step.HASHED, sha256="ab" * 32).sha256 == "ab" * 32
+        entry = journal.advance(eid, Step.CREATED, document_id="d_1", form_expires_at=expiry)
+        assert (entry.document_id, entry.form_expires_at) == ("d_1", expiry)
+        assert journal.advance(eid, Step.UPLOADED).step is Step.UPLOADED
+        assert journal.advance(eid, Step.VERIFIED).step is Step.VERIFIED
+        entry = journal.advance(eid, Step.LINKED, fulfillments={RD_BANK: "f_1", RD_ADDRESS: "f_2"})
+        assert entry.fulfillments == {RD_BANK: "f_1", RD_ADDRESS: "f_2"}
+        clock.now = T0 + timedelta(seconds=2)
+        journal.settle(eid, Outcome.DONE, Path("/in/done/report.pdf"), "uploaded and linked")
+
+    with Journal.open(path, clock=clock) as journal:
+        found = journal.get(eid)
+        assert found is not None
+        entry = found
+        assert entry.step is Step.SETTLED and entry.settled
+        assert entry.outcome is Outcome.DONE
+        assert entry.final_path == Path("/in/done/report.pdf")
+        assert entry.claimed_path == Path("/in/.processing/report.pdf")
+        assert entry.source_path == Path("/in/report.pdf")
+        assert entry.document_id == "d_1" and entry.sha256 == "ab" * 32
+        assert entry.form_expires_at == expiry
+        assert entry.fulfillments == {RD_BANK: "f_1", RD_ADDRESS: "f_2"}
+        assert entry.created_at == T0 and entry.updated_at == T0 + timedelta(seconds=2)
+        assert journal.unsettled() == []
+
+
+def test_wal_and_full_sync_are_in_force(journal: Journal) -> None:
+    conn = sqlite3.connect(journal.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+    assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_finished_step_is_never_repeated_or_undone(journal: Journal) -> None:
+    eid = begin(journal)
+    journal.advance(eid, Step.HASHED, sha256="aa")
+    with pytest.raises(ValueError, match="cannot advance"):
+        journal.advance(eid, Step.HASHED, sha256="bb")
+    with pytest.raises(ValueError, match="cannot advance"):
+        journal.advance(eid, Step.STABLE)
+    entry = journal.get(eid)
+    assert entry is not None and entry.sha256 == "aa" and entry.step is Step.HASHED
+
+
+def test_steps_need_their_results(journal: Journal) -> None:
+    eid = begin(journal)
+    with pytest.raises(ValueError, match="SHA-256"):
+        journal.advance(eid, Step.HASHED)
+    journal.advance(eid, Step.HASHED, sha256="aa")
+    with pytest.raises(ValueError, match="document id"):
+        journal.advance(eid, Step.UPLOADED)
+    with pytest.raises(ValueError, match="does not record document_id"):
+        journal.advance(eid, Step.UPLOADED, document_id="d_1")
+    with pytest.raises(ValueError, match="settle"):
+        journal.advance(eid, Step.SETTLED)
+    entry = journal.get(eid)
+    assert entry is not None and entry.step is Step.HASHED and entry.document_id is None
+
+
+def test_rewind_after_an_expired_form_drops_the_document(journal: Journal) -> None:
+    eid = begin(journal)
+    journal.advance(eid, Step.HASHED, sha256="aa")
+    journal.advance(eid, Step.CREATED, document_id="d_old", form_expires_at=T0)
+    entry = journal.rewind(eid, Step.HASHED, "upload form expired")
+    assert (entry.step, entry.document_id, entry.form_expires_at) == (Step.HASHED, None, None)
+    assert entry.sha256 == "aa" and entry.last_error == "upload form expired"
+    assert journal.advance(eid, Step.CREATED, document_id="d_new").document_id == "d_new"
+
+
+def test_rewind_is_refused_once_fulfillments_exist(journal: Journal) -> None:
+    eid = begin(journal, rds=(RD_BANK, RD_ADDRESS))
+    journal.advance(eid, Step.HASHED, sha256="aa")
+    journal.advance(eid, Step.CREATED, document_id="d_1")
+    journal.advance(eid, Step.VERIFIED)
+    journal.record_fulfillments(eid, {RD_BANK: "f_1"})
+    with pytest.raises(ValueError, match="cannot be rewound"):
+        journal.rewind(eid, Step.HASHED, "again")
+    entry = journal.advance(eid, Step.LINKED, fulfillments={RD_ADDRESS: "f_2"})
+    assert entry.fulfillments == {RD_BANK: "f_1", RD_ADDRESS: "f_2"}
+
+
+def test_retries_count_and_are_not_reset_by_progress(journal: Journal, clock: FakeClock) -> None:
+    eid = begin(journal)
+    later = T0 + timedelta(seconds=30)
+    entry = journal.record_retry(eid, "Kompliant had a problem (HTTP 503)", later)
+    assert (entry.attempts, entry.next_attempt_at) == (1, later)
+    assert entry.last_error == "Kompliant had a problem (HTTP 503)"
+    entry = journal.advance(eid, Step.HASHED, sha256="aa")
+    assert entry.attempts == 1 and entry.next_attempt_at is None
+    assert journal.record_retry(eid, "again", later).attempts == 2
+
+
+def test_stored_messages_never_keep_credentials(journal: Journal) -> None:
+    eid = begin(journal)
+    sig = "iWEh4jjK9wfjTXd/3GzImPLL1swTZiCPpDbj62vFo2Q="
+    token = "7F2Av26rUgtzJYgUG9IilG1W6ZMLnt7Dak3Gyht220KLpkBLSJRMOzhBYd"
+    error = f"proxy said: Authorization: KSig1-HMAC-SHA256 {sig}\nX-API-Auth-Token: {token}"
+    entry = journal.record_retry(eid, error, T0)
+    assert entry.last_error is not None
+    assert sig not in entry.last_error and token not in entry.last_error
+    assert "proxy said" in entry.last_error
+    entry = journal.settle(eid, Outcome.FAILED, None, f"X-Amz-Signature={sig} for d_1")
+    assert entry.message == "X-Amz-Signature=[redacted] for d_1"
+
+
+def test_find_by_claimed_and_source_skip_settled(journal: Journal) -> None:
+    claimed = Path("/in/.processing/a.pdf")
+    first = journal.begin(Path("/in/a.pdf"), folder_key="k", claimed=claimed, step=Step.STABLE)
+    journal.settle(first.id, Outcome.FAILED, Path("/in/failed/a.pdf"), "empty file")
+    assert journal.find_by_claimed(claimed) is None
+    second = journal.begin(Path("/in/a.pdf"), folder_key="k", claimed=claimed, step=Step.STABLE)
+    found = journal.find_by_claimed(claimed)
+    assert found is not None and found.id == second.id
+    by_source = journal.find_by_source(Path("/in/a.pdf"))
+    assert by_source is not None and by_source.id == second.id
+    assert [e.id for e in journal.unsettled()] == [second.id]
+
+
+def test_find_uploaded_needs_the_same_content_linked_to_the_same_requirements(
+    journal: Journal,
+) -> None:
+    combined = begin(journal, "a.pdf", rds=(RD_BANK, RD_ADDRESS))
+    run_to_linked(journal, combined, "s1", "d_1", (RD_BANK, RD_ADDRESS))
+
+    found = journal.find_uploaded("s1", [RD_BANK])
+    assert found is not None and found.id == combined and found.document_id == "d_1"
+    assert journal.find_uploaded("s1", [RD_ADDRESS, RD_BANK]) is not None
+    assert journal.find_uploaded("s1", ["rd_GovernmentId000000001"]) is None
+    assert journal.find_uploaded("s2", [RD_BANK]) is None
+    assert journal.find_uploaded("s1", [RD_BANK], workflow_id="w_Other") is None
+    assert journal.find_uploaded("s1", [RD_BANK], exclude_id=combined) is None
+
+    # content only uploaded (upload-only folder) counts for upload-only, not for a requirement
+    upload_only = begin(journal, "b.pdf", rds=())
+    journal.advance(upload_only, Step.HASHED, sha256="s3")
+    journal.advance(upload_only, Step.CREATED, document_id="d_3")
+    assert journal.find_uploaded("s3", []) is None  # not verified yet
+    journal.advance(upload_only, Step.VERIFIED)
+    assert journal.find_uploaded("s3", []) is not None
+    assert journal.find_uploaded("s3", [RD_BANK]) is None
+
+
+def test_find_uploaded_ignores_failed_and_duplicate_entries(journal: Journal) -> None:
+    failed = begin(journal, "a.pdf")
+    run_to_linked(journal, failed, "s1", "d_1", (RD_BANK,))
+    journal.settle(failed, Outcome.FAILED, None, "moved away")
+    assert journal.find_uploaded("s1", [RD_BANK]) is None
+
+    good = begin(journal, "b.pdf")
+    run_to_linked(journal, good, "s1", "d_2", (RD_BANK,))
+    journal.settle(good, Outcome.DONE, Path("/x/done/b.pdf"), "uploaded")
+    dup = begin(journal, "c.pdf")
+    journal.advance(dup, Step.HASHED, sha256="s1")
+    journal.settle(dup, Outcome.DONE, Path("/x/done/c.pdf"), "same content", duplicate_of="d_2")
+    found = journal.find_uploaded("s1", [RD_BANK])
+    assert found is not None and found.id == good
+    assert journal.get(dup) is not None and journal.get(dup).duplicate_of == "d_2"  # type: ignore[union-attr]
+
+
+def test_routing_an_inbox_file(journal: Journal) -> None:
+    entry = journal.begin(Path("/in/Inbox/scan001.pdf"), folder_key=f"{WF}/inbox")
+    entry = journal.mark_needs_routing(entry.id, "No routing rule matches scan001.pdf")
+    assert entry.needs_routing
+    entry = journal.route(
+        entry.id, folder_key=f"{WF}/{RD_BANK}", workflow_id=WF, required_document_ids=[RD_BANK]
+    )
+    assert not entry.needs_routing and entry.required_document_ids == (RD_BANK,)
+    assert entry.folder_key == f"{WF}/{RD_BANK}"
+
+
+def test_forget_only_before_server_work(journal: Journal) -> None:
+    gone = begin(journal, "gone.pdf")
+    journal.forget(gone)
+    assert journal.get(gone) is None
+    started = begin(journal, "started.pdf")
+    journal.advance(started, Step.HASHED, sha256="aa")
+    journal.advance(started, Step.CREATED, document_id="d_1")
+    with pytest.raises(ValueError, match="settle it"):
+        journal.forget(started)
+    assert journal.get(started) is not None
+
+
+def test_settled_entries_take_no_more_changes(journal: Journal) -> None:
+    eid = begin(journal)
+    journal.settle(eid, Outcome.DONE, None, "ok")
+    with pytest.raises(ValueError):
+        journal.settle(eid, Outcome.FAILED, None, "again")
+    with pytest.raises(ValueError):
+        journal.record_retry(eid, "x", T0)
+    with pytest.raises(ValueError):
+        journal.advance(eid, Step.LINKED)
+
+
+def test_naive_times_are_refused(journal: Journal) -> None:
+    eid = begin(journal)
+    with pytest.raises(ValueError, match="timezone"):
+        journal.record_retry(eid, "x", datetime(2025, 1, 1))
+
+
+def test_many_threads_advance_their_own_entries(journal: Journal) -> None:
+    ids = [begin(journal, f"f{n}.pdf") for n in range(16)]
+    errors: list[BaseException] = []
+
+    def work(eid: int) -> None:
+        try:
+            run_to_linked(journal, eid, f"sha{eid}", f"d_{eid}", (RD_BANK,))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(eid,)) for eid in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    for eid in ids:
+        entry = journal.get(eid)
+        assert entry is not None and entry.step is Step.LINKED
+        assert entry.document_id == f"d_{eid}" and entry.fulfillments == {
+            RD_BANK: f"f_d_{eid}_{RD_BANK}"
+        }
+
+
+def test_a_journal_from_a_newer_agent_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    Journal.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(JournalError, match="newer kompliant-agent") as caught:
+        Journal.open(path)
+    assert "Update kompliant-agent" in caught.value.describe()
+
+
+def test_migration_hook_applies_missing_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.journal import schema
+
+    path = tmp_path / "journal.sqlite3"
+    Journal.open(path).close()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(schema.MIGRATIONS, 2, ("ALTER TABLE entries ADD COLUMN note TEXT",))
+    with Journal.open(path) as journal:
+        columns = {row[1] for row in journal._conn.execute("PRAGMA table_info(entries)")}
+        assert "note" in columns
+        assert journal._conn.execute("PRAGMA user_version").fetchone()[0] == 2
