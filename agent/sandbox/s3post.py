@@ -1,0 +1,479 @@
+"""The sandbox's S3 upload endpoint: receives a presigned POST form and stores its file.
+
+The HTTP server hands each ``POST /s3/<bucket>`` to :meth:`UploadEndpoint.handle`. The body
+is parsed as it arrives (python-multipart's streaming parser): form fields are kept, and
+once the ``file`` part begins the form is judged by :func:`~agent.sandbox.s3policy.judge_form`
+exactly as S3 would; the file then goes to a temporary file in the storage folder chunk by
+chunk, hashed on the way, and is renamed to ``<storage>/<key>`` only when it is complete
+and of an allowed size. Nothing of a refused or broken upload stays on disk.
+
+Where this endpoint answers differently from real S3, on purpose:
+
+- A field after the file part is refused (400 ``InvalidArgument``); S3 silently ignores it,
+  so a client that passes here loses nothing on S3.
+- A body that is not ``multipart/form-data`` gets S3's 412 ``PreconditionFailed``.
+- A refused upload is read to its end before the answer goes out, so the client reads the
+  XML error instead of a reset connection (S3 may reset instead).
+- A field sent twice is refused (400 ``InvalidArgument``).
+- Keys that cannot be a file path below the storage folder (``..``, empty segments, a
+  trailing ``/``) are refused (400 ``InvalidArgument``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from agent.sandbox.s3policy import (
+    S3_MAX_POST_SIZE,
+    AcceptedForm,
+    FormSpec,
+    S3Rejection,
+    S3Settings,
+    judge_form,
+    presign,
+    size_rejection,
+    too_large,
+)
+
+__all__ = [
+    "FormSpec",
+    "S3Rejection",
+    "S3Settings",
+    "StoredObject",
+    "UploadEndpoint",
+    "error_response",
+    "no_such_bucket",
+    "presign",
+]
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+#: S3 refuses a form whose fields before the file exceed 20 KB.
+MAX_PRE_DATA = 20 * 1024
+#: Room for the form fields and boundaries around a file of the largest allowed size.
+_FORM_OVERHEAD = 1024 * 1024
+_TEMP_PREFIX = ".incoming-"
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object the store holds: its key, size, SHA-256, where it lies, its document."""
+
+    key: str
+    size: int
+    sha256_hex: str
+    path: Path
+    document_id: str | None
+
+
+class _Stage(enum.Enum):
+    FIELDS = "fields"
+    FILE = "file"
+    AFTER_FILE = "after file"
+
+
+class _Refused(Exception):
+    """Stops the parse: the upload is refused with ``rejection``."""
+
+    def __init__(self, rejection: S3Rejection) -> None:
+        super().__init__(rejection.code)
+        self.rejection = rejection
+
+
+class UploadEndpoint:
+    """Receives presigned POST uploads for ``settings.bucket`` into ``storage_dir``."""
+
+    def __init__(
+        self,
+        storage_dir: Path,
+        settings: S3Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_stored: Callable[[StoredObject], None],
+    ) -> None:
+        self.storage_dir = storage_dir
+        self.settings = settings
+        self._clock = clock
+        self._on_stored = on_stored
+        storage_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def path(self) -> str:
+        """The URL path this endpoint serves: ``/s3/<bucket>``."""
+        return f"/s3/{self.settings.bucket}"
+
+    def handle(
+        self, headers: Mapping[str, str], body: BinaryIO, content_length: int | None
+    ) -> Response:
+        """Receive one POST: status, response headers and body to send back.
+
+        The response headers carry no ``Content-Length``; the HTTP server frames the body.
+        """
+        request_id = uuid.uuid4().hex[:16].upper()
+        lowered = {name.lower(): value for name, value in headers.items()}
+        if content_length is None:
+            return _close(
+                error_response(
+                    S3Rejection(
+                        411,
+                        "MissingContentLength",
+                        "You must provide the Content-Length HTTP header.",
+                    ),
+                    request_id,
+                )
+            )
+        media_type, params = parse_options_header(lowered.get("content-type", ""))
+        boundary = params.get(b"boundary", b"")
+        if media_type != b"multipart/form-data" or not boundary:
+            _drain(body, content_length)
+            return error_response(_NOT_MULTIPART, request_id)
+        if content_length > S3_MAX_POST_SIZE + _FORM_OVERHEAD:
+            # Not worth reading: answer at once and close the connection.
+            return _close(error_response(too_large(content_length, S3_MAX_POST_SIZE), request_id))
+
+        receiver = _Receiver(self.storage_dir, self.settings, self._clock)
+        try:
+            outcome = receiver.receive(body, content_length, boundary)
+            if isinstance(outcome, S3Rejection):
+                log.info("Upload refused: %s %s", outcome.code, outcome.message)
+                return error_response(outcome, request_id)
+            stored = receiver.commit(outcome)
+        finally:
+            receiver.discard()
+        log.info("Stored %s (%d bytes)", stored.key, stored.size)
+        self._on_stored(stored)
+        return _success(
+            outcome,
+            stored,
+            bucket=self.settings.bucket,
+            md5=receiver.md5_hex,
+            host=lowered.get("host", ""),
+            rid=request_id,
+        )
+
+
+class _Receiver:
+    """The state of one POST body being parsed."""
+
+    def __init__(self, storage_dir: Path, settings: S3Settings, clock: Callable[[], float]):
+        self._storage_dir = storage_dir
+        self._settings = settings
+        self._clock = clock
+        self._stage = _Stage.FIELDS
+        self._fields: list[tuple[str, str]] = []
+        self._pre_data = 0
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._part_headers: dict[str, bytes] = {}
+        self._part_name = ""
+        self._part_value = bytearray()
+        self._accepted: AcceptedForm | None = None
+        self._temp_path: Path | None = None
+        self._temp: BinaryIO | None = None
+        self._too_large = False
+        self._size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._ended = False
+
+    @property
+    def md5_hex(self) -> str:
+        return self._md5.hexdigest()
+
+    def receive(
+        self, body: BinaryIO, content_length: int, boundary: bytes
+    ) -> AcceptedForm | S3Rejection:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+                "on_end": self._on_end,
+            },
+        )
+        remaining = content_length
+        try:
+            while remaining > 0:
+                try:
+                    chunk = body.read(min(CHUNK, remaining))
+                except OSError as exc:
+                    log.info("Upload body not received whole: %s", exc)
+                    return _INCOMPLETE
+                if not chunk:
+                    log.info("Upload body ended %d bytes early", remaining)
+                    return _INCOMPLETE
+                remaining -= len(chunk)
+                parser.write(chunk)
+        except _Refused as refused:
+            rejection = refused.rejection
+        except FormParserError:
+            rejection = _MALFORMED
+        except OSError:
+            log.exception("Could not write the upload to %s", self._storage_dir)
+            rejection = _INTERNAL
+        else:
+            return self._verdict()
+        self.discard()
+        _drain(body, remaining)
+        return rejection
+
+    def _verdict(self) -> AcceptedForm | S3Rejection:
+        if self._stage is _Stage.FIELDS:
+            return _NO_FILE
+        if not self._ended or self._stage is _Stage.FILE or self._accepted is None:
+            return _MALFORMED
+        if self._too_large:
+            return too_large(self._size, self._accepted.max_size)
+        return size_rejection(self._size, self._accepted) or self._accepted
+
+    def commit(self, accepted: AcceptedForm) -> StoredObject:
+        """Move the received file to its key's path; the rename is atomic."""
+        assert self._temp is not None and self._temp_path is not None
+        target = _object_path(self._storage_dir, accepted.key)
+        assert target is not None  # checked when the file part began
+        self._temp.close()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._temp_path, target)
+        self._temp_path = None
+        return StoredObject(
+            key=accepted.key,
+            size=self._size,
+            sha256_hex=self._sha256.hexdigest(),
+            path=target,
+            document_id=accepted.document_id,
+        )
+
+    def discard(self) -> None:
+        """Close and remove the temporary file, if one is left."""
+        if self._temp is not None:
+            self._temp.close()
+        if self._temp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._temp_path.unlink()
+            self._temp_path = None
+
+    # --- parser callbacks ---------------------------------------------------------------
+
+    def _on_part_begin(self) -> None:
+        if self._stage is _Stage.AFTER_FILE and not self._too_large:
+            raise _Refused(_FIELD_AFTER_FILE)
+        self._part_headers = {}
+        self._part_value = bytearray()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_pre_data(end - start)
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_pre_data(end - start)
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        name = bytes(self._header_name).decode("latin-1").strip().lower()
+        self._part_headers[name] = bytes(self._header_value).strip()
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+
+    def _on_headers_finished(self) -> None:
+        disposition, params = parse_options_header(self._part_headers.get("content-disposition"))
+        name = params.get(b"name")
+        if disposition != b"form-data" or name is None:
+            raise _Refused(_MALFORMED)
+        self._part_name = _text(name)
+        if self._stage is _Stage.FIELDS and self._part_name.lower() == "file":
+            self._begin_file()
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._stage is not _Stage.FILE:
+            self._count_pre_data(end - start)
+            self._part_value += data[start:end]
+            return
+        self._size += end - start
+        if self._too_large:
+            return
+        assert self._accepted is not None and self._temp is not None
+        if self._size > self._accepted.max_size:
+            # Stop storing at once; keep counting to tell the client the file's real size.
+            self._too_large = True
+            self.discard()
+            return
+        piece = data[start:end]
+        self._temp.write(piece)
+        self._sha256.update(piece)
+        self._md5.update(piece)
+
+    def _on_part_end(self) -> None:
+        if self._stage is _Stage.FILE:
+            self._stage = _Stage.AFTER_FILE
+        elif self._stage is _Stage.FIELDS:
+            self._fields.append((self._part_name, _text(bytes(self._part_value))))
+
+    def _on_end(self) -> None:
+        self._ended = True
+
+    def _count_pre_data(self, size: int) -> None:
+        if self._stage is not _Stage.FIELDS:
+            return
+        self._pre_data += size
+        if self._pre_data > MAX_PRE_DATA:
+            raise _Refused(_PRE_DATA_TOO_LARGE)
+
+    def _begin_file(self) -> None:
+        verdict = judge_form(self._fields, settings=self._settings, now=self._clock())
+        if isinstance(verdict, S3Rejection):
+            raise _Refused(verdict)
+        if _object_path(self._storage_dir, verdict.key) is None:
+            raise _Refused(_unstorable_key(verdict.key))
+        self._accepted = verdict
+        self._temp_path = self._storage_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}.part"
+        self._temp = self._temp_path.open("xb")
+        self._stage = _Stage.FILE
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def error_response(rejection: S3Rejection, request_id: str) -> Response:
+    """S3's XML error answer for ``rejection``."""
+    details = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in rejection.details)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(rejection.code)}</Code>"
+        f"<Message>{escape(rejection.message)}</Message>{details}"
+        f"<RequestId>{request_id}</RequestId><HostId>sandbox</HostId></Error>"
+    ).encode()
+    headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
+    return rejection.status, headers, body
+
+
+def no_such_bucket(bucket: str) -> Response:
+    """The answer to a POST for a bucket the sandbox does not have."""
+    rejection = S3Rejection(
+        404,
+        "NoSuchBucket",
+        "The specified bucket does not exist",
+        (("BucketName", bucket),),
+    )
+    return error_response(rejection, uuid.uuid4().hex[:16].upper())
+
+
+def _success(
+    accepted: AcceptedForm, stored: StoredObject, *, bucket: str, md5: str, host: str, rid: str
+) -> Response:
+    bucket_path = f"/s3/{quote(bucket)}/{quote(stored.key)}"
+    location = f"http://{host}{bucket_path}" if host else bucket_path
+    headers = {"ETag": f'"{md5}"', "Location": location, "x-amz-request-id": rid}
+    if accepted.success_status != 201:
+        return accepted.success_status, headers, b""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<PostResponse><Location>{escape(location)}</Location>"
+        f"<Bucket>{escape(bucket)}</Bucket><Key>{escape(stored.key)}</Key>"
+        f'<ETag>"{md5}"</ETag></PostResponse>'
+    ).encode()
+    headers["Content-Type"] = "application/xml"
+    return 201, headers, body
+
+
+def _close(response: Response) -> Response:
+    status, headers, body = response
+    return status, {**headers, "Connection": "close"}, body
+
+
+def _drain(body: BinaryIO, remaining: int) -> None:
+    """Read and drop the rest of a refused body, so the client gets to read the answer."""
+    try:
+        while remaining > 0:
+            chunk = body.read(min(CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+    except OSError:
+        return
+
+
+def _object_path(storage_dir: Path, key: str) -> Path | None:
+    """Where the object ``key`` is stored, or ``None`` when it cannot be a path below."""
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\\" in key or "\x00" in key:
+        return None
+    if parts[0].startswith(_TEMP_PREFIX):
+        return None
+    return storage_dir.joinpath(*parts)
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(_MALFORMED) from None
+
+
+def _unstorable_key(key: str) -> S3Rejection:
+    return S3Rejection(
+        400,
+        "InvalidArgument",
+        f"This sandbox stores each object as a file and cannot store the key {key!r} "
+        "(empty, '.' or '..' path segments, a trailing '/' or a backslash).",
+        (("ArgumentName", "key"), ("ArgumentValue", key)),
+    )
+
+
+_NOT_MULTIPART = S3Rejection(
+    412,
+    "PreconditionFailed",
+    "At least one of the pre-conditions you specified did not hold",
+    (("Condition", "Bucket POST must be of the enclosure-type multipart/form-data"),),
+)
+_MALFORMED = S3Rejection(
+    400,
+    "MalformedPOSTRequest",
+    "The body of your POST request is not well-formed multipart/form-data.",
+)
+_INCOMPLETE = S3Rejection(
+    400,
+    "IncompleteBody",
+    "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+)
+_INTERNAL = S3Rejection(500, "InternalError", "We encountered an internal error. Please try again.")
+_NO_FILE = S3Rejection(
+    400,
+    "InvalidArgument",
+    "POST requires exactly one file upload per request.",
+    (("ArgumentName", "file"), ("ArgumentValue", "0")),
+)
+_FIELD_AFTER_FILE = S3Rejection(
+    400,
+    "InvalidArgument",
+    "The file must be the last field of the form: S3 ignores every field after it, so "
+    "those fields would be lost. Send the file part last.",
+    (("ArgumentName", "file"), ("ArgumentValue", "")),
+)
+_PRE_DATA_TOO_LARGE = S3Rejection(
+    400,
+    "MaxPostPreDataLengthExceededError",
+    "Your POST request fields preceeding the upload file was too large.",
+)
