@@ -1,0 +1,105 @@
+"""The folder tree under the root, as the markers describe it.
+
+:meth:`FolderTree.scan` is the only part that reads the disk: it walks the root once,
+reads every marker and keeps the folders of workflows listed in the config. Everything
+else (:func:`agent.decide.route.route`, :func:`watched_folders`, :meth:`settings_for`)
+works on the resulting plain data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from agent.config import Config
+from agent.decide.cache import CachedWorkflow, RequirementsCache
+from agent.decide.markers import Marker, MarkerUnreadable, read_marker
+from agent.errors import FileProblem
+from agent.watch.ignore import is_ignored
+from agent.watch.stability import StabilitySettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FolderTree:
+    """Folder → marker for every folder of a configured workflow under ``root``.
+
+    ``broken`` holds folders whose marker exists but cannot be used, with the reason.
+    """
+
+    root: Path
+    config: Config
+    cache: RequirementsCache = field(default_factory=RequirementsCache)
+    folders: Mapping[Path, Marker] = field(default_factory=dict)
+    broken: Mapping[Path, str] = field(default_factory=dict)
+
+    @classmethod
+    def scan(cls, root: Path, config: Config, cache: RequirementsCache) -> FolderTree:
+        """Walk ``root`` and read the markers; a missing root is an error, never "empty"."""
+        root = Path(os.path.abspath(root.expanduser()))
+        if not root.is_dir():
+            raise FileProblem(
+                f"The agent's folder {root} does not exist or is not a folder",
+                code="ROOT_MISSING",
+                hint="Connect the drive or share that holds it, or run "
+                "`kompliant-agent add-workflow` to create it.",
+            )
+        folders: dict[Path, Marker] = {}
+        broken: dict[Path, str] = {}
+        configured = {w.workflow_id for w in config.workflows}
+        for current, dirs, _files in os.walk(root, onerror=_log_walk_error):
+            # Skip the agent's own folders (done/, failed/, .processing/) and hidden ones.
+            dirs[:] = sorted(d for d in dirs if not is_ignored(d))
+            folder = Path(current)
+            try:
+                marker = read_marker(folder)
+            except MarkerUnreadable as error:
+                broken[folder] = error.reason
+                continue
+            if marker is None:
+                continue
+            if marker.workflow_id not in configured:
+                continue  # a removed workflow: its folders stay, unwatched
+            folders[folder] = marker
+        return cls(root=root, config=config, cache=cache, folders=folders, broken=broken)
+
+    def workflow_folders(self, workflow_id: str) -> dict[Path, Marker]:
+        return {p: m for p, m in self.folders.items() if m.workflow_id == workflow_id}
+
+    def cached(self, workflow_id: str) -> CachedWorkflow | None:
+        return self.cache.get(workflow_id)
+
+    def settings_for(self, path: Path) -> StabilitySettings:
+        """Finished-file settings for a file or folder: the deepest ``[[folders]]`` match wins.
+
+        ``[[folders]].path`` is compared part by part, without regard to case, so a
+        setting for ``Acme (w_…)`` covers everything below that folder.
+        """
+        try:
+            relative = Path(os.path.abspath(path)).relative_to(self.root)
+        except ValueError:
+            return self.config.stability
+        parts = [p.casefold() for p in relative.parts]
+        best: tuple[int, StabilitySettings] | None = None
+        for override in self.config.folders:
+            wanted = [p.casefold() for p in PurePosixPath(override.path).parts]
+            if parts[: len(wanted)] == wanted and (best is None or len(wanted) > best[0]):
+                best = (len(wanted), override.apply_to(self.config.stability))
+        return self.config.stability if best is None else best[1]
+
+
+def watched_folders(tree: FolderTree) -> list[Path]:
+    """Every folder whose files the agent handles, shallowest first.
+
+    Workflow folders are included: a file dropped straight into one shows as "needs
+    routing". Files in sub-folders a user makes inside these belong to the nearest one.
+    """
+    return sorted(tree.folders, key=lambda p: (len(p.parts), str(p)))
+
+
+def _log_walk_error(error: OSError) -> None:
+    log.warning("cannot read folder %s: %s", error.filename, error.strerror or error)
