@@ -84,7 +84,7 @@ def excerpt(text: str, redact: Iterable[str] = ()) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     text = re.sub(r"KSig1-HMAC-SHA256\s+\S+", "KSig1-HMAC-SHA256 [redacted]", text)
-    text = re.sub(r"(?i)(x-api-auth-token\W+)\S+", r"\1[redacted]", text)
+    text = re.sub(r"(?i)(x-api-auth-token[\"':=\s]+)(?!\[redacted)\S+", r"\1[redacted]", text)
     text = re.sub(r"<[^>]*>", " ", text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
