@@ -4,6 +4,7 @@ The schema is described in docs/folders.md. :func:`load_config` returns defaults
 file is absent; :func:`save_config` writes atomically.
 """
 
+from agent.config.dump import config_to_data
 from agent.config.model import (
     AgentSettings,
     CombinedFolder,
@@ -13,7 +14,7 @@ from agent.config.model import (
     WorkflowConfig,
     default_root,
 )
-from agent.config.parse import ConfigError, config_to_data, parse_config
+from agent.config.parse import ConfigError, parse_config
 from agent.config.store import config_path, load_config, save_config, write_atomically
 
 __all__ = [

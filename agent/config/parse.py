@@ -1,4 +1,4 @@
-"""TOML data ⇄ :class:`Config`, with validation errors that name the key.
+"""TOML data → :class:`Config`, with validation errors that name the key.
 
 Every problem is collected before raising, so one run of the agent lists all of them:
 ``workflows[0].inbox_rules[2].pattern: not a valid regular expression: …``. Unknown keys
@@ -310,65 +310,6 @@ def _check_unique(reader: _Reader, items: list[tuple[str, str]], key: str, what:
             reader.problem(f"{where}.{key}", f"{what} (also at {seen[value]})")
         else:
             seen[value] = where
-
-
-def config_to_data(config: Config) -> dict[str, Any]:
-    """The TOML data for ``config``: defaults are written out, unset optional keys left out."""
-    agent: dict[str, Any] = {"profile": config.agent.profile}
-    if config.agent.root is not None:
-        agent["root"] = str(config.agent.root)
-    agent.update(
-        workers=config.agent.workers,
-        refresh_interval=config.agent.refresh_interval,
-        upload_duplicates=config.agent.upload_duplicates,
-        ignore=list(config.agent.ignore),
-    )
-    stability = config.stability
-    data: dict[str, Any] = {
-        "agent": agent,
-        "stability": {
-            "quiet_seconds": stability.quiet_seconds,
-            "close_confirm_seconds": stability.close_confirm_seconds,
-            "max_wait_seconds": stability.max_wait_seconds,
-            "polling": stability.polling,
-            "poll_interval": stability.poll_interval,
-        },
-    }
-    if config.folders:
-        data["folders"] = [_folder_data(f) for f in config.folders]
-    if config.workflows:
-        data["workflows"] = [_workflow_data(w) for w in config.workflows]
-    return data
-
-
-def _folder_data(folder: FolderOverride) -> dict[str, Any]:
-    data: dict[str, Any] = {"path": folder.path}
-    for key in STABILITY_KEYS:
-        value = getattr(folder, key)
-        if value is not None:
-            data[key] = value
-    return data
-
-
-def _workflow_data(workflow: WorkflowConfig) -> dict[str, Any]:
-    data: dict[str, Any] = {"workflow_id": workflow.workflow_id}
-    if workflow.label:
-        data["label"] = workflow.label
-    if workflow.combined:
-        data["combined"] = [
-            {"folder": c.folder, "required_document_ids": list(c.required_document_ids)}
-            for c in workflow.combined
-        ]
-    if workflow.inbox_rules:
-        data["inbox_rules"] = [
-            {
-                "pattern": r.pattern,
-                "regex": r.regex,
-                "required_document_ids": list(r.required_document_ids),
-            }
-            for r in workflow.inbox_rules
-        ]
-    return data
 
 
 # -- checks: each returns what is wrong, or None -------------------------------------------------

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import tomli_w
 
+from agent.config.dump import config_to_data
 from agent.config.model import Config
-from agent.config.parse import ConfigError, config_to_data, parse_config
+from agent.config.parse import ConfigError, parse_config
 from agent.locations import locations
 
 log = logging.getLogger(__name__)
