@@ -384,7 +384,7 @@ def _join(where: str, key: str) -> str:
 
 
 def _kind(value: object) -> str:
-    names = {bool: "true/false", int: "a number", float: "a number", str: "a string"}
+    names = {bool: "true/false", int: "a whole number", float: "a decimal number", str: "a string"}
     for kind, name in names.items():
         if type(value) is kind:
             return name
