@@ -25,7 +25,7 @@ from agent.credentials import (
     stored_profile,
 )
 from agent.credentials.store import check_credentials
-from agent.errors import AgentError, CredentialsError
+from agent.errors import AgentError, CredentialsError, RetryLater
 from agent.kompliant.auth import Credentials
 from agent.kompliant.models import VersionInfo
 from agent.locations import DEFAULT_PROFILE
@@ -152,6 +152,14 @@ def run_login(args: argparse.Namespace) -> int:
     plan_storage(args.profile, allow_plaintext=args.allow_plaintext)
     try:
         version = verify_credentials(credentials)
+    except RetryLater as error:
+        print(
+            f"kompliant-agent login: Could not check the credentials with Kompliant: "
+            f"{_without_hint(error)} Nothing was saved. Check the API URL and the network "
+            "connection, then run login again.",
+            file=sys.stderr,
+        )
+        return exitcodes.for_error(error)
     except AgentError as error:
         print(
             f"kompliant-agent login: Kompliant did not accept the credentials: "
@@ -168,6 +176,14 @@ def run_login(args: argparse.Namespace) -> int:
         f"{plan.location}."
     )
     return exitcodes.OK
+
+
+def _without_hint(error: AgentError) -> str:
+    """The error's description without its hint (a login is not retried by itself)."""
+    text = error.describe()
+    if error.hint and text.endswith(error.hint):
+        text = text[: -len(error.hint)].rstrip()
+    return text
 
 
 def run_logout(args: argparse.Namespace) -> int:

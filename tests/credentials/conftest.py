@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import keyring
 import keyring.errors
@@ -23,7 +24,21 @@ API_URL = "http://127.0.0.1:9"
 
 Installer = Callable[[KeyringBackend], KeyringBackend]
 
+B = TypeVar("B", bound=type[KeyringBackend])
 
+
+def not_discoverable(cls: B) -> B:
+    """Keep a fake out of keyring's own backend detection.
+
+    keyring registers every KeyringBackend subclass when it is defined and may pick it
+    as the process's backend — a fake would then stand in for the real Secret Service
+    in the real-keyring tests.
+    """
+    KeyringBackend._classes.discard(cls)  # type: ignore[attr-defined]
+    return cls
+
+
+@not_discoverable
 class MemorySecretService(SecretService.Keyring):
     """A Secret Service that keeps entries in a dict (no D-Bus)."""
 
@@ -46,6 +61,7 @@ class MemorySecretService(SecretService.Keyring):
             raise keyring.errors.PasswordDeleteError("No such password!")
 
 
+@not_discoverable
 class LockedSecretService(MemorySecretService):
     """Every call fails the way SecretService does when the collection stays locked."""
 
@@ -59,6 +75,7 @@ class LockedSecretService(MemorySecretService):
         raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
 
 
+@not_discoverable
 class DismissedSecretService(MemorySecretService):
     def get_password(self, service: str, username: str) -> str | None:
         raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed..")
@@ -71,11 +88,13 @@ class DBusFailure(Exception):
 DBusFailure.__module__ = "jeepney.wrappers"
 
 
+@not_discoverable
 class BrokenBusSecretService(MemorySecretService):
     def get_password(self, service: str, username: str) -> str | None:
         raise DBusFailure("org.freedesktop.DBus.Error.ServiceUnknown")
 
 
+@not_discoverable
 class DictKeyring(KeyringBackend):
     """A backend of no known kind, entries in a dict."""
 
@@ -98,6 +117,7 @@ class DictKeyring(KeyringBackend):
 DictKeyring.__module__ = "someone.elses.keyring"
 
 
+@not_discoverable
 class PlaintextKeyring(DictKeyring):
     """Looks like keyrings.alt's PlaintextKeyring (base64 in a file)."""
 
@@ -105,6 +125,7 @@ class PlaintextKeyring(DictKeyring):
 PlaintextKeyring.__module__ = "keyrings.alt.file"
 
 
+@not_discoverable
 class HomeMadeKeyring(DictKeyring):
     pass
 

@@ -100,7 +100,9 @@ def test_rejected_credentials_save_nothing(
 
 
 def test_unreachable_api_is_retry_later_and_saves_nothing(
-    memory_keyring: MemorySecretService, monkeypatch: pytest.MonkeyPatch
+    memory_keyring: MemorySecretService,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     def unreachable(credentials: Credentials) -> VersionInfo:
         raise NetworkError("Could not connect to 127.0.0.1:9")
@@ -108,6 +110,9 @@ def test_unreachable_api_is_retry_later_and_saves_nothing(
     monkeypatch.setattr(login_cli, "verify_credentials", unreachable)
     pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
     assert main([*LOGIN, "--stdin"]) == exitcodes.RETRY_LATER
+    err = capsys.readouterr().err
+    assert "Could not check the credentials" in err and "127.0.0.1:9" in err
+    assert "Nothing was saved" in err and "retries by itself" not in err
     assert memory_keyring.entries == {}
 
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 from keyring.backends import SecretService, chainer, fail, null
 
 from agent.credentials.policy import BackendKind, choose, classify, refusal
-from tests.credentials.conftest import HomeMadeKeyring, MemorySecretService, PlaintextKeyring
+from tests.credentials.conftest import (
+    HomeMadeKeyring,
+    MemorySecretService,
+    PlaintextKeyring,
+    not_discoverable,
+)
 
 
+@not_discoverable
 class FakeChainer(chainer.ChainerBackend):
     def __init__(self, *members: object) -> None:
         super().__init__()
