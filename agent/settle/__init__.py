@@ -1,0 +1,76 @@
+"""Claim a file, move it to done/ or failed/ with a readable note; one agent per profile.
+
+Public face:
+
+- :func:`claim` / :func:`release` / :func:`stale_claims` / :func:`adopt` — the hidden
+  ``.processing/`` folder beside a file (:mod:`agent.settle.claim`);
+- :func:`settle_done` / :func:`settle_failed` / :func:`retry_failed` with
+  :class:`DoneRecord` and :class:`Fulfilled` (:mod:`agent.settle.outcome`);
+- :class:`ProfileLock` / :class:`AlreadyRunning` (:mod:`agent.settle.lock`);
+- :class:`MoveFailed`: the disk refused a move; the file stays claimed (retry later).
+
+:data:`AGENT_NAMES` are the folder names the agent creates inside a watched folder, for
+the watcher to ignore; ``*.claim.json``, ``*.receipt.txt`` and ``*.error.txt`` live only
+inside them.
+"""
+
+from __future__ import annotations
+
+from agent.settle.claim import (
+    CLAIM_SUFFIX,
+    PROCESSING_DIR,
+    Claim,
+    ClaimOwner,
+    adopt,
+    claim,
+    claims_in,
+    current_owner,
+    local_owner_alive,
+    release,
+    stale_claims,
+)
+from agent.settle.lock import LOCK_FILE, AlreadyRunning, ProfileLock
+from agent.settle.moves import MoveFailed
+from agent.settle.outcome import (
+    DONE_DIR,
+    ERROR_SUFFIX,
+    FAILED_DIR,
+    RECEIPT_SUFFIX,
+    RETRIED_DIR,
+    DoneRecord,
+    Fulfilled,
+    retry_failed,
+    settle_done,
+    settle_failed,
+)
+
+AGENT_NAMES = frozenset({PROCESSING_DIR, DONE_DIR, FAILED_DIR})
+
+__all__ = [
+    "AGENT_NAMES",
+    "CLAIM_SUFFIX",
+    "DONE_DIR",
+    "ERROR_SUFFIX",
+    "FAILED_DIR",
+    "LOCK_FILE",
+    "PROCESSING_DIR",
+    "RECEIPT_SUFFIX",
+    "RETRIED_DIR",
+    "AlreadyRunning",
+    "Claim",
+    "ClaimOwner",
+    "DoneRecord",
+    "Fulfilled",
+    "MoveFailed",
+    "ProfileLock",
+    "adopt",
+    "claim",
+    "claims_in",
+    "current_owner",
+    "local_owner_alive",
+    "release",
+    "retry_failed",
+    "settle_done",
+    "settle_failed",
+    "stale_claims",
+]

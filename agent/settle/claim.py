@@ -1,0 +1,312 @@
+"""Claiming a file before work, so that two agents never upload it twice.
+
+A file is claimed by renaming it into a hidden ``.processing/`` folder beside it: the
+rename is the lock (when two agents race, the source is gone for the loser, which gets
+None). Next to the claimed file a small owner record, ``<name>.claim.json`` (agent
+instance id, host, pid, process start, claimed_at), tells a restarted agent whose claim
+it is, so that claims left by a dead agent are recovered (:func:`stale_claims`).
+
+A claimed file keeps its name unless a file of that name is already being processed;
+then it gets a number (``report (2).pdf``). The original name and place are in the
+record, so :func:`release` puts the file back where the user left it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agent.settle.moves import (
+    fsync_folder,
+    move_failed,
+    move_to_free_name,
+    rename_no_clobber,
+    write_replacing,
+)
+
+log = logging.getLogger(__name__)
+
+PROCESSING_DIR = ".processing"
+CLAIM_SUFFIX = ".claim.json"
+_RECORD_KIND = "kompliant-agent claim"
+
+#: Claims of another host are taken over when older than this (its agent cannot be asked).
+OTHER_HOST_AGE = timedelta(hours=1)
+#: A claimed file without a record is left alone this long (its owner may be writing it).
+ORPHAN_GRACE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class ClaimOwner:
+    """Which running agent holds a claim.
+
+    ``process_start`` tells a live process from a later one that reuses the pid: on
+    Linux the boot id and start time of the process; empty where it is not known.
+    """
+
+    instance_id: str
+    host: str
+    pid: int
+    process_start: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A file taken for processing: it is at ``path``; the user put it at ``source``."""
+
+    path: Path
+    source: Path
+    owner: ClaimOwner | None
+    claimed_at: datetime | None
+
+    @property
+    def record_path(self) -> Path:
+        return self.path.with_name(self.path.name + CLAIM_SUFFIX)
+
+    @property
+    def folder(self) -> Path:
+        """The watched folder the file belongs to."""
+        return self.path.parent.parent
+
+
+def process_start(pid: int) -> str:
+    """An opaque token for when process ``pid`` started ("" if unknown)."""
+    if sys.platform != "linux":
+        return ""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+    # field 22 (starttime); the command name in field 2 may hold spaces and parentheses
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return f"{boot_id}:{fields[19]}"
+
+
+def _pid_running(pid: int) -> bool:
+    if sys.platform == "win32":
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))  # type: ignore[attr-defined]
+        ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def local_owner_alive(owner: ClaimOwner) -> bool:
+    """Whether the owner (on this host) still runs: its pid exists and started then."""
+    if not _pid_running(owner.pid):
+        return False
+    if owner.process_start:
+        return process_start(owner.pid) == owner.process_start
+    return True
+
+
+_INSTANCE_ID = uuid.uuid4().hex
+
+
+def current_owner() -> ClaimOwner:
+    pid = os.getpid()
+    return ClaimOwner(_INSTANCE_ID, socket.gethostname(), pid, process_start(pid))
+
+
+def _record_text(claim: Claim) -> str:
+    assert claim.owner is not None and claim.claimed_at is not None
+    record: dict[str, Any] = {
+        "kind": _RECORD_KIND,
+        "source": str(claim.source),
+        "instance_id": claim.owner.instance_id,
+        "host": claim.owner.host,
+        "pid": claim.owner.pid,
+        "process_start": claim.owner.process_start,
+        "claimed_at": claim.claimed_at.isoformat(),
+    }
+    return json.dumps(record, indent=2) + "\n"
+
+
+def _read_record(record_path: Path) -> dict[str, Any] | None:
+    try:
+        raw = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) and raw.get("kind") == _RECORD_KIND else None
+
+
+def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
+    if raw is None:
+        return Claim(path, path.parent.parent / path.name, None, None)
+    owner = ClaimOwner(
+        instance_id=str(raw.get("instance_id", "")),
+        host=str(raw.get("host", "")),
+        pid=int(raw.get("pid", 0) or 0),
+        process_start=str(raw.get("process_start", "")),
+    )
+    try:
+        claimed_at: datetime | None = datetime.fromisoformat(str(raw["claimed_at"]))
+    except (KeyError, ValueError):
+        claimed_at = None
+    return Claim(
+        path, Path(str(raw.get("source", path.parent.parent / path.name))), owner, claimed_at
+    )
+
+
+def _write_record(claim: Claim) -> None:
+    """Write the owner record in place of any earlier one (we own the claim)."""
+    write_replacing(claim.record_path, _record_text(claim))
+
+
+def claim(
+    path: Path,
+    *,
+    owner: ClaimOwner | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Claim | None:
+    """Take ``path`` for processing, or None if another agent took it (or it is gone).
+
+    Raises :class:`agent.settle.moves.MoveFailed` when the folder refuses the move
+    (permissions, full disk); the file then stays where it is.
+    """
+    processing = path.parent / PROCESSING_DIR
+    try:
+        processing.mkdir(exist_ok=True)
+        target = move_to_free_name(
+            path, processing, path.name, also_free=lambda name: [name + CLAIM_SUFFIX]
+        )
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise move_failed(error, f"claim {path.name}", path.parent, path) from error
+    taken = Claim(target, path, owner or current_owner(), now())
+    try:
+        _write_record(taken)
+        fsync_folder(processing)
+    except OSError as error:
+        # without a record the claim is still safe: it is recovered as an orphan later
+        log.warning("claimed %s but could not write its owner record: %s", path.name, error)
+    log.debug("claimed %s as %s", path, target)
+    return taken
+
+
+def release(taken: Claim) -> Path:
+    """Put a claimed file back where the user left it (numbered if the name is taken)."""
+    folder = taken.source.parent
+    try:
+        back = move_to_free_name(taken.path, folder, taken.source.name)
+    except FileNotFoundError:
+        back = folder / taken.source.name
+        log.warning("claimed file %s was gone when releasing it", taken.path)
+    except OSError as error:
+        raise move_failed(error, f"put {taken.source.name} back", folder, taken.path) from error
+    with contextlib.suppress(FileNotFoundError):
+        taken.record_path.unlink()
+    return back
+
+
+def claims_in(folder: Path) -> list[Claim]:
+    """Every claim in ``folder/.processing`` (with or without an owner record)."""
+    processing = folder / PROCESSING_DIR
+    try:
+        names = sorted(os.listdir(processing))
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        path = processing / name
+        if name.startswith(".tmp-") or not path.is_file():
+            continue
+        if name.endswith(CLAIM_SUFFIX) and _read_record(path) is not None:
+            continue  # an owner record
+        found.append(_claim_from(path, _read_record(path.with_name(name + CLAIM_SUFFIX))))
+    return found
+
+
+def stale_claims(
+    folder: Path,
+    *,
+    is_alive: Callable[[ClaimOwner], bool] = local_owner_alive,
+    host: str | None = None,
+    now: datetime | None = None,
+    other_host_age: timedelta = OTHER_HOST_AGE,
+    orphan_grace: timedelta = ORPHAN_GRACE,
+) -> list[Claim]:
+    """Claims in ``folder`` whose owner is gone, to recover with :func:`adopt` or
+    :func:`release`.
+
+    Same host: ``is_alive(owner)`` is false. Another host (a shared folder): the claim is
+    older than ``other_host_age``. No record: the file has been there longer than
+    ``orphan_grace`` (its claimer died between the rename and the record).
+    """
+    here = host if host is not None else socket.gethostname()
+    at = now or datetime.now(UTC)
+    stale = []
+    for found in claims_in(folder):
+        if found.owner is None or found.claimed_at is None:
+            try:
+                changed = datetime.fromtimestamp(found.path.stat().st_ctime, tz=UTC)
+            except FileNotFoundError:
+                continue
+            if at - changed >= orphan_grace:
+                stale.append(found)
+        elif found.owner.host == here:
+            if not is_alive(found.owner):
+                stale.append(found)
+        elif at - found.claimed_at >= other_host_age:
+            stale.append(found)
+    return stale
+
+
+def adopt(
+    stale: Claim,
+    *,
+    owner: ClaimOwner | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Claim | None:
+    """Take over a stale claim (same path), or None if another agent took it first.
+
+    The old record is renamed away first — only one agent can do that — or, for an
+    orphan, the new record is created exclusively.
+    """
+    taken = Claim(stale.path, stale.source, owner or current_owner(), now())
+    record = stale.record_path
+    if stale.owner is not None:
+        moved = record.with_name(f".tmp-{uuid.uuid4().hex}")
+        try:
+            rename_no_clobber(record, moved)
+        except FileNotFoundError:
+            return None
+        _write_record(taken)
+        moved.unlink(missing_ok=True)
+    else:
+        try:
+            fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_record_text(taken))
+            handle.flush()
+            os.fsync(handle.fileno())
+    if not stale.path.exists():
+        taken.record_path.unlink(missing_ok=True)
+        return None
+    log.info("took over the claim on %s (left by %s)", stale.path, stale.owner)
+    return taken

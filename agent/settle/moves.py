@@ -1,0 +1,196 @@
+"""Moving and writing files without ever replacing one that is already there.
+
+``os.rename`` silently replaces an existing target on POSIX, so the agent never uses it
+to a name that might be taken. :func:`rename_no_clobber` uses, in order:
+
+1. Linux ``renameat2(RENAME_NOREPLACE)`` and macOS ``renamex_np(RENAME_EXCL)``: one
+   atomic call that fails with EEXIST when the target exists.
+2. On Windows ``os.rename`` itself, which never replaces a target.
+3. Elsewhere, or on filesystems without the flag (some network shares):
+   ``os.link`` (fails with EEXIST) then ``os.unlink`` of the source. Only one of two
+   racing processes can unlink the source; the other removes its link and sees the
+   source gone, so two agents still cannot both take a file.
+
+Either way: the target is never replaced, and a missing source raises
+FileNotFoundError (someone else took the file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from agent.errors import RetryLater
+
+log = logging.getLogger(__name__)
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1  # Linux
+_RENAME_EXCL = 0x4  # macOS
+
+NAME_TRIES = 10_000
+
+
+class MoveFailed(RetryLater):
+    """The disk refused a move or a write (full, read-only, no permission).
+
+    The file stays where it was (claimed in ``.processing/``), so nothing is lost; the
+    agent tries again later.
+    """
+
+
+def _native_rename() -> Callable[[bytes, bytes], int] | None:
+    if sys.platform not in ("linux", "darwin"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError:
+        return None
+    if sys.platform == "linux" and hasattr(libc, "renameat2"):
+        fn = libc.renameat2
+
+        def linux(src: bytes, dst: bytes) -> int:
+            return int(fn(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_NOREPLACE))
+
+        return linux
+    if sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+        fn = libc.renamex_np
+
+        def mac(src: bytes, dst: bytes) -> int:
+            return int(fn(src, dst, _RENAME_EXCL))
+
+        return mac
+    return None
+
+
+_NATIVE = _native_rename()
+_NO_NATIVE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _link_unlink(src: Path, dst: Path) -> None:
+    os.link(src, dst)  # FileExistsError if taken, FileNotFoundError if src gone
+    try:
+        os.unlink(src)
+    except FileNotFoundError:
+        # another process took the source between our link and unlink: it wins
+        os.unlink(dst)
+        raise
+
+
+def rename_no_clobber(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` (same filesystem); FileExistsError if ``dst`` exists."""
+    if sys.platform == "win32":
+        os.rename(src, dst)
+        return
+    if _NATIVE is not None:
+        if _NATIVE(os.fsencode(src), os.fsencode(dst)) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in _NO_NATIVE:
+            raise OSError(code, os.strerror(code), str(src), None, str(dst))
+    try:
+        _link_unlink(src, dst)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # no hard links here (some network shares): check, then rename — not atomic
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "target exists", str(dst)) from None
+        os.rename(src, dst)
+
+
+def numbered_names(name: str) -> Iterator[str]:
+    """``report.pdf``, ``report (2).pdf``, ``report (3).pdf``, … (pure)."""
+    yield name
+    dot = name.rfind(".")
+    stem, ext = (name[:dot], name[dot:]) if dot > 0 else (name, "")
+    for number in range(2, NAME_TRIES + 2):
+        yield f"{stem} ({number}){ext}"
+
+
+def move_to_free_name(
+    src: Path, folder: Path, name: str, *, also_free: Callable[[str], list[str]] | None = None
+) -> Path:
+    """Move ``src`` into ``folder`` as ``name`` or the first free numbered variant.
+
+    ``also_free(candidate)`` lists sibling names (sidecars) that must be free too.
+    FileNotFoundError when ``src`` is gone.
+    """
+    for candidate in numbered_names(name):
+        siblings = also_free(candidate) if also_free else []
+        if any(os.path.lexists(folder / sibling) for sibling in siblings):
+            continue
+        target = folder / candidate
+        try:
+            rename_no_clobber(src, target)
+        except FileExistsError:
+            continue
+        return target
+    raise FileExistsError(errno.EEXIST, f"no free name for {name}", str(folder))
+
+
+def write_temp(folder: Path, text: str) -> Path:
+    """``text`` in a new hidden ``.tmp-…`` file in ``folder``, synced to disk.
+
+    On an OSError (for example ENOSPC) no partial file is left behind.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def write_replacing(path: Path, text: str) -> None:
+    """Write a file the agent owns atomically (temp file, then ``os.replace``)."""
+    tmp = write_temp(path.parent, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def move_failed(error: OSError, what: str, folder: Path, where_it_stays: Path) -> MoveFailed:
+    """A readable :class:`MoveFailed` for an OSError met while moving or writing."""
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    if error.errno == errno.ENOSPC or error.errno == getattr(errno, "EDQUOT", -1):
+        action = f"Free some space on the disk of {folder}"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        action = f"Let the agent write to {folder} (permissions, read-only disk)"
+    else:
+        action = f"Check that {folder} is reachable and writable"
+    return MoveFailed(
+        f"Could not {what}: {reason}. The file is safe in {where_it_stays}",
+        hint=f"{action}; the agent tries again by itself.",
+    )

@@ -1,0 +1,216 @@
+"""Where a claimed file ends: ``done/`` or ``failed/`` in its folder, with a readable note.
+
+- :func:`settle_done` moves it to ``done/`` (name kept, a number when taken) and writes
+  ``<final name>.receipt.txt``: document id, fulfillments, SHA-256, size, time.
+- :func:`settle_failed` moves it to ``failed/`` and writes ``<final name>.error.txt``:
+  what went wrong, what to do, how to retry.
+- :func:`retry_failed` moves every file of ``failed/`` back into its folder. Its
+  ``.error.txt`` goes into ``failed/.retried/`` (kept for reference, out of sight), so
+  the failed/ folder only ever explains files that are still there.
+
+Nothing is ever overwritten (:mod:`agent.settle.moves`). The note is written to a
+temporary file in the target folder *before* the file moves: a full disk or a folder
+that refuses writes is found out while the file is still safe in ``.processing/``, and
+:class:`agent.settle.moves.MoveFailed` is raised with the file left there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.errors import FileProblem
+from agent.journal.redact import redact
+from agent.settle.claim import Claim
+from agent.settle.moves import (
+    fsync_folder,
+    move_failed,
+    move_to_free_name,
+    write_temp,
+)
+
+log = logging.getLogger(__name__)
+
+DONE_DIR = "done"
+FAILED_DIR = "failed"
+RETRIED_DIR = ".retried"
+RECEIPT_SUFFIX = ".receipt.txt"
+ERROR_SUFFIX = ".error.txt"
+
+
+@dataclass(frozen=True)
+class Fulfilled:
+    """One fulfillment of the document: which required document, by name and id."""
+
+    required_document_id: str
+    requirement_name: str
+    fulfillment_id: str
+
+
+@dataclass(frozen=True)
+class DoneRecord:
+    """What the receipt says about a file that is done.
+
+    ``duplicate`` is true when the file was not uploaded again because ``document_id``
+    already holds the same content for the same requirements.
+    """
+
+    document_id: str
+    sha256: str
+    size: int
+    fulfillments: Sequence[Fulfilled] = ()
+    duplicate: bool = False
+    settled_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def receipt_text(file_name: str, record: DoneRecord) -> str:
+    """The receipt's text (pure)."""
+    lines = [f"kompliant-agent receipt for {file_name}", ""]
+    if record.duplicate:
+        lines.append(f"Not uploaded again: same content as document {record.document_id}.")
+    else:
+        lines.append(f"Uploaded to Kompliant as document {record.document_id}.")
+    if record.fulfillments:
+        lines.append("Linked to:")
+        lines += [
+            f"  {item.requirement_name} ({item.required_document_id}): "
+            f"fulfillment {item.fulfillment_id}"
+            for item in record.fulfillments
+        ]
+    else:
+        lines.append("Not linked to any required document (upload only).")
+    lines += [
+        f"SHA-256: {record.sha256}",
+        f"Size: {record.size} bytes",
+        f"Time: {_iso(record.settled_at)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def error_text(file_name: str, folder: Path, problem: str, action: str, at: datetime) -> str:
+    """The ``.error.txt`` text (pure)."""
+    return "\n".join(
+        [
+            f"kompliant-agent could not upload {file_name}",
+            "",
+            f"What went wrong: {redact(problem).strip()}",
+            f"What to do: {redact(action).strip()}",
+            "",
+            f"To try again, move {file_name} back into {folder}",
+            "or run `kompliant-agent retry` (it does so for every file in failed/).",
+            f"Time: {_iso(at)}",
+            "",
+        ]
+    )
+
+
+def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> Path:
+    folder = claimed.folder
+    target = folder / target_dir
+    name = claimed.source.name
+    where = f"move {name} into {target_dir}/"
+    if not claimed.path.exists():
+        raise FileProblem(
+            f"{name} disappeared from {claimed.path.parent} before it could be moved to "
+            f"{target_dir}/",
+            hint=f"If you still have it, put it into {folder} again.",
+        )
+    try:
+        target.mkdir(exist_ok=True)
+        note = write_temp(target, text)
+    except OSError as error:
+        raise move_failed(error, where, target, claimed.path) from error
+    try:
+        final = move_to_free_name(
+            claimed.path, target, name, also_free=lambda n: [n + sidecar_suffix]
+        )
+    except OSError as error:
+        note.unlink(missing_ok=True)
+        if isinstance(error, FileNotFoundError):
+            raise FileProblem(
+                f"{name} disappeared from {claimed.path.parent} while it was moved",
+                hint=f"If you still have it, put it into {folder} again.",
+            ) from error
+        raise move_failed(error, where, target, claimed.path) from error
+    try:
+        move_to_free_name(note, target, final.name + sidecar_suffix)
+    except OSError as error:  # the file is settled; only its note is missing
+        note.unlink(missing_ok=True)
+        log.error("moved %s to %s but could not write its note: %s", name, final, error)
+    with contextlib.suppress(OSError):
+        claimed.record_path.unlink()
+    fsync_folder(target)
+    log.info("%s → %s", claimed.source, final)
+    return final
+
+
+def settle_done(claimed: Claim, record: DoneRecord) -> Path:
+    """Move a claimed file to ``done/`` with its receipt; return where it is now."""
+    text = receipt_text(claimed.source.name, record)
+    return _settle(claimed, DONE_DIR, RECEIPT_SUFFIX, text)
+
+
+def settle_failed(claimed: Claim, problem: str, action: str, *, at: datetime | None = None) -> Path:
+    """Move a claimed file to ``failed/`` with ``<name>.error.txt``; return where it is."""
+    text = error_text(claimed.source.name, claimed.folder, problem, action, at or datetime.now(UTC))
+    return _settle(claimed, FAILED_DIR, ERROR_SUFFIX, text)
+
+
+def _failed_files(failed: Path) -> tuple[list[Path], list[Path]]:
+    """(files, error notes) in ``failed/``.
+
+    Every ``*.error.txt`` counts as a note, also one whose file is gone (moved back by
+    hand). Such names are the agent's own: a document is never a .txt file.
+    """
+    files: list[Path] = []
+    notes: list[Path] = []
+    for name in sorted(os.listdir(failed)):
+        path = failed / name
+        if name.startswith(".") or not path.is_file():
+            continue
+        (notes if name.endswith(ERROR_SUFFIX) else files).append(path)
+    return files, notes
+
+
+def retry_failed(folder: Path) -> list[Path]:
+    """Move every file in ``folder/failed`` back into ``folder``; return the new paths.
+
+    Each ``.error.txt`` is moved into ``failed/.retried/`` (numbered if taken), also
+    those whose file was already moved back by hand.
+    A file the disk refuses to move raises :class:`MoveFailed`; those moved before it
+    stay moved.
+    """
+    failed = folder / FAILED_DIR
+    if not failed.is_dir():
+        return []
+    files, notes = _failed_files(failed)
+    retried = failed / RETRIED_DIR
+    moved = []
+    for path in files:
+        try:
+            back = move_to_free_name(path, folder, path.name)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise move_failed(error, f"move {path.name} back", folder, path) from error
+        moved.append(back)
+        log.info("retrying %s (back in %s)", path.name, folder)
+    for note in notes:
+        if note.with_name(note.name[: -len(ERROR_SUFFIX)]).exists():
+            continue  # its file is still here: keep explaining it
+        try:
+            retried.mkdir(exist_ok=True)
+            move_to_free_name(note, retried, note.name)
+        except OSError as error:
+            log.warning("could not put %s aside: %s", note.name, error)
+    return moved
