@@ -14,6 +14,7 @@ from agent.cli import exitcodes
 from agent.credentials import resolve_credentials
 from agent.errors import AgentError
 from agent.kompliant.client import KompliantClient
+from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import DEFAULT_PROFILE
 from agent.upload.link import LinkFailed, LinkIncomplete
 from agent.upload.oneshot import UploadResult, upload_file
@@ -75,6 +76,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--retry-for",
+        type=float,
+        default=PacerPolicy().max_elapsed,
+        metavar="SECONDS",
+        help="how long one Kompliant call is retried while the network or server has trouble "
+        "(default %(default)g; 0 gives up at the first failure)",
+    )
+    parser.add_argument(
         "--profile", default=None, help=f"credentials profile (default {DEFAULT_PROFILE!r})"
     )
     parser.set_defaults(func=run, parser=parser)
@@ -108,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.USAGE
     try:
         credentials = resolve_credentials(args.profile)
-        with KompliantClient(credentials) as client:
+        pacer = Pacer(PacerPolicy(max_elapsed=max(args.retry_for, 0.0)))
+        with KompliantClient(credentials, pacer=pacer) as client:
             result = upload_file(
                 client,
                 args.file,
