@@ -182,7 +182,10 @@ class RunningSandbox:
             data_dir / OBJECTS_DIR, settings.s3, clock=settings.clock, on_stored=self._on_stored
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how quickly stop() is noticed
+            name="sandbox-http",
+            daemon=True,
         )
 
     @property
