@@ -74,22 +74,27 @@ class FolderTree:
         return self.cache.get(workflow_id)
 
     def settings_for(self, path: Path) -> StabilitySettings:
-        """Finished-file settings for a file or folder: the deepest ``[[folders]]`` match wins.
+        """Finished-file settings for a file or folder below the root.
 
-        ``[[folders]].path`` is compared part by part, without regard to case, so a
-        setting for ``Acme (w_…)`` covers everything below that folder.
+        Every ``[[folders]]`` entry whose path is the folder or one above it applies,
+        the shallowest first, so a deeper entry refines a shallower one (``polling`` on a
+        network share's folder still holds for a sub-folder that sets ``quiet_seconds``).
+        Paths are compared part by part, without regard to case.
         """
         try:
             relative = Path(os.path.abspath(path)).relative_to(self.root)
         except ValueError:
             return self.config.stability
         parts = [p.casefold() for p in relative.parts]
-        best: tuple[int, StabilitySettings] | None = None
+        matching = []
         for override in self.config.folders:
             wanted = [p.casefold() for p in PurePosixPath(override.path).parts]
-            if parts[: len(wanted)] == wanted and (best is None or len(wanted) > best[0]):
-                best = (len(wanted), override.apply_to(self.config.stability))
-        return self.config.stability if best is None else best[1]
+            if parts[: len(wanted)] == wanted:
+                matching.append((len(wanted), override))
+        settings = self.config.stability
+        for _depth, override in sorted(matching, key=lambda item: item[0]):
+            settings = override.apply_to(settings)
+        return settings
 
 
 def watched_folders(tree: FolderTree) -> list[Path]:

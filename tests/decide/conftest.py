@@ -1,0 +1,56 @@
+"""An isolated agent home, a root folder and the fake Kompliant for the decide tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.config import AgentSettings, Config
+from agent.kompliant.auth import Credentials
+from agent.locations import HOME_ENV
+from tests.decide.fakes import FakeKompliant
+
+
+@pytest.fixture(autouse=True)
+def agent_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    for name in (
+        "KOMPLIANT_API_URL",
+        "KOMPLIANT_API_KEY",
+        "KOMPLIANT_SECRET_KEY",
+        "KOMPLIANT_AUTH_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "Kompliant"
+
+
+@pytest.fixture
+def config(root: Path) -> Config:
+    return Config(agent=AgentSettings(root=root))
+
+
+@pytest.fixture
+def kompliant() -> FakeKompliant:
+    return FakeKompliant()
+
+
+@pytest.fixture
+def live_sandbox(tmp_path: Path) -> Iterator[Credentials]:
+    """The real sandbox on loopback with the demo fixture; yields its demo credentials."""
+    from agent.sandbox.server import start_sandbox
+
+    running = start_sandbox(tmp_path / "sandbox")
+    try:
+        credentials = running.demo_credentials()
+        assert credentials is not None
+        yield credentials
+    finally:
+        running.stop()
