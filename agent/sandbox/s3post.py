@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -52,6 +52,7 @@ from agent.sandbox.s3policy import (
 
 __all__ = [
     "FormSpec",
+    "RequestBody",
     "S3Rejection",
     "S3Settings",
     "StoredObject",
@@ -71,6 +72,13 @@ _FORM_OVERHEAD = 1024 * 1024
 _TEMP_PREFIX = ".incoming-"
 
 Response = tuple[int, dict[str, str], bytes]
+
+
+class RequestBody(Protocol):
+    """What :meth:`UploadEndpoint.handle` reads the body from: a file object or socket
+    reader (``BinaryIO``, ``io.BufferedReader``). ``read1`` is used when it has one."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class UploadEndpoint:
         return f"/s3/{self.settings.bucket}"
 
     def handle(
-        self, headers: Mapping[str, str], body: BinaryIO, content_length: int | None
+        self, headers: Mapping[str, str], body: RequestBody, content_length: int | None
     ) -> Response:
         """Receive one POST: status, response headers and body to send back.
 
@@ -199,7 +207,7 @@ class _Receiver:
         return self._md5.hexdigest()
 
     def receive(
-        self, body: BinaryIO, content_length: int, boundary: bytes
+        self, body: RequestBody, content_length: int, boundary: bytes
     ) -> AcceptedForm | S3Rejection:
         parser = MultipartParser(
             boundary,
@@ -218,7 +226,7 @@ class _Receiver:
         try:
             while remaining > 0:
                 try:
-                    chunk = body.read(min(CHUNK, remaining))
+                    chunk = _read_some(body, min(CHUNK, remaining))
                 except OSError as exc:
                     log.info("Upload body not received whole: %s", exc)
                     return _INCOMPLETE
@@ -403,11 +411,19 @@ def _close(response: Response) -> Response:
     return status, {**headers, "Connection": "close"}, body
 
 
-def _drain(body: BinaryIO, remaining: int) -> None:
+def _read_some(body: RequestBody, size: int) -> bytes:
+    """Up to ``size`` bytes, as soon as some have arrived (``read1`` where there is one)."""
+    read1 = getattr(body, "read1", None)
+    if read1 is not None:
+        return bytes(read1(size))
+    return body.read(size)
+
+
+def _drain(body: RequestBody, remaining: int) -> None:
     """Read and drop the rest of a refused body, so the client gets to read the answer."""
     try:
         while remaining > 0:
-            chunk = body.read(min(CHUNK, remaining))
+            chunk = _read_some(body, min(CHUNK, remaining))
             if not chunk:
                 return
             remaining -= len(chunk)
