@@ -283,8 +283,9 @@ def adopt(
 ) -> Claim | None:
     """Take over a stale claim (same path), or None if another agent took it first.
 
-    The old record is renamed away first — only one agent can do that — or, for an
-    orphan, the new record is created exclusively.
+    The old record is renamed away first — only one agent can do that — and must still
+    be the one ``stale`` was read from; for an orphan the new record is created
+    exclusively.
     """
     taken = Claim(stale.path, stale.source, owner or current_owner(), now())
     record = stale.record_path
@@ -293,6 +294,12 @@ def adopt(
         try:
             rename_no_clobber(record, moved)
         except FileNotFoundError:
+            return None
+        seen = _claim_from(stale.path, _read_record(moved))
+        if (seen.owner, seen.claimed_at) != (stale.owner, stale.claimed_at):
+            # another agent adopted it since we looked: put its record back
+            with contextlib.suppress(OSError):
+                rename_no_clobber(moved, record)
             return None
         _write_record(taken)
         moved.unlink(missing_ok=True)
