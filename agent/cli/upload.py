@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import sys
@@ -45,6 +46,8 @@ exit codes:
      workflow, inactive requirement, rejected credentials
   5  partly done: the document is uploaded and linked to some requirements only
 """
+
+RETRY_HINT = "Nothing is wrong with the file or the ids: run the same command again later."
 
 _PREFIXES = {"workflow": "w_", "requirement": "rd_", "subject": "sr_"}
 
@@ -164,13 +167,18 @@ def _report_error(
     code = exitcodes.for_error(error)
     if linked:
         code = exitcodes.PARTIAL
-    print(f"kompliant-agent: {error.describe()}", file=sys.stderr)
+    shown = error
+    if error.retryable:
+        # The hint speaks of the running agent; this command does not retry after it exits.
+        shown = copy.copy(error)
+        shown.hint = RETRY_HINT
+    print(f"kompliant-agent: {shown.describe()}", file=sys.stderr)
     if args.json:
         body: dict[str, Any] = {
             "error": {
                 "code": error.code,
                 "message": error.message,
-                "hint": error.hint,
+                "hint": shown.hint,
                 "retry_later": error.retryable,
                 "http_status": error.http_status,
                 "trace_id": error.trace_id,

@@ -45,9 +45,9 @@ def open_regular(path: Path) -> tuple[int, os.stat_result]:
         fd = os.open(path, flags)
     except FileNotFoundError:
         raise FileProblem(
-            f"The file {path} is no longer there",
+            f"The file {path} is not there",
             code="FILE_VANISHED",
-            hint="It was moved or deleted before it could be read; nothing was uploaded.",
+            hint="Check the path; if the file was moved or deleted, nothing was uploaded.",
         ) from None
     except IsADirectoryError:
         raise _not_regular(path, "a folder") from None
