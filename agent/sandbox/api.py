@@ -611,11 +611,12 @@ def _fulfillment_in_open_workflow(call: Call, fulfillment_id: str) -> Fulfillmen
 
 def update_fulfillment(call: Call, params: Mapping[str, Any]) -> Reply:
     """The reviewer's decision (accept / reject); the required document follows."""
-    item = _fulfillment_in_open_workflow(call, text(params, "fulfillment_id", prefix="f"))
+    fulfillment_id = text(params, "fulfillment_id", prefix="f")
     if params.get("decision_status") is None:
         raise bad_request("decision_status is required.")
     decision = choice(params, "decision_status", DECISIONS)
     assert decision is not None
+    item = _fulfillment_in_open_workflow(call, fulfillment_id)
     call.state.fulfillments[item.fulfillment_id] = replace(
         item, decision_status=decision, updated_at=call.stamp
     )

@@ -96,7 +96,9 @@ def test_a_key_limited_to_some_methods_gets_403_for_the_others(sandbox: RunningS
 def test_another_account_does_not_see_the_demo_records(sandbox: RunningSandbox) -> None:
     key = sandbox.state.api_keys[OTHER_ACCOUNT_KEY]
     creds = Credentials(sandbox.base_url, key.api_key, key.secret_key, key.auth_token)
-    answer = sandbox_call(sandbox, "document.list", {"subject_record_id": DEMO_SUBJECT}, credentials=creds)
+    answer = sandbox_call(
+        sandbox, "document.list", {"subject_record_id": DEMO_SUBJECT}, credentials=creds
+    )
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["code"] == "ENTITY_NOT_FOUND"
     mine = sandbox_call(

@@ -161,7 +161,9 @@ def test_list_shows_the_subject_records_documents_without_hash(sandbox: RunningS
     assert documents[first]["upload_status"] == "COMPLETED"
     assert documents[second]["upload_status"] == "PENDING"
     assert all("hash" not in d for d in documents.values())
-    empty = sandbox_call(sandbox, "document.list", {"subject_record_id": "sr_OtherSubject00000000002"})
+    empty = sandbox_call(
+        sandbox, "document.list", {"subject_record_id": "sr_OtherSubject00000000002"}
+    )
     assert empty.json()["data"]["documents"] == []
 
 
@@ -226,7 +228,9 @@ def test_admin_can_corrupt_the_hash_for_mismatch_tests(
     sandbox: RunningSandbox, uploaded_document: str
 ) -> None:
     answer = sandbox_admin(
-        sandbox, "admin", {"op": "update_document", "document_id": uploaded_document, "hash": "00" * 32}
+        sandbox,
+        "admin",
+        {"op": "update_document", "document_id": uploaded_document, "hash": "00" * 32},
     )
     assert answer.status_code == 200
     got = sandbox_call(sandbox, "document.get", {"document_id": uploaded_document})
