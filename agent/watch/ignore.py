@@ -33,11 +33,19 @@ class AgentNames:
     marker_prefix: str = ".kompliant"
     error_suffix: str = ".error.txt"
     receipt_suffix: str = ".receipt.txt"
+    folder_marker: str = ".kompliant-folder.json"
+    inactive_notice: str = "_INACTIVE - no longer required.txt"
+    ended_notice: str = "_ENDED - workflow ended.txt"
 
     @property
     def folders(self) -> frozenset[str]:
         """Folders the agent owns inside every watched folder."""
         return frozenset({self.done_dir, self.failed_dir, self.processing_dir})
+
+    @property
+    def files(self) -> frozenset[str]:
+        """Whole file names the agent writes into watched folders (marker and notices)."""
+        return frozenset({self.folder_marker, self.inactive_notice, self.ended_notice})
 
     @property
     def sidecar_suffixes(self) -> tuple[str, ...]:
@@ -76,7 +84,7 @@ def is_agent_owned(name: str, *, case_insensitive: bool = OS_CASE_INSENSITIVE) -
     def fold(value: str) -> str:
         return value.casefold() if case_insensitive else value
 
-    if folded in {fold(folder) for folder in AGENT_OWNED.folders}:
+    if folded in {fold(owned) for owned in AGENT_OWNED.folders | AGENT_OWNED.files}:
         return True
     if folded.startswith(fold(AGENT_OWNED.marker_prefix)):
         return True

@@ -40,6 +40,8 @@ from agent.watch.ignore import (
         ".kompliant",
         "march.pdf.error.txt",
         "march.pdf.receipt.txt",
+        "_INACTIVE - no longer required.txt",
+        "_ENDED - workflow ended.txt",
         "notes.txt~",
         "",
     ],
@@ -61,6 +63,7 @@ def test_ignored_names(name: str) -> None:
         "Inbox",
         "receipt.txt",
         "~notes.pdf",
+        "_INACTIVE.pdf",
     ],
 )
 def test_document_names(name: str) -> None:
@@ -103,6 +106,7 @@ def test_user_patterns(
 def test_agent_owned_names_are_one_set() -> None:
     assert AGENT_OWNED.folders == {"done", "failed", ".processing"}
     assert AGENT_OWNED.sidecar_suffixes == (".error.txt", ".receipt.txt")
+    assert AGENT_OWNED.folder_marker.startswith(AGENT_OWNED.marker_prefix)
     assert is_agent_owned("done", case_insensitive=False)
     assert not is_agent_owned("march.pdf", case_insensitive=False)
 
