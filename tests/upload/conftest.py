@@ -1,4 +1,4 @@
-"""A sandbox per test (real HTTP on loopback) and a client with the demo credentials."""
+"""A client with the demo credentials for the shared ``sandbox`` fixture, and test helpers."""
 
 from __future__ import annotations
 
@@ -13,15 +13,25 @@ from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import Document
 from agent.kompliant.pacer import Pacer, PacerPolicy
-from agent.sandbox.server import RunningSandbox, SandboxSettings, start_sandbox
+from agent.sandbox import RunningSandbox, start_sandbox
+from agent.sandbox.server import SandboxSettings
+from tests.conftest import (
+    DEMO_SUBJECT,
+    DEMO_WORKFLOW,
+    ENDED_WORKFLOW,
+    RD_ADDRESS,
+    RD_BANK,
+    RD_ENDED,
+    RD_INACTIVE,
+)
 
-SUBJECT = "sr_DemoSubject000000000001"
-WORKFLOW = "w_DemoApplication000000001"
-BANK = "rd_BankStatements00000001"
-ADDRESS = "rd_ProofOfAddress0000001"
-INACTIVE = "rd_OldTaxReturn00000001"
-ENDED_WORKFLOW = "w_DemoEnded00000000000001"
-ENDED_RD = "rd_EndedBankStatement001"
+SUBJECT = DEMO_SUBJECT
+WORKFLOW = DEMO_WORKFLOW
+BANK = RD_BANK
+ADDRESS = RD_ADDRESS
+INACTIVE = RD_INACTIVE
+ENDED_RD = RD_ENDED
+__all__ = ["ENDED_WORKFLOW"]
 
 
 class FakeWallClock:
@@ -38,30 +48,14 @@ def start(tmp_path: Path, settings: SandboxSettings | None = None) -> RunningSan
     return start_sandbox(tmp_path / "sandbox-data", settings=settings)
 
 
-@pytest.fixture
-def upload_sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    sandbox = start(tmp_path)
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
-@pytest.fixture
-def credentials(upload_sandbox: RunningSandbox) -> Credentials:
-    creds = upload_sandbox.demo_credentials()
-    assert creds is not None
-    return creds
-
-
 def quick_client(credentials: Credentials) -> KompliantClient:
     pacer = Pacer(PacerPolicy(base=0.01, cap=0.05, max_elapsed=2.0))
     return KompliantClient(credentials, timeout=10.0, pacer=pacer)
 
 
 @pytest.fixture
-def client(credentials: Credentials) -> Iterator[KompliantClient]:
-    with quick_client(credentials) as c:
+def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
+    with quick_client(demo_credentials) as c:
         yield c
 
 

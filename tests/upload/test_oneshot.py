@@ -101,10 +101,10 @@ def test_an_expired_form_gets_a_new_document_and_the_stale_one_is_deleted(
 
 
 def test_a_dropped_create_answer_still_gives_one_document(
-    tmp_path: Path, upload_sandbox: RunningSandbox, client: KompliantClient
+    tmp_path: Path, sandbox: RunningSandbox, client: KompliantClient
 ) -> None:
     set_faults(
-        upload_sandbox,
+        sandbox,
         {"script": [{"method": "document.create", "action": "drop_after_processing"}]},
     )
     result = upload_file(

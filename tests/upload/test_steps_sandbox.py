@@ -39,9 +39,9 @@ def pdf(tmp_path: Path, size: int = 50_000, name: str = "statement.pdf") -> Path
 
 @pytest.mark.parametrize("encoding", ["hex", "base64"])
 def test_create_send_verify_against_the_sandbox(
-    tmp_path: Path, upload_sandbox: RunningSandbox, client: KompliantClient, encoding: str
+    tmp_path: Path, sandbox: RunningSandbox, client: KompliantClient, encoding: str
 ) -> None:
-    set_faults(upload_sandbox, {"hash_encoding": encoding})
+    set_faults(sandbox, {"hash_encoding": encoding})
     path = pdf(tmp_path)
     identity = identify(path)
     created = create_document(client, SUBJECT, path.name, identity.size)
@@ -146,10 +146,10 @@ def test_a_file_grown_mid_upload_is_never_reported_uploaded(
 
 
 def test_a_dropped_create_answer_leaves_exactly_one_document(
-    tmp_path: Path, upload_sandbox: RunningSandbox, client: KompliantClient
+    tmp_path: Path, sandbox: RunningSandbox, client: KompliantClient
 ) -> None:
     set_faults(
-        upload_sandbox,
+        sandbox,
         {"script": [{"method": "document.create", "action": "drop_after_processing"}]},
     )
     path = pdf(tmp_path)
@@ -157,7 +157,7 @@ def test_a_dropped_create_answer_leaves_exactly_one_document(
     created = create_document(client, SUBJECT, path.name, identity.size)
     live = live_documents(client)
     assert [d.document_id for d in live] == [created.document_id]
-    everything = [d for d in upload_sandbox.state.documents.values() if d.file_name == path.name]
+    everything = [d for d in sandbox.state.documents.values() if d.file_name == path.name]
     assert len(everything) == 2  # the orphan was made, then deleted
     send_form(created.form, path, file_name=path.name, identity=identity)
     assert wait_until_stored(client, created.document_id, identity).completed
@@ -184,11 +184,11 @@ def test_linking_twice_finds_the_existing_fulfillments(
 
 
 def test_a_dropped_batch_add_answer_is_reconciled(
-    tmp_path: Path, upload_sandbox: RunningSandbox, client: KompliantClient
+    tmp_path: Path, sandbox: RunningSandbox, client: KompliantClient
 ) -> None:
     document_id = uploaded(tmp_path, client)
     set_faults(
-        upload_sandbox,
+        sandbox,
         {
             "script": [
                 {
