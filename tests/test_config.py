@@ -232,3 +232,14 @@ def test_folder_override_applies_only_what_it_sets() -> None:
     base = StabilitySettings(quiet_seconds=2.0, polling=False)
     settings = FolderOverride(path="x", polling=True, quiet_seconds=9).apply_to(base)
     assert settings == StabilitySettings(quiet_seconds=9.0, polling=True)
+
+
+def test_the_example_in_docs_folders_md_is_valid() -> None:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "folders.md"
+    text = doc.read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = parse_config(tomllib.loads(example))
+    (workflow,) = config.workflows
+    assert len(workflow.inbox_rules) == 3
+    assert workflow.inbox_rules[1].regex
+    assert config.folders[0].polling is True
