@@ -107,24 +107,36 @@ def rename_no_clobber(src: Path, dst: Path) -> None:
         os.rename(src, dst)
 
 
-def numbered_names(name: str) -> Iterator[str]:
-    """``report.pdf``, ``report (2).pdf``, ``report (3).pdf``, … (pure)."""
+def numbered_names(name: str, suffix: str = "") -> Iterator[str]:
+    """``report.pdf``, ``report (2).pdf``, ``report (3).pdf``, … (pure).
+
+    With ``suffix`` (a name that ends with it), the number goes before it:
+    ``a.pdf.error.txt`` → ``a.pdf (2).error.txt``.
+    """
     yield name
-    dot = name.rfind(".")
-    stem, ext = (name[:dot], name[dot:]) if dot > 0 else (name, "")
+    if suffix and name.endswith(suffix) and len(name) > len(suffix):
+        stem, ext = name[: -len(suffix)], suffix
+    else:
+        dot = name.rfind(".")
+        stem, ext = (name[:dot], name[dot:]) if dot > 0 else (name, "")
     for number in range(2, NAME_TRIES + 2):
         yield f"{stem} ({number}){ext}"
 
 
 def move_to_free_name(
-    src: Path, folder: Path, name: str, *, also_free: Callable[[str], list[str]] | None = None
+    src: Path,
+    folder: Path,
+    name: str,
+    *,
+    also_free: Callable[[str], list[str]] | None = None,
+    suffix: str = "",
 ) -> Path:
     """Move ``src`` into ``folder`` as ``name`` or the first free numbered variant.
 
-    ``also_free(candidate)`` lists sibling names (sidecars) that must be free too.
-    FileNotFoundError when ``src`` is gone.
+    ``also_free(candidate)`` lists sibling names (sidecars) that must be free too;
+    ``suffix`` as in :func:`numbered_names`. FileNotFoundError when ``src`` is gone.
     """
-    for candidate in numbered_names(name):
+    for candidate in numbered_names(name, suffix):
         siblings = also_free(candidate) if also_free else []
         if any(os.path.lexists(folder / sibling) for sibling in siblings):
             continue

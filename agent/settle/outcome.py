@@ -143,7 +143,7 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
             ) from error
         raise move_failed(error, where, target, claimed.path) from error
     try:
-        move_to_free_name(note, target, final.name + sidecar_suffix)
+        move_to_free_name(note, target, final.name + sidecar_suffix, suffix=sidecar_suffix)
     except OSError as error:  # the file is settled; only its note is missing
         note.unlink(missing_ok=True)
         log.error("moved %s to %s but could not write its note: %s", name, final, error)
@@ -210,7 +210,7 @@ def retry_failed(folder: Path) -> list[Path]:
             continue  # its file is still here: keep explaining it
         try:
             retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name)
+            move_to_free_name(note, retried, note.name, suffix=ERROR_SUFFIX)
         except OSError as error:
             log.warning("could not put %s aside: %s", note.name, error)
     return moved

@@ -27,6 +27,7 @@ def test_numbered_names() -> None:
     assert [next(names) for _ in range(3)] == ["report.pdf", "report (2).pdf", "report (3).pdf"]
     assert list(numbered_names("archive.tar.gz"))[1] == "archive.tar (2).gz"
     assert list(numbered_names("README"))[1] == "README (2)"
+    assert list(numbered_names("a.pdf.error.txt", ".error.txt"))[1] == "a.pdf (2).error.txt"
 
 
 def test_an_existing_target_is_never_replaced(tmp_path: Path, mode: str) -> None:
