@@ -8,8 +8,8 @@ to the same required document. A folder moved out of the root takes its marker a
 no longer scanned, so it stops being watched. A copied folder carries a copy of the marker
 and routes to the same required documents, which is what a copy means.
 
-The marker and the notice files are agent-owned names: the watcher ignores them (see
-:data:`AGENT_OWNED_NAMES`) and routing never treats them as documents.
+The marker and the notice files are agent-owned names: the watcher ignores them
+(:data:`agent.watch.ignore.AGENT_OWNED`) and routing never treats them as documents.
 """
 
 from __future__ import annotations
@@ -24,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import write_atomically
+from agent.watch.ignore import AGENT_OWNED
 
 log = logging.getLogger(__name__)
 
-MARKER_NAME = ".kompliant-folder.json"
-MARKER_VERSION = 1
-NOTICE_INACTIVE = "_INACTIVE - no longer required.txt"
-NOTICE_ENDED = "_ENDED - workflow ended.txt"
+# The names are spelt once, in the watcher's set of agent-owned names, so the watcher skips
+# exactly what this module writes.
+MARKER_NAME = AGENT_OWNED.folder_marker
+NOTICE_INACTIVE = AGENT_OWNED.inactive_notice
+NOTICE_ENDED = AGENT_OWNED.ended_notice
 #: Files the agent writes inside the tree; never documents, never to be uploaded.
 AGENT_OWNED_NAMES = frozenset({MARKER_NAME, NOTICE_INACTIVE, NOTICE_ENDED})
+MARKER_VERSION = 1
 
 
 class FolderKind(Enum):
