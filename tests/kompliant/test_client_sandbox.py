@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -323,3 +324,14 @@ def test_batch_add_dropped_after_processing_is_ambiguous(
     assert calls(sandbox, "workflow.requiredDocument.fulfillment.batchAdd") == 1
     # It was carried out: the caller finds the fulfillment instead of adding it twice.
     assert [f.document_id for f in client.list_fulfillments(RD_ADDRESS)] == [document_id]
+
+
+def test_one_client_serves_many_threads(client: KompliantClient) -> None:
+    def create_and_read(index: int) -> tuple[str, str]:
+        created = client.create_document(DEMO_SUBJECT, f"page-{index}.pdf", index + 1)
+        return created.document_id, client.get_document(created.document_id).file_name
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(create_and_read, range(24)))
+    assert len({document_id for document_id, _ in made}) == 24
+    assert [name for _, name in made] == [f"page-{i}.pdf" for i in range(24)]
