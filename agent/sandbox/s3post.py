@@ -32,12 +32,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from agent.sandbox.s3answers import (
+    FIELD_AFTER_FILE,
+    INCOMPLETE,
+    INTERNAL,
+    MALFORMED,
+    MISSING_LENGTH,
+    NO_FILE,
+    NOT_MULTIPART,
+    PRE_DATA_TOO_LARGE,
+    Response,
+    closing,
+    error_response,
+    new_request_id,
+    no_such_bucket,
+    success_response,
+    unstorable_key,
+)
 from agent.sandbox.s3policy import (
     S3_MAX_POST_SIZE,
     AcceptedForm,
@@ -70,8 +85,6 @@ MAX_PRE_DATA = 20 * 1024
 #: Room for the form fields and boundaries around a file of the largest allowed size.
 _FORM_OVERHEAD = 1024 * 1024
 _TEMP_PREFIX = ".incoming-"
-
-Response = tuple[int, dict[str, str], bytes]
 
 
 class RequestBody(Protocol):
@@ -135,27 +148,18 @@ class UploadEndpoint:
 
         The response headers carry no ``Content-Length``; the HTTP server frames the body.
         """
-        request_id = uuid.uuid4().hex[:16].upper()
+        request_id = new_request_id()
         lowered = {name.lower(): value for name, value in headers.items()}
         if content_length is None:
-            return _close(
-                error_response(
-                    S3Rejection(
-                        411,
-                        "MissingContentLength",
-                        "You must provide the Content-Length HTTP header.",
-                    ),
-                    request_id,
-                )
-            )
+            return closing(error_response(MISSING_LENGTH, request_id))
         media_type, params = parse_options_header(lowered.get("content-type", ""))
         boundary = params.get(b"boundary", b"")
         if media_type != b"multipart/form-data" or not boundary:
             _drain(body, content_length)
-            return error_response(_NOT_MULTIPART, request_id)
+            return error_response(NOT_MULTIPART, request_id)
         if content_length > S3_MAX_POST_SIZE + _FORM_OVERHEAD:
             # Not worth reading: answer at once and close the connection.
-            return _close(error_response(too_large(content_length, S3_MAX_POST_SIZE), request_id))
+            return closing(error_response(too_large(content_length, S3_MAX_POST_SIZE), request_id))
 
         receiver = _Receiver(self.storage_dir, self.settings, self._clock)
         try:
@@ -164,13 +168,15 @@ class UploadEndpoint:
                 log.info("Upload refused: %s %s", outcome.code, outcome.message)
                 return error_response(outcome, request_id)
             stored = receiver.commit(outcome)
+        except OSError:
+            log.exception("Could not store the upload for %s", self.storage_dir)
+            return error_response(INTERNAL, request_id)
         finally:
             receiver.discard()
         log.info("Stored %s (%d bytes)", stored.key, stored.size)
         self._on_stored(stored)
-        return _success(
+        return success_response(
             outcome,
-            stored,
             bucket=self.settings.bucket,
             md5=receiver.md5_hex,
             host=lowered.get("host", ""),
@@ -229,19 +235,19 @@ class _Receiver:
                     chunk = _read_some(body, min(CHUNK, remaining))
                 except OSError as exc:
                     log.info("Upload body not received whole: %s", exc)
-                    return _INCOMPLETE
+                    return INCOMPLETE
                 if not chunk:
                     log.info("Upload body ended %d bytes early", remaining)
-                    return _INCOMPLETE
+                    return INCOMPLETE
                 remaining -= len(chunk)
                 parser.write(chunk)
         except _Refused as refused:
             rejection = refused.rejection
         except FormParserError:
-            rejection = _MALFORMED
+            rejection = MALFORMED
         except OSError:
             log.exception("Could not write the upload to %s", self._storage_dir)
-            rejection = _INTERNAL
+            rejection = INTERNAL
         else:
             return self._verdict()
         self.discard()
@@ -250,9 +256,9 @@ class _Receiver:
 
     def _verdict(self) -> AcceptedForm | S3Rejection:
         if self._stage is _Stage.FIELDS:
-            return _NO_FILE
+            return NO_FILE
         if not self._ended or self._stage is _Stage.FILE or self._accepted is None:
-            return _MALFORMED
+            return MALFORMED
         if self._too_large:
             return too_large(self._size, self._accepted.max_size)
         return size_rejection(self._size, self._accepted) or self._accepted
@@ -287,7 +293,7 @@ class _Receiver:
 
     def _on_part_begin(self) -> None:
         if self._stage is _Stage.AFTER_FILE and not self._too_large:
-            raise _Refused(_FIELD_AFTER_FILE)
+            raise _Refused(FIELD_AFTER_FILE)
         self._part_headers = {}
         self._part_value = bytearray()
 
@@ -309,16 +315,18 @@ class _Receiver:
         disposition, params = parse_options_header(self._part_headers.get("content-disposition"))
         name = params.get(b"name")
         if disposition != b"form-data" or name is None:
-            raise _Refused(_MALFORMED)
+            raise _Refused(MALFORMED)
         self._part_name = _text(name)
         if self._stage is _Stage.FIELDS and self._part_name.lower() == "file":
             self._begin_file()
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._stage is not _Stage.FILE:
+        if self._stage is _Stage.FIELDS:
             self._count_pre_data(end - start)
             self._part_value += data[start:end]
             return
+        if self._stage is _Stage.AFTER_FILE:
+            return  # only reached while counting an oversized file's answer: drop it
         self._size += end - start
         if self._too_large:
             return
@@ -347,68 +355,18 @@ class _Receiver:
             return
         self._pre_data += size
         if self._pre_data > MAX_PRE_DATA:
-            raise _Refused(_PRE_DATA_TOO_LARGE)
+            raise _Refused(PRE_DATA_TOO_LARGE)
 
     def _begin_file(self) -> None:
         verdict = judge_form(self._fields, settings=self._settings, now=self._clock())
         if isinstance(verdict, S3Rejection):
             raise _Refused(verdict)
         if _object_path(self._storage_dir, verdict.key) is None:
-            raise _Refused(_unstorable_key(verdict.key))
+            raise _Refused(unstorable_key(verdict.key))
         self._accepted = verdict
         self._temp_path = self._storage_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}.part"
         self._temp = self._temp_path.open("xb")
         self._stage = _Stage.FILE
-
-
-# --- answers ---------------------------------------------------------------------------
-
-
-def error_response(rejection: S3Rejection, request_id: str) -> Response:
-    """S3's XML error answer for ``rejection``."""
-    details = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in rejection.details)
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{escape(rejection.code)}</Code>"
-        f"<Message>{escape(rejection.message)}</Message>{details}"
-        f"<RequestId>{request_id}</RequestId><HostId>sandbox</HostId></Error>"
-    ).encode()
-    headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
-    return rejection.status, headers, body
-
-
-def no_such_bucket(bucket: str) -> Response:
-    """The answer to a POST for a bucket the sandbox does not have."""
-    rejection = S3Rejection(
-        404,
-        "NoSuchBucket",
-        "The specified bucket does not exist",
-        (("BucketName", bucket),),
-    )
-    return error_response(rejection, uuid.uuid4().hex[:16].upper())
-
-
-def _success(
-    accepted: AcceptedForm, stored: StoredObject, *, bucket: str, md5: str, host: str, rid: str
-) -> Response:
-    bucket_path = f"/s3/{quote(bucket)}/{quote(stored.key)}"
-    location = f"http://{host}{bucket_path}" if host else bucket_path
-    headers = {"ETag": f'"{md5}"', "Location": location, "x-amz-request-id": rid}
-    if accepted.success_status != 201:
-        return accepted.success_status, headers, b""
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<PostResponse><Location>{escape(location)}</Location>"
-        f"<Bucket>{escape(bucket)}</Bucket><Key>{escape(stored.key)}</Key>"
-        f'<ETag>"{md5}"</ETag></PostResponse>'
-    ).encode()
-    headers["Content-Type"] = "application/xml"
-    return 201, headers, body
-
-
-def _close(response: Response) -> Response:
-    status, headers, body = response
-    return status, {**headers, "Connection": "close"}, body
 
 
 def _read_some(body: RequestBody, size: int) -> bytes:
@@ -445,51 +403,4 @@ def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refused(_MALFORMED) from None
-
-
-def _unstorable_key(key: str) -> S3Rejection:
-    return S3Rejection(
-        400,
-        "InvalidArgument",
-        f"This sandbox stores each object as a file and cannot store the key {key!r} "
-        "(empty, '.' or '..' path segments, a trailing '/' or a backslash).",
-        (("ArgumentName", "key"), ("ArgumentValue", key)),
-    )
-
-
-_NOT_MULTIPART = S3Rejection(
-    412,
-    "PreconditionFailed",
-    "At least one of the pre-conditions you specified did not hold",
-    (("Condition", "Bucket POST must be of the enclosure-type multipart/form-data"),),
-)
-_MALFORMED = S3Rejection(
-    400,
-    "MalformedPOSTRequest",
-    "The body of your POST request is not well-formed multipart/form-data.",
-)
-_INCOMPLETE = S3Rejection(
-    400,
-    "IncompleteBody",
-    "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-)
-_INTERNAL = S3Rejection(500, "InternalError", "We encountered an internal error. Please try again.")
-_NO_FILE = S3Rejection(
-    400,
-    "InvalidArgument",
-    "POST requires exactly one file upload per request.",
-    (("ArgumentName", "file"), ("ArgumentValue", "0")),
-)
-_FIELD_AFTER_FILE = S3Rejection(
-    400,
-    "InvalidArgument",
-    "The file must be the last field of the form: S3 ignores every field after it, so "
-    "those fields would be lost. Send the file part last.",
-    (("ArgumentName", "file"), ("ArgumentValue", "")),
-)
-_PRE_DATA_TOO_LARGE = S3Rejection(
-    400,
-    "MaxPostPreDataLengthExceededError",
-    "Your POST request fields preceeding the upload file was too large.",
-)
+        raise _Refused(MALFORMED) from None
