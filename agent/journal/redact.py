@@ -20,7 +20,7 @@ _PATTERNS = (
     # header or field names followed by ':' or '=' and a value
     re.compile(
         r"((?:X-API-Auth-Token|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|"
-        r"secret[_-]?key|auth[_-]?token|policy)\"?\s*[:=]\s*\"?)[^\s,;&\"']+",
+        r"secret[_-]?key|auth[_-]?token)\"?\s*[:=]\s*\"?)[^\s,;&\"']+",
         re.IGNORECASE,
     ),
 )

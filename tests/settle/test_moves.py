@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import threading
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_without_hard_links_it_checks_then_renames(
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(moves.os, "link", no_links)
+    monkeypatch.setattr(os, "link", no_links)
     src, dst = tmp_path / "a.pdf", tmp_path / "b.pdf"
     src.write_text("new")
     dst.write_text("old")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -32,7 +31,6 @@ T0 = datetime(2025, 3, 24, 12, 0, 5, tzinfo=UTC)
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 BANK = Fulfilled("rd_BankStatements00000001", "Bank statements", "f_1")
 ADDRESS = Fulfilled("rd_ProofOfAddress0000001", "Proof of address", "f_2")
-moves = importlib.import_module("agent.settle.moves")
 
 
 def claimed(folder: Path, name: str = "report.pdf", content: str = "pdf bytes") -> Claim:
@@ -184,7 +182,7 @@ def test_a_full_disk_leaves_the_file_claimed(tmp_path: Path, outcome: str) -> No
         def full(fd: int) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        mp.setattr(moves.os, "fsync", full)
+        mp.setattr(os, "fsync", full)  # the sidecar cannot reach the disk
         with pytest.raises(MoveFailed) as caught:
             if outcome == "done":
                 settle_done(taken, record())
