@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent.errors import AgentError
 from agent.kompliant.auth import Credentials
 from agent.sandbox.api import (
     KNOWN_VERSIONS,
@@ -39,6 +40,7 @@ from agent.sandbox.api import (
     dispatch,
     record_upload,
 )
+from agent.sandbox.external_s3 import ExternalS3
 from agent.sandbox.faults import (
     UPLOAD,
     Fault,
@@ -64,6 +66,7 @@ from agent.sandbox.state import (
     BASE62,
     OBJECTS_DIR,
     AdminError,
+    Document,
     SandboxState,
     StateStore,
     apply_admin,
@@ -87,6 +90,8 @@ class SandboxSettings:
     max_file_size: int = 5 * 1024**3
     faults: FaultSettings = field(default_factory=FaultSettings)
     s3: S3Settings = field(default_factory=S3Settings)
+    #: A real S3-compatible store to presign for, instead of the built-in upload endpoint.
+    external_store: ExternalS3 | None = None
     clock: Callable[[], float] = time.time
 
 
@@ -177,6 +182,7 @@ class RunningSandbox:
             hash_encoding=settings.hash_encoding,
             completion_delay=settings.completion_delay,
             max_file_size=settings.max_file_size,
+            probe=self._probe if settings.external_store is not None else None,
         )
         self.upload_endpoint = UploadEndpoint(
             data_dir / OBJECTS_DIR, settings.s3, clock=settings.clock, on_stored=self._on_stored
@@ -228,8 +234,21 @@ class RunningSandbox:
     ) -> tuple[str, list[tuple[str, str]]]:
         spec = FormSpec(key, content_type, size, document_id, expires_at)
         now = self.settings.clock()
+        if self.settings.external_store is not None:
+            return self.settings.external_store.presign(spec, now=now)
         fields = presign(spec, upload_url=self.upload_url, settings=self.settings.s3, now=now)
         return self.upload_url, fields
+
+    def _probe(self, document: Document) -> tuple[int, str] | None:
+        """Whether the external store holds the document's object yet (size, SHA-256)."""
+        store = self.settings.external_store
+        assert store is not None
+        try:
+            stored = store.stored(document.key)
+        except AgentError as error:
+            log.warning("Could not look at the store for %s: %s", document.key, error)
+            return None
+        return None if stored is None else (stored.size, stored.sha256_hex)
 
     def _on_stored(self, stored: StoredObject) -> None:
         document_id = stored.document_id
