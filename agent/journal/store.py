@@ -36,13 +36,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from agent.journal.records import Entry, FolderCounts, Outcome, Step
 from agent.journal.redact import redact
+from agent.journal.rows import entry_from_row, rd_json, to_ts, utc_now
 from agent.journal.schema import connect, migrate
 from agent.journal.status import count_by_folder
 
@@ -62,59 +63,6 @@ _STEP_RESULTS: dict[Step, frozenset[str]] = {
     Step.VERIFIED: frozenset(),
     Step.LINKED: frozenset({"fulfillments"}),
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("journal times must be timezone-aware (use UTC)")
-    return value.timestamp()
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-def _path(value: str | None) -> Path | None:
-    return None if value is None else Path(value)
-
-
-def _entry(row: sqlite3.Row) -> Entry:
-    return Entry(
-        id=int(row["id"]),
-        step=Step(row["step"]),
-        source_path=Path(row["source_path"]),
-        claimed_path=_path(row["claimed_path"]),
-        final_path=_path(row["final_path"]),
-        folder_key=row["folder_key"],
-        workflow_id=row["workflow_id"],
-        required_document_ids=tuple(json.loads(row["required_document_ids"])),
-        needs_routing=bool(row["needs_routing"]),
-        file_name=row["file_name"],
-        size=row["size"],
-        mtime_ns=row["mtime_ns"],
-        sha256=row["sha256"],
-        document_id=row["document_id"],
-        form_expires_at=_dt(row["form_expires_at"]),
-        fulfillments=dict(json.loads(row["fulfillments"])),
-        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
-        message=row["message"],
-        duplicate_of=row["duplicate_of"],
-        attempts=int(row["attempts"]),
-        next_attempt_at=_dt(row["next_attempt_at"]),
-        last_error=row["last_error"],
-        created_at=_dt(row["created_at"]),
-        updated_at=_dt(row["updated_at"]),
-    )
-
-
-def _rd_json(required_document_ids: Iterable[str]) -> str:
-    return json.dumps(sorted(set(required_document_ids)))
 
 
 class Journal:
@@ -172,10 +120,10 @@ class Journal:
         row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
         if row is None:
             raise KeyError(f"no journal entry {entry_id}")
-        return _entry(row)
+        return entry_from_row(row)
 
     def _update(self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]) -> None:
-        columns = dict(values, updated_at=_ts(self._clock()))
+        columns = dict(values, updated_at=to_ts(self._clock()))
         assignments = ", ".join(f"{name} = ?" for name in columns)
         conn.execute(
             f"UPDATE entries SET {assignments} WHERE id = ?", (*columns.values(), entry_id)
@@ -202,7 +150,7 @@ class Journal:
         """
         if step not in (Step.SEEN, Step.STABLE):
             raise ValueError(f"an entry begins at SEEN or STABLE, not {step.name}")
-        now = _ts(self._clock())
+        now = to_ts(self._clock())
         with self._write() as conn:
             cursor = conn.execute(
                 """
@@ -217,7 +165,7 @@ class Journal:
                     None if claimed is None else str(claimed),
                     folder_key,
                     workflow_id,
-                    _rd_json(required_document_ids),
+                    rd_json(required_document_ids),
                     int(needs_routing),
                     file_name or source.name,
                     size,
@@ -281,7 +229,7 @@ class Journal:
                 if name == "claimed_path":
                     values[name] = str(value)
                 elif name == "form_expires_at":
-                    values[name] = _ts(value)
+                    values[name] = to_ts(value)
                 elif name == "fulfillments":
                     values[name] = json.dumps({**entry.fulfillments, **value}, sort_keys=True)
                 else:
@@ -352,7 +300,7 @@ class Journal:
                 {
                     "folder_key": folder_key,
                     "workflow_id": workflow_id,
-                    "required_document_ids": _rd_json(required_document_ids),
+                    "required_document_ids": rd_json(required_document_ids),
                     "needs_routing": 0,
                 },
             )
@@ -376,7 +324,7 @@ class Journal:
                 {
                     "attempts": entry.attempts + 1,
                     "last_error": redact(error),
-                    "next_attempt_at": _ts(next_attempt_at),
+                    "next_attempt_at": to_ts(next_attempt_at),
                 },
             )
             return self._load(conn, entry_id)
@@ -427,7 +375,9 @@ class Journal:
 
     def _select(self, sql: str, params: Iterable[Any] = ()) -> list[Entry]:
         with self._lock:
-            return [_entry(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+            return [
+                entry_from_row(row) for row in self._conn.execute(sql, tuple(params)).fetchall()
+            ]
 
     def get(self, entry_id: int) -> Entry | None:
         found = self._select("SELECT * FROM entries WHERE id = ?", (entry_id,))

@@ -4,7 +4,7 @@ Public face:
 
 - :func:`claim` / :func:`release` / :func:`stale_claims` / :func:`adopt` — the hidden
   ``.processing/`` folder beside a file (:mod:`agent.settle.claim`);
-- :func:`settle_done` / :func:`settle_failed` / :func:`retry_failed` with
+- :func:`settle_done` / :func:`settle_failed` / :func:`retry_failed` / :func:`find_done` with
   :class:`DoneRecord` and :class:`Fulfilled` (:mod:`agent.settle.outcome`);
 - :class:`ProfileLock` / :class:`AlreadyRunning` (:mod:`agent.settle.lock`);
 - :class:`MoveFailed`: the disk refused a move; the file stays claimed (retry later).
@@ -39,6 +39,7 @@ from agent.settle.outcome import (
     RETRIED_DIR,
     DoneRecord,
     Fulfilled,
+    find_done,
     retry_failed,
     settle_done,
     settle_failed,
@@ -67,6 +68,7 @@ __all__ = [
     "claim",
     "claims_in",
     "current_owner",
+    "find_done",
     "local_owner_alive",
     "release",
     "retry_failed",

@@ -78,7 +78,7 @@ def receipt_text(file_name: str, record: DoneRecord) -> str:
     if record.duplicate:
         lines.append(f"Not uploaded again: same content as document {record.document_id}.")
     else:
-        lines.append(f"Uploaded to Kompliant as document {record.document_id}.")
+        lines.append(f"Uploaded to Kompliant as document {record.document_id}.")  # find_done
     if record.fulfillments:
         lines.append("Linked to:")
         lines += [
@@ -214,3 +214,30 @@ def retry_failed(folder: Path) -> list[Path]:
         except OSError as error:
             log.warning("could not put %s aside: %s", note.name, error)
     return moved
+
+
+def find_done(folder: Path, document_id: str) -> Path | None:
+    """The file in ``folder/done`` uploaded as ``document_id``, found by its receipt.
+
+    For a restart after a crash between moving a file to done/ and recording it in the
+    journal: the claimed file is gone, and this finds where it went. (A duplicate's
+    receipt names a document it did not upload, so it is not looked for here.)
+    """
+    done = folder / DONE_DIR
+    try:
+        names = sorted(os.listdir(done))
+    except FileNotFoundError:
+        return None
+    wanted = f"Uploaded to Kompliant as document {document_id}.\n"
+    for name in names:
+        if not name.endswith(RECEIPT_SUFFIX):
+            continue
+        try:
+            text = (done / name).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if wanted in text:
+            target = done / name[: -len(RECEIPT_SUFFIX)]
+            if target.exists():
+                return target
+    return None

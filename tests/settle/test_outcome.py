@@ -22,6 +22,7 @@ from agent.settle import (
     Fulfilled,
     MoveFailed,
     claim,
+    find_done,
     retry_failed,
     settle_done,
     settle_failed,
@@ -276,3 +277,14 @@ def test_a_really_full_disk_leaves_the_file_claimed(small_disk: Path) -> None:
     assert taken.path.read_text() == "pdf bytes" and taken.record_path.exists()
     filler.unlink()
     assert settle_done(taken, record()).read_text() == "pdf bytes"
+
+
+def test_find_done_after_a_crash_before_the_journal_heard_of_it(tmp_path: Path) -> None:
+    assert find_done(tmp_path, "d_1") is None
+    settle_done(claimed(tmp_path, content="one"), record(document_id="d_1"))
+    dup = settle_done(claimed(tmp_path, content="one"), record(document_id="d_1", duplicate=True))
+    second = settle_done(claimed(tmp_path, content="two"), record(document_id="d_12"))
+    found = find_done(tmp_path, "d_1")
+    assert found == tmp_path / DONE_DIR / "report.pdf" and found != dup
+    assert find_done(tmp_path, "d_12") == second
+    assert find_done(tmp_path, "d_9") is None
