@@ -104,6 +104,11 @@ def read_secrets(use_stdin: bool, stdin: TextIO | None = None) -> tuple[str, str
     """The secret key and the auth token, from stdin lines or a hidden prompt."""
     stream = stdin if stdin is not None else sys.stdin
     if use_stdin:
+        if stream.isatty():
+            raise UsageProblem(
+                "--stdin reads the secrets from a pipe; at a terminal they would show on "
+                "screen. Leave out --stdin to be asked at a hidden prompt."
+            )
         secret_key = stream.readline().strip()
         auth_token = stream.readline().strip()
         if not secret_key or not auth_token:

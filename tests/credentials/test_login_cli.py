@@ -182,6 +182,17 @@ def test_no_terminal_and_no_stdin_flag_is_a_usage_error(
     assert "--stdin" in capsys.readouterr().err
 
 
+def test_stdin_flag_at_a_terminal_is_refused_so_secrets_do_not_echo(
+    memory_keyring: MemorySecretService,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", FakeTty(f"{SECRET_KEY}\n{AUTH_TOKEN}\n"))
+    assert main([*LOGIN, "--stdin"]) == exitcodes.USAGE
+    assert "hidden prompt" in capsys.readouterr().err
+    assert memory_keyring.entries == {}
+
+
 def test_bad_api_url_is_a_usage_error(
     memory_keyring: MemorySecretService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
