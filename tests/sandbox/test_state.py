@@ -85,7 +85,7 @@ def test_a_custom_fixture_seeds_a_new_folder(tmp_path: Path) -> None:
 def test_a_broken_fixture_says_where(tmp_path: Path, raw: str, fragment: str) -> None:
     fixture = tmp_path / "broken.json"
     fixture.write_text(raw)
-    with pytest.raises(FixtureError, match="broken.json") as caught:
+    with pytest.raises(FixtureError, match=r"broken\.json") as caught:
         start_sandbox(tmp_path / "data", fixture=fixture)
     assert fragment in str(caught.value)
 

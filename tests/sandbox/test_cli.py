@@ -1,0 +1,98 @@
+"""`kompliant-agent sandbox` as a user runs it: a real process, real HTTP, SIGTERM to stop."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.cli import build_parser
+from agent.cli.sandbox import parse_extensions
+from agent.kompliant.auth import Credentials
+from tests.conftest import DEMO_SUBJECT
+
+DEMO_KEY = "sb_DemoKey00000000000000001"
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 20.0) -> str:
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"no {marker!r} in the output: {''.join(seen)}")
+
+
+def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "KOMPLIANT_AGENT_HOME": str(tmp_path / "home")}
+    command = [
+        sys.executable,
+        "-m",
+        "agent",
+        "sandbox",
+        "--port",
+        "0",
+        "--data",
+        str(tmp_path / "d"),
+    ]
+    process = subprocess.Popen(
+        [*command, "--hash-encoding", "base64", "--form-lifetime", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        output = _read_until(process, "Ctrl-C")
+        url = re.search(r"sandbox at (http://\S+)", output)
+        assert url is not None
+        assert "public test values" in output and DEMO_KEY in output
+        secret = re.search(r"secret key:\s+(\S+)", output)
+        token = re.search(r"auth token:\s+(\S+)", output)
+        assert secret and token
+        credentials = Credentials(url.group(1), DEMO_KEY, secret.group(1), token.group(1))
+        with httpx.Client(base_url=url.group(1), auth=credentials.auth()) as client:
+            listed = client.post("/document.list", json={"subject_record_id": DEMO_SUBJECT})
+        assert listed.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "d" / "state.json").exists()
+
+
+def test_a_port_in_use_is_a_readable_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = build_parser().parse_args(["sandbox", "--port", str(port), "--data", str(tmp_path)])
+        assert args.func(args) == 4
+    assert "Choose another --port" in capsys.readouterr().err
+
+
+def test_extension_lists() -> None:
+    assert parse_extensions("PDF, tiff=image/tiff") == {
+        "pdf": "application/pdf",
+        "tiff": "image/tiff",
+    }
+    with pytest.raises(argparse.ArgumentTypeError, match="tiff=<content type>"):
+        parse_extensions("tiff")
