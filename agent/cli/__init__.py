@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "agent.cli.login",
     "agent.cli.upload",
     "agent.cli.sandbox",
+    "agent.cli.workflows",
+    "agent.cli.run",
     "agent.cli.demo",
 )
 

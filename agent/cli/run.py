@@ -1,0 +1,180 @@
+"""`kompliant-agent run`, `status`, `retry`, `pause` and `resume`: the watching agent."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from agent.cli import exitcodes
+from agent.config import Config, load_config
+from agent.credentials import resolve_credentials
+from agent.decide import FolderTree, load_cache, requirements_file
+from agent.engine.control import set_paused
+from agent.engine.runner import Engine, EngineOptions
+from agent.engine.status import FolderStatus, read_snapshot
+from agent.errors import AgentError
+from agent.journal import journal_path, read_status
+from agent.kompliant.client import KompliantClient
+from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.locations import locations
+from agent.settle.lock import ProfileLock
+from agent.settle.outcome import retry_failed
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    run = sub.add_parser(
+        "run",
+        help="watch the folders and upload every finished file",
+        description=(
+            "Watch the workflow folders under the root: every finished file is uploaded, "
+            "linked to its required documents and moved to done/ (or failed/ with a note "
+            "saying why). Stops with Ctrl-C or SIGTERM; a restart resumes where it stopped."
+        ),
+        epilog=exitcodes.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="process the files that are there now, then exit (for cron and scripts)",
+    )
+    run.add_argument(
+        "--no-tray", action="store_true", help="run without a tray icon (the default for now)"
+    )
+    _profile(run)
+    run.set_defaults(func=run_agent)
+
+    status = sub.add_parser("status", help="what the agent is doing, per folder")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    _profile(status)
+    status.set_defaults(func=show_status)
+
+    retry = sub.add_parser("retry", help="move every failed file back to be tried again")
+    _profile(retry)
+    retry.set_defaults(func=retry_all)
+
+    pause = sub.add_parser("pause", help="stop starting new uploads (lasts until resume)")
+    _profile(pause)
+    pause.set_defaults(func=lambda args: _pause(args, True))
+
+    resume = sub.add_parser("resume", help="start uploading again after pause")
+    _profile(resume)
+    resume.set_defaults(func=lambda args: _pause(args, False))
+
+
+def _profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME", help="credentials and state profile")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config()
+    if args.profile:
+        config = dataclasses.replace(
+            config, agent=dataclasses.replace(config.agent, profile=args.profile)
+        )
+    return config
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    config = _config(args)
+    profile = config.agent.profile
+    lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
+    try:
+        credentials = resolve_credentials(profile)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        with (
+            KompliantClient(credentials) as client,
+            KompliantClient(
+                credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
+            ) as probe,
+        ):
+            engine = Engine(
+                config, client, probe_client=probe, options=EngineOptions(once=args.once)
+            )
+            print(f"kompliant-agent: watching {config.root}", file=sys.stderr, flush=True)
+            summary = engine.run(stop)
+        print(
+            f"kompliant-agent: {summary.done} done, {summary.failed} failed, "
+            f"{summary.unsettled} still to do",
+            file=sys.stderr,
+        )
+        return exitcodes.OK if summary.unsettled == 0 else exitcodes.RETRY_LATER
+    finally:
+        lock.release()
+
+
+def show_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    profile = config.agent.profile
+    snapshot = read_snapshot(locations().profile_state(profile))
+    counts = read_status(journal_path(profile)) if journal_path(profile).exists() else []
+    folders = [
+        FolderStatus(
+            key=c.folder_key,
+            folder=c.folder_key,
+            waiting=c.waiting,
+            in_progress=c.in_progress,
+            done=c.done,
+            failed=c.failed,
+            needs_routing=c.needs_routing,
+        )
+        for c in counts
+    ]
+    state = snapshot.state.value if snapshot else "stopped"
+    if args.json:
+        data: dict[str, Any] = {
+            "state": state,
+            "running": snapshot is not None,
+            "root": str(config.root),
+            "message": snapshot.message if snapshot else "the agent is not running",
+            "problems": list(snapshot.problems) if snapshot else [],
+            "checking": snapshot.checking if snapshot else 0,
+            "uploads": snapshot.to_data()["uploads"] if snapshot else [],
+            "folders": [dataclasses.asdict(f) for f in folders],
+        }
+        print(json.dumps(data, indent=2))
+        return exitcodes.OK
+    print(f"state: {state} — {snapshot.message if snapshot else 'the agent is not running'}")
+    print(f"root:  {config.root}")
+    for problem in snapshot.problems if snapshot else ():
+        print(f"problem: {problem}")
+    for name, percent in snapshot.uploads if snapshot else ():
+        print(f"sending: {name} {percent}%")
+    if not folders:
+        print("no files yet")
+    for f in folders:
+        print(
+            f"{f.key}: {f.waiting} waiting, {f.in_progress} in progress, {f.done} done, "
+            f"{f.failed} failed, {f.needs_routing} need routing"
+        )
+    return exitcodes.OK
+
+
+def retry_all(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        tree = FolderTree.scan(
+            config.root, config, load_cache(requirements_file(config.agent.profile))
+        )
+    except AgentError as error:
+        print(f"kompliant-agent: {error.describe()}", file=sys.stderr)
+        return exitcodes.for_error(error)
+    moved = [path for folder in tree.folders for path in retry_failed(folder)]
+    for path in moved:
+        print(f"retrying {path}")
+    print(f"{len(moved)} failed file(s) moved back; the running agent picks them up.")
+    return exitcodes.OK
+
+
+def _pause(args: argparse.Namespace, paused: bool) -> int:
+    config = _config(args)
+    set_paused(locations().profile_state(config.agent.profile), paused)
+    print("paused: new files wait until `kompliant-agent resume`" if paused else "resumed")
+    return exitcodes.OK

@@ -1,0 +1,266 @@
+"""One claimed file through the steps, with the journal written after each finished step.
+
+A crash or kill between two steps resumes at the step after the last one recorded, and
+a finished step is never repeated: no second document for an uploaded file, no second
+fulfillment. The upload form itself is never written down (it carries S3 signatures):
+a file that was created but not confirmed as uploaded when the agent stopped is checked
+with ``document.get`` — if the upload did arrive, the file goes on; if not, the record
+is deleted and a new one created.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.errors import (
+    AgentError,
+    CannotSucceed,
+    FileChanged,
+    HashMismatch,
+    RetryLater,
+    UploadFormExpired,
+)
+from agent.journal import Entry, Journal, Outcome, Step
+from agent.kompliant.client import KompliantClient
+from agent.settle.claim import Claim
+from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
+from agent.upload.create import create_document
+from agent.upload.identity import FileIdentity, identify
+from agent.upload.link import LinkFailed, LinkIncomplete, link
+from agent.upload.oneshot import discard
+from agent.upload.presigned import send_form
+from agent.upload.verify import wait_until_stored
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Settled:
+    outcome: Outcome
+    final_path: Path
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the pipeline needs besides the journal entry."""
+
+    subject_record_id: str
+    requirement_names: dict[str, str]
+    upload_duplicates: bool = False
+
+
+class Pipeline:
+    def __init__(
+        self,
+        client: KompliantClient,
+        journal: Journal,
+        *,
+        verify_timeout: float = 120.0,
+        progress: Callable[[Entry], Progress | None] = lambda entry: None,
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._verify_timeout = verify_timeout
+        self._progress = progress
+
+    def run(self, entry: Entry, job: Job) -> Settled:
+        """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later."""
+        claim = _claim_of(entry)
+        try:
+            return self._steps(entry, job, claim)
+        except CannotSucceed as error:
+            return self.fail(entry, error.message, _action(error))
+
+    def fail(self, entry: Entry, problem: str, action: str) -> Settled:
+        """Move the claimed file to failed/ with its reason (and settle the entry)."""
+        claim = _claim_of(entry)
+        final = settle_failed(claim, problem, action)
+        self._journal.settle(entry.id, Outcome.FAILED, final, f"{problem} {action}".strip())
+        log.warning("%s failed: %s", entry.file_name, problem)
+        return Settled(Outcome.FAILED, final, problem)
+
+    # -- the steps ---------------------------------------------------------------------
+
+    def _steps(self, entry: Entry, job: Job, claim: Claim) -> Settled:
+        journal = self._journal
+        path = claim.path
+        if entry.reached(Step.HASHED):
+            identity = self._same_file(entry, path)
+        else:
+            identity = identify(path)
+            entry = journal.advance(
+                entry.id,
+                Step.HASHED,
+                sha256=identity.sha256,
+                size=identity.size,
+                mtime_ns=identity.mtime_ns,
+            )
+
+        if not entry.reached(Step.CREATED) and not job.upload_duplicates:
+            earlier = journal.find_uploaded(
+                identity.sha256,
+                entry.required_document_ids,
+                workflow_id=entry.workflow_id,
+                exclude_id=entry.id,
+            )
+            if earlier is not None and earlier.document_id:
+                return self._done_duplicate(entry, job, claim, earlier)
+
+        if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
+            entry = self._after_interrupted_upload(entry)
+
+        if not entry.reached(Step.CREATED):
+            entry = self._create_and_send(entry, job, identity, path)
+
+        assert entry.document_id is not None
+        if not entry.reached(Step.VERIFIED):
+            try:
+                wait_until_stored(
+                    self._client, entry.document_id, identity, timeout=self._verify_timeout
+                )
+            except HashMismatch:
+                discard(self._client, entry.document_id)
+                journal.rewind(entry.id, Step.HASHED, "the stored copy differed; sending again")
+                raise
+            entry = journal.advance(entry.id, Step.VERIFIED)
+
+        if entry.required_document_ids and not entry.reached(Step.LINKED):
+            entry = self._link(entry)
+
+        return self._done(entry, job, claim, identity)
+
+    def _same_file(self, entry: Entry, path: Path) -> FileIdentity:
+        """The identity recorded before a restart, if the claimed file is unchanged."""
+        assert entry.sha256 is not None and entry.size is not None
+        st = os.stat(path)
+        if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
+            if not entry.reached(Step.CREATED):
+                self._journal.rewind(entry.id, Step.STABLE, "the file changed; reading it again")
+                raise FileChanged(f"{entry.file_name} changed after it was read")
+            if not entry.reached(Step.UPLOADED):
+                assert entry.document_id is not None
+                discard(self._client, entry.document_id)
+                self._journal.rewind(entry.id, Step.STABLE, "the file changed before it was sent")
+                raise FileChanged(f"{entry.file_name} changed before it was sent")
+            log.warning(
+                "%s changed after it was uploaded; the uploaded copy stands", entry.file_name
+            )
+        return FileIdentity(size=entry.size, mtime_ns=entry.mtime_ns or 0, sha256=entry.sha256)
+
+    def _after_interrupted_upload(self, entry: Entry) -> Entry:
+        assert entry.document_id is not None
+        document = self._client.get_document(entry.document_id)
+        if document.completed:
+            log.info("the upload of %s had arrived before the restart", entry.file_name)
+            return self._journal.advance(entry.id, Step.UPLOADED)
+        discard(self._client, entry.document_id)
+        return self._journal.rewind(
+            entry.id, Step.HASHED, "the upload was interrupted; starting it again"
+        )
+
+    def _create_and_send(self, entry: Entry, job: Job, identity: FileIdentity, path: Path) -> Entry:
+        journal = self._journal
+        created = create_document(
+            self._client, job.subject_record_id, entry.file_name, identity.size
+        )
+        entry = journal.advance(entry.id, Step.CREATED, document_id=created.document_id)
+        try:
+            send_form(
+                created.form,
+                path,
+                file_name=entry.file_name,
+                identity=identity,
+                progress=self._progress(entry),
+            )
+        except AgentError as error:
+            # The form lives only in memory: without a confirmed upload the record is of no
+            # use. Delete it so the workflow shows no half-made documents, and start over.
+            discard(self._client, created.document_id)
+            step = Step.STABLE if isinstance(error, FileChanged) else Step.HASHED
+            journal.rewind(entry.id, step, error.message)
+            if isinstance(error, UploadFormExpired):
+                log.info("the upload form of %s expired; a new one is asked for", entry.file_name)
+            raise
+        return journal.advance(entry.id, Step.UPLOADED)
+
+    def _link(self, entry: Entry) -> Entry:
+        assert entry.workflow_id is not None and entry.document_id is not None
+        missing = [rd for rd in entry.required_document_ids if rd not in entry.fulfillments]
+        try:
+            made = link(self._client, entry.workflow_id, entry.document_id, missing)
+        except (LinkFailed, LinkIncomplete) as error:
+            partial = getattr(error, "linked", None)
+            if partial:
+                self._journal.record_fulfillments(entry.id, dict(partial))
+            raise
+        return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
+
+    def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
+        assert entry.document_id is not None
+        record = DoneRecord(
+            document_id=entry.document_id,
+            sha256=identity.sha256,
+            size=identity.size,
+            fulfillments=_fulfilled(entry, job),
+            settled_at=datetime.now(UTC),
+        )
+        final = settle_done(claim, record)
+        message = f"uploaded as {entry.document_id}"
+        self._journal.settle(entry.id, Outcome.DONE, final, message)
+        return Settled(Outcome.DONE, final, message)
+
+    def _done_duplicate(self, entry: Entry, job: Job, claim: Claim, earlier: Entry) -> Settled:
+        assert earlier.document_id is not None and entry.sha256 is not None
+        record = DoneRecord(
+            document_id=earlier.document_id,
+            sha256=entry.sha256,
+            size=entry.size or 0,
+            fulfillments=_fulfilled(earlier, job),
+            duplicate=True,
+            settled_at=datetime.now(UTC),
+        )
+        final = settle_done(claim, record)
+        message = f"not uploaded again: same content as document {earlier.document_id}"
+        self._journal.settle(
+            entry.id, Outcome.DONE, final, message, duplicate_of=earlier.document_id
+        )
+        log.info("%s: %s", entry.file_name, message)
+        return Settled(Outcome.DONE, final, message)
+
+
+def _claim_of(entry: Entry) -> Claim:
+    if entry.claimed_path is None:
+        raise ValueError(f"journal entry {entry.id} has no claimed file")
+    return Claim(path=entry.claimed_path, source=entry.source_path, owner=None, claimed_at=None)
+
+
+def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
+    return tuple(
+        Fulfilled(rd, job.requirement_names.get(rd, rd), fulfillment)
+        for rd, fulfillment in sorted(entry.fulfillments.items())
+    )
+
+
+def _action(error: AgentError) -> str:
+    return error.hint or "Check the file, then move it back into its folder to try again."
+
+
+def gave_up(entry: Entry, error: RetryLater) -> tuple[str, str]:
+    """The failed/ note for a file whose retry budget is spent."""
+    problem = (
+        f"The upload kept failing after {entry.attempts} attempts; the last problem was: "
+        f"{error.message}"
+    )
+    action = (
+        "Check the network and Kompliant's status, then move the file back into its folder "
+        "(or run `kompliant-agent retry`)."
+    )
+    return problem, action

@@ -1,0 +1,103 @@
+"""What the running agent publishes about itself, for ``status``, the tray and scripts.
+
+The engine writes ``status.json`` in the profile's state folder (atomically) whenever
+something changes; ``kompliant-agent status`` reads it together with the journal's
+per-folder counts, which another process can read while the agent runs (SQLite WAL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.engine.state import AgentState
+
+STATUS_FILE = "status.json"
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    key: str
+    folder: str
+    waiting: int = 0
+    in_progress: int = 0
+    done: int = 0
+    failed: int = 0
+    needs_routing: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: AgentState
+    pid: int
+    updated_at: str
+    message: str = ""
+    paused: bool = False
+    offline: bool = False
+    problems: tuple[str, ...] = ()
+    checking: int = 0  # files being watched until they are finished
+    uploads: tuple[tuple[str, int], ...] = ()  # (file name, percent) of files being sent
+    folders: tuple[FolderStatus, ...] = field(default_factory=tuple)
+
+    def to_data(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        data["uploads"] = [{"file": name, "percent": pct} for name, pct in self.uploads]
+        return data
+
+    @classmethod
+    def from_data(cls, raw: dict[str, Any]) -> Snapshot:
+        return cls(
+            state=AgentState(raw.get("state", "idle")),
+            pid=int(raw.get("pid", 0)),
+            updated_at=str(raw.get("updated_at", "")),
+            message=str(raw.get("message", "")),
+            paused=bool(raw.get("paused", False)),
+            offline=bool(raw.get("offline", False)),
+            problems=tuple(str(p) for p in raw.get("problems", ())),
+            checking=int(raw.get("checking", 0)),
+            uploads=tuple(
+                (str(u.get("file", "")), int(u.get("percent", 0))) for u in raw.get("uploads", ())
+            ),
+            folders=tuple(FolderStatus(**f) for f in raw.get("folders", ())),
+        )
+
+
+def write_snapshot(state_dir: Path, snapshot: Snapshot) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(snapshot.to_data(), handle, indent=1)
+        os.replace(tmp, state_dir / STATUS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_snapshot(state_dir: Path) -> Snapshot | None:
+    """The last snapshot of a running agent; None when no agent runs for the profile."""
+    try:
+        raw = json.loads((state_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        snapshot = Snapshot.from_data(raw)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return snapshot if _alive(snapshot.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
