@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent.errors import (
     AgentError,
+    BadRequest,
     CannotSucceed,
     FileChanged,
     HashMismatch,
@@ -39,6 +40,11 @@ from agent.upload.verify import wait_until_stored
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+CREATE_REFUSED_HINT = (
+    "Save the file in a type Kompliant accepts (for example PDF, JPG or PNG), or check that "
+    "its size is allowed, then put it back into its folder."
+)
 
 
 @dataclass(frozen=True)
@@ -168,9 +174,15 @@ class Pipeline:
 
     def _create_and_send(self, entry: Entry, job: Job, identity: FileIdentity, path: Path) -> Entry:
         journal = self._journal
-        created = create_document(
-            self._client, job.subject_record_id, entry.file_name, identity.size
-        )
+        try:
+            created = create_document(
+                self._client, job.subject_record_id, entry.file_name, identity.size
+            )
+        except BadRequest as error:
+            # Kompliant's message names what it refused (the file type, the size); its
+            # generic hint does not say what the person holding the file should do.
+            error.hint = CREATE_REFUSED_HINT
+            raise
         entry = journal.advance(entry.id, Step.CREATED, document_id=created.document_id)
         try:
             send_form(
