@@ -127,8 +127,7 @@ class CannotSucceed(AgentError):
 
 class AuthError(CannotSucceed):
     default_hint = (
-        "Check the API key, secret key and auth token "
-        "(run `kompliant-agent login` again)."
+        "Check the API key, secret key and auth token (run `kompliant-agent login` again)."
     )
 
 

@@ -26,8 +26,9 @@ def test_auth_sets_the_three_headers_and_pins_the_version() -> None:
         return httpx.Response(200, json={})
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        client.post("https://api.example/meta.checkVersion", auth=KSig1Auth(
-            API_KEY, SECRET_KEY, AUTH_TOKEN))
+        client.post(
+            "https://api.example/meta.checkVersion", auth=KSig1Auth(API_KEY, SECRET_KEY, AUTH_TOKEN)
+        )
     assert seen["authorization"] == f"KSig1-HMAC-SHA256 {EXPECTED}"
     assert seen["x-api-key"] == API_KEY
     assert seen["x-api-auth-token"] == AUTH_TOKEN
