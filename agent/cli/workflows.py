@@ -18,7 +18,9 @@ from agent.cli import exitcodes
 from agent.config import config_path, load_config, save_config
 from agent.credentials import resolve_credentials
 from agent.decide import add_workflow, refresh_workflow, remove_workflow
+from agent.engine.control import request_refresh
 from agent.kompliant.client import KompliantClient
+from agent.locations import locations
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +78,18 @@ def open_client(profile: str) -> KompliantClient:
     return KompliantClient(resolve_credentials(profile))
 
 
+def tell_running_agent(profile: str) -> None:
+    """Ask a running agent of ``profile`` to re-read the config and the folder tree."""
+    request_refresh(locations().profile_state(profile))
+
+
 def run_add(args: argparse.Namespace) -> int:
     config = load_config()
     profile = args.profile or config.agent.profile
     with open_client(profile) as client:
         updated, result = add_workflow(client, config, args.workflow_id, args.label)
     path = save_config(updated)
+    tell_running_agent(profile)
     for line in result.lines():
         print(line)
     print(f"Added {args.workflow_id} to {path}.")
@@ -99,6 +107,7 @@ def run_remove(args: argparse.Namespace) -> int:
     config = load_config()
     updated = remove_workflow(config, args.workflow_id)
     path = save_config(updated)
+    tell_running_agent(config.agent.profile)
     print(
         f"Removed {args.workflow_id} from {path}. Its folders are no longer watched; "
         "every file and folder stays where it is."
@@ -126,6 +135,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     profile = args.profile or config.agent.profile
     with open_client(profile) as client:
         report = refresh_workflow(client, config, workflow_ids=args.workflow)
+    tell_running_agent(profile)
     for line in report.lines():
         print(line)
     errors = report.errors

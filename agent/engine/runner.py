@@ -9,6 +9,7 @@ locked schedule.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.config import Config
+from agent.config import Config, load_config
 from agent.decide import (
     Destination,
     FolderKind,
@@ -435,10 +436,21 @@ class Engine:
         if now < self._next_refresh:
             return
         self._next_refresh = now + self.config.agent.refresh_interval
+        self._reload_config()
         report = refresh_workflow(self._client, self.config)
         for line in report.lines():
             log.info("refresh: %s", line)
         self._tree = self._scan_tree()
+
+    def _reload_config(self) -> None:
+        """Take in workflows added or removed by other commands (the profile stays)."""
+        try:
+            fresh = load_config()
+        except AgentError as error:
+            log.warning("keeping the previous config: %s", error.describe())
+            return
+        agent = dataclasses.replace(fresh.agent, profile=self.profile)
+        self.config = dataclasses.replace(fresh, agent=agent)
 
     def _scan_tree(self) -> FolderTree:
         cache = load_cache(requirements_file(self.profile))
