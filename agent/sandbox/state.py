@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 OBJECTS_DIR = "objects"
+#: Shortest time between two saves while changes keep coming (stop() saves at once).
+SAVE_INTERVAL = 0.05
 BASE62 = string.ascii_letters + string.digits
 
 DEFAULT_EXTENSIONS: Mapping[str, str] = {
@@ -158,6 +160,10 @@ def _record(cls: type[R], raw: Any, where: str, **defaults: Any) -> R:
         raise FixtureError(f"{where}: {error}") from None
 
 
+def _row(record: Any) -> dict[str, Any]:
+    return dict(vars(record))
+
+
 def _list(raw: Mapping[str, Any], name: str) -> list[Any]:
     value = raw.get(name, [])
     if not isinstance(value, list):
@@ -233,28 +239,26 @@ class SandboxState:
     # -- JSON -----------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        workflows = []
-        for workflow in self.workflows.values():
-            raw = asdict(workflow)
-            raw["required_documents"] = [
-                {k: v for k, v in asdict(rd).items() if k != "workflow_id"}
-                for rd in self.required_documents.values()
-                if rd.workflow_id == workflow.workflow_id
-            ]
-            workflows.append(raw)
+        """A snapshot made of fresh dicts (records are immutable, so shallow copies do)."""
+        by_workflow: dict[str, list[dict[str, Any]]] = {}
+        for rd in self.required_documents.values():
+            row = _row(rd)
+            del row["workflow_id"]
+            by_workflow.setdefault(rd.workflow_id, []).append(row)
+        workflows = [
+            {**_row(w), "required_documents": by_workflow.get(w.workflow_id, [])}
+            for w in self.workflows.values()
+        ]
         return {
             "format_version": FORMAT_VERSION,
             "allowed_extensions": dict(self.allowed_extensions),
-            "accounts": [asdict(a) for a in self.accounts.values()],
-            "api_keys": [
-                {**asdict(k), "methods": list(k.methods) if k.methods is not None else None}
-                for k in self.api_keys.values()
-            ],
-            "subject_records": [asdict(s) for s in self.subject_records.values()],
+            "accounts": [_row(a) for a in self.accounts.values()],
+            "api_keys": [_row(k) for k in self.api_keys.values()],
+            "subject_records": [_row(s) for s in self.subject_records.values()],
             "workflows": workflows,
-            "documents": [asdict(d) for d in self.documents.values()],
-            "fulfillments": [asdict(f) for f in self.fulfillments.values()],
-            "document_requests": [asdict(r) for r in self.document_requests],
+            "documents": [_row(d) for d in self.documents.values()],
+            "fulfillments": [_row(f) for f in self.fulfillments.values()],
+            "document_requests": [_row(r) for r in self.document_requests],
         }
 
     @classmethod
@@ -375,7 +379,8 @@ class StateStore:
         """Write the current state now (atomically)."""
         with self.state.lock:
             version = self.state.version
-            text = json.dumps(self.state.to_json(), indent=1, sort_keys=True)
+            snapshot = self.state.to_json()
+        text = json.dumps(snapshot, indent=1, sort_keys=True)
         with self._write_lock:
             if version <= self._saved_version:
                 return
@@ -409,8 +414,8 @@ class StateStore:
                 self.save()
             except OSError:
                 log.exception("Could not save the sandbox state to %s", self.path)
-                with self._wake:
-                    self._wake.wait(1.0)
+            with self._wake:  # let a burst of changes gather into the next save
+                self._wake.wait_for(lambda: self._stopping, timeout=SAVE_INTERVAL)
 
 
 # -- admin edits (POST /_sandbox/admin) ---------------------------------------------------
