@@ -1,0 +1,257 @@
+"""1,000 small files dropped at once: the watching agent next to a minimal client.
+
+    .venv/bin/python bench/many_files.py [--files 1000] [--workers 4] [--order minimal,agent]
+                                         [--close-confirm 0.25] [--py-spy]
+
+One sandbox runs in its own process for the whole run. Two contenders, one after the
+other, each with ``--workers`` threads and the same number of files:
+
+* **agent** — ``python -m agent run`` watching the demo workflow's folders. After three
+  warm-up files, the files (2 KiB, unique content) are written into the three
+  requirement folders as fast as this script can write them; the clock runs from the
+  first write until inotify has reported every one of them in done/.
+* **minimal** — :class:`_common.MinimalClient`: the same Kompliant calls per file
+  (document.create → presigned POST → document.get until COMPLETED → batchAdd) from a
+  thread pool, on files already on disk: no watching, no stability wait, no claim, no
+  journal, no move, no receipt.
+
+The sandbox's call counters are reset before each contender and printed after, to show
+that both made the same calls. The agent's journal then tells where its time went: when
+the files were claimed (finished-file detection and the event loop) and how long each
+took from claim to done/ (the workers' queue and the pipeline). ``--py-spy`` also
+samples the agent with py-spy (``pip install py-spy``) and prints its busiest functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _common import (
+    REQUIREMENTS,
+    AgentHome,
+    DoneWatch,
+    MinimalClient,
+    Sandbox,
+    Stability,
+    machine,
+    make_home,
+    pdf_bytes,
+    percentile,
+    running_agent,
+    running_sandbox,
+)
+
+ALL_DONE_TIMEOUT = 900.0
+
+
+@dataclass
+class Result:
+    name: str
+    files: int
+    seconds: float
+    calls: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.seconds
+
+
+def run_minimal(work: Path, sandbox: Sandbox, count: int, workers: int) -> Result:
+    folder = work / "minimal"
+    folder.mkdir()
+    rds = list(REQUIREMENTS.values())
+    jobs = []
+    for index in range(count):
+        path = folder / f"minimal-{index:05d}.pdf"
+        path.write_bytes(pdf_bytes(f"minimal {index}"))
+        jobs.append((path, rds[index % len(rds)]))
+    sandbox.reset_stats()
+    with MinimalClient(sandbox.env) as client, ThreadPoolExecutor(workers) as pool:
+        started = time.monotonic()
+        fulfillments = list(pool.map(lambda job: client.upload(*job), jobs))
+        seconds = time.monotonic() - started
+    if len(set(fulfillments)) != count:
+        raise RuntimeError("the minimal client did not make one fulfillment per file")
+    return Result("minimal client", count, seconds, sandbox.stats())
+
+
+def run_agent(
+    work: Path, sandbox: Sandbox, count: int, workers: int, stability: Stability, py_spy: bool
+) -> Result:
+    home = make_home(work, sandbox, stability, workers=workers)
+    folders = list(home.folders.values())
+    names = [f"agent-{index:05d}.pdf" for index in range(count)]
+    contents = [pdf_bytes(f"agent {index}") for index in range(count)]
+    with running_agent(home) as agent, DoneWatch(f / "done" for f in folders) as watch:
+        warm = {f"warm-{index}.pdf" for index in range(len(folders))}
+        for index, folder in enumerate(folders):
+            (folder / f"warm-{index}.pdf").write_bytes(pdf_bytes(f"warm {index}"))
+        if not watch.wait_for(warm, 60):
+            raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
+        sandbox.reset_stats()
+        spy = _start_py_spy(agent.pid, work / "agent.speedscope.txt") if py_spy else None
+        started_wall = time.time()
+        started = time.monotonic()
+        for index, name in enumerate(names):
+            (folders[index % len(folders)] / name).write_bytes(contents[index])
+        written = time.monotonic() - started
+        if not watch.wait_for(set(names), ALL_DONE_TIMEOUT):
+            missing = len(set(names) - watch.seen.keys())
+            raise RuntimeError(f"{missing} file(s) did not reach done/; see {home.path}/run.log")
+        seconds = max(watch.seen[name] for name in names) - started
+        calls = sandbox.stats()
+        profile = _stop_py_spy(spy) if spy else []
+    result = Result("agent (watching)", count, seconds, calls)
+    result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
+    result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
+    result.notes.extend(profile)
+    return result
+
+
+def _journal_notes(home: AgentHome, names: set[str], t0: float, total: float) -> list[str]:
+    journal = home.path / "state" / "profiles" / "default" / "journal.sqlite3"
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as conn:
+        rows = [
+            (created - t0, updated - t0)
+            for name, created, updated in conn.execute(
+                "SELECT file_name, created_at, updated_at FROM entries WHERE step = 'settled'"
+            )
+            if name in names
+        ]
+    claimed = [c for c, _ in rows]
+    spans = [u - c for c, u in rows]
+    return [
+        f"claimed (finished + journaled): first {min(claimed):.2f} s, median "
+        f"{percentile(claimed, 0.5):.2f} s, last {max(claimed):.2f} s after the first write",
+        f"claim → settled per file: p50 {percentile(spans, 0.5):.2f} s, p95 "
+        f"{percentile(spans, 0.95):.2f} s (includes waiting for a worker)",
+        f"settled per second once claimed: {len(rows) / max(1e-9, total - min(claimed)):.1f}",
+    ]
+
+
+@dataclass
+class Spy:
+    process: subprocess.Popen[bytes]
+    output: Path
+
+
+def _start_py_spy(pid: int, output: Path) -> Spy | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("py-spy is not installed: pip install py-spy", file=sys.stderr)
+        return None
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    command += ["--threads", "--nonblocking", "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # py-spy attaches; before the clock starts
+    return Spy(process, output)
+
+
+def _stop_py_spy(spy: Spy) -> list[str]:
+    spy.process.send_signal(signal.SIGINT)
+    spy.process.wait(timeout=60)
+    if not spy.output.exists():
+        return ["py-spy wrote no profile"]
+    return top_functions(spy.output)
+
+
+def top_functions(raw: Path, limit: int = 12) -> list[str]:
+    """The functions most often on the stack (inclusive), from py-spy's raw output."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        if frames and frames[0].startswith("thread ("):
+            thread = frames[0]
+            if "upload" not in thread:
+                continue  # only the worker threads
+        total += count
+        for frame in set(frames[1:]):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    if not total:
+        return ["py-spy: no samples of the upload workers"]
+    lines = [f"py-spy, upload worker threads ({total} samples), share of samples:"]
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:limit]:
+        lines.append(f"  {count * 100 / total:5.1f}%  {frame}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1000, help="files (default 1000)")
+    parser.add_argument("--workers", type=int, default=4, help="workers of both (default 4)")
+    parser.add_argument(
+        "--order", default="minimal,agent", help="which runs first (default minimal,agent)"
+    )
+    parser.add_argument(
+        "--close-confirm",
+        type=float,
+        default=Stability().close_confirm_seconds,
+        help="the agent's close_confirm_seconds (default: the shipped %(default)s)",
+    )
+    parser.add_argument("--py-spy", action="store_true", help="profile the agent with py-spy")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    order = [name.strip() for name in args.order.split(",") if name.strip()]
+    if not order or any(name not in ("minimal", "agent") for name in order):
+        parser.error("--order lists minimal and agent, e.g. agent,minimal")
+    stability = Stability(close_confirm_seconds=args.close_confirm)
+
+    work = Path(tempfile.mkdtemp(prefix="many-files-bench-"))
+    results: list[Result] = []
+    started = time.monotonic()
+    try:
+        with running_sandbox(work / "sandbox") as sandbox:
+            for name in order:
+                print(f"{name}: {args.files} files, {args.workers} workers …", file=sys.stderr)
+                if name == "minimal":
+                    results.append(run_minimal(work, sandbox, args.files, args.workers))
+                else:
+                    results.append(
+                        run_agent(work, sandbox, args.files, args.workers, stability, args.py_spy)
+                    )
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"{args.files} small files, {args.workers} workers, one sandbox ({machine()}); "
+        f"agent: {stability.describe()}"
+    )
+    methods = sorted({m for r in results for m in r.calls})
+    head = f"{'':<18} {'wall time':>10} {'files/s':>8}  " + "  ".join(methods)
+    print(head)
+    print("-" * len(head))
+    for result in results:
+        counts = "  ".join(f"{result.calls.get(m, 0):>{len(m)}}" for m in methods)
+        print(f"{result.name:<18} {result.seconds:>8.2f} s {result.rate:>8.1f}  {counts}")
+    by_name = {r.name.split()[0]: r for r in results}
+    if "agent" in by_name and "minimal" in by_name:
+        ratio = by_name["agent"].seconds / by_name["minimal"].seconds
+        print(f"agent / minimal: {ratio:.2f}")
+    for result in results:
+        for note in result.notes:
+            print(f"{result.name}: {note}")
+    print(f"({time.monotonic() - started:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
