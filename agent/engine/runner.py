@@ -101,7 +101,11 @@ class Engine:
         self._problems: dict[str, str] = {}
         self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
         self._tree = self._scan_tree()
-        self._tracker = StabilityTracker(self._settings_for, clock=time.monotonic)
+        self._tracker = StabilityTracker(
+            self._settings_for,
+            clock=time.monotonic,
+            close_reported=lambda path: self._watcher.reports_close(path),
+        )
         self._watcher = FolderWatcher(
             [config.root],
             on_event=lambda path, kind: self._events.put((path, kind)),

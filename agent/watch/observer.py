@@ -83,6 +83,7 @@ class _Root:
     state: RootState = RootState.STOPPED
     observer: BaseObserver | None = None
     polls: bool = False
+    closes: bool = False  # the observer reports close-after-write (inotify)
     inotify_exhausted: bool = False
     subfolder_observer: BaseObserver | None = None
     polled_subfolders: frozenset[Path] = frozenset()
@@ -166,6 +167,22 @@ class FolderWatcher:
         """Whether ``root`` is being watched."""
         return self._root(root).state
 
+    def reports_close(self, path: Path) -> bool:
+        """Whether a close-after-write of the file ``path`` is reported (inotify, not polled).
+
+        Finished-file detection then waits for the close of a file being written instead
+        of judging it from a quiet period, which a slow writer can outlast.
+        """
+        with self._lock:
+            for root in self._roots:
+                if root.path == path or root.path in path.parents:
+                    return (
+                        root.state is RootState.WATCHING
+                        and root.closes
+                        and not any(f in path.parents for f in root.polled_subfolders)
+                    )
+        return False
+
     def observer_for(self, root: Path) -> BaseObserver | None:
         """The observer currently watching ``root`` (for diagnostics and tests)."""
         return self._root(root).observer
@@ -199,6 +216,7 @@ class FolderWatcher:
         root.observer = observer
         root.handler = handler
         root.polls = polls
+        root.closes = not polls and _reports_close(observer)
         root.state = RootState.WATCHING
         root.problem = None
         with contextlib.suppress(OSError):
@@ -346,6 +364,14 @@ class FolderWatcher:
             return
         root.subfolder_observer = observer
         logger.info("Polling inside %s: %s", root.path, ", ".join(str(f) for f in sorted(wanted)))
+
+
+def _reports_close(observer: BaseObserver) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    from watchdog.observers.inotify import InotifyObserver
+
+    return isinstance(observer, InotifyObserver)
 
 
 def _healthy(observer: BaseObserver) -> bool:

@@ -15,7 +15,11 @@ The rules, per file:
    event takes a stat and restarts a ``quiet_seconds`` wait; when the wait runs out the file goes
    if a new stat equals the one taken at its last event, i.e. two equal stats ``quiet_seconds``
    apart with no event between. A file that changed without an event (a lost event, a polled
-   folder) simply waits another ``quiet_seconds``.
+   folder) simply waits another ``quiet_seconds``. Where closes are reported (inotify), a
+   file that was written to (``CREATED`` / ``MODIFIED``) and not closed yet is still open in
+   its writer — a scanner pausing between pages — so the quiet path waits for its close, up
+   to ``max_wait_seconds`` from when it was first seen. Claiming a file that is still open
+   would move it away under its writer and upload a torn copy.
 3. **Empty files** never take the close path: scanners create a file, close it empty and open it
    again to write. An empty file that stays empty for ``quiet_seconds`` still goes — the engine
    fails it with a clear message instead of waiting for ever.
@@ -100,6 +104,7 @@ class _Tracked:
     check_at: float
     reference: FileStat
     warned: bool = False
+    writing: bool = False  # written to and not closed, where closes are reported
 
 
 class StabilityTracker:
@@ -111,10 +116,12 @@ class StabilityTracker:
         *,
         clock: Callable[[], float],
         stat: Callable[[Path], FileStat | None] = stat_file,
+        close_reported: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         self._settings_for = settings_for
         self._clock = clock
         self._stat = stat
+        self._close_reported = close_reported
         self._files: dict[Path, _Tracked] = {}
 
     def observe(self, path: Path, kind: EventKind) -> None:
@@ -129,10 +136,13 @@ class StabilityTracker:
         now = self._clock()
         settings = self._settings_for(path)
         tracked = self._files.get(path)
+        writing = self._writing(path, kind, tracked)
         if tracked is not None:
-            self._files[path] = self._reobserve(path, tracked, kind, current, now, settings)
+            self._files[path] = self._reobserve(
+                path, tracked, kind, current, now, settings, writing
+            )
             return
-        self._files[path] = self._arm(kind, current, now, now, settings)
+        self._files[path] = self._arm(kind, current, now, now, settings, writing)
 
     def due(self) -> list[Path]:
         """Files finished now, oldest first; each is returned once until observed again."""
@@ -174,6 +184,14 @@ class StabilityTracker:
 
     # -- the rules ------------------------------------------------------------------------
 
+    def _writing(self, path: Path, kind: EventKind, tracked: _Tracked | None) -> bool:
+        """Whether ``path`` is still open in its writer after this observation."""
+        if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN):
+            return False
+        if kind in (EventKind.CREATED, EventKind.MODIFIED) and self._close_reported(path):
+            return True
+        return tracked is not None and tracked.writing
+
     @staticmethod
     def _arm(
         kind: EventKind,
@@ -181,6 +199,7 @@ class StabilityTracker:
         now: float,
         first_seen: float,
         settings: StabilitySettings,
+        writing: bool = False,
     ) -> _Tracked:
         if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN) and current.size > 0:
             return _Tracked(
@@ -190,12 +209,16 @@ class StabilityTracker:
                 check_at=now + settings.close_confirm_seconds,
                 reference=current,
             )
+        check_at = now + settings.quiet_seconds
+        if writing:  # its close will come; the maximum wait bounds a lost one
+            check_at = max(check_at, first_seen + settings.max_wait_seconds)
         return _Tracked(
             settings=settings,
             phase=Phase.SETTLING,
             first_seen=first_seen,
-            check_at=now + settings.quiet_seconds,
+            check_at=check_at,
             reference=current,
+            writing=writing,
         )
 
     def _reobserve(
@@ -206,14 +229,15 @@ class StabilityTracker:
         current: FileStat,
         now: float,
         settings: StabilitySettings,
+        writing: bool,
     ) -> _Tracked:
         if tracked.phase is Phase.OVERDUE:
             return replace(tracked, settings=settings)
         if kind in (EventKind.CREATED, EventKind.SCANNED) and current == tracked.reference:
-            return replace(tracked, settings=settings)
+            return replace(tracked, settings=settings, writing=writing)
         if now >= tracked.first_seen + settings.max_wait_seconds:
             return self._overdue(path, replace(tracked, settings=settings), current, now)
-        return self._arm(kind, current, now, tracked.first_seen, settings)
+        return self._arm(kind, current, now, tracked.first_seen, settings, writing)
 
     def _wait_again(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
         if now >= tracked.first_seen + tracked.settings.max_wait_seconds:

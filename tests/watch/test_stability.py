@@ -309,3 +309,35 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
     link = tmp_path / "link.pdf"
     link.symlink_to(path)
     assert stat_file(link) is None
+
+
+def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDisk) -> None:
+    patient = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=60)
+    tracker = StabilityTracker(
+        lambda _path: patient, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+    )
+    disk.write(FILE, 10)
+    tracker.observe(FILE, EventKind.CREATED)
+    for _ in range(3):  # a scanner pausing longer than quiet_seconds between pages
+        disk.advance(3.0)
+        assert tracker.due() == []
+        disk.write(FILE, disk.files[FILE].size + 10)
+        tracker.observe(FILE, EventKind.MODIFIED)
+    disk.advance(3.0)
+    tracker.observe(FILE, EventKind.SCANNED)  # a rescan does not end the wait
+    assert tracker.due() == []
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    assert tracker.due() == [FILE]
+
+
+def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: FakeDisk) -> None:
+    tracker = StabilityTracker(
+        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+    )
+    disk.write(FILE, 10)
+    tracker.observe(FILE, EventKind.MODIFIED)
+    disk.advance(9.9)
+    assert tracker.due() == []
+    disk.advance(0.1)
+    assert tracker.due() == [FILE]
