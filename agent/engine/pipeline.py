@@ -6,6 +6,19 @@ fulfillment. The upload form itself is never written down (it carries S3 signatu
 a file that was created but not confirmed as uploaded when the agent stopped is checked
 with ``document.get`` — if the upload did arrive, the file goes on; if not, the record
 is deleted and a new one created.
+
+A kill can also fall between a call's effect on the server and the journal write that
+records it. Each such window is closed by asking Kompliant, never by repeating the call:
+
+- ``document.create`` answered but CREATED not written: the entry is still at HASHED,
+  written by an earlier run. Before creating again, the pending record that run left
+  (same name and size, created since) is deleted (:meth:`Pipeline._remove_lost_creates`);
+- a record deleted (``discard``) but the rewind not written: the entry is at CREATED
+  with a document that is gone; it is rewound now (:meth:`Pipeline._after_interrupted_upload`);
+- ``fulfillment.batchAdd`` answered but LINKED not written: the retry gets
+  DUPLICATE_FULFILLMENT for our own document and reads the fulfillment back
+  (:func:`agent.upload.link.link`);
+- moved to done/ but not settled in the journal: found by its receipt at start.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from agent.errors import (
     AgentError,
     BadRequest,
     CannotSucceed,
+    EntityNotFound,
     FileChanged,
     HashMismatch,
     RetryLater,
@@ -30,7 +44,7 @@ from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
-from agent.upload.create import create_document
+from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.oneshot import discard
@@ -76,6 +90,8 @@ class Pipeline:
         self._journal = journal
         self._verify_timeout = verify_timeout
         self._progress = progress
+        # Journal writes older than this were made by an earlier run of the agent.
+        self._started_at = datetime.now(UTC)
 
     def run(self, entry: Entry, job: Job) -> Settled:
         """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later."""
@@ -124,6 +140,8 @@ class Pipeline:
             entry = self._after_interrupted_upload(entry)
 
         if not entry.reached(Step.CREATED):
+            if entry.updated_at is not None and entry.updated_at < self._started_at:
+                self._remove_lost_creates(entry, job, identity)
             entry = self._create_and_send(entry, job, identity, path)
 
         assert entry.document_id is not None
@@ -161,9 +179,46 @@ class Pipeline:
             )
         return FileIdentity(size=entry.size, mtime_ns=entry.mtime_ns or 0, sha256=entry.sha256)
 
+    def _remove_lost_creates(self, entry: Entry, job: Job, identity: FileIdentity) -> None:
+        """Delete what a ``document.create`` of an earlier run may have left pending.
+
+        The entry is at HASHED and was last written by an earlier run: that run may have
+        sent document.create and been killed before its answer reached the journal. The
+        record it made cannot be used (its upload form was only in that run's memory), so
+        it is deleted, as after a lost answer (:mod:`agent.upload.create`). Documents of
+        this agent's other unfinished files are kept; a file of the same name and size
+        that another agent is sending at this moment could lose its record, which only
+        makes that agent send it again — never a second document.
+        """
+        assert entry.updated_at is not None
+        keep = {e.document_id for e in self._journal.unsettled() if e.document_id}
+        removed = remove_orphans(
+            self._client,
+            job.subject_record_id,
+            entry.file_name,
+            identity.size,
+            entry.updated_at - DEFAULT_SKEW,
+            keep=keep,
+        )
+        if removed:
+            log.info(
+                "%s: deleted %s, left pending by a document.create the agent did not "
+                "see answered before it stopped",
+                entry.file_name,
+                ", ".join(removed),
+            )
+
     def _after_interrupted_upload(self, entry: Entry) -> Entry:
         assert entry.document_id is not None
-        document = self._client.get_document(entry.document_id)
+        try:
+            document = self._client.get_document(entry.document_id)
+        except EntityNotFound:
+            document = None
+        if document is None or document.deleted_at is not None:
+            # deleted before the stop, but the rewind that goes with it was not written
+            return self._journal.rewind(
+                entry.id, Step.HASHED, "the unfinished document was deleted; starting again"
+            )
         if document.completed:
             log.info("the upload of %s had arrived before the restart", entry.file_name)
             return self._journal.advance(entry.id, Step.UPLOADED)

@@ -20,7 +20,7 @@ The number of attempts is bounded; the last ambiguity is raised as it came (retr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -90,13 +90,21 @@ def remove_orphans(
     file_name: str,
     file_size: int,
     since: datetime,
+    *,
+    keep: Collection[str] = (),
 ) -> list[str]:
     """Delete the orphans of lost ``document.create`` calls started at ``since`` or later.
 
     Returns the deleted ids. The engine calls this on resume too, with the time its journal
-    recorded before the create whose answer it never saw.
+    recorded before the create whose answer it never saw; ``keep`` names documents that
+    are known to be in use (other files of the same name and size still in progress).
     """
-    orphans = find_orphans(client.list_documents(subject_record_id), file_name, file_size, since)
+    documents = client.list_documents(subject_record_id)
+    orphans = [
+        doc
+        for doc in find_orphans(documents, file_name, file_size, since)
+        if doc.document_id not in keep
+    ]
     for orphan in orphans:
         log.info(
             "deleting %s: left pending by a document.create whose answer was lost",
