@@ -24,6 +24,7 @@ from pathlib import Path
 
 from agent.config import Config, load_config
 from agent.decide import (
+    MARKER_NAME,
     Destination,
     FolderKind,
     FolderTree,
@@ -99,6 +100,7 @@ class Engine:
             progress=self._progress_for,
         )
         self._problems: dict[str, str] = {}
+        self._unmarked: set[Path] = set()  # folders under no marker as of the last tree scan
         self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
         self._tree = self._scan_tree()
         self._tracker = StabilityTracker(
@@ -217,6 +219,10 @@ class Engine:
 
     def _arrived(self, path: Path) -> None:
         """A finished file: decide what it is for, claim it, and start its work."""
+        if not self._tree_knows(path):
+            self._tree = self._scan_tree()
+            if not self._tree_knows(path):
+                self._unmarked.add(path.parent)
         decision = route(path, self._tree)
         if decision is None:
             return
@@ -246,6 +252,30 @@ class Engine:
             self._summary.failed += 1
             return
         self._submit(entry.id)
+
+    def _tree_knows(self, path: Path) -> bool:
+        """Whether the folder tree read at the last scan still describes ``path``'s folder.
+
+        Folders are renamed, moved in and created (by ``refresh`` or by hand) while the agent
+        runs, and the marker that says what a folder is for moves with it. A file whose
+        folder chain holds no known marker (or only its workflow folder's, above a folder
+        not known), or whose nearest known marker is gone, makes the tree be read again —
+        once per unmarked folder, so that files outside every workflow folder do not make
+        the agent walk the root for each of them.
+        """
+        for folder in path.parents:
+            if folder in self._tree.broken:
+                return True
+            marker = self._tree.folders.get(folder)
+            if marker is not None:
+                if not (folder / MARKER_NAME).exists():
+                    return False
+                if marker.kind is FolderKind.WORKFLOW and folder != path.parent:
+                    break  # in a folder of the workflow folder that had no marker
+                return True
+            if folder == self._tree.root or self._tree.root not in folder.parents:
+                break
+        return path.parent in self._unmarked
 
     def _needs_routing(self, path: Path, decision: NeedsRouting) -> None:
         if self._journal.find_by_source(path) is not None:
@@ -464,6 +494,7 @@ class Engine:
             self._problems["root"] = error.describe()
             return FolderTree(root=self.config.root, config=self.config, cache=cache)
         self._problems.pop("root", None)
+        self._unmarked = set()
         return tree
 
     def _settings_for(self, path: Path) -> StabilitySettings:
