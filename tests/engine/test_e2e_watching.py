@@ -1,0 +1,224 @@
+"""End to end with a long-running ``run``: the real watchdog observer sees files arrive."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from pathlib import Path
+
+from tests.conftest import RD_BANK
+from tests.engine.conftest import (
+    AgentHome,
+    Kompliant,
+    documents_in,
+    files_in,
+    wait_for,
+)
+
+
+def receipt(done_file: Path) -> str:
+    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
+
+
+def uploaded_id(text: str) -> str:
+    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_a_file_written_slowly_is_uploaded_once_and_whole(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    agent = agent_home.start()
+    chunks = [b"%%PDF-1.4 page %d\n" % i for i in range(7)]
+
+    with (bank / "scan.pdf").open("wb") as handle:
+        for chunk in chunks:  # the scenario itself: a scanner writing page by page
+            handle.write(chunk)
+            handle.flush()
+            time.sleep(0.5)
+    content = b"".join(chunks)
+
+    done = wait_for(
+        lambda: (bank / "done" / "scan.pdf.receipt.txt").exists(),
+        what="scan.pdf in done/",
+        process=agent.process,
+    )
+    assert done
+    text = receipt(bank / "done" / "scan.pdf")
+    assert f"SHA-256: {hashlib.sha256(content).hexdigest()}" in text
+    assert (bank / "done" / "scan.pdf").read_bytes() == content
+    documents = kompliant.documents()
+    assert [d.document_id for d in documents] == [uploaded_id(text)]
+    assert kompliant.client.get_document(documents[0].document_id).hash == (
+        hashlib.sha256(content).hexdigest()
+    )
+    assert len(kompliant.fulfillments(RD_BANK)) == 1
+    assert documents_in(bank) == []
+    assert agent.stop() == 0
+
+
+def test_files_present_before_start_are_settled(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    ident = agent_home.folder("Government ID")
+    (bank / "january.pdf").write_bytes(b"%PDF jan")
+    (ident / "passport.png").write_bytes(b"\x89PNG passport")
+
+    agent = agent_home.start()
+
+    wait_for(
+        lambda: (
+            (bank / "done" / "january.pdf.receipt.txt").exists()
+            and (ident / "done" / "passport.png.receipt.txt").exists()
+        ),
+        what="both files in done/",
+        process=agent.process,
+    )
+    assert documents_in(bank) == [] and documents_in(ident) == []
+    assert {d.file_name for d in kompliant.documents()} == {"january.pdf", "passport.png"}
+    assert kompliant.fulfillment_count() == 2
+    assert agent.stop() == 0
+
+
+def test_a_folder_moved_in_has_its_files_settled(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    outside = agent_home.home / "from-the-desktop" / "2024"
+    outside.mkdir(parents=True)
+    (outside / "jan.pdf").write_bytes(b"%PDF jan 2024")
+    (outside / "feb.pdf").write_bytes(b"%PDF feb 2024")
+    agent = agent_home.start()
+
+    moved = bank / "2024"
+    outside.rename(moved)
+
+    def settled() -> list[Path] | None:
+        receipts = list(bank.rglob("*.receipt.txt"))
+        return receipts if len(receipts) == 2 else None
+
+    receipts = wait_for(settled, what="both files settled", process=agent.process)
+    ids = {uploaded_id(r.read_text(encoding="utf-8")) for r in receipts}
+    assert {d.document_id for d in kompliant.documents()} == ids
+    assert {f.document_id for f in kompliant.fulfillments(RD_BANK)} == ids
+    assert documents_in(moved) == []
+    assert agent.stop() == 0
+
+
+def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    before_start = agent_home.folder("Bank statements").rename(agent_home.folder("Statements"))
+    agent = agent_home.start()
+    (before_start / "one.pdf").write_bytes(b"%PDF one")
+    wait_for(
+        lambda: (before_start / "done" / "one.pdf.receipt.txt").exists(),
+        what="one.pdf in done/",
+        process=agent.process,
+    )
+
+    while_running = before_start.rename(agent_home.folder("Kontoauszüge"))
+    (while_running / "two.pdf").write_bytes(b"%PDF two")
+
+    wait_for(
+        lambda: (while_running / "done" / "two.pdf.receipt.txt").exists(),
+        what="two.pdf in done/ of the renamed folder",
+        process=agent.process,
+    )
+    assert sorted(f.document_id for f in kompliant.fulfillments(RD_BANK)) == sorted(
+        uploaded_id(receipt(while_running / "done" / n)) for n in ("one.pdf", "two.pdf")
+    )
+    assert agent.stop() == 0
+
+
+def test_moving_a_failed_file_back_retries_it_and_retry_does_it_for_all(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    failed = bank / "failed"
+    agent = agent_home.start()
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        (bank / name).write_bytes(b"")  # empty: each fails
+    wait_for(
+        lambda: len(files_in(failed)) == 6, what="three files in failed/", process=agent.process
+    )
+    assert kompliant.documents() == []
+    for name in ("a.pdf", "b.pdf", "c.pdf"):  # the user fixes them where they are
+        (failed / name).write_bytes(b"%PDF fixed " + name.encode())
+
+    (failed / "a.pdf").rename(bank / "a.pdf")  # by hand
+    wait_for(
+        lambda: (bank / "done" / "a.pdf.receipt.txt").exists(),
+        what="a.pdf in done/",
+        process=agent.process,
+    )
+    assert [d.file_name for d in kompliant.documents()] == ["a.pdf"]
+
+    retried = agent_home.cli("retry")  # the command, for every failed file
+
+    assert retried.returncode == 0, retried.stderr
+    assert "2 failed file(s) moved back" in retried.stdout
+    wait_for(
+        lambda: documents_in(bank / "done") == ["a.pdf", "b.pdf", "c.pdf"],
+        what="b.pdf and c.pdf in done/",
+        process=agent.process,
+    )
+    assert files_in(failed) == []  # the notes of retried files are put aside
+    assert sorted(d.file_name for d in kompliant.documents()) == ["a.pdf", "b.pdf", "c.pdf"]
+    assert len(kompliant.fulfillments(RD_BANK)) == 3
+    assert agent.stop() == 0
+
+
+def test_pause_holds_new_files_and_resume_lets_them_go(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    agent = agent_home.start()
+
+    paused = agent_home.cli("pause")
+    assert paused.returncode == 0, paused.stderr
+    wait_for(
+        lambda: agent_home.status_file().get("state") == "paused",
+        what="the agent to say it is paused",
+        process=agent.process,
+    )
+    (bank / "held.pdf").write_bytes(b"%PDF held")
+    wait_for(
+        lambda: (
+            agent_home.status_file().get("checking") == 1
+            and agent_home.status_file().get("state") == "paused"
+        ),
+        what="the file to be held",
+        process=agent.process,
+    )
+    status = agent_home.status()
+    assert status["state"] == "paused" and status["running"] is True
+    assert documents_in(bank) == ["held.pdf"]  # it stays put, not claimed
+    assert kompliant.documents() == []
+
+    resumed = agent_home.cli("resume")
+
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(
+        lambda: (bank / "done" / "held.pdf.receipt.txt").exists(),
+        what="held.pdf in done/ after resume",
+        process=agent.process,
+    )
+    assert [d.file_name for d in kompliant.documents()] == ["held.pdf"]
+    assert agent.stop() == 0
