@@ -37,6 +37,8 @@ _RENAME_NOREPLACE = 1  # Linux
 _RENAME_EXCL = 0x4  # macOS
 
 NAME_TRIES = 10_000
+#: How the agent's temporary files start; everything else ignores them.
+TEMP_PREFIX = ".tmp-"
 
 
 class MoveFailed(RetryLater):
@@ -154,7 +156,7 @@ def write_temp(folder: Path, text: str) -> Path:
 
     On an OSError (for example ENOSPC) no partial file is left behind.
     """
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

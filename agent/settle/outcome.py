@@ -17,6 +17,7 @@ that refuses writes is found out while the file is still safe in ``.processing/`
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from agent.errors import FileProblem
 from agent.journal.redact import redact
 from agent.settle.claim import Claim
 from agent.settle.moves import (
+    TEMP_PREFIX,
     fsync_folder,
     move_failed,
     move_to_free_name,
@@ -220,15 +222,17 @@ def find_done(folder: Path, document_id: str) -> Path | None:
     """The file in ``folder/done`` uploaded as ``document_id``, found by its receipt.
 
     For a restart after a crash between moving a file to done/ and recording it in the
-    journal: the claimed file is gone, and this finds where it went. (A duplicate's
-    receipt names a document it did not upload, so it is not looked for here.)
+    journal: the claimed file is gone, and this finds where it went. A kill can also fall
+    between moving the file and naming its receipt: the receipt is then still the hidden
+    temporary note in done/; it is given its name now (:func:`_finish_receipt`). (A
+    duplicate's receipt names a document it did not upload, so it is not looked for here.)
     """
     done = folder / DONE_DIR
     try:
         names = sorted(os.listdir(done))
     except FileNotFoundError:
         return None
-    wanted = f"Uploaded to Kompliant as document {document_id}.\n"
+    wanted = _uploaded_line(document_id)
     for name in names:
         if not name.endswith(RECEIPT_SUFFIX):
             continue
@@ -240,4 +244,75 @@ def find_done(folder: Path, document_id: str) -> Path | None:
             target = done / name[: -len(RECEIPT_SUFFIX)]
             if target.exists():
                 return target
+    for name in names:
+        if name.startswith(TEMP_PREFIX):
+            found = _finish_receipt(done / name, wanted)
+            if found is not None:
+                return found
     return None
+
+
+def _uploaded_line(document_id: str) -> str:
+    return f"Uploaded to Kompliant as document {document_id}.\n"
+
+
+def _finish_receipt(note: Path, wanted: str) -> Path | None:
+    """Name a receipt left under its temporary name, if it is the one ``wanted``.
+
+    The note says which file it is for (its first line) and that file's SHA-256; the file
+    is the one of that name (or a numbered variant) in done/ with no receipt of its own
+    and the same content.
+    """
+    try:
+        text = note.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    lines = text.splitlines()
+    head = "kompliant-agent receipt for "
+    if wanted not in text or not lines or not lines[0].startswith(head):
+        return None
+    file_name = lines[0][len(head) :]
+    sha256 = next((line[len("SHA-256: ") :] for line in lines if line.startswith("SHA-256: ")), "")
+    done = note.parent
+    for candidate in sorted(os.listdir(done)):
+        target = done / candidate
+        if (
+            not _numbered_variant(candidate, file_name)
+            or (done / (candidate + RECEIPT_SUFFIX)).exists()
+            or _sha256(target) != sha256
+        ):
+            continue
+        try:
+            move_to_free_name(note, done, candidate + RECEIPT_SUFFIX, suffix=RECEIPT_SUFFIX)
+        except OSError as error:
+            log.warning("could not name the receipt of %s: %s", target, error)
+        else:
+            log.info("named the receipt of %s, left unnamed by a stop", target)
+        return target
+    return None
+
+
+def _numbered_variant(name: str, file_name: str) -> bool:
+    """Whether ``name`` is ``file_name`` or a numbered variant of it (``a (2).pdf``)."""
+    if name == file_name:
+        return True
+    dot = file_name.rfind(".")  # as numbered_names puts the number before the extension
+    stem, ext = (file_name[:dot], file_name[dot:]) if dot > 0 else (file_name, "")
+    number = name[len(stem) + 2 : len(name) - len(ext) - 1]
+    return (
+        name.startswith(stem + " (")
+        and name.endswith(")" + ext)
+        and number.isdigit()
+        and len(name) == len(stem) + len(ext) + len(number) + 3
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
