@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     *,
     timeout: float = 20.0,
     interval: float = 0.05,
