@@ -51,9 +51,10 @@ START_TIMEOUT = 30.0
 
 def machine() -> str:
     """One line naming what the figures were measured on."""
+    load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
         f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"{os.uname().sysname} {os.uname().release}"
+        f"{os.uname().sysname} {os.uname().release}{load}"
     )
 
 
@@ -252,16 +253,35 @@ class RunningAgent:
         return self.process.pid
 
 
+#: An experiment, not the product: the agent with one upload HTTP client shared by its
+#: workers instead of a new one per file (agent/upload/presigned.py makes one when the
+#: pipeline passes none), to size that change before anyone makes it.
+SHARED_UPLOAD_CLIENT = """
+import sys
+import httpx
+import agent.engine.pipeline as pipeline
+from agent.cli import main
+shared = httpx.Client(timeout=300.0)
+send_form = pipeline.send_form
+pipeline.send_form = lambda *a, **k: send_form(*a, **{"http": shared, **k})
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @contextmanager
-def running_agent(home: AgentHome, *, log_name: str = "run.log") -> Iterator[RunningAgent]:
+def running_agent(
+    home: AgentHome, *, log_name: str = "run.log", shared_upload_client: bool = False
+) -> Iterator[RunningAgent]:
     """``python -m agent run`` in the background, stopped with SIGTERM at the end.
 
     Its output goes to ``<home>/<log_name>``; ready once it says it is watching.
+    ``shared_upload_client`` runs the :data:`SHARED_UPLOAD_CLIENT` experiment instead.
     """
     log_path = home.path / log_name
+    start = ["-c", SHARED_UPLOAD_CLIENT] if shared_upload_client else ["-m", "agent"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "agent", "run"],
+            [sys.executable, *start, "run"],
             env=home.env,
             cwd=ROOT,
             stdout=log,

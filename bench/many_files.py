@@ -1,7 +1,8 @@
 """1,000 small files dropped at once: the watching agent next to a minimal client.
 
     .venv/bin/python bench/many_files.py [--files 1000] [--workers 4] [--order minimal,agent]
-                                         [--close-confirm 0.25] [--py-spy]
+                                         [--close-confirm 0.25] [--py-spy] [--strace]
+                                         [--shared-upload-client]
 
 One sandbox runs in its own process for the whole run. Two contenders, one after the
 other, each with ``--workers`` threads and the same number of files:
@@ -19,7 +20,8 @@ The sandbox's call counters are reset before each contender and printed after, t
 that both made the same calls. The agent's journal then tells where its time went: when
 the files were claimed (finished-file detection and the event loop) and how long each
 took from claim to done/ (the workers' queue and the pipeline). ``--py-spy`` also
-samples the agent with py-spy (``pip install py-spy``) and prints its busiest functions.
+samples the agent with py-spy (``pip install py-spy``) and prints its busiest functions;
+``--strace`` counts its fsync / rename / open / write calls per file.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,20 +90,28 @@ def run_minimal(work: Path, sandbox: Sandbox, count: int, workers: int) -> Resul
 
 
 def run_agent(
-    work: Path, sandbox: Sandbox, count: int, workers: int, stability: Stability, py_spy: bool
+    work: Path,
+    sandbox: Sandbox,
+    count: int,
+    workers: int,
+    stability: Stability,
+    *,
+    tools: tuple[str, ...] = (),
+    shared_upload_client: bool = False,
 ) -> Result:
     home = make_home(work, sandbox, stability, workers=workers)
     folders = list(home.folders.values())
     names = [f"agent-{index:05d}.pdf" for index in range(count)]
     contents = [pdf_bytes(f"agent {index}") for index in range(count)]
-    with running_agent(home) as agent, DoneWatch(f / "done" for f in folders) as watch:
+    agent_run = running_agent(home, shared_upload_client=shared_upload_client)
+    with agent_run as agent, DoneWatch(f / "done" for f in folders) as watch:
         warm = {f"warm-{index}.pdf" for index in range(len(folders))}
         for index, folder in enumerate(folders):
             (folder / f"warm-{index}.pdf").write_bytes(pdf_bytes(f"warm {index}"))
         if not watch.wait_for(warm, 60):
             raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
         sandbox.reset_stats()
-        spy = _start_py_spy(agent.pid, work / "agent.speedscope.txt") if py_spy else None
+        attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -111,8 +122,9 @@ def run_agent(
             raise RuntimeError(f"{missing} file(s) did not reach done/; see {home.path}/run.log")
         seconds = max(watch.seen[name] for name in names) - started
         calls = sandbox.stats()
-        profile = _stop_py_spy(spy) if spy else []
-    result = Result("agent (watching)", count, seconds, calls)
+        profile = [line for a in attached for line in _detach(a, count)]
+    label = "agent, shared http" if shared_upload_client else "agent (watching)"
+    result = Result(label, count, seconds, calls)
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
@@ -141,53 +153,87 @@ def _journal_notes(home: AgentHome, names: set[str], t0: float, total: float) ->
 
 
 @dataclass
-class Spy:
+class Attached:
+    """A tool attached to the agent for the measured window."""
+
+    tool: str  # "py-spy" or "strace"
     process: subprocess.Popen[bytes]
     output: Path
 
 
-def _start_py_spy(pid: int, output: Path) -> Spy | None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(spy).exists():
-        print("py-spy is not installed: pip install py-spy", file=sys.stderr)
+SYSCALLS = "fsync,fdatasync,rename,renameat,renameat2,openat,write"
+
+
+def _attach(tool: str, pid: int, work: Path) -> Attached | None:
+    found = shutil.which(tool) or str(Path(sys.executable).with_name(tool))
+    if not Path(found).exists():
+        print(f"{tool} is not installed; the run goes on without it", file=sys.stderr)
         return None
-    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
-    command += ["--threads", "--nonblocking", "--output", str(output)]
+    output = work / f"agent.{tool}.txt"
+    if tool == "py-spy":
+        command = [found, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+        command += ["--threads", "--nonblocking", "--output", str(output)]
+    else:
+        command = [found, "-f", "-c", "-e", f"trace={SYSCALLS}", "-o", str(output)]
+        command += ["-p", str(pid)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)  # py-spy attaches; before the clock starts
-    return Spy(process, output)
+    time.sleep(0.5)  # the tool attaches; before the clock starts
+    return Attached(tool, process, output)
 
 
-def _stop_py_spy(spy: Spy) -> list[str]:
-    spy.process.send_signal(signal.SIGINT)
-    spy.process.wait(timeout=60)
-    if not spy.output.exists():
-        return ["py-spy wrote no profile"]
-    return top_functions(spy.output)
+def _detach(attached: Attached, files: int) -> list[str]:
+    attached.process.send_signal(signal.SIGINT)
+    attached.process.wait(timeout=60)
+    if not attached.output.exists():
+        return [f"{attached.tool} wrote nothing"]
+    if attached.tool == "py-spy":
+        return top_functions(attached.output)
+    return syscall_counts(attached.output, files)
 
 
-def top_functions(raw: Path, limit: int = 12) -> list[str]:
-    """The functions most often on the stack (inclusive), from py-spy's raw output."""
-    inclusive: dict[str, int] = {}
-    total = 0
+def syscall_counts(summary: Path, files: int) -> list[str]:
+    """Calls per file of each traced system call, from ``strace -c``'s table."""
+    lines = ["strace (slows the agent; timings of this run are not comparable), per file:"]
+    for line in summary.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1] in SYSCALLS.split(",") and parts[3].isdigit():
+            calls, seconds = int(parts[3]), float(parts[1])
+            lines.append(
+                f"  {parts[-1]:<10} {calls / files:6.1f} calls, {seconds * 1000 / files:6.2f} ms system time"
+            )
+    return lines
+
+
+def top_functions(raw: Path, limit: int = 10) -> list[str]:
+    """Where the agent's threads were running, from py-spy's raw (collapsed) output.
+
+    Two groups: the upload workers and the engine's loop (the main thread). A frame's
+    share is of the group's samples that have it anywhere on the stack; frames on
+    nearly every stack (thread start-up, the CLI) are left out. py-spy samples running
+    threads only, so a thread waiting for the GIL, a lock or the network is not counted.
+    """
+    workers, loop = "upload workers", "engine loop (main thread)"
+    inclusive: dict[str, Counter[str]] = {workers: Counter(), loop: Counter()}
+    totals = dict.fromkeys(inclusive, 0)
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        count = int(count_text)
-        frames = stack.split(";")
-        if frames and frames[0].startswith("thread ("):
-            thread = frames[0]
-            if "upload" not in thread:
-                continue  # only the worker threads
-        total += count
-        for frame in set(frames[1:]):
-            inclusive[frame] = inclusive.get(frame, 0) + count
-    if not total:
-        return ["py-spy: no samples of the upload workers"]
-    lines = [f"py-spy, upload worker threads ({total} samples), share of samples:"]
-    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:limit]:
-        lines.append(f"  {count * 100 / total:5.1f}%  {frame}")
+        thread, *frames = stack.split(";")
+        group = workers if "upload_" in thread else loop if "MainThread" in thread else None
+        if group is None:
+            continue
+        totals[group] += int(count_text)
+        inclusive[group].update({frame: int(count_text) for frame in set(frames)})
+    lines = []
+    for name, total in totals.items():
+        if not total:
+            continue
+        lines.append(f"py-spy, {name}: {total} samples while running; share of them:")
+        common = inclusive[name].most_common()
+        shown = [(frame, count) for frame, count in common if count < 0.95 * total]
+        for frame, count in shown[:limit]:
+            lines.append(f"  {count * 100 / total:5.1f}%  {frame}")
     return lines
 
 
@@ -205,11 +251,24 @@ def main() -> int:
         help="the agent's close_confirm_seconds (default: the shipped %(default)s)",
     )
     parser.add_argument("--py-spy", action="store_true", help="profile the agent with py-spy")
+    parser.add_argument(
+        "--strace",
+        action="store_true",
+        help="count the agent's fsync, rename, open and write calls (slows it down)",
+    )
+    parser.add_argument(
+        "--shared-upload-client",
+        action="store_true",
+        help="experiment: also run the agent with one upload HTTP client for all workers "
+        "(patched in at start-up; see bench/_common.py)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     order = [name.strip() for name in args.order.split(",") if name.strip()]
     if not order or any(name not in ("minimal", "agent") for name in order):
         parser.error("--order lists minimal and agent, e.g. agent,minimal")
+    if args.shared_upload_client:
+        order.append("shared")
     stability = Stability(close_confirm_seconds=args.close_confirm)
 
     work = Path(tempfile.mkdtemp(prefix="many-files-bench-"))
@@ -222,9 +281,20 @@ def main() -> int:
                 if name == "minimal":
                     results.append(run_minimal(work, sandbox, args.files, args.workers))
                 else:
-                    results.append(
-                        run_agent(work, sandbox, args.files, args.workers, stability, args.py_spy)
+                    result = run_agent(
+                        work,
+                        sandbox,
+                        args.files,
+                        args.workers,
+                        stability,
+                        tools=tuple(
+                            tool
+                            for tool, wanted in (("py-spy", args.py_spy), ("strace", args.strace))
+                            if wanted
+                        ),
+                        shared_upload_client=name == "shared",
                     )
+                    results.append(result)
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
@@ -242,10 +312,10 @@ def main() -> int:
     for result in results:
         counts = "  ".join(f"{result.calls.get(m, 0):>{len(m)}}" for m in methods)
         print(f"{result.name:<18} {result.seconds:>8.2f} s {result.rate:>8.1f}  {counts}")
-    by_name = {r.name.split()[0]: r for r in results}
-    if "agent" in by_name and "minimal" in by_name:
-        ratio = by_name["agent"].seconds / by_name["minimal"].seconds
-        print(f"agent / minimal: {ratio:.2f}")
+    minimal = next((r for r in results if r.name.startswith("minimal")), None)
+    for result in results:
+        if minimal is not None and result is not minimal:
+            print(f"{result.name} / {minimal.name}: {result.seconds / minimal.seconds:.2f}")
     for result in results:
         for note in result.notes:
             print(f"{result.name}: {note}")
