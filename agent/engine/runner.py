@@ -14,6 +14,7 @@ import heapq
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from agent.errors import AgentError, FileChanged, NetworkError, RetryLater, Thro
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
-from agent.settle.claim import adopt, claim, claims_in, stale_claims
+from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, stale_claims
 from agent.settle.outcome import find_done, retry_failed
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
@@ -54,6 +55,7 @@ from agent.watch.stability import StabilitySettings, StabilityTracker
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
+ORPHAN_SETTLE = 1.0  # a claim without a record this old was not made by a live agent
 
 
 @dataclass(frozen=True)
@@ -232,21 +234,25 @@ class Engine:
         if isinstance(decision, Destination) and (self._paused or self._offline):
             self._held[path] = None
             return
-        taken = claim(path)
-        if taken is None:
-            return  # gone, or another agent took it
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
             self._journal.forget(earlier.id)
         key, workflow_id, rds = self._folder_key(path, decision)
+        # The journal hears of the claim before the rename: a kill between the rename and
+        # the claim's record would otherwise leave a claimed file nobody knows is ours
+        # (see _reclaim).
         entry = self._journal.begin(
-            path,
-            folder_key=key,
-            claimed=taken.path,
-            step=Step.STABLE,
-            workflow_id=workflow_id,
-            required_document_ids=rds,
+            path, folder_key=key, workflow_id=workflow_id, required_document_ids=rds
         )
+        try:
+            taken = claim(path)
+        except BaseException:
+            self._journal.forget(entry.id)
+            raise
+        if taken is None:
+            self._journal.forget(entry.id)
+            return  # gone, or another agent took it
+        entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
         if isinstance(decision, Refusal):
             self._pipeline.fail(entry, decision.problem, decision.action)
             self._summary.failed += 1
@@ -511,7 +517,7 @@ class Engine:
         """Resume what a previous run left: own journal entries, then orphaned claims."""
         for entry in self._journal.unsettled():
             if entry.claimed_path is None:
-                if not entry.source_path.exists():
+                if not entry.source_path.exists() and not self._reclaim(entry):
                     self._journal.forget(entry.id)
                 continue
             if not entry.claimed_path.exists():
@@ -556,6 +562,41 @@ class Engine:
                 )
                 log.info("took over %s, left claimed by a stopped agent", stale.source.name)
                 self._submit(entry.id)
+
+    def _reclaim(self, entry: Entry) -> bool:
+        """Take back the claim of an entry killed between the claim's rename and its step.
+
+        The entry is at SEEN, its file gone from the folder: the earlier run may have
+        renamed it into ``.processing/`` and died before recording the claimed path (or
+        even before writing the claim's record). A claim there for the same source whose
+        owner is dead, or one without a record that stays without one for
+        :data:`ORPHAN_SETTLE` seconds (a live agent writes its record at once), is ours.
+        A claim of a live agent is its, and the entry is forgotten.
+        """
+        if entry.needs_routing:
+            return False
+        source = entry.source_path
+        for found in claims_in(source.parent):
+            if found.source != source or self._journal.find_by_claimed(found.path):
+                continue
+            if found.owner is None:
+                try:
+                    age = time.time() - found.path.stat().st_ctime
+                except FileNotFoundError:
+                    continue
+                time.sleep(max(0.0, min(ORPHAN_SETTLE, ORPHAN_SETTLE - age)))
+                if found.record_path.exists():
+                    continue  # another agent's claim after all
+            elif local_owner_alive(found.owner) or found.owner.host != socket.gethostname():
+                continue
+            taken = adopt(found)
+            if taken is None:
+                continue
+            self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+            log.info("took back %s, claimed just before the agent stopped", source.name)
+            self._submit(entry.id)
+            return True
+        return False
 
     def _take_over(self, claimed: Path) -> None:
         for found in claims_in(claimed.parent.parent):

@@ -305,18 +305,16 @@ def all_settled(workflow: Path, dropped: Sequence[Dropped]) -> bool:
 
 
 def _documents_in(folder: Path) -> list[str]:
-    return [n for n in visible_files(folder) if n.endswith(".pdf")] + [
-        n for n in _hidden_documents(folder)
-    ]
-
-
-def _hidden_documents(folder: Path) -> list[str]:
-    if folder.name != PROCESSING_DIR or not folder.is_dir():
+    """Files in ``folder`` other than the agent's own (markers, notes, claim records)."""
+    if not folder.is_dir():
         return []
     return sorted(
         p.name
         for p in folder.iterdir()
-        if p.is_file() and not p.name.endswith(".claim.json") and not p.name.startswith(".")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.startswith("_")
+        and not p.name.endswith(".claim.json")
     )
 
 
