@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import select
@@ -371,73 +370,6 @@ class DoneWatch:
                 return False
             self._read(min(left, 1.0))
         return True
-
-
-# ---------------------------------------------------------------- the minimal client
-
-MINIMAL_FIRST_WAIT = 0.05
-
-
-class MinimalClient:
-    """The same Kompliant calls as the agent for one file, and nothing else.
-
-    document.create → presigned POST → document.get until COMPLETED (hash compared) →
-    fulfillment.batchAdd. No watching, no stability wait, no claim, no journal, no move:
-    the floor the agent's figures are compared with. One signed client and one plain HTTP
-    client are shared by all threads, as a hand-written uploader would.
-    """
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        from agent.kompliant.auth import Credentials
-        from agent.kompliant.client import KompliantClient
-
-        credentials = Credentials(
-            api_url=env["KOMPLIANT_API_URL"],
-            api_key=env["KOMPLIANT_API_KEY"],
-            secret_key=env["KOMPLIANT_SECRET_KEY"],
-            auth_token=env["KOMPLIANT_AUTH_TOKEN"],
-        )
-        self._api = KompliantClient(credentials)
-        self._http = httpx.Client(timeout=30.0)
-
-    def close(self) -> None:
-        self._api.close()
-        self._http.close()
-
-    def __enter__(self) -> MinimalClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def upload(self, path: Path, required_document_id: str) -> str:
-        """Upload and link ``path``; return the fulfillment id."""
-        content = path.read_bytes()
-        sha256 = hashlib.sha256(content).hexdigest()
-        created = self._api.create_document(DEMO_SUBJECT, path.name, len(content))
-        form = created.form
-        answer = self._http.post(
-            form.upload_url,
-            data=dict(form.fields),
-            files={"file": (path.name, content, form.content_type)},
-        )
-        if answer.status_code not in (200, 201, 204):
-            raise RuntimeError(f"upload of {path.name}: HTTP {answer.status_code} {answer.text}")
-        wait = MINIMAL_FIRST_WAIT
-        while True:
-            document = self._api.get_document(created.document_id)
-            if document.completed:
-                break
-            time.sleep(wait)
-            wait = min(wait * 2, 1.0)
-        if document.hash and document.hash.lower() != sha256:
-            raise RuntimeError(f"{path.name}: stored hash {document.hash} is not {sha256}")
-        (result,) = self._api.add_fulfillments(
-            DEMO_WORKFLOW, [(created.document_id, required_document_id)]
-        )
-        if not result.ok or result.fulfillment_id is None:
-            raise RuntimeError(f"{path.name}: batchAdd refused: {result.error}")
-        return result.fulfillment_id
 
 
 def write_file(path: Path, content: bytes) -> float:

@@ -11,7 +11,7 @@ other, each with ``--workers`` threads and the same number of files:
   warm-up files, the files (2 KiB, unique content) are written into the three
   requirement folders as fast as this script can write them; the clock runs from the
   first write until inotify has reported every one of them in done/.
-* **minimal** — :class:`_common.MinimalClient`: the same Kompliant calls per file
+* **minimal** — :class:`MinimalClient`: the same Kompliant calls per file
   (document.create → presigned POST → document.get until COMPLETED → batchAdd) from a
   thread pool, on files already on disk: no watching, no stability wait, no claim, no
   journal, no move, no receipt.
@@ -27,6 +27,7 @@ samples the agent with py-spy (``pip install py-spy``) and prints its busiest fu
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import signal
 import sqlite3
@@ -35,15 +36,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from _common import (
+    DEMO_SUBJECT,
+    DEMO_WORKFLOW,
     REQUIREMENTS,
     AgentHome,
     DoneWatch,
-    MinimalClient,
     Sandbox,
     Stability,
     machine,
@@ -55,6 +59,71 @@ from _common import (
 )
 
 ALL_DONE_TIMEOUT = 900.0
+
+
+MINIMAL_FIRST_WAIT = 0.05
+
+
+class MinimalClient:
+    """The same Kompliant calls as the agent for one file, and nothing else.
+
+    document.create → presigned POST → document.get until COMPLETED (hash compared) →
+    fulfillment.batchAdd. No watching, no stability wait, no claim, no journal, no move:
+    the floor the agent's figures are compared with. One signed client and one plain HTTP
+    client are shared by all threads, as a hand-written uploader would.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        from agent.kompliant.auth import Credentials
+        from agent.kompliant.client import KompliantClient
+
+        credentials = Credentials(
+            api_url=env["KOMPLIANT_API_URL"],
+            api_key=env["KOMPLIANT_API_KEY"],
+            secret_key=env["KOMPLIANT_SECRET_KEY"],
+            auth_token=env["KOMPLIANT_AUTH_TOKEN"],
+        )
+        self._api = KompliantClient(credentials)
+        self._http = httpx.Client(timeout=30.0)
+
+    def close(self) -> None:
+        self._api.close()
+        self._http.close()
+
+    def __enter__(self) -> MinimalClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upload(self, path: Path, required_document_id: str) -> str:
+        """Upload and link ``path``; return the fulfillment id."""
+        content = path.read_bytes()
+        sha256 = hashlib.sha256(content).hexdigest()
+        created = self._api.create_document(DEMO_SUBJECT, path.name, len(content))
+        form = created.form
+        answer = self._http.post(
+            form.upload_url,
+            data=dict(form.fields),
+            files={"file": (path.name, content, form.content_type)},
+        )
+        if answer.status_code not in (200, 201, 204):
+            raise RuntimeError(f"upload of {path.name}: HTTP {answer.status_code} {answer.text}")
+        wait = MINIMAL_FIRST_WAIT
+        while True:
+            document = self._api.get_document(created.document_id)
+            if document.completed:
+                break
+            time.sleep(wait)
+            wait = min(wait * 2, 1.0)
+        if document.hash and document.hash.lower() != sha256:
+            raise RuntimeError(f"{path.name}: stored hash {document.hash} is not {sha256}")
+        (result,) = self._api.add_fulfillments(
+            DEMO_WORKFLOW, [(created.document_id, required_document_id)]
+        )
+        if not result.ok or result.fulfillment_id is None:
+            raise RuntimeError(f"{path.name}: batchAdd refused: {result.error}")
+        return result.fulfillment_id
 
 
 @dataclass
@@ -198,8 +267,9 @@ def syscall_counts(summary: Path, files: int) -> list[str]:
         parts = line.split()
         if len(parts) >= 5 and parts[-1] in SYSCALLS.split(",") and parts[3].isdigit():
             calls, seconds = int(parts[3]), float(parts[1])
+            per_file_ms = seconds * 1000 / files
             lines.append(
-                f"  {parts[-1]:<10} {calls / files:6.1f} calls, {seconds * 1000 / files:6.2f} ms system time"
+                f"  {parts[-1]:<10} {calls / files:6.1f} calls, {per_file_ms:6.2f} ms system time"
             )
     return lines
 
