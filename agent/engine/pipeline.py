@@ -267,8 +267,21 @@ class Pipeline:
             partial = getattr(error, "linked", None)
             if partial:
                 self._journal.record_fulfillments(entry.id, dict(partial))
+            if isinstance(error, LinkFailed) and not partial and not entry.fulfillments:
+                self._discard_unlinked(entry)
+            raise
+        except CannotSucceed:  # the whole batch refused: an ended or unknown workflow
+            if not entry.fulfillments:
+                self._discard_unlinked(entry)
             raise
         return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
+
+    def _discard_unlinked(self, entry: Entry) -> None:
+        """Delete a document no required document took: the file goes to failed/, and
+        Kompliant keeps no stray copy that a reviewer would find unlinked (moving the file
+        back uploads it afresh)."""
+        assert entry.document_id is not None
+        discard(self._client, entry.document_id)
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         assert entry.document_id is not None

@@ -323,3 +323,26 @@ def test_files_of_an_ended_workflow_fail_with_the_reason(
         assert "remove-workflow" in note
     assert [d.file_name for d in kompliant.documents()] == ["fine.pdf"]
     assert kompliant.fulfillments(RD_ENDED) == []
+
+
+def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_reason(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    ended = sandbox_admin(
+        agent_home.sandbox,
+        "admin",
+        {"op": "set_workflow_state", "workflow_id": DEMO_WORKFLOW, "state": "ENDED"},
+    )
+    assert ended.status_code == 200, ended.text
+    bank = agent_home.folder("Bank statements")
+    drop(bank, "late.pdf", b"%PDF late")
+
+    ran = agent_home.run_once()
+
+    assert "0 done, 1 failed" in ran.stderr, ran.stderr
+    note = error_note(bank / "failed" / "late.pdf")
+    assert "ended" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
+    assert kompliant.fulfillment_count() == 0
+    assert [d for d in kompliant.documents() if d.deleted_at is None] == []
