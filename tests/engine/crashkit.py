@@ -231,6 +231,16 @@ def journal_steps(journal: Path) -> Counter[str]:
     return Counter({str(step): int(count) for step, count in rows})
 
 
+def journal_outcomes(journal: Path) -> Counter[tuple[str, str]]:
+    """(file name, outcome or step) of every entry in a journal, counted (read-only)."""
+    conn = sqlite3.connect(journal.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+    try:
+        rows = conn.execute("SELECT file_name, COALESCE(outcome, step) FROM entries").fetchall()
+    finally:
+        conn.close()
+    return Counter((str(name), str(state)) for name, state in rows)
+
+
 # -- files ---------------------------------------------------------------------------------
 
 
