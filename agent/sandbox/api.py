@@ -101,6 +101,8 @@ class ApiConfig:
     completion_delay: float = 0.0
     max_file_size: int = 5 * 1024**3
     probe: Probe | None = None
+    #: Replaces the state's list for this run only (extension → content type).
+    allowed_extensions: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ def create_document(call: Call, params: Mapping[str, Any]) -> Reply:
         )
     stem, dot, extension = file_name.rpartition(".")
     extension = extension.lower()
-    allowed = call.state.allowed_extensions
+    allowed = call.config.allowed_extensions or call.state.allowed_extensions
     if not dot or not stem or extension not in allowed:
         raise bad_request(
             f"file_name {file_name!r} must end in one of the supported file types: "

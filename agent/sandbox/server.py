@@ -82,7 +82,7 @@ MAX_API_BODY = 1024 * 1024
 @dataclass(frozen=True)
 class SandboxSettings:
     form_lifetime: float = 300.0
-    #: Overrides the fixture's list: extension → content type.
+    #: Replaces the fixture's list for this run: extension → content type.
     allowed_extensions: Mapping[str, str] | None = None
     hash_encoding: str = "hex"  # or "base64"
     #: Seconds between the upload and upload_status COMPLETED.
@@ -183,6 +183,11 @@ class RunningSandbox:
             completion_delay=settings.completion_delay,
             max_file_size=settings.max_file_size,
             probe=self._probe if settings.external_store is not None else None,
+            allowed_extensions=(
+                {k.lower().lstrip("."): v for k, v in settings.allowed_extensions.items()}
+                if settings.allowed_extensions is not None
+                else None
+            ),
         )
         self.upload_endpoint = UploadEndpoint(
             data_dir / OBJECTS_DIR, settings.s3, clock=settings.clock, on_stored=self._on_stored
@@ -609,10 +614,4 @@ def start_sandbox(
     """Start a sandbox on a background thread; its state lives in ``data_dir``."""
     settings = settings or SandboxSettings()
     store = StateStore.open(data_dir, fixture or DEMO_FIXTURE, now=settings.clock())
-    if settings.allowed_extensions is not None:
-        with store.state.lock:
-            store.state.allowed_extensions = {
-                k.lower().lstrip("."): v for k, v in settings.allowed_extensions.items()
-            }
-            store.state.changed()
     return RunningSandbox(data_dir, store, settings, host, port).start()

@@ -23,7 +23,7 @@ from tests.conftest import DEMO_SUBJECT
 DEMO_KEY = "sb_DemoKey00000000000000001"
 
 
-def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 20.0) -> str:
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60.0) -> str:
     assert process.stdout is not None
     seen = []
     deadline = time.monotonic() + timeout
@@ -65,11 +65,11 @@ def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Pa
         token = re.search(r"auth token:\s+(\S+)", output)
         assert secret and token
         credentials = Credentials(url.group(1), DEMO_KEY, secret.group(1), token.group(1))
-        with httpx.Client(base_url=url.group(1), auth=credentials.auth()) as client:
+        with httpx.Client(base_url=url.group(1), auth=credentials.auth(), timeout=30) as client:
             listed = client.post("/document.list", json={"subject_record_id": DEMO_SUBJECT})
         assert listed.status_code == 200
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()

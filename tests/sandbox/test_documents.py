@@ -106,6 +106,8 @@ def test_the_allowed_extensions_are_configurable(tmp_path: Path) -> None:
         refused = _error(_create(sandbox, file_name="a.pdf"))
         assert refused["code"] == "BAD_REQUEST"
         assert refused["message"].endswith("supported file types: .tiff.")
+    with start_sandbox(tmp_path) as restarted:  # the option held for that run only
+        assert _create(restarted, file_name="a.pdf").status_code == 200
 
 
 def test_an_upload_completes_the_document_with_its_sha256(sandbox: RunningSandbox) -> None:
