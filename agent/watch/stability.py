@@ -16,10 +16,12 @@ The rules, per file:
    if a new stat equals the one taken at its last event, i.e. two equal stats ``quiet_seconds``
    apart with no event between. A file that changed without an event (a lost event, a polled
    folder) simply waits another ``quiet_seconds``. Where closes are reported (inotify), a
-   file that was written to (``CREATED`` / ``MODIFIED``) and not closed yet is still open in
-   its writer — a scanner pausing between pages — so the quiet path waits for its close, up
-   to ``max_wait_seconds`` from when it was first seen. Claiming a file that is still open
-   would move it away under its writer and upload a torn copy.
+   file seen being ``CREATED`` and not closed after writing yet is still open in its writer
+   — a scanner pausing between pages — so the quiet path waits for its close, up to
+   ``max_wait_seconds`` from when it was first seen. Claiming a file that is still open
+   would move it away under its writer and upload a torn copy. (Only a creation starts
+   this wait: a ``MODIFIED`` alone may be an attribute change, such as ``cp -p`` setting
+   times after its close, which no close follows.)
 3. **Empty files** never take the close path: scanners create a file, close it empty and open it
    again to write. An empty file that stays empty for ``quiet_seconds`` still goes — the engine
    fails it with a clear message instead of waiting for ever.
@@ -188,7 +190,7 @@ class StabilityTracker:
         """Whether ``path`` is still open in its writer after this observation."""
         if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN):
             return False
-        if kind in (EventKind.CREATED, EventKind.MODIFIED) and self._close_reported(path):
+        if kind is EventKind.CREATED and self._close_reported(path):
             return True
         return tracked is not None and tracked.writing
 

@@ -336,8 +336,22 @@ def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: Fake
         lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
+    tracker.observe(FILE, EventKind.CREATED)
     tracker.observe(FILE, EventKind.MODIFIED)
     disk.advance(9.9)
     assert tracker.due() == []
     disk.advance(0.1)
+    assert tracker.due() == [FILE]
+
+
+def test_a_change_after_the_close_does_not_wait_for_another_close(disk: FakeDisk) -> None:
+    tracker = StabilityTracker(
+        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+    )
+    disk.write(FILE, 10)
+    tracker.observe(FILE, EventKind.CREATED)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.write(FILE, 10)  # `cp -p` setting the times after its close: no close follows
+    tracker.observe(FILE, EventKind.MODIFIED)
+    disk.advance(2.0)
     assert tracker.due() == [FILE]
