@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -221,4 +222,26 @@ def test_pause_holds_new_files_and_resume_lets_them_go(
         process=agent.process,
     )
     assert [d.file_name for d in kompliant.documents()] == ["held.pdf"]
+    assert agent.stop() == 0
+
+
+def test_a_copy_that_keeps_its_times_goes_without_the_maximum_wait(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config(max_wait_seconds=60.0)
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    source = agent_home.home / "kept.pdf"
+    source.write_bytes(b"%PDF kept times")
+    agent = agent_home.start()
+
+    shutil.copy2(source, bank / "kept.pdf")  # like cp -p: the times are set after the close
+
+    wait_for(
+        lambda: (bank / "done" / "kept.pdf.receipt.txt").exists(),
+        what="kept.pdf in done/ well before the maximum wait",
+        timeout=15,
+        process=agent.process,
+    )
+    assert [d.file_name for d in kompliant.documents()] == ["kept.pdf"]
     assert agent.stop() == 0
