@@ -257,6 +257,15 @@ class AgentHome:
     def request_refresh(self) -> None:
         request_refresh(self.state_dir)
 
+    def secrets_found(self) -> list[str]:
+        """Files under the home (logs, notes, journal, status) holding the secret key or token."""
+        secrets = [self.credentials.secret_key.encode(), self.credentials.auth_token.encode()]
+        return [
+            str(path)
+            for path in self.home.rglob("*")
+            if path.is_file() and any(secret in path.read_bytes() for secret in secrets)
+        ]
+
     def stop_all(self) -> None:
         for agent in self.running:
             if agent.process.poll() is None:

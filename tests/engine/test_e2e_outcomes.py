@@ -130,6 +130,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
         assert "kompliant-agent retry" in note
     assert kompliant.documents() == []
     assert kompliant.fulfillment_count() == 0
+    assert agent_home.secrets_found() == []
 
 
 def test_an_empty_file_fails_with_a_clear_reason(

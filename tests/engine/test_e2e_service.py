@@ -75,6 +75,7 @@ def test_the_agent_goes_offline_and_finishes_by_itself_when_kompliant_is_back(
     assert documents[0].upload_status == "COMPLETED"
     assert len(kompliant.fulfillments(RD_BANK)) == 1
     assert agent.stop() == 0
+    assert agent_home.secrets_found() == []
 
 
 def test_a_second_run_for_the_same_profile_is_refused(agent_home: AgentHome) -> None:
