@@ -12,12 +12,15 @@ the moment inotify reports the file's name in done/ (see bench/_common.py for th
 resolution). The journal's own times split each latency into *detect* (close → the
 file claimed and journaled: finished-file detection, routing, claim) and *upload*
 (claimed → done/: hash, document.create, presigned POST, document.get, batchAdd, the
-move and the receipt). Three warm-up files per mode are not counted.
+move and the receipt). Three warm-up files per mode are not counted. In the polling
+modes each write waits a random part of the poll interval first, so that files do not
+all arrive at the same point of the observer's cycle.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import sqlite3
 import sys
@@ -66,7 +69,11 @@ class ModeResult:
     upload: list[float]  # claimed → done/, seconds
 
 
-def measure(home: AgentHome, count: int, mode: str) -> list[Sample]:
+def measure(home: AgentHome, count: int, mode: str, stability: Stability) -> list[Sample]:
+    # A polling observer looks every poll_interval: writing each file right after the
+    # previous one settled would always land at the same point of its cycle. A random
+    # pause spreads the writes over the cycle, as files arrive in real life.
+    gaps = random.Random(count)
     names = list(REQUIREMENTS)
     folders = [home.folders[name] for name in names]
     samples: list[Sample] = []
@@ -75,6 +82,8 @@ def measure(home: AgentHome, count: int, mode: str) -> list[Sample]:
             folder = folders[index % len(folders)]
             name = f"{mode}-{index + len(folders):04d}.pdf"
             content = pdf_bytes(f"{mode} {index}")
+            if stability.polling:
+                time.sleep(gaps.uniform(0, stability.poll_interval))
             closed = write_file(folder / name, content)
             close_wall = time.time()  # microseconds after ``closed``
             if not watch.wait_for({name}, FILE_TIMEOUT):
@@ -142,6 +151,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
 
+    host = machine()
     work = Path(tempfile.mkdtemp(prefix="latency-bench-"))
     results: list[ModeResult] = []
     started = time.monotonic()
@@ -153,7 +163,7 @@ def main() -> int:
                 home = make_home(work, sandbox, stability, workers=args.workers)
                 print(f"{mode}: {count} files, {stability.describe()} …", file=sys.stderr)
                 with running_agent(home):
-                    samples = measure(home, count, mode)
+                    samples = measure(home, count, mode, stability)
                 detect, upload = journal_split(home, samples)
                 results.append(ModeResult(mode, stability, samples, detect, upload))
     finally:
@@ -162,7 +172,7 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"close → done latency, one file at a time ({machine()}, {args.workers} workers)")
+    print(f"close → done latency, one file at a time ({host}, {args.workers} workers)")
     print(table(results))
     print(f"({time.monotonic() - started:.0f} s in all)")
     return 0

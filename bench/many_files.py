@@ -341,6 +341,7 @@ def main() -> int:
         order.append("shared")
     stability = Stability(close_confirm_seconds=args.close_confirm)
 
+    host = machine()
     work = Path(tempfile.mkdtemp(prefix="many-files-bench-"))
     results: list[Result] = []
     started = time.monotonic()
@@ -372,7 +373,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print(
-        f"{args.files} small files, {args.workers} workers, one sandbox ({machine()}); "
+        f"{args.files} small files, {args.workers} workers, one sandbox ({host}); "
         f"agent: {stability.describe()}"
     )
     methods = sorted({m for r in results for m in r.calls})
