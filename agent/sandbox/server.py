@@ -1,4 +1,4 @@
-"""The sandbox over HTTP: routing, the envelope, faults, and the running server.
+"""The running sandbox: its settings, its lifecycle, and the answers to its three kinds of request.
 
 Routes (docs/sandbox.md has the details):
 
@@ -6,29 +6,26 @@ Routes (docs/sandbox.md has the details):
 - ``POST /s3/<bucket>``: the presigned-POST upload endpoint (no Kompliant auth);
 - ``/_sandbox/...``: unsigned admin endpoints, answered only to loopback clients.
 
-A stdlib ``ThreadingHTTPServer`` serves each connection on a daemon thread; the state has
-one lock, so requests are carried out one at a time while their I/O overlaps.
+A stdlib ``ThreadingHTTPServer`` serves each connection on a daemon thread
+(:mod:`agent.sandbox.routes`, over :mod:`agent.sandbox.http_io`); the state has one lock,
+so requests are carried out one at a time while their I/O overlaps. Faults are decided in
+:mod:`agent.sandbox.faults` and answered by :mod:`agent.sandbox.fault_answers`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import ipaddress
 import json
 import logging
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
 from agent.kompliant.auth import Credentials
+from agent.sandbox.admin import AdminError, apply_admin
 from agent.sandbox.api import (
     KNOWN_VERSIONS,
     LATEST_VERSION,
@@ -36,15 +33,13 @@ from agent.sandbox.api import (
     ApiConfig,
     ApiError,
     Call,
-    Reply,
     dispatch,
     record_upload,
 )
+from agent.sandbox.envelope import envelope, infrastructure_error, trace_id
 from agent.sandbox.external_s3 import ExternalS3
+from agent.sandbox.fault_answers import fault_answer
 from agent.sandbox.faults import (
-    UPLOAD,
-    Fault,
-    FaultAction,
     FaultPlan,
     FaultSettings,
     FaultSettingsError,
@@ -52,31 +47,32 @@ from agent.sandbox.faults import (
     script_from_json,
     settings_from_json,
 )
+from agent.sandbox.routes import MAX_API_BODY, HttpServer, HttpServer6, RequestHandler
 from agent.sandbox.s3post import (
     FormSpec,
-    S3Rejection,
     S3Settings,
     StoredObject,
     UploadEndpoint,
-    error_response,
-    no_such_bucket,
     presign,
 )
-from agent.sandbox.state import (
-    BASE62,
-    OBJECTS_DIR,
-    AdminError,
-    Document,
-    SandboxState,
-    StateStore,
-    apply_admin,
-)
+from agent.sandbox.state import Document, SandboxState
+from agent.sandbox.store import OBJECTS_DIR, StateStore
 from agent.sandbox.verify import AuthFailure, authenticate
+
+__all__ = [
+    "DEMO_FIXTURE",
+    "MAX_API_BODY",
+    "RunningSandbox",
+    "SandboxSettings",
+    "envelope",
+    "fault_answer",
+    "start_sandbox",
+    "trace_id",
+]
 
 log = logging.getLogger(__name__)
 
 DEMO_FIXTURE = Path(__file__).with_name("fixtures") / "demo.json"
-MAX_API_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,68 +91,6 @@ class SandboxSettings:
     clock: Callable[[], float] = time.time
 
 
-def trace_id() -> str:
-    return "trc_" + "".join(secrets.choice(BASE62) for _ in range(22))
-
-
-def envelope(
-    *,
-    reply: Reply | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    trace: str | None = None,
-    version: str | None = None,
-) -> dict[str, Any]:
-    """Kompliant's envelope; infrastructure answers pass no trace id or version."""
-    meta: dict[str, Any] = {"status": "SUCCESS" if errors is None else "ERROR"}
-    if trace:
-        meta["trace_id"] = trace
-    if version:
-        meta["version"] = version
-    body: dict[str, Any] = {"meta": meta}
-    if errors is not None:
-        body["errors"] = errors
-    elif reply is not None and reply.results is not None:
-        body["results"] = reply.results
-    else:
-        body["data"] = reply.data if reply is not None else {}
-    return body
-
-
-def _infrastructure(code: str, message: str) -> dict[str, Any]:
-    return envelope(errors=[{"code": code, "message": message}])
-
-
-class _LimitedReader(io.RawIOBase):
-    """At most ``remaining`` bytes of the request body (Content-Length)."""
-
-    def __init__(self, source: io.BufferedIOBase, remaining: int) -> None:
-        self._source = source
-        self.remaining = remaining
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.remaining <= 0:
-            return 0
-        view = memoryview(buffer)[: self.remaining]
-        count = self._source.readinto(view)
-        if not count:
-            self.remaining = 0
-            return 0
-        self.remaining -= count
-        return count
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox: RunningSandbox
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
 class RunningSandbox:
     """A sandbox serving on a background thread until ``stop()``."""
 
@@ -168,8 +102,8 @@ class RunningSandbox:
         self.store = store
         self.faults = FaultPlan(settings.faults)
         self.stats = Stats()
-        server_class = _Server6 if ":" in host else _Server
-        self._server = server_class((host, port), _Handler)
+        server_class = HttpServer6 if ":" in host else HttpServer
+        self._server = server_class((host, port), RequestHandler)
         self._server.sandbox = self
         bound_host, bound_port = self._server.server_address[:2]
         text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
@@ -298,7 +232,7 @@ class RunningSandbox:
         if content_type != "application/json":
             return (
                 415,
-                _infrastructure(
+                infrastructure_error(
                     "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json."
                 ),
                 {},
@@ -395,212 +329,6 @@ class RunningSandbox:
             "completion_delay": config.completion_delay,
             "hash_encoding": config.hash_encoding,
         }
-
-
-def fault_answer(fault: Fault, *, upload: bool) -> tuple[int, dict[str, str], bytes]:
-    """The answer a before-processing fault gives (drops are not answers)."""
-    action = fault.action
-    headers: dict[str, str] = {}
-    if action is FaultAction.NON_JSON_502:
-        page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        return 502, {"Content-Type": "text/html"}, page
-    if action is FaultAction.HTTP_429:
-        headers["Retry-After"] = f"{fault.retry_after or 1:g}"
-        status, code, message = 429, "TOO_MANY_REQUESTS", "Too many requests; slow down."
-    elif action is FaultAction.HTTP_503:
-        status, code, message = 503, "SERVICE_UNAVAILABLE", "The service is unavailable."
-    else:
-        status, code, message = 500, "INTERNAL_SERVER_ERROR", "An internal error occurred."
-    if upload:
-        s3_code = {429: "SlowDown", 503: "SlowDown", 500: "InternalError"}[status]
-        rejection = S3Rejection(status, s3_code, message)
-        answer_status, xml_headers, xml = error_response(rejection, secrets.token_hex(8).upper())
-        return answer_status, {**xml_headers, **headers}, xml
-    trace = trace_id() if status == 500 else None  # 500 is the application's own answer
-    body = envelope(errors=[{"code": code, "message": message}], trace=trace)
-    headers["Content-Type"] = "application/json"
-    return status, headers, json.dumps(body).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "KompliantSandbox"
-    sys_version = ""
-
-    @property
-    def sandbox(self) -> RunningSandbox:
-        server = self.server
-        assert isinstance(server, _Server)
-        return server.sandbox
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and the
-        # client's delayed ACK hold every answer back by ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_POST(self) -> None:
-        self._route("POST")
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_PUT(self) -> None:
-        self._route("PUT")
-
-    def do_DELETE(self) -> None:
-        self._route("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._route("PATCH")
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _body_stream(self) -> tuple[io.BufferedReader, int | None]:
-        length = self.headers.get("Content-Length")
-        if length is not None and length.strip().isdigit():
-            size = int(length)
-            return io.BufferedReader(_LimitedReader(self.rfile, size)), size
-        # No length (chunked): nothing is read, and the connection closes after the answer.
-        self.close_connection = True
-        return io.BufferedReader(_LimitedReader(self.rfile, 0)), None
-
-    def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() == "connection" and value.lower() == "close":
-                self.close_connection = True
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self._send(status, {"Content-Type": "application/json", **headers}, data)
-
-    def _drop(self) -> None:
-        """Close the connection without a word, as a crashed proxy would."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _headers(self) -> dict[str, str]:
-        return {name.lower(): value for name, value in self.headers.items()}
-
-    def _loopback(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.client_address[0]).is_loopback
-        except ValueError:
-            return False
-
-    def _route(self, verb: str) -> None:
-        path = self.path.split("?", 1)[0]
-        if path.startswith("/_sandbox/"):
-            self._admin(verb, path)
-        elif path.startswith("/s3/") and verb == "POST":
-            self._upload(path[len("/s3/") :].strip("/"))
-        else:
-            self._api(verb, path.lstrip("/"))
-
-    def _admin(self, verb: str, path: str) -> None:
-        stream, _ = self._body_stream()
-        body = stream.read(MAX_API_BODY + 1)
-        if not self._loopback():
-            self._send_json(403, {"error": "Admin endpoints answer loopback clients only."}, {})
-            return
-        status, answer = self.sandbox.admin_answer(verb, path, body)
-        self._send_json(status, answer, {})
-
-    def _api(self, verb: str, method: str) -> None:
-        sandbox = self.sandbox
-        stream, _ = self._body_stream()
-        body = stream.read(MAX_API_BODY + 1)
-        stats_name = method if method in METHODS else "(unknown)"
-        if len(body) > MAX_API_BODY:
-            stream.read()  # keep the connection readable for the answer
-            answer = _infrastructure("REQUEST_TOO_LARGE", "The request body is too large.")
-            self._send_json(413, answer, {})
-            sandbox.stats.count(stats_name, "413", None)
-            return
-        fault = sandbox.faults.decide(method) if method in METHODS and verb == "POST" else None
-        delay = sandbox.faults.latency_s(method)
-        if delay:
-            time.sleep(delay)
-        if fault is not None and not fault.action.after_processing:
-            sandbox.stats.count(stats_name, self._fault_status(fault), fault)
-            if fault.action is FaultAction.DROP_BEFORE_PROCESSING:
-                self._drop()
-                return
-            status, headers, data = fault_answer(fault, upload=False)
-            self._send(status, headers, data)
-            return
-        status, answer, headers = sandbox.api_answer(verb, method, self._headers(), body)
-        if fault is not None:
-            sandbox.stats.count(stats_name, self._fault_status(fault), fault)
-            if fault.action is FaultAction.DROP_AFTER_PROCESSING:
-                self._drop()
-                return
-            status, headers, data = fault_answer(
-                replace(fault, action=FaultAction.HTTP_500), upload=False
-            )
-            self._send(status, headers, data)
-            return
-        sandbox.stats.count(stats_name, str(status), None)
-        self._send_json(status, answer, headers)
-
-    @staticmethod
-    def _fault_status(fault: Fault) -> str:
-        if fault.action in (FaultAction.DROP_BEFORE_PROCESSING, FaultAction.DROP_AFTER_PROCESSING):
-            return "dropped"
-        return {
-            FaultAction.HTTP_429: "429",
-            FaultAction.HTTP_503: "503",
-            FaultAction.NON_JSON_502: "502",
-        }.get(fault.action, "500")
-
-    def _upload(self, bucket: str) -> None:
-        sandbox = self.sandbox
-        stream, length = self._body_stream()
-        fault = sandbox.faults.decide(UPLOAD)
-        delay = sandbox.faults.latency_s(UPLOAD)
-        if delay:
-            time.sleep(delay)
-        if fault is not None and not fault.action.after_processing:
-            self._drain(stream)
-            sandbox.stats.count(UPLOAD, self._fault_status(fault), fault)
-            if fault.action is FaultAction.DROP_BEFORE_PROCESSING:
-                self._drop()
-                return
-            self._send(*fault_answer(fault, upload=True))
-            return
-        if bucket != sandbox.settings.s3.bucket:
-            self._drain(stream)
-            sandbox.stats.count(UPLOAD, "404", None)
-            self._send(*no_such_bucket(bucket))
-            return
-        status, headers, data = sandbox.upload_endpoint.handle(self._headers(), stream, length)
-        self._drain(stream)
-        if fault is not None:
-            sandbox.stats.count(UPLOAD, self._fault_status(fault), fault)
-            if fault.action is FaultAction.DROP_AFTER_PROCESSING:
-                self._drop()
-                return
-            self._send(*fault_answer(replace(fault, action=FaultAction.HTTP_500), upload=True))
-            return
-        sandbox.stats.count(UPLOAD, str(status), None)
-        self._send(status, headers, data)
-
-    def _drain(self, stream: io.BufferedReader) -> None:
-        """Read what the client still sends, so it can read the answer."""
-        try:
-            while stream.read(1024 * 1024):
-                pass
-        except (OSError, ValueError):
-            self.close_connection = True
 
 
 def start_sandbox(

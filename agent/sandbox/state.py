@@ -1,40 +1,28 @@
-"""The sandbox's records, their JSON form, and their persistence under the data folder.
+"""The sandbox's records and their JSON form: one document for fixtures and saved state.
 
 One JSON document holds everything: the fixture format (docs/sandbox.md) is the same
 format the sandbox saves, with the collections a fixture leaves out (documents,
-fulfillments, document requests) empty. A fixture only seeds an empty data folder;
-afterwards ``state.json`` is the truth and survives restarts.
+fulfillments, document requests) empty. :mod:`agent.sandbox.store` keeps it on disk.
 
 Records are frozen dataclasses; a change replaces a record in its table. All access goes
 through ``SandboxState.lock`` (one lock), and every change ends with ``changed()``, which
-lets the writer thread save a snapshot atomically (temporary file, then rename) —
-changes made in quick succession are saved together, never out of order.
+lets the writer thread save a snapshot — changes made in quick succession are saved
+together, never out of order.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import secrets
 import string
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from agent.sandbox.verify import ApiKey
 
-log = logging.getLogger(__name__)
-
 FORMAT_VERSION = 1
-STATE_FILE = "state.json"
-OBJECTS_DIR = "objects"
-#: Shortest time between two saves while changes keep coming (stop() saves at once).
-SAVE_INTERVAL = 0.05
 BASE62 = string.ascii_letters + string.digits
 
 DEFAULT_EXTENSIONS: Mapping[str, str] = {
@@ -329,185 +317,3 @@ def parse_extensions(raw: Any) -> dict[str, str]:
     if isinstance(raw, Mapping) and all(isinstance(v, str) for v in raw.values()):
         return {str(k).lower().lstrip("."): v for k, v in raw.items()}
     raise FixtureError("allowed_extensions must map extensions to content types")
-
-
-class StateStore:
-    """Keeps ``data_dir/state.json`` up to date with a ``SandboxState``, from one thread."""
-
-    def __init__(self, state: SandboxState, data_dir: Path) -> None:
-        self.state = state
-        self.path = data_dir / STATE_FILE
-        self._saved_version = -1
-        self._wake = threading.Condition()
-        self._write_lock = threading.Lock()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sandbox-state", daemon=True)
-        state.on_change(self._notify)
-
-    @classmethod
-    def open(cls, data_dir: Path, fixture: Path, *, now: float) -> StateStore:
-        """Load ``data_dir``'s saved state, or seed it from ``fixture``."""
-        data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / OBJECTS_DIR).mkdir(exist_ok=True)
-        saved = data_dir / STATE_FILE
-        source = saved if saved.exists() else fixture
-        try:
-            raw = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise FixtureError(f"cannot read {source}: {error}") from None
-        try:
-            state = SandboxState.from_json(raw, now=now)
-        except FixtureError as error:
-            raise FixtureError(f"{source}: {error}") from None
-        store = cls(state, data_dir)
-        if source is fixture:
-            store.save()
-        else:
-            store._saved_version = state.version
-        log.info("Sandbox state loaded from %s", source)
-        return store
-
-    def start(self) -> StateStore:
-        self._thread.start()
-        return self
-
-    def _notify(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
-
-    def save(self) -> None:
-        """Write the current state now (atomically)."""
-        with self.state.lock:
-            version = self.state.version
-            snapshot = self.state.to_json()
-        text = json.dumps(snapshot, indent=1, sort_keys=True)
-        with self._write_lock:
-            if version <= self._saved_version:
-                return
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.path)
-            self._saved_version = version
-
-    def flush(self, timeout: float = 10.0) -> None:
-        """Wait until every change so far is on disk (saving it here if need be)."""
-        deadline = time.monotonic() + timeout
-        while self._saved_version < self.state.version and time.monotonic() < deadline:
-            self.save()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self.flush()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._stopping and self._saved_version >= self.state.version:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-            try:
-                self.save()
-            except OSError:
-                log.exception("Could not save the sandbox state to %s", self.path)
-            with self._wake:  # let a burst of changes gather into the next save
-                self._wake.wait_for(lambda: self._stopping, timeout=SAVE_INTERVAL)
-
-
-# -- admin edits (POST /_sandbox/admin) ---------------------------------------------------
-
-WORKFLOW_STATES = ("CREATED", "STARTED", "ENDED")
-REQUIRED_DOCUMENT_STATUSES = ("ACTIVE", "NEEDS_REVIEW", "COMPLETED", "INACTIVE")
-
-
-class AdminError(ValueError):
-    """An admin operation that cannot be applied; the message says why."""
-
-
-def _need(op: Mapping[str, Any], name: str, allowed: tuple[str, ...] = ()) -> str:
-    value = op.get(name)
-    if not isinstance(value, str) or not value:
-        raise AdminError(f"'{name}' is required (a string)")
-    if allowed and value not in allowed:
-        raise AdminError(f"'{name}' must be one of {', '.join(allowed)}")
-    return value
-
-
-def apply_admin(state: SandboxState, op: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """Apply one admin operation with the lock held; returns the changed record."""
-    stamp = iso(now)
-    name = op.get("op")
-    if name == "set_workflow_state":
-        workflow = state.workflows.get(_need(op, "workflow_id"))
-        if workflow is None:
-            raise AdminError("no such workflow")
-        new_state = _need(op, "state", WORKFLOW_STATES)
-        ended_at = stamp if new_state == "ENDED" else None
-        changed: Any = replace(workflow, state=new_state, ended_at=ended_at, updated_at=stamp)
-        state.workflows[workflow.workflow_id] = changed
-    elif name == "set_required_document_status":
-        rd = state.required_documents.get(_need(op, "required_document_id"))
-        if rd is None:
-            raise AdminError("no such required document")
-        status = _need(op, "status", REQUIRED_DOCUMENT_STATUSES)
-        changed = replace(rd, status=status, updated_at=stamp)
-        state.required_documents[rd.required_document_id] = changed
-    elif name == "add_required_document":
-        workflow_id = _need(op, "workflow_id")
-        if workflow_id not in state.workflows:
-            raise AdminError("no such workflow")
-        rd_id = op.get("required_document_id") or new_id("rd")
-        if rd_id in state.required_documents:
-            raise AdminError(f"required document {rd_id} exists already")
-        code = _need(op, "document_type_code")
-        changed = RequiredDocument(
-            required_document_id=str(rd_id),
-            workflow_id=workflow_id,
-            document_type_code=code,
-            name=str(op.get("name") or code),
-            status=str(op.get("status") or "ACTIVE"),
-            category=str(op.get("category") or ""),
-            requirement_text=str(op.get("requirement_text") or ""),
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        if changed.status not in REQUIRED_DOCUMENT_STATUSES:
-            raise AdminError(f"'status' must be one of {', '.join(REQUIRED_DOCUMENT_STATUSES)}")
-        state.required_documents[changed.required_document_id] = changed
-    elif name == "add_workflow":
-        subject_record_id = _need(op, "subject_record_id")
-        if subject_record_id not in state.subject_records:
-            raise AdminError("no such subject record")
-        workflow_id = str(op.get("workflow_id") or new_id("w"))
-        if workflow_id in state.workflows:
-            raise AdminError(f"workflow {workflow_id} exists already")
-        changed = Workflow(
-            workflow_id=workflow_id,
-            subject_record_id=subject_record_id,
-            type=_need(op, "type"),
-            state=str(op.get("state") or "STARTED"),
-            started_at=stamp,
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        state.workflows[workflow_id] = changed
-    elif name == "update_document":
-        document = state.documents.get(_need(op, "document_id"))
-        if document is None:
-            raise AdminError("no such document")
-        updates = {k: op[k] for k in ("upload_status", "hash") if k in op}
-        if not updates:
-            raise AdminError("give 'upload_status' and/or 'hash'")
-        changed = replace(document, **updates, updated_at=stamp)
-        state.documents[document.document_id] = changed
-    else:
-        raise AdminError(
-            "'op' must be one of set_workflow_state, set_required_document_status, "
-            "add_required_document, add_workflow, update_document"
-        )
-    state.changed()
-    return asdict(changed)
