@@ -115,18 +115,7 @@ def show_status(args: argparse.Namespace) -> int:
     profile = config.agent.profile
     snapshot = read_snapshot(locations().profile_state(profile))
     counts = read_status(journal_path(profile)) if journal_path(profile).exists() else []
-    folders = [
-        FolderStatus(
-            key=c.folder_key,
-            folder=c.folder_key,
-            waiting=c.waiting,
-            in_progress=c.in_progress,
-            done=c.done,
-            failed=c.failed,
-            needs_routing=c.needs_routing,
-        )
-        for c in counts
-    ]
+    folders = [FolderStatus.from_counts(c) for c in counts]
     state = snapshot.state.value if snapshot else "stopped"
     if args.json:
         data: dict[str, Any] = {

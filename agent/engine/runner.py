@@ -616,18 +616,7 @@ class Engine:
 
     def snapshot(self) -> Snapshot:
         counts = self._journal.status()
-        folders = tuple(
-            FolderStatus(
-                key=c.folder_key,
-                folder=c.folder_key,
-                waiting=c.waiting,
-                in_progress=c.in_progress,
-                done=c.done,
-                failed=c.failed,
-                needs_routing=c.needs_routing,
-            )
-            for c in counts
-        )
+        folders = tuple(FolderStatus.from_counts(c) for c in counts)
         with self._lock:
             uploads = tuple(self._uploads.values())
             busy = bool(self._inflight) or bool(self._retries)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.engine.state import AgentState
+from agent.journal import FolderCounts
 
 STATUS_FILE = "status.json"
 
@@ -28,6 +29,18 @@ class FolderStatus:
     done: int = 0
     failed: int = 0
     needs_routing: int = 0
+
+    @classmethod
+    def from_counts(cls, counts: FolderCounts) -> FolderStatus:
+        return cls(
+            key=counts.folder_key,
+            folder=counts.folder_key,
+            waiting=counts.waiting,
+            in_progress=counts.in_progress,
+            done=counts.done,
+            failed=counts.failed,
+            needs_routing=counts.needs_routing,
+        )
 
 
 @dataclass(frozen=True)
