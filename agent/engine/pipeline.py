@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.engine.same_content import ContentTurns
 from agent.errors import (
     AgentError,
     BadRequest,
@@ -90,6 +91,7 @@ class Pipeline:
         self._journal = journal
         self._verify_timeout = verify_timeout
         self._progress = progress
+        self._turns = ContentTurns()
         # Journal writes older than this were made by an earlier run of the agent.
         self._started_at = datetime.now(UTC)
 
@@ -126,7 +128,10 @@ class Pipeline:
                 mtime_ns=identity.mtime_ns,
             )
 
-        if not entry.reached(Step.CREATED) and not job.upload_duplicates:
+        if entry.reached(Step.CREATED) or job.upload_duplicates:
+            return self._upload(entry, job, claim, identity)
+        key = (identity.sha256, entry.workflow_id, frozenset(entry.required_document_ids))
+        with self._turns.turn(key):
             earlier = journal.find_uploaded(
                 identity.sha256,
                 entry.required_document_ids,
@@ -135,7 +140,12 @@ class Pipeline:
             )
             if earlier is not None and earlier.document_id:
                 return self._done_duplicate(entry, job, claim, earlier)
+            return self._upload(entry, job, claim, identity)
 
+    def _upload(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
+        """Create, send, verify and link (each step once), then move the file to done/."""
+        journal = self._journal
+        path = claim.path
         if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
             entry = self._after_interrupted_upload(entry)
 

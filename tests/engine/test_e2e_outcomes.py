@@ -347,3 +347,25 @@ def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_r
     assert "ended" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
     assert kompliant.fulfillment_count() == 0
     assert [d for d in kompliant.documents() if d.deleted_at is None] == []
+
+
+def test_copies_dropped_together_are_uploaded_once(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config(agent={"workers": 3})
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    for name in ("a.pdf", "b.pdf", "c.pdf"):  # a scanner that saved one page three times
+        drop(bank, name, b"%PDF-1.4 one scan")
+
+    ran = agent_home.run_once()
+
+    assert "3 done, 0 failed" in ran.stderr, ran.stderr
+    documents = kompliant.documents()
+    assert len(documents) == 1
+    texts = [receipt(bank / "done" / name) for name in ("a.pdf", "b.pdf", "c.pdf")]
+    uploaded = [t for t in texts if "Uploaded to Kompliant" in t]
+    assert len(uploaded) == 1 and uploaded_id(uploaded[0]) == documents[0].document_id
+    same = f"Not uploaded again: same content as document {documents[0].document_id}."
+    assert sum(same in t for t in texts) == 2
+    assert len(kompliant.fulfillments(RD_BANK)) == 1
