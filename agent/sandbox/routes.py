@@ -6,11 +6,13 @@ Each request meets its fault (if any) here, is counted in the stats, and is answ
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 import time
 from dataclasses import replace
 from http.server import ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.sandbox.api import METHODS
 from agent.sandbox.envelope import infrastructure_error
@@ -22,12 +24,22 @@ from agent.sandbox.s3post import no_such_bucket
 if TYPE_CHECKING:
     from agent.sandbox.server import RunningSandbox
 
+log = logging.getLogger(__name__)
+
 MAX_API_BODY = 1024 * 1024
 
 
 class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: RunningSandbox
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is one log line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.info("client %s went away: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpServer6(HttpServer):
