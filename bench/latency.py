@@ -12,7 +12,9 @@ the moment inotify reports the file's name in done/ (see bench/_common.py for th
 resolution). The journal's own times split each latency into *detect* (close → the
 file claimed and journaled: finished-file detection, routing, claim) and *upload*
 (claimed → done/: hash, document.create, presigned POST, document.get, batchAdd, the
-move and the receipt). Three warm-up files per mode are not counted. In the polling
+move and the receipt). Six warm-up files per mode (two per
+folder) are not counted: the first files after the agent starts take longer (see
+docs/performance.md). In the polling
 modes each write waits a random part of the poll interval first, so that files do not
 all arrive at the same point of the observer's cycle.
 """
@@ -51,6 +53,7 @@ MODES: dict[str, Stability] = {
     "polling-tuned": Stability(polling=True, poll_interval=0.2, quiet_seconds=0.5),
 }
 FILE_TIMEOUT = 60.0
+WARM_UP = 6
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ def measure(home: AgentHome, count: int, mode: str, stability: Stability) -> lis
     folders = [home.folders[name] for name in names]
     samples: list[Sample] = []
     with DoneWatch(folder / "done" for folder in folders) as watch:
-        for index in range(-len(folders), count):  # negative: warm-up
+        for index in range(-WARM_UP, count):  # negative: warm-up
             folder = folders[index % len(folders)]
-            name = f"{mode}-{index + len(folders):04d}.pdf"
+            name = f"{mode}-{index + WARM_UP:04d}.pdf"
             content = pdf_bytes(f"{mode} {index}")
             if stability.polling:
                 time.sleep(gaps.uniform(0, stability.poll_interval))
