@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from agent.engine.same_content import ContentTurns
 from agent.errors import (
     AgentError,
@@ -49,6 +51,7 @@ from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.oneshot import discard
+from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
 
@@ -92,8 +95,15 @@ class Pipeline:
         self._verify_timeout = verify_timeout
         self._progress = progress
         self._turns = ContentTurns()
+        # One client for every presigned POST: a client per upload costs a new connection
+        # pool and TLS context each time (bench/many_files.py measured it as most of the
+        # workers' time). It is thread-safe; the workers share it.
+        self._uploads = httpx.Client(timeout=httpx.Timeout(UPLOAD_TIMEOUT))
         # Journal writes older than this were made by an earlier run of the agent.
         self._started_at = datetime.now(UTC)
+
+    def close(self) -> None:
+        self._uploads.close()
 
     def run(self, entry: Entry, job: Job) -> Settled:
         """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later."""
@@ -255,6 +265,7 @@ class Pipeline:
                 path,
                 file_name=entry.file_name,
                 identity=identity,
+                http=self._uploads,
                 progress=self._progress(entry),
             )
         except AgentError as error:

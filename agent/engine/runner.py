@@ -178,6 +178,7 @@ class Engine:
         self._watcher.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._publish(final=True)
+        self._pipeline.close()
         self._journal.close()
 
     def _busy(self) -> bool:

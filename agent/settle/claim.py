@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.settle.moves import (
-    fsync_folder,
     move_failed,
     move_to_free_name,
     rename_no_clobber,
@@ -170,9 +169,9 @@ def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
     )
 
 
-def _write_record(claim: Claim) -> None:
+def _write_record(claim: Claim, *, durable: bool = True) -> None:
     """Write the owner record in place of any earlier one (we own the claim)."""
-    write_replacing(claim.record_path, _record_text(claim))
+    write_replacing(claim.record_path, _record_text(claim), durable=durable)
 
 
 def claim(
@@ -198,8 +197,10 @@ def claim(
         raise move_failed(error, f"claim {path.name}", path.parent, path) from error
     taken = Claim(target, path, owner or current_owner(), now())
     try:
-        _write_record(taken)
-        fsync_folder(processing)
+        # Not synced to disk: after a power cut an unsynced rename leaves the file where
+        # the user put it, and a lost record makes the claim an orphan that is recovered
+        # (agent/engine/runner.py); two fsyncs per file are not worth that.
+        _write_record(taken, durable=False)
     except OSError as error:
         # without a record the claim is still safe: it is recovered as an orphan later
         log.warning("claimed %s but could not write its owner record: %s", path.name, error)

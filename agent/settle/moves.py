@@ -151,8 +151,8 @@ def move_to_free_name(
     raise FileExistsError(errno.EEXIST, f"no free name for {name}", str(folder))
 
 
-def write_temp(folder: Path, text: str) -> Path:
-    """``text`` in a new hidden ``.tmp-…`` file in ``folder``, synced to disk.
+def write_temp(folder: Path, text: str, *, durable: bool = True) -> Path:
+    """``text`` in a new hidden ``.tmp-…`` file in ``folder``, synced to disk (``durable``).
 
     On an OSError (for example ENOSPC) no partial file is left behind.
     """
@@ -161,7 +161,8 @@ def write_temp(folder: Path, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -169,9 +170,9 @@ def write_temp(folder: Path, text: str) -> Path:
     return Path(tmp)
 
 
-def write_replacing(path: Path, text: str) -> None:
+def write_replacing(path: Path, text: str, *, durable: bool = True) -> None:
     """Write a file the agent owns atomically (temp file, then ``os.replace``)."""
-    tmp = write_temp(path.parent, text)
+    tmp = write_temp(path.parent, text, durable=durable)
     try:
         os.replace(tmp, path)
     except BaseException:

@@ -175,7 +175,8 @@ class StabilityTracker:
 
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` and, if it is a folder, every file below it."""
-        self._files.pop(path, None)
+        if self._files.pop(path, None) is not None:
+            return  # a tracked file has nothing below it (keeps bursts of claims O(n))
         below = [tracked for tracked in self._files if path in tracked.parents]
         for tracked in below:
             del self._files[tracked]
