@@ -45,7 +45,7 @@ from agent.errors import AgentError, FileChanged, NetworkError, RetryLater, Thro
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
-from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, stale_claims
+from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, release, stale_claims
 from agent.settle.outcome import find_done, retry_failed
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
@@ -101,6 +101,7 @@ class Engine:
             verify_timeout=self.options.verify_timeout,
             progress=self._progress_for,
         )
+        self._lock = threading.Lock()
         self._problems: dict[str, str] = {}
         self._unmarked: set[Path] = set()  # folders under no marker as of the last tree scan
         self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
@@ -123,7 +124,6 @@ class Engine:
             max_workers=max(1, config.agent.workers), thread_name_prefix="upload"
         )
         self._control = ControlWatcher(self.state_dir)
-        self._lock = threading.Lock()
         self._inflight: set[int] = set()
         self._retries: list[tuple[float, int]] = []  # (monotonic due time, entry id)
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
@@ -429,14 +429,14 @@ class Engine:
         if not self._offline:
             log.warning("Kompliant is unreachable (%s); pausing uploads until it answers", error)
         self._offline = True
-        self._problems["offline"] = f"Kompliant is unreachable: {error.message}"
+        self._set_problem("offline", f"Kompliant is unreachable: {error.message}")
 
     def _went_online(self) -> None:
         if self._offline:
             log.info("Kompliant answers again; resuming uploads")
         self._offline = False
         self._probe_step = 0
-        self._problems.pop("offline", None)
+        self._set_problem("offline", None)
 
     def _maybe_probe(self, now: float) -> None:
         if not self._offline or now < self._probe_at:
@@ -498,20 +498,28 @@ class Engine:
         try:
             tree = FolderTree.scan(self.config.root, self.config, cache)
         except AgentError as error:
-            self._problems["root"] = error.describe()
+            self._set_problem("root", error.describe())
             return FolderTree(root=self.config.root, config=self.config, cache=cache)
-        self._problems.pop("root", None)
+        self._set_problem("root", None)
         self._unmarked = set()
         return tree
+
+    def _set_problem(self, key: str, text: str | None) -> None:
+        """Record or clear a problem; workers and the loop both call this."""
+        with self._lock:
+            if text is None:
+                self._problems.pop(key, None)
+            else:
+                self._problems[key] = text
 
     def _settings_for(self, path: Path) -> StabilitySettings:
         return self._tree.settings_for(path)
 
     def _root_problem(self, root: Path, problem: str) -> None:
-        self._problems["root"] = f"The watched folder {root} is unavailable: {problem}"
+        self._set_problem("root", f"The watched folder {root} is unavailable: {problem}")
 
     def _root_recovered(self, root: Path) -> None:
-        self._problems.pop("root", None)
+        self._set_problem("root", None)
         self._tree = self._scan_tree()
 
     def _recover(self) -> None:
@@ -551,6 +559,7 @@ class Engine:
                     continue
                 decision = route(stale.source, self._tree)
                 if decision is None or isinstance(decision, NeedsRouting):
+                    release(taken)  # not ours to upload: back where the user put it
                     continue
                 key, workflow_id, rds = self._folder_key(stale.source, decision)
                 entry = self._journal.begin(
@@ -621,12 +630,13 @@ class Engine:
         with self._lock:
             uploads = tuple(self._uploads.values())
             busy = bool(self._inflight) or bool(self._retries)
+            problems = dict(self._problems)
         checking = self._tracker.pending() + len(self._held)
         needs_user = any(f.failed or f.needs_routing for f in folders)
         state = overall_state(
             paused=self._paused,
             offline=self._offline,
-            error="root" in self._problems,
+            error="root" in problems,
             busy=busy or checking > 0,
             needs_user=needs_user,
         )
@@ -634,10 +644,10 @@ class Engine:
             state=state,
             pid=os.getpid(),
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            message=_message(state, self._problems),
+            message=_message(state, problems),
             paused=self._paused,
             offline=self._offline,
-            problems=tuple(self._problems.values()),
+            problems=tuple(problems.values()),
             checking=checking,
             uploads=uploads,
             folders=folders,
