@@ -181,6 +181,12 @@ class TrayApp:
 
         try:
             self._icon.run(setup)
+            self.stop.set()
+        except Exception:
+            # e.g. pystray's GTK backend needs the notification service on D-Bus at start
+            log.exception("the tray icon failed; the agent goes on without it")
+            while worker.is_alive():  # SIGTERM / Ctrl-C still stop the engine
+                worker.join(TICK)
         finally:
             self.stop.set()
             worker.join()

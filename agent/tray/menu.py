@@ -15,6 +15,8 @@ from agent.decide import RequirementsCache
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot
 
+TEXT_LIMIT = 60  # characters of a menu line; longer ones end in "…"
+
 
 class Action(enum.Enum):
     SHOW_STATUS = "show-status"
@@ -160,13 +162,13 @@ def build_menu(
     """The whole menu for ``snapshot``; texts and enabled items follow the state."""
     failed = sum(f.failed for f in snapshot.folders)
     entries: list[MenuEntry] = [
-        MenuEntry(status_line(snapshot), Action.SHOW_STATUS, default=True),
+        MenuEntry(_short(status_line(snapshot)), Action.SHOW_STATUS, default=True),
     ]
     if workflows:
         entries.append(
             MenuEntry(
                 "Still missing",
-                submenu=tuple(MenuEntry(w.line()) for w in workflows),
+                submenu=tuple(MenuEntry(_short(w.line(), 2 * TEXT_LIMIT)) for w in workflows),
             )
         )
     entries += [
@@ -195,6 +197,12 @@ def build_menu(
         MenuEntry("Quit", Action.QUIT),
     ]
     return tuple(entries)
+
+
+def _short(text: str, limit: int | None = None) -> str:
+    """Menu lines stay readable: the whole text is in the status view."""
+    limit = limit or TEXT_LIMIT
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def keyboard_steps(entries: Sequence[MenuEntry], action: Action) -> int:

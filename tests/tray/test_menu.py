@@ -140,3 +140,9 @@ def test_keyboard_steps_skip_separators_and_greyed_lines() -> None:
     assert keyboard_steps(entries, Action.PAUSE) == 4
     with pytest.raises(ValueError, match="retry"):
         keyboard_steps(entries, Action.RETRY)
+
+
+def test_long_lines_are_cut_in_the_menu() -> None:
+    problem = "The watched folder /home/someone/Documents/Kompliant is unavailable: gone"
+    first = build_menu(snap(AgentState.ERROR, problems=(problem,)))[0]
+    assert len(first.text) == 60 and first.text.endswith("…")
