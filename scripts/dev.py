@@ -225,6 +225,8 @@ def ensure_system_gi(python: Path) -> bool:
     """Whether the virtualenv can import PyGObject with GTK 3 (Debian's, linked in)."""
     if _gi_works(python):
         return True
+    if not SYSTEM_GI.is_dir() and _can_apt():
+        _apt_install(["python3-gi", "gir1.2-gtk-3.0"])
     if not SYSTEM_GI.is_dir():
         return False
     purelib = subprocess.run(
