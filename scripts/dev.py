@@ -317,6 +317,8 @@ def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
         env = dict(os.environ, KOMPLIANT_AGENT_HOME=str(scratch / "agent-home"))
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # never the user's real keyring
         env.pop("PYTHON_KEYRING_BACKEND", None)
+        for name in ("DISPLAY", "WAYLAND_DISPLAY"):  # no tray icons on the user's desktop;
+            env.pop(name, None)  # the tray tests bring a virtual display of their own
         command = [str(python), "-m", "pytest", *pytest_args]
         if keyring:
             command = keyring_session(command, env, scratch)

@@ -180,7 +180,16 @@ class TrayApp:
             ticker.start()
 
         try:
-            self._icon.run(setup)
+            if self.tray.backend == "xorg":
+                # xorg's loop (python-xlib) does not always return after stop(), and it has
+                # no thread affinity: it gets a daemon thread, which cannot hold up the exit.
+                icon = threading.Thread(target=self._icon.run, args=(setup,), daemon=True)
+                icon.start()
+                while worker.is_alive():  # SIGTERM / Ctrl-C still reach this thread
+                    worker.join(TICK)
+                icon.join(TICK * 4)
+            else:
+                self._icon.run(setup)
             self.stop.set()
         except Exception:
             # e.g. pystray's GTK backend needs the notification service on D-Bus at start
@@ -229,8 +238,11 @@ class TrayApp:
             snapshot, self._latest, self._scheduled = self._latest, None, False
         if snapshot is None:
             return
-        self._show(snapshot)
-        self._show_notice(self.notifications.observe(snapshot))
+        try:
+            self._show(snapshot)
+            self._show_notice(self.notifications.observe(snapshot))
+        except Exception:  # the icon must never stop the engine that reports to it
+            log.exception("the tray icon could not show the agent's state")
 
     def _show(self, snapshot: Snapshot) -> None:
         self._shown = snapshot
@@ -238,7 +250,10 @@ class TrayApp:
         if key != self._icon_key:
             self._icon_key = key
             self._icon.icon = icon_for(snapshot)
-        self._icon.title = tooltip(snapshot)
+        title = tooltip(snapshot)
+        if self.tray.backend == "xorg":  # python-xlib writes the window name as Latin-1
+            title = title.encode("latin-1", "replace").decode("latin-1")
+        self._icon.title = title
         self._refresh_menu()
 
     def _refresh_menu(self) -> None:

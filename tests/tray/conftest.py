@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,17 @@ from PIL import Image
 
 from tests.engine.conftest import agent_home, kompliant, wait_for  # noqa: F401
 
-TOOLS = ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "dbus-daemon")
+TOOLS = (
+    "Xvfb",
+    "trayer",
+    "xdotool",
+    "dunst",
+    "dunstctl",
+    "import",
+    "dbus-daemon",
+    "dbus-send",
+    "xdpyinfo",
+)
 SCREEN = (640, 240)
 PANEL_HEIGHT = 48
 
@@ -114,6 +125,32 @@ def _works(desktop: Desktop, *command: str) -> bool:
     return done.returncode == 0
 
 
+def _start_xvfb(desktop: Desktop) -> str:
+    """A virtual display on a free number (well above the usual :0), ready for clients."""
+    for _ in range(5):
+        number = random.randrange(200, 900)
+        if Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        display = f":{number}"
+        screen = f"{SCREEN[0]}x{SCREEN[1]}x24"
+        xvfb = _start(
+            desktop,
+            ["Xvfb", display, "-screen", "0", screen, "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        probe = dict(desktop.env, DISPLAY=display)
+        deadline = time.monotonic() + 20
+        while xvfb.poll() is None and time.monotonic() < deadline:
+            ready = subprocess.run(["xdpyinfo"], env=probe, capture_output=True, timeout=10)
+            if ready.returncode == 0:
+                return display
+            time.sleep(0.05)
+        if xvfb.poll() is None:
+            xvfb.kill()
+    raise AssertionError("Xvfb did not start on any of five display numbers")
+
+
 @pytest.fixture
 def desktop(tmp_path: Path) -> Iterator[Desktop]:
     problem = missing_for_tray()
@@ -133,23 +170,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
             )
             assert bus.stdout is not None
             env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
-        xvfb = _start(
-            running,
-            [
-                "Xvfb",
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                f"{SCREEN[0]}x{SCREEN[1]}x24",
-                "-nolisten",
-                "tcp",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert xvfb.stdout is not None
-        env["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
+        env["DISPLAY"] = _start_xvfb(running)
         log = (tmp_path / "desktop.log").open("wb")
         _start(
             running,
@@ -174,11 +195,31 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
             stderr=log,
         )
         _start(running, ["dunst"], stdout=log, stderr=log)
+        try:
+            wait_for(
+                lambda: _works(running, "xdotool", "search", "--class", "trayer"),
+                what="trayer's panel",
+            )
+        except AssertionError as error:
+            output = (tmp_path / "desktop.log").read_text(errors="replace")
+            raise AssertionError(f"{error} on {env['DISPLAY']}; its output:\n{output}") from None
+        # Ask D-Bus whether dunst owns the name; dunstctl would D-Bus-activate a second one.
+        owner = [
+            "dbus-send",
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.Notifications",
+        ]
         wait_for(
-            lambda: _works(running, "xdotool", "search", "--class", "trayer"),
-            what="trayer's panel",
+            lambda: (
+                "boolean true"
+                in subprocess.run(owner, env=env, capture_output=True, text=True).stdout
+            ),
+            what="dunst on D-Bus",
         )
-        wait_for(lambda: _works(running, "dunstctl", "count"), what="dunst on D-Bus")
         yield running
     finally:
         running.stop()

@@ -108,3 +108,16 @@ def _creates(agent_home: AgentHome) -> int:
     stats = sandbox_admin(agent_home.sandbox, "stats").json()
     by_method = stats.get("by_method", {}).get("document.create", {})
     return sum(int(n) for n in by_method.values())
+
+
+def test_with_only_the_xorg_backend_the_icon_shows_and_the_log_says_why_no_menu(
+    agent_home: AgentHome, desktop: Desktop
+) -> None:
+    desktop.env["PYSTRAY_BACKEND"] = "xorg"
+    agent = start_with_tray(agent_home, desktop)
+
+    shown_box(desktop, AgentState.IDLE)
+
+    assert "the tray menu is unavailable" in agent.output()
+    assert "pystray issue #151" in agent.output()
+    assert agent.stop() == 0
