@@ -13,7 +13,9 @@ its own, so the tests never touch the user's real keyring or folders.
 
 Options of ``test`` (before any pytest argument): ``--no-lint`` skips ruff and mypy.
 Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of skip
-when no Secret Service can be had (CI sets it).
+when no Secret Service can be had (CI sets it); KOMPLIANT_REQUIRE_TRAY=1 (or CI=true) does
+the same for the tray tests (Xvfb, trayer, dunst, xdotool and Debian's PyGObject, which
+the virtualenv sees through a .pth).
 
 Standard library only: this file runs before anything is installed.
 """
@@ -42,10 +44,29 @@ LINT_PATHS = ("agent", "tests", "scripts")
 # all its commands are found; as root the packages are installed when they are not.
 SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
     "keyring": ("gnome-keyring", "dbus", "dbus-x11", "libsecret-tools"),
+    # A virtual display, a tray host, a notification daemon, input and screenshots for the
+    # tray tests; GTK 3 and PyGObject from Debian for pystray's menu-capable backend.
+    "tray": (
+        "xvfb",
+        "trayer",
+        "xdotool",
+        "dunst",
+        "imagemagick",
+        "x11-utils",
+        "dbus",
+        "python3-gi",
+        "gir1.2-gtk-3.0",
+    ),
 }
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
+    "tray": ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "xwininfo"),
 }
+# Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
+# its ``gi`` package, through a folder holding a link to it and a .pth naming that folder.
+SYSTEM_GI = Path("/usr/lib/python3/dist-packages/gi")
+GI_LINKS = VENV / "system-gi"
+GI_CHECK = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
 
 # Extras of pyproject.toml each command needs in the virtualenv.
 DEMO_EXTRAS: tuple[str, ...] = ()
@@ -193,6 +214,45 @@ def ensure_feature(feature: str) -> bool:
     return False
 
 
+def _gi_works(python: Path) -> bool:
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)  # Gtk loads without a display; a display is not needed here
+    done = subprocess.run([str(python), "-c", GI_CHECK], capture_output=True, env=env)
+    return done.returncode == 0
+
+
+def ensure_system_gi(python: Path) -> bool:
+    """Whether the virtualenv can import PyGObject with GTK 3 (Debian's, linked in)."""
+    if _gi_works(python):
+        return True
+    if not SYSTEM_GI.is_dir() and _can_apt():
+        _apt_install(["python3-gi", "gir1.2-gtk-3.0"])
+    if not SYSTEM_GI.is_dir():
+        return False
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    GI_LINKS.mkdir(exist_ok=True)
+    link = GI_LINKS / "gi"
+    if not link.is_symlink():
+        link.symlink_to(SYSTEM_GI)
+    pth = Path(purelib) / "kompliant-system-gi.pth"
+    pth.write_text(f"{GI_LINKS}\n", encoding="utf-8")
+    if _gi_works(python):
+        say(f"the virtualenv uses Debian's PyGObject ({SYSTEM_GI})")
+        return True
+    pth.unlink()
+    say(
+        f"Debian's PyGObject does not load in {python} (another Python version?): the tray "
+        "tests cannot run. Make the virtualenv with Debian's python3.11, or pip install "
+        "PyGObject<3.51 after: apt-get install libgirepository1.0-dev libcairo2-dev"
+    )
+    return False
+
+
 # --- running ----------------------------------------------------------------------------
 
 
@@ -250,11 +310,15 @@ def keyring_session(command: Sequence[str], env: dict[str, str], scratch: Path) 
 
 def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
     keyring = ensure_feature("keyring")
+    if ensure_feature("tray") and not ensure_system_gi(python):
+        say("no PyGObject with GTK 3 in the virtualenv: the tray tests will be skipped")
     scratch = Path(tempfile.mkdtemp(prefix="kompliant-test-"))
     try:
         env = dict(os.environ, KOMPLIANT_AGENT_HOME=str(scratch / "agent-home"))
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # never the user's real keyring
         env.pop("PYTHON_KEYRING_BACKEND", None)
+        for name in ("DISPLAY", "WAYLAND_DISPLAY"):  # no tray icons on the user's desktop;
+            env.pop(name, None)  # the tray tests bring a virtual display of their own
         command = [str(python), "-m", "pytest", *pytest_args]
         if keyring:
             command = keyring_session(command, env, scratch)

@@ -24,6 +24,7 @@ from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
+from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_pystray
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -44,7 +45,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="process the files that are there now, then exit (for cron and scripts)",
     )
     run.add_argument(
-        "--no-tray", action="store_true", help="run without a tray icon (the default for now)"
+        "--no-tray",
+        action="store_true",
+        help="run without a tray icon (the default when there is no display)",
     )
     _profile(run)
     run.set_defaults(func=run_agent)
@@ -95,11 +98,17 @@ def run_agent(args: argparse.Namespace) -> int:
                 credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
             ) as probe,
         ):
+            tray = None if args.once or args.no_tray else _tray()
+            app = TrayApp(config, tray, stop) if tray is not None else None
             engine = Engine(
-                config, client, probe_client=probe, options=EngineOptions(once=args.once)
+                config,
+                client,
+                probe_client=probe,
+                options=EngineOptions(once=args.once),
+                on_snapshot=app.publish if app is not None else None,
             )
             print(f"kompliant-agent: watching {config.root}", file=sys.stderr, flush=True)
-            summary = engine.run(stop)
+            summary = app.run(lambda: engine.run(stop)) if app else engine.run(stop)
         print(
             f"kompliant-agent: {summary.done} done, {summary.failed} failed, "
             f"{summary.unsettled} still to do",
@@ -108,6 +117,16 @@ def run_agent(args: argparse.Namespace) -> int:
         return exitcodes.OK if summary.unsettled == 0 else exitcodes.RETRY_LATER
     finally:
         lock.release()
+
+
+def _tray() -> Tray | None:
+    """pystray, when a display is there (imported only then: it needs one)."""
+    if not display_available():
+        return None
+    tray = load_pystray()
+    if tray is not None:
+        add_log_file()
+    return tray
 
 
 def show_status(args: argparse.Namespace) -> int:
