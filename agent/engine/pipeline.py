@@ -35,6 +35,7 @@ import httpx
 from agent.engine.same_content import ContentTurns
 from agent.errors import (
     AgentError,
+    AuthError,
     BadRequest,
     CannotSucceed,
     EntityNotFound,
@@ -106,10 +107,16 @@ class Pipeline:
         self._uploads.close()
 
     def run(self, entry: Entry, job: Job) -> Settled:
-        """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later."""
+        """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later.
+
+        :class:`AuthError` is raised too: rejected credentials are the agent's problem,
+        not the file's, so the file waits (claimed) until they are fixed.
+        """
         claim = _claim_of(entry)
         try:
             return self._steps(entry, job, claim)
+        except AuthError:
+            raise
         except CannotSucceed as error:
             return self.fail(entry, error.message, _action(error))
 

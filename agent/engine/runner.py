@@ -41,7 +41,7 @@ from agent.engine.pipeline import Job, Pipeline, Progress, gave_up
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
 from agent.engine.state import AgentState, overall_state
 from agent.engine.status import FolderStatus, Snapshot, write_snapshot
-from agent.errors import AgentError, FileChanged, NetworkError, RetryLater, Throttled
+from agent.errors import AgentError, AuthError, FileChanged, NetworkError, RetryLater, Throttled
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
@@ -54,6 +54,7 @@ from agent.watch.stability import StabilitySettings, StabilityTracker
 
 log = logging.getLogger(__name__)
 
+AUTH_RETRY_SECONDS = 30.0  # a file held back by rejected credentials is looked at again
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
 ORPHAN_SETTLE = 1.0  # a claim without a record this old was not made by a live agent
 
@@ -129,6 +130,7 @@ class Engine:
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
         self._uploads: dict[int, tuple[str, int]] = {}
         self._offline = False
+        self._auth_blocked = False
         self._probe_at = 0.0
         self._probe_step = 0
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
@@ -232,7 +234,9 @@ class Engine:
         if isinstance(decision, NeedsRouting):
             self._needs_routing(path, decision)
             return
-        if isinstance(decision, Destination) and (self._paused or self._offline):
+        if isinstance(decision, Destination) and (
+            self._paused or self._offline or self._auth_blocked
+        ):
             self._held[path] = None
             return
         earlier = self._journal.find_by_source(path)
@@ -342,7 +346,7 @@ class Engine:
             heapq.heappush(self._retries, (time.monotonic() + delay, entry_id))
 
     def _dispatch(self, now: float) -> None:
-        if self._paused or self._offline:
+        if self._paused or self._offline or self._auth_blocked:
             return
         for path in list(self._held):
             del self._held[path]
@@ -364,6 +368,10 @@ class Engine:
                 settled = self._pipeline.run(entry, self._job(entry))
             except RetryLater as error:
                 self._retry_later(entry_id, error)
+                return
+            except AuthError as error:
+                self._credentials_rejected(error)
+                self._schedule(entry_id, AUTH_RETRY_SECONDS)
                 return
             if settled.outcome is Outcome.DONE:
                 self._summary.done += 1
@@ -434,12 +442,27 @@ class Engine:
     def _went_online(self) -> None:
         if self._offline:
             log.info("Kompliant answers again; resuming uploads")
+        if self._auth_blocked:
+            log.info("Kompliant accepts the credentials again; resuming uploads")
         self._offline = False
+        self._auth_blocked = False
         self._probe_step = 0
         self._set_problem("offline", None)
+        self._set_problem("credentials", None)
+
+    def _credentials_rejected(self, error: AuthError) -> None:
+        """Stop taking files until the credentials work: no file fails for them."""
+        if not self._auth_blocked:
+            log.error("Kompliant refused the credentials: %s", error.describe())
+        self._auth_blocked = True
+        self._set_problem(
+            "credentials",
+            f"Kompliant refused the credentials ({error.message}). Run `kompliant-agent "
+            "login` with valid ones; waiting files are sent once they work.",
+        )
 
     def _maybe_probe(self, now: float) -> None:
-        if not self._offline or now < self._probe_at:
+        if not (self._offline or self._auth_blocked) or now < self._probe_at:
             return
         intervals = self.options.probe_intervals
         self._probe_at = now + intervals[min(self._probe_step, len(intervals) - 1)]
@@ -448,6 +471,9 @@ class Engine:
             self._probe_client.check_version()
         except (NetworkError, Throttled) as error:
             log.debug("still offline: %s", error.message)
+            return
+        except AuthError as error:
+            self._credentials_rejected(error)
             return
         except AgentError as error:
             log.warning("Kompliant answers, with an error: %s", error.describe())
@@ -636,7 +662,7 @@ class Engine:
         state = overall_state(
             paused=self._paused,
             offline=self._offline,
-            error="root" in problems,
+            error="root" in problems or "credentials" in problems,
             busy=busy or checking > 0,
             needs_user=needs_user,
         )

@@ -157,3 +157,36 @@ def test_the_running_agent_refreshes_when_asked(agent_home: AgentHome) -> None:
     )
     assert folder.name == "Board resolution"
     assert agent.stop() == 0
+
+
+def test_rejected_credentials_put_the_agent_in_error_and_fail_no_file(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    good_token = agent_home.env["KOMPLIANT_AUTH_TOKEN"]
+    agent_home.env["KOMPLIANT_AUTH_TOKEN"] = "revoked-" + good_token[8:]
+    agent = agent_home.start()
+    (bank / "statement.pdf").write_bytes(b"%PDF while the token is revoked")
+
+    status = wait_for(
+        lambda: (
+            agent_home.status_file() if agent_home.status_file().get("state") == "error" else None
+        ),
+        what="status.json to say error",
+        timeout=30,
+        process=agent.process,
+    )
+    assert any("refused the credentials" in p for p in status["problems"]), status
+    assert any("kompliant-agent login" in p for p in status["problems"]), status
+    assert documents_in(bank / "failed") == []  # the file is not what is wrong
+    assert kompliant.documents() == []
+    assert agent.stop() == 3  # stopped with a file still to do: "retry later"
+
+    agent_home.env["KOMPLIANT_AUTH_TOKEN"] = good_token
+    ran = agent_home.run_once()
+    assert ran.returncode == 0, ran.stderr
+    receipt = (bank / "done" / "statement.pdf.receipt.txt").read_text(encoding="utf-8")
+    assert [d.document_id for d in kompliant.documents()] == [uploaded_id(receipt)]
+    assert agent_home.secrets_found() == []
