@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.cli import exitcodes
@@ -15,16 +17,20 @@ from agent.config import Config, load_config
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
-from agent.engine.runner import Engine, EngineOptions
-from agent.engine.status import FolderStatus, read_snapshot
-from agent.errors import AgentError
+from agent.engine.runner import Engine, EngineOptions, RunSummary
+from agent.engine.state import AgentState
+from agent.engine.status import FolderStatus, Snapshot, read_snapshot
+from agent.errors import AgentError, CredentialsError
 from agent.journal import journal_path, read_status
+from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
 from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_pystray
+
+CREDENTIALS_POLL_SECONDS = 5.0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -88,27 +94,33 @@ def run_agent(args: argparse.Namespace) -> int:
     profile = config.agent.profile
     lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
     try:
-        credentials = resolve_credentials(profile)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        with (
-            KompliantClient(credentials) as client,
-            KompliantClient(
-                credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
-            ) as probe,
-        ):
-            tray = None if args.once or args.no_tray else _tray()
-            app = TrayApp(config, tray, stop) if tray is not None else None
-            engine = Engine(
-                config,
-                client,
-                probe_client=probe,
-                options=EngineOptions(once=args.once),
-                on_snapshot=app.publish if app is not None else None,
-            )
-            print(f"kompliant-agent: watching {config.root}", file=sys.stderr, flush=True)
-            summary = app.run(lambda: engine.run(stop)) if app else engine.run(stop)
+        tray = None if args.once or args.no_tray else _tray()
+        app = TrayApp(config, tray, stop) if tray is not None else None
+
+        def work() -> RunSummary:
+            credentials = _credentials(profile, stop, app)
+            if credentials is None:
+                return RunSummary()
+            with (
+                KompliantClient(credentials) as client,
+                KompliantClient(
+                    credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
+                ) as probe,
+            ):
+                engine = Engine(
+                    config,
+                    client,
+                    probe_client=probe,
+                    options=EngineOptions(once=args.once),
+                    on_snapshot=app.publish if app is not None else None,
+                )
+                print(f"kompliant-agent: watching {config.root}", file=sys.stderr, flush=True)
+                return engine.run(stop)
+
+        summary = app.run(work) if app is not None else work()
         print(
             f"kompliant-agent: {summary.done} done, {summary.failed} failed, "
             f"{summary.unsettled} still to do",
@@ -117,6 +129,28 @@ def run_agent(args: argparse.Namespace) -> int:
         return exitcodes.OK if summary.unsettled == 0 else exitcodes.RETRY_LATER
     finally:
         lock.release()
+
+
+def _credentials(profile: str, stop: threading.Event, app: TrayApp | None) -> Credentials | None:
+    """The profile's credentials. Without a tray a problem ends the run with its message;
+    with one, the tray shows the error state (and Sign in…) until credentials work."""
+    while True:
+        try:
+            return resolve_credentials(profile)
+        except CredentialsError as error:
+            if app is None:
+                raise
+            app.publish(
+                Snapshot(
+                    state=AgentState.ERROR,
+                    pid=os.getpid(),
+                    updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    message=error.describe(),
+                    problems=(error.describe(),),
+                )
+            )
+            if stop.wait(CREDENTIALS_POLL_SECONDS):
+                return None
 
 
 def _tray() -> Tray | None:

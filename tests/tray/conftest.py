@@ -143,8 +143,12 @@ def _start_xvfb(desktop: Desktop) -> str:
         deadline = time.monotonic() + 20
         while xvfb.poll() is None and time.monotonic() < deadline:
             ready = subprocess.run(["xdpyinfo"], env=probe, capture_output=True, timeout=10)
-            if ready.returncode == 0:
-                return display
+            # Ours only if our server still runs: a display taken by someone else in the
+            # meantime answers xdpyinfo while our Xvfb exits.
+            if ready.returncode == 0 and xvfb.poll() is None:
+                time.sleep(0.2)
+                if xvfb.poll() is None:
+                    return display
             time.sleep(0.05)
         if xvfb.poll() is None:
             xvfb.kill()

@@ -121,3 +121,21 @@ def test_with_only_the_xorg_backend_the_icon_shows_and_the_log_says_why_no_menu(
     assert "the tray menu is unavailable" in agent.output()
     assert "pystray issue #151" in agent.output()
     assert agent.stop() == 0
+
+
+def test_rejected_credentials_show_the_error_icon_and_files_wait(
+    agent_home: AgentHome, desktop: Desktop, kompliant: Kompliant
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    agent_home.env.update(desktop.env)
+    agent_home.env["KOMPLIANT_AUTH_TOKEN"] = "revoked-token"
+    agent = agent_home.start()
+    bank = agent_home.folder("Bank statements")
+    drop(bank, "waits.pdf", b"%PDF-1.4 waits for valid credentials")
+
+    shown_box(desktop, AgentState.ERROR)
+    assert any("refused the credentials" in p for p in status(agent_home)["problems"])
+    assert documents_in(bank / "failed") == []
+    assert kompliant.documents() == []
+    assert agent.stop() == 3  # the file is still to do
