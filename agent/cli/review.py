@@ -27,6 +27,7 @@ from agent.engine.review import ReviewChange, ReviewKeeper, stored_reviews
 from agent.errors import AgentError, RetryLater, RuleViolation
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import BatchItemResult
+from agent.kompliant.pacer import Pacer, PacerPolicy
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -127,7 +128,9 @@ def _ask_kompliant(config: Config) -> tuple[set[str], dict[str, str]]:
     asked: set[str] = set()
     problems: dict[str, str] = {}
     changes: list[ReviewChange] = []
-    with KompliantClient(credentials) as client:
+    # A short wait: without Kompliant the stored states answer at once instead.
+    pacer = Pacer(PacerPolicy(max_attempts=2, max_elapsed=15.0))
+    with KompliantClient(credentials, timeout=10.0, pacer=pacer) as client:
         for target in config.workflows:
             try:
                 _, _, found = keeper.check_workflow(client, target.workflow_id)
