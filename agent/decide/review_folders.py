@@ -98,7 +98,7 @@ def _show(folder: Path, state: RequirementState, names: Sequence[str], at: str) 
     except OSError as error:
         log.warning("cannot write the status notice in %s: %s", folder, error)
         return None
-    log.info("%s: %s", folder, state.words)
+    log.debug("%s: %s", folder, state.words)
     return path
 
 

@@ -245,7 +245,7 @@ def workflow_review(
             ended,
             stored.requirements.get(rd_id) if stored else None,
         )
-        for rd_id, name, status in listing
+        for rd_id, name, status in sorted(listing, key=lambda item: (item[1].casefold(), item[0]))
     )
     return WorkflowReview(workflow_id, label, workflow_state, ended, requirements)
 

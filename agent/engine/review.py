@@ -67,6 +67,7 @@ class ReviewChange:
 
     @property
     def changed(self) -> bool:
+        """Whether the state moved (a first check, with nothing before, counts too)."""
         return self.before is None or self.before.state is not self.after.state
 
 
@@ -135,7 +136,7 @@ class ReviewKeeper:
         if tree is not None:
             show_states(tree, self.reviews(tree.config), self._now().isoformat())
         for change in changes:
-            if change.changed:
+            if change.changed and change.before is not None:
                 log.info(
                     "%s (%s): %s",
                     change.after.name,
