@@ -243,3 +243,14 @@ def test_the_example_in_docs_folders_md_is_valid() -> None:
     assert len(workflow.inbox_rules) == 3
     assert workflow.inbox_rules[1].regex
     assert config.folders[0].polling is True
+
+
+def test_review_pacing_keys_are_read_and_checked() -> None:
+    text = "[agent]\nreview_interval = 60\nreview_calls_per_minute = 12\n"
+    config = parse_config(tomllib.loads(text))
+    assert (config.agent.review_interval, config.agent.review_calls_per_minute) == (60.0, 12)
+    assert parse_config({}).agent.review_interval == 300
+    with pytest.raises(ConfigError) as raised:
+        parse_config(tomllib.loads("[agent]\nreview_interval = 5\nreview_calls_per_minute = 0\n"))
+    assert "agent.review_interval: must be at least 10" in str(raised.value)
+    assert "agent.review_calls_per_minute: must be between 1 and 600, not 0" in str(raised.value)

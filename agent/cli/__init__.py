@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "agent.cli.sandbox",
     "agent.cli.workflows",
     "agent.cli.run",
+    "agent.cli.review",
     "agent.cli.demo",
 )
 

@@ -17,6 +17,7 @@ from agent.config import Config, load_config
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
+from agent.engine.review import stored_reviews
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot, read_snapshot
@@ -170,6 +171,7 @@ def show_status(args: argparse.Namespace) -> int:
     counts = read_status(journal_path(profile)) if journal_path(profile).exists() else []
     folders = [FolderStatus.from_counts(c) for c in counts]
     state = snapshot.state.value if snapshot else "stopped"
+    reviews = stored_reviews(config)
     if args.json:
         data: dict[str, Any] = {
             "state": state,
@@ -180,6 +182,7 @@ def show_status(args: argparse.Namespace) -> int:
             "checking": snapshot.checking if snapshot else 0,
             "uploads": snapshot.to_data()["uploads"] if snapshot else [],
             "folders": [dataclasses.asdict(f) for f in folders],
+            "workflows": [review.to_data() for review in reviews],
         }
         print(json.dumps(data, indent=2))
         return exitcodes.OK
@@ -196,6 +199,14 @@ def show_status(args: argparse.Namespace) -> int:
             f"{f.key}: {f.waiting} waiting, {f.in_progress} in progress, {f.done} done, "
             f"{f.failed} failed, {f.needs_routing} need routing"
         )
+    for review in reviews:
+        title = f"{review.label} ({review.workflow_id})" if review.label else review.workflow_id
+        if review.ended:
+            print(f"{title}: ENDED, takes no more documents")
+            continue
+        print(f"{title}: {review.workflow_state or 'not fetched yet'}")
+        for item in review.requirements:
+            print(f"  {item.name}: {item.state.words}")
     return exitcodes.OK
 
 

@@ -16,6 +16,8 @@ def config_to_data(config: Config) -> dict[str, Any]:
     agent.update(
         workers=config.agent.workers,
         refresh_interval=config.agent.refresh_interval,
+        review_interval=config.agent.review_interval,
+        review_calls_per_minute=config.agent.review_calls_per_minute,
         upload_duplicates=config.agent.upload_duplicates,
         ignore=list(config.agent.ignore),
     )

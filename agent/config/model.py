@@ -11,6 +11,8 @@ from agent.watch.stability import StabilitySettings
 ROOT_FOLDER_NAME = "Kompliant"
 DEFAULT_WORKERS = 4
 DEFAULT_REFRESH_INTERVAL = 900.0
+DEFAULT_REVIEW_INTERVAL = 300.0
+DEFAULT_REVIEW_CALLS_PER_MINUTE = 30
 
 
 def default_root() -> Path:
@@ -26,6 +28,8 @@ class AgentSettings:
     root: Path | None = None
     workers: int = DEFAULT_WORKERS
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    review_interval: float = DEFAULT_REVIEW_INTERVAL
+    review_calls_per_minute: int = DEFAULT_REVIEW_CALLS_PER_MINUTE
     upload_duplicates: bool = False
     ignore: tuple[str, ...] = ()
 

@@ -30,7 +30,16 @@ REQUIRED_DOCUMENT_ID = re.compile(r"^rd_[A-Za-z0-9]+$")
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 TOP_KEYS = ("agent", "stability", "folders", "workflows")
-AGENT_KEYS = ("profile", "root", "workers", "refresh_interval", "upload_duplicates", "ignore")
+AGENT_KEYS = (
+    "profile",
+    "root",
+    "workers",
+    "refresh_interval",
+    "review_interval",
+    "review_calls_per_minute",
+    "upload_duplicates",
+    "ignore",
+)
 STABILITY_NUMBERS = ("quiet_seconds", "close_confirm_seconds", "max_wait_seconds", "poll_interval")
 STABILITY_KEYS = (*STABILITY_NUMBERS, "polling")
 FOLDER_KEYS = ("path", *STABILITY_KEYS)
@@ -220,6 +229,19 @@ def _agent(reader: _Reader, table: Mapping[str, Any]) -> AgentSettings:
         refresh_interval=_float(
             reader.number(table, "refresh_interval", "agent", None, minimum=10),
             defaults.refresh_interval,
+        ),
+        review_interval=_float(
+            reader.number(table, "review_interval", "agent", None, minimum=10),
+            defaults.review_interval,
+        ),
+        review_calls_per_minute=reader.value(
+            table,
+            "review_calls_per_minute",
+            "agent",
+            int,
+            "a whole number",
+            defaults.review_calls_per_minute,
+            check=lambda v: None if 1 <= v <= 600 else f"must be between 1 and 600, not {v}",
         ),
         upload_duplicates=reader.value(
             table, "upload_duplicates", "agent", bool, "true or false", defaults.upload_duplicates

@@ -34,7 +34,7 @@ MARKER_NAME = AGENT_OWNED.folder_marker
 NOTICE_INACTIVE = AGENT_OWNED.inactive_notice
 NOTICE_ENDED = AGENT_OWNED.ended_notice
 #: Files the agent writes inside the tree; never documents, never to be uploaded.
-AGENT_OWNED_NAMES = frozenset({MARKER_NAME, NOTICE_INACTIVE, NOTICE_ENDED})
+AGENT_OWNED_NAMES = AGENT_OWNED.files
 MARKER_VERSION = 1
 
 

@@ -31,6 +31,7 @@ from agent.decide import (
     FolderTree,
     NeedsRouting,
     Refusal,
+    WorkflowReview,
     load_cache,
     refresh_workflow,
     requirements_file,
@@ -39,6 +40,9 @@ from agent.decide import (
 from agent.engine.control import ControlWatcher
 from agent.engine.pipeline import Job, Pipeline, Progress, gave_up
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
+from agent.engine.review import RejectedHook
+from agent.engine.review_poller import ReviewPoller
+from agent.engine.review_schedule import ReviewPacing
 from agent.engine.state import AgentState, overall_state
 from agent.engine.status import FolderStatus, Snapshot, write_snapshot
 from agent.errors import AgentError, AuthError, FileChanged, NetworkError, RetryLater, Throttled
@@ -87,6 +91,7 @@ class Engine:
         probe_client: KompliantClient | None = None,
         options: EngineOptions | None = None,
         on_snapshot: Callable[[Snapshot], None] | None = None,
+        on_rejected: RejectedHook | None = None,
     ) -> None:
         self.config = config
         self.profile = config.agent.profile
@@ -136,6 +141,15 @@ class Engine:
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
         self._last_snapshot: Snapshot | None = None
         self._summary = RunSummary()
+        self._review = ReviewPoller(
+            self.profile,
+            ReviewPacing(
+                interval=config.agent.review_interval,
+                calls_per_minute=config.agent.review_calls_per_minute,
+            ),
+            clock=time.monotonic,
+            on_rejected=on_rejected,
+        )
 
     # -- running -------------------------------------------------------------------------
 
@@ -156,6 +170,7 @@ class Engine:
                     self._watcher.check()
                     next_check = now + self.options.check_interval
                 self._maybe_refresh(now)
+                self._maybe_review()
                 self._maybe_probe(now)
                 self._dispatch(now)
                 self._publish()
@@ -375,6 +390,8 @@ class Engine:
                 return
             if settled.outcome is Outcome.DONE:
                 self._summary.done += 1
+                if entry.workflow_id is not None:
+                    self._review.linked(entry.workflow_id, entry.required_document_ids)
             else:
                 self._summary.failed += 1
             self._went_online()
@@ -488,6 +505,7 @@ class Engine:
         _, refresh, retry = self._control.poll()
         if refresh:
             self._next_refresh = 0.0
+            self._review.refresh_requested()
         if retry:
             self.retry_failed()
 
@@ -508,6 +526,16 @@ class Engine:
         for line in report.lines():
             log.info("refresh: %s", line)
         self._tree = self._scan_tree()
+        self._review.republish(self._tree)  # an ENDED or INACTIVE mark changes the notices
+
+    # -- review states ------------------------------------------------------------------
+
+    def requirement_states(self) -> list[WorkflowReview]:
+        """Where each configured workflow's required documents stand (for a tray)."""
+        return self._review.states(self.config)
+
+    def _maybe_review(self) -> None:
+        self._review.tick(self._tree, self._probe_client, offline=self._offline)
 
     def _reload_config(self) -> None:
         """Take in workflows added or removed by other commands (the profile stays)."""

@@ -143,3 +143,11 @@ def test_ignore_under_picks_the_root_holding_the_path(tmp_path: Path) -> None:
     assert not ignore(outer / "x" / "a.pdf")
     assert ignore(outer / "x" / "a.bak")
     assert ignore(tmp_path / "a.pdf")
+
+
+def test_review_status_notices_are_agent_owned_but_only_their_exact_names() -> None:
+    for name in AGENT_OWNED.status_notices:
+        assert name.startswith("_STATUS - ") and name.endswith(".txt")
+        assert is_ignored(name)
+    assert len(AGENT_OWNED.status_notices) == 5
+    assert not is_ignored("_STATUS - my own notes.pdf")  # a user's file is a document
