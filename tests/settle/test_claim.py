@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,6 +105,7 @@ folder, go = Path(sys.argv[1]), Path(sys.argv[2])
 names = [f"f{n:03}.pdf" for n in range(int(sys.argv[3]))]
 if sys.argv[4] == "reverse":
     names.reverse()
+Path(sys.argv[5]).touch()  # imported and ready: the test starts the race when all are
 deadline = time.monotonic() + 30
 while not go.exists() and time.monotonic() < deadline:
     pass
@@ -119,10 +121,19 @@ def test_two_processes_on_one_folder_never_take_the_same_file(tmp_path: Path) ->
     for n in range(count):
         drop(folder, f"f{n:03}.pdf", str(n))
     go = tmp_path / "go"
+    orders = ("forward", "reverse", "forward")
+    ready = [tmp_path / f"ready-{n}" for n in range(len(orders))]
     agents = [
-        python(CLAIMER, str(folder), str(go), str(count), order)
-        for order in ("forward", "reverse", "forward")
+        python(CLAIMER, str(folder), str(go), str(count), order, str(flag))
+        for order, flag in zip(orders, ready, strict=True)
     ]
+    # Start the race only once every claimer has imported the agent: otherwise the first
+    # one up can take all the files before the others run, and nothing is shown.
+    deadline = time.monotonic() + 60
+    while not all(flag.exists() for flag in ready):
+        assert time.monotonic() < deadline, "the claimer processes did not start"
+        assert all(agent.poll() is None for agent in agents), "a claimer process died"
+        time.sleep(0.01)
     go.touch()
     won = []
     for agent in agents:
