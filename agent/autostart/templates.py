@@ -3,11 +3,13 @@
 The templates live in the repository's ``packaging/`` folder. They are found:
 in a frozen app, where the PyInstaller spec puts them (``<bundle>/packaging``); in a
 checkout (editable install), beside the ``agent`` package; after ``pip install``, under
-``<prefix>/share/kompliant-agent`` (pyproject's data-files).
+``<prefix>/share/kompliant-agent`` (pyproject's data-files; the user base with
+``--user``).
 """
 
 from __future__ import annotations
 
+import site
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +31,7 @@ def packaging_dir() -> Path:
         candidates.append(Path(bundle) / "packaging")
     candidates.append(Path(__file__).resolve().parents[2] / "packaging")
     candidates.append(Path(sys.prefix) / "share" / COMMAND)
+    candidates.append(Path(site.getuserbase()) / "share" / COMMAND)  # pip install --user
     for candidate in candidates:
         if (candidate / "autostart").is_dir():
             return candidate
