@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / "kompliant-dev.json"
 PYPROJECT = ROOT / "pyproject.toml"
-LINT_PATHS = ("agent", "tests", "scripts")
+LINT_PATHS = ("agent", "tests", "scripts", "packaging")
 
 # Debian packages the tests need, one line per feature. A feature is available when
 # all its commands are found; as root the packages are installed when they are not.
@@ -278,6 +278,7 @@ def lint_steps(python: Path) -> list[tuple[str, list[str]]]:
         ("ruff format", [py, "-m", "ruff", "format", "--check", *LINT_PATHS]),
         ("mypy", [py, "-m", "mypy"]),
         ("mypy scripts", [py, "-m", "mypy", "--strict", "scripts/dev.py"]),
+        ("mypy packaging", [py, "-m", "mypy", "--strict", "packaging/render.py"]),
     ]
 
 

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from agent import __version__
 from agent.cli import exitcodes
 from agent.errors import AgentError
+from agent.logfile import setup_logging
+
+log = logging.getLogger(__name__)
 
 COMMAND_MODULES = (
     "agent.cli.login",
@@ -25,7 +28,13 @@ COMMAND_MODULES = (
     "agent.cli.run",
     "agent.cli.review",
     "agent.cli.demo",
+    "agent.cli.setup",
+    "agent.cli.doctor",
+    "agent.cli.autostart",
+    "agent.cli.logs",
 )
+#: Commands that do not write to the log file (``logs`` reads it).
+NO_LOG_FILE = frozenset({"logs"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,12 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return exitcodes.USAGE
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging(verbose=args.verbose, to_file=args.command not in NO_LOG_FILE)
+    log.debug("kompliant-agent %s: %s", __version__, args.command)
     try:
         code: int = args.func(args)
         return code

@@ -14,6 +14,7 @@ from agent.credentials.store import load_credentials
 from agent.errors import CredentialsError
 from agent.kompliant.auth import Credentials
 from agent.locations import DEFAULT_PROFILE
+from agent.logfile import add_secrets
 
 ENV_VARIABLES = (
     "KOMPLIANT_API_URL",
@@ -47,7 +48,8 @@ def resolve_credentials(
     profile: str | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Credentials:
     """The credentials a command should use: the environment's, else the stored profile's."""
-    from_env = credentials_from_environment(os.environ if environ is None else environ)
-    if from_env is not None:
-        return from_env
-    return load_credentials(profile or DEFAULT_PROFILE)
+    credentials = credentials_from_environment(os.environ if environ is None else environ)
+    if credentials is None:
+        credentials = load_credentials(profile or DEFAULT_PROFILE)
+    add_secrets(credentials.secret_key, credentials.auth_token)
+    return credentials

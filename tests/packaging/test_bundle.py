@@ -1,0 +1,112 @@
+"""The PyInstaller one-folder app: built from packaging/kompliant-agent.spec, then run.
+
+The frozen app is run as a user would: ``--version``, ``doctor`` and ``run --once``
+against the sandbox (started from the test environment), with the credentials in the
+KOMPLIANT_* variables. The build takes about half a minute, once per test session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent import __version__
+from agent.kompliant.auth import Credentials
+from agent.locations import HOME_ENV
+from tests.conftest import DEMO_WORKFLOW
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.bundle
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    pytest.importorskip("PyInstaller")
+    build = tmp_path_factory.mktemp("pyinstaller")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(build / "dist"),
+            "--workpath",
+            str(build / "work"),
+            str(REPO / "packaging" / "kompliant-agent.spec"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    executable = build / "dist" / "kompliant-agent" / "kompliant-agent"
+    assert executable.is_file(), done.stderr[-5000:]
+    yield executable
+
+
+def frozen(
+    executable: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # Run from elsewhere, so nothing of the checkout can be imported by accident.
+    return subprocess.run(
+        [str(executable), *args],
+        env=env,
+        cwd=executable.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_version(bundle: Path) -> None:
+    done = frozen(bundle, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"kompliant-agent {__version__}"
+
+
+def test_no_plaintext_keyring_and_the_templates_are_bundled(bundle: Path) -> None:
+    internal = bundle.parent / "_internal"
+    assert not [p for p in internal.rglob("*") if "keyrings" in p.parts]
+    assert (internal / "packaging" / "autostart" / "kompliant-agent.service.in").is_file()
+    assert (internal / "packaging" / "icons" / "kompliant-agent.png").is_file()
+
+
+def test_doctor_then_run_once_against_the_sandbox(
+    bundle: Path, demo_credentials: Credentials, tmp_path: Path
+) -> None:
+    home = Path(os.environ[HOME_ENV])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        KOMPLIANT_API_URL=demo_credentials.api_url,
+        KOMPLIANT_API_KEY=demo_credentials.api_key,
+        KOMPLIANT_SECRET_KEY=demo_credentials.secret_key,
+        KOMPLIANT_AUTH_TOKEN=demo_credentials.auth_token,
+    )
+    env.pop("DISPLAY", None)
+    config = home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[stability]\nquiet_seconds = 0.3\nclose_confirm_seconds = 0.1\n")
+    added = frozen(bundle, "add-workflow", DEMO_WORKFLOW, "--label", "Demo Ltd", env=env)
+    assert added.returncode == 0, added.stderr
+    doctor = frozen(bundle, "doctor", env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "[ok  ] credentials" in doctor.stdout
+    assert "[ok  ] watched folders" in doctor.stdout
+    folder = home / "documents" / "Kompliant" / f"Demo Ltd ({DEMO_WORKFLOW})" / "Bank statements"
+    (folder / "statement.pdf").write_bytes(b"%PDF-1.4 from the frozen app")
+    run = frozen(bundle, "run", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+    assert (folder / "done" / "statement.pdf").is_file(), run.stderr
+    assert (folder / "done" / "statement.pdf.receipt.txt").is_file()
+    assert "statement.pdf" in (home / "logs" / "agent.log").read_text(encoding="utf-8")
