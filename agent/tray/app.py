@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from agent.config import Config
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import request_refresh, request_retry, set_paused
+from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.errors import AgentError
@@ -42,6 +43,7 @@ from agent.tray.menu import (
     WorkflowProgress,
     build_menu,
     status_line,
+    with_reviews,
     workflow_progress,
 )
 from agent.tray.notify import Notice, NotificationPolicy
@@ -273,7 +275,8 @@ class TrayApp:
 
     def _workflows(self, snapshot: Snapshot) -> tuple[WorkflowProgress, ...]:
         cache = load_cache(requirements_file(self.config.agent.profile))
-        return workflow_progress(self.config, cache, snapshot.folders)
+        progress = workflow_progress(self.config, cache, snapshot.folders)
+        return with_reviews(progress, stored_reviews(self.config))
 
     def _items(self, entries: tuple[MenuEntry, ...]) -> list[Any]:
         pystray = self.tray.pystray
@@ -347,6 +350,8 @@ class TrayApp:
             self._sign_in()
         elif action is Action.SIGN_OUT:
             self._sign_out()
+        elif action is Action.REQUEST_MISSING:
+            threading.Thread(target=self._request_missing, name="tray-request", daemon=True).start()
         elif action is Action.QUIT:
             self.stop.set()
         self._refresh_menu()
@@ -404,6 +409,29 @@ class TrayApp:
             )
         )
         self.stop.set()
+
+    def _request_missing(self) -> None:
+        """`kompliant-agent request` for each workflow with outstanding documents (the
+        command holds the logic and its per-item report); a notification says how it went."""
+        lines = []
+        for review in stored_reviews(self.config):
+            if review.ended or not review.outstanding:
+                continue
+            done = subprocess.run(
+                self._agent_command("request", "--workflow", review.workflow_id),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            outcome = {0: "requested", 5: "partly requested"}.get(done.returncode, "not requested")
+            lines.append(f"{review.label or review.workflow_id}: {outcome}")
+            log.info("tray: request for %s: %s\n%s", review.workflow_id, outcome, done.stdout)
+        self._notify(
+            Notice(
+                "Kompliant agent: documents requested",
+                "\n".join(lines) or "Nothing is missing: no request was sent.",
+            )
+        )
 
     def _placeholder(self) -> Snapshot:
         return Snapshot(state=AgentState.IDLE, pid=0, updated_at="", message="Starting…")

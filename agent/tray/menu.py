@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.config import Config
 from agent.decide import RequirementsCache
+from agent.decide.review import RequirementState, WorkflowReview
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot
 
@@ -32,6 +33,7 @@ class Action(enum.Enum):
     SIGN_OUT = "sign-out"
     OPEN_LOG = "open-log"
     QUIT = "quit"
+    REQUEST_MISSING = "request-missing"
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,19 @@ class WorkflowProgress:
     failed: int = 0
     needs_routing: int = 0
     known: bool = True  # False: not in the requirements cache yet (no refresh so far)
+    #: (required document name, review state) from the review poller, when it has looked
+    review: tuple[tuple[str, str], ...] = ()
+    ended: bool = False
 
     def line(self) -> str:
-        if not self.known:
+        if self.ended:
+            what = "workflow ended"
+        elif self.review:
+            what = "; ".join(
+                f"{state.replace('_', ' ')}: {', '.join(names)}"
+                for state, names in _group(self.review)
+            )
+        elif not self.known:
             what = "requirements not fetched yet (refresh)"
         elif self.missing:
             what = "missing " + ", ".join(self.missing)
@@ -80,6 +92,44 @@ class WorkflowProgress:
             if n
         ]
         return f"{self.label}: {what}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _group(review: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str]]]:
+    """Names grouped by state, the states that need someone first."""
+    order = ["rejected", "missing", "needs_review", "in_review", "accepted"]
+    grouped: dict[str, list[str]] = {}
+    for name, state in review:
+        grouped.setdefault(state, []).append(name)
+    return sorted(grouped.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
+
+
+def with_reviews(
+    progress: Sequence[WorkflowProgress], reviews: Sequence[WorkflowReview]
+) -> tuple[WorkflowProgress, ...]:
+    """``progress`` with the review poller's states where it has looked (issue: the
+    tray shows each requirement's state: missing, needs review, in review, accepted,
+    rejected)."""
+    by_label = {r.label or r.workflow_id: r for r in reviews}
+    result = []
+    for item in progress:
+        review = by_label.get(item.label)
+        if review is None:
+            result.append(item)
+            continue
+        states = tuple(
+            (r.name, r.state.value)
+            for r in review.requirements
+            if r.state not in (RequirementState.UNKNOWN, RequirementState.INACTIVE)
+        )
+        result.append(
+            replace(
+                item,
+                review=states,
+                ended=review.ended,
+                missing=tuple(r.name for r in review.outstanding) if states else item.missing,
+            )
+        )
+    return tuple(result)
 
 
 def workflow_progress(
@@ -165,10 +215,18 @@ def build_menu(
         MenuEntry(_short(status_line(snapshot)), Action.SHOW_STATUS, default=True),
     ]
     if workflows:
+        outstanding = any(w.missing and not w.ended for w in workflows)
         entries.append(
             MenuEntry(
                 "Still missing",
-                submenu=tuple(MenuEntry(_short(w.line(), 2 * TEXT_LIMIT)) for w in workflows),
+                submenu=(
+                    *(MenuEntry(_short(w.line(), 2 * TEXT_LIMIT)) for w in workflows),
+                    SEPARATOR,
+                    MenuEntry(
+                        "Ask the applicant for the missing documents",
+                        Action.REQUEST_MISSING if outstanding else None,
+                    ),
+                ),
             )
         )
     entries += [
