@@ -11,7 +11,6 @@ stored states with their age. ``request`` calls
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.cli import exitcodes
-from agent.config import Config, load_config
+from agent.cli.profile import add_profile_option, config_for
+from agent.config import Config
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.decide.review import RequirementReview, RequirementState, WorkflowReview, age_seconds
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     missing.add_argument(
         "--offline", action="store_true", help="do not ask Kompliant: show the stored states"
     )
-    _profile(missing)
+    add_profile_option(missing)
     missing.set_defaults(func=run_missing)
 
     request = sub.add_parser(
@@ -71,28 +71,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="request this required document (rd_…; repeatable); default: the outstanding ones",
     )
     request.add_argument("--json", action="store_true", help="print one JSON object")
-    _profile(request)
+    add_profile_option(request)
     request.set_defaults(func=run_request)
-
-
-def _profile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="NAME", help="credentials and state profile")
-
-
-def _config(args: argparse.Namespace) -> Config:
-    config = load_config()
-    if args.profile:
-        config = dataclasses.replace(
-            config, agent=dataclasses.replace(config.agent, profile=args.profile)
-        )
-    return config
 
 
 # ------------------------------------------------------------------------- missing
 
 
 def run_missing(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_for(args)
     if not config.workflows:
         print("No workflows are configured: add one with `kompliant-agent add-workflow`.")
         return exitcodes.OK
@@ -245,7 +232,7 @@ def _item(review: RequirementReview) -> dict[str, str]:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_for(args)
     workflow_id: str = args.workflow
     keeper = ReviewKeeper(config.agent.profile)
     with KompliantClient(resolve_credentials(config.agent.profile)) as client:

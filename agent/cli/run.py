@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.cli import exitcodes
-from agent.config import Config, load_config
+from agent.cli.profile import add_profile_option, config_for
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
@@ -56,42 +56,29 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="run without a tray icon (the default when there is no display)",
     )
-    _profile(run)
+    add_profile_option(run)
     run.set_defaults(func=run_agent)
 
     status = sub.add_parser("status", help="what the agent is doing, per folder")
     status.add_argument("--json", action="store_true", help="print one JSON object")
-    _profile(status)
+    add_profile_option(status)
     status.set_defaults(func=show_status)
 
     retry = sub.add_parser("retry", help="move every failed file back to be tried again")
-    _profile(retry)
+    add_profile_option(retry)
     retry.set_defaults(func=retry_all)
 
     pause = sub.add_parser("pause", help="stop starting new uploads (lasts until resume)")
-    _profile(pause)
+    add_profile_option(pause)
     pause.set_defaults(func=lambda args: _pause(args, True))
 
     resume = sub.add_parser("resume", help="start uploading again after pause")
-    _profile(resume)
+    add_profile_option(resume)
     resume.set_defaults(func=lambda args: _pause(args, False))
 
 
-def _profile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="NAME", help="credentials and state profile")
-
-
-def _config(args: argparse.Namespace) -> Config:
-    config = load_config()
-    if args.profile:
-        config = dataclasses.replace(
-            config, agent=dataclasses.replace(config.agent, profile=args.profile)
-        )
-    return config
-
-
 def run_agent(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_for(args)
     profile = config.agent.profile
     lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
     try:
@@ -165,7 +152,7 @@ def _tray() -> Tray | None:
 
 
 def show_status(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_for(args)
     profile = config.agent.profile
     snapshot = read_snapshot(locations().profile_state(profile))
     counts = read_status(journal_path(profile)) if journal_path(profile).exists() else []
@@ -211,7 +198,7 @@ def show_status(args: argparse.Namespace) -> int:
 
 
 def retry_all(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_for(args)
     try:
         tree = FolderTree.scan(
             config.root, config, load_cache(requirements_file(config.agent.profile))
@@ -227,7 +214,7 @@ def retry_all(args: argparse.Namespace) -> int:
 
 
 def _pause(args: argparse.Namespace, paused: bool) -> int:
-    config = _config(args)
+    config = config_for(args)
     set_paused(locations().profile_state(config.agent.profile), paused)
     print("paused: new files wait until `kompliant-agent resume`" if paused else "resumed")
     return exitcodes.OK
