@@ -38,40 +38,30 @@ class FulfillmentApi(Protocol):
     ) -> list[Fulfillment]: ...
 
 
-class LinkFailed(CannotSucceed):
+class _PartialLink(AgentError):
+    """What a batchAdd left: the links made (``linked``) and the refusals (``failed``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        document_id: str,
+        linked: Mapping[str, str],
+        failed: Mapping[str, AgentError],
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.document_id = document_id
+        self.linked = dict(linked)
+        self.failed = dict(failed)
+
+
+class LinkFailed(_PartialLink, CannotSucceed):
     """Some requirements refused the document; ``linked`` holds those that took it."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        document_id: str,
-        linked: Mapping[str, str],
-        failed: Mapping[str, AgentError],
-        **kw: Any,
-    ) -> None:
-        super().__init__(message, **kw)
-        self.document_id = document_id
-        self.linked = dict(linked)
-        self.failed = dict(failed)
 
-
-class LinkIncomplete(RetryLater):
+class LinkIncomplete(_PartialLink, RetryLater):
     """Some links are not made yet for reasons that may pass; ``linked`` holds the rest."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        document_id: str,
-        linked: Mapping[str, str],
-        failed: Mapping[str, AgentError],
-        **kw: Any,
-    ) -> None:
-        super().__init__(message, **kw)
-        self.document_id = document_id
-        self.linked = dict(linked)
-        self.failed = dict(failed)
 
 
 def fulfillment_id_of(data: Mapping[str, Any]) -> str | None:
