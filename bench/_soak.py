@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agent.kompliant.auth import Credentials  # noqa: E402
+from tests.engine.crashkit import (  # noqa: E402
+    Dropped,
+    Install,
+    check_settled_once,
+    journal_outcomes,
+)
 
 START_TIMEOUT = 30.0
 
@@ -184,9 +191,7 @@ def read_status(install_home: Path) -> dict[str, Any]:
     return data
 
 
-def poll_until(
-    condition: Callable[[], bool], *, timeout: float, interval: float = 0.2
-) -> bool:
+def poll_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
     """Poll ``condition`` until true (``True``) or until ``timeout`` s (``False``)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -219,5 +224,47 @@ class Verdict:
         lines = [f"== {self.title}: {'PASS' if self.passed else 'FAIL'}"]
         lines += [f"  {name}: {value}" for name, value in self.figures]
         for name, ok, detail in self.checks:
-            lines.append(f"  [{'ok' if ok else 'FAIL'}] {name}" + (f" — {detail}" if detail else ""))
+            lines.append(
+                f"  [{'ok' if ok else 'FAIL'}] {name}" + (f" — {detail}" if detail else "")
+            )
         return "\n".join(lines)
+
+
+def check_end_state(
+    install: Install, dropped: list[Dropped], state: dict[str, Any], verdict: Verdict
+) -> None:
+    """Duplicates counted on the sandbox, then the crash test's full end-state check."""
+    live_docs = [d for d in state["documents"] if d["deleted_at"] is None]
+    completed = Counter(d["hash"] for d in live_docs if d["upload_status"] == "COMPLETED")
+    links = Counter(
+        (f["document_id"], f["required_document_id"])
+        for f in state["fulfillments"]
+        if f["deleted_at"] is None
+    )
+    duplicate_docs = sum(1 for n in completed.values() if n > 1)
+    duplicate_links = sum(1 for n in links.values() if n > 1)
+    deleted = sum(1 for d in state["documents"] if d["deleted_at"] is not None)
+    verdict.figure(
+        "sandbox documents",
+        f"{len(live_docs)} live, {deleted} deleted (abandoned uploads cleaned up)",
+    )
+    verdict.figure("live fulfillments", sum(links.values()))
+    verdict.check("no duplicate COMPLETED document", duplicate_docs == 0, f"{duplicate_docs}")
+    verdict.check("no duplicate fulfillment", duplicate_links == 0, f"{duplicate_links}")
+    try:
+        check_settled_once(install.workflow, dropped, state)
+        verdict.check("folders, receipts and sandbox agree (check_settled_once)", True)
+    except AssertionError as problems:
+        text = str(problems)
+        verdict.check(
+            "folders, receipts and sandbox agree (check_settled_once)",
+            False,
+            f"{text.count(chr(10)) + 1} problems: {text[:2000]}",
+        )
+    outcomes = journal_outcomes(install.journal)
+    wanted = Counter({(d.name, "done"): 1 for d in dropped})
+    verdict.check(
+        "the journal says done once per file",
+        outcomes == wanted,
+        "" if outcomes == wanted else str(outcomes - wanted)[:1000],
+    )

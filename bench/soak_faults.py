@@ -45,6 +45,7 @@ from _soak import (
     SandboxProcess,
     SoakTimeout,
     Verdict,
+    check_end_state,
     git_commit,
     hard_deadline,
     machine,
@@ -57,9 +58,7 @@ from tests.engine.crashkit import (
     Dropped,
     Install,
     all_settled,
-    check_settled_once,
     drop,
-    journal_outcomes,
     make_batch,
     settled_names,
 )
@@ -252,53 +251,18 @@ def _soak(
         if saw_offline
         else "never",
     )
-    verdict.check("no file failed while the sandbox was away", not failed_during, str(failed_during))
     verdict.check(
-        "the agent went back online by itself", back is not None and settled, "no restart, no command"
+        "no file failed while the sandbox was away", not failed_during, str(failed_during)
+    )
+    verdict.check(
+        "the agent went back online by itself",
+        back is not None and settled,
+        "no restart, no command",
     )
     verdict.check("the agent stopped cleanly on SIGTERM", code == 0, f"exit code {code}")
     verdict.check("the agent ran once, never restarted", len(install.started) == 1)
-    _check_end_state(install, dropped, sandbox.state(), verdict)
+    check_end_state(install, dropped, sandbox.state(), verdict)
     return install, status
-
-
-def _check_end_state(
-    install: Install, dropped: list[Dropped], state: dict[str, Any], verdict: Verdict
-) -> None:
-    live_docs = [d for d in state["documents"] if d["deleted_at"] is None]
-    completed = Counter(d["hash"] for d in live_docs if d["upload_status"] == "COMPLETED")
-    links = Counter(
-        (f["document_id"], f["required_document_id"])
-        for f in state["fulfillments"]
-        if f["deleted_at"] is None
-    )
-    duplicate_docs = sum(1 for n in completed.values() if n > 1)
-    duplicate_links = sum(1 for n in links.values() if n > 1)
-    deleted = sum(1 for d in state["documents"] if d["deleted_at"] is not None)
-    verdict.figure(
-        "sandbox documents",
-        f"{len(live_docs)} live, {deleted} deleted (abandoned uploads cleaned up)",
-    )
-    verdict.figure("live fulfillments", sum(links.values()))
-    verdict.check("no duplicate COMPLETED document", duplicate_docs == 0, f"{duplicate_docs}")
-    verdict.check("no duplicate fulfillment", duplicate_links == 0, f"{duplicate_links}")
-    try:
-        check_settled_once(install.workflow, dropped, state)
-        verdict.check("folders, receipts and sandbox agree (check_settled_once)", True)
-    except AssertionError as problems:
-        text = str(problems)
-        verdict.check(
-            "folders, receipts and sandbox agree (check_settled_once)",
-            False,
-            f"{text.count(chr(10)) + 1} problems: {text[:2000]}",
-        )
-    outcomes = journal_outcomes(install.journal)
-    wanted = Counter({(d.name, "done"): 1 for d in dropped})
-    verdict.check(
-        "the journal says done once per file",
-        outcomes == wanted,
-        "" if outcomes == wanted else str(outcomes - wanted)[:1000],
-    )
 
 
 def _done(install: Install) -> int:
