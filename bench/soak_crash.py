@@ -1,7 +1,7 @@
 """Crash soak: SIGKILL the agent at 20 random moments during a 200-file run.
 
     .venv/bin/python bench/soak_crash.py [--files 200] [--kills 20] [--seed N]
-        [--latency-ms 20] [--workers 4] [--limit 900] [--keep]
+        [--latency-ms 40] [--workers 4] [--limit 900] [--keep]
 
 The sandbox runs in its own process (it outlives every kill) with ``--latency-ms`` added
 to every API call and upload, which widens the windows between the steps. The agent
@@ -9,8 +9,8 @@ to every API call and upload, which widens the windows between the steps. The ag
 are dropped before each round, an even share of those left, so the agent always has work
 when it is killed. Each round starts the agent and SIGKILLs it at a
 random moment: one in five during start-up and recovery (0.2–1.5 s after the start), the
-others 0–0.6 s after the journal first shows a file in flight, so they fall while files are
-claimed, hashed, created, sent, verified, linked or moved. After the last kill
+others 0–1.5 s after it says it is watching, while files are claimed, hashed, created,
+sent, verified, linked or moved. After the last kill
 the agent is started once more, left to finish, and stopped with SIGTERM.
 
 PASS when every file is in its done/ once with a receipt that names what the sandbox holds,
@@ -65,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--latency-ms", type=float, default=40.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--limit", type=float, default=900.0, help="hard limit in seconds")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -127,7 +127,7 @@ def _soak(
         share = -(-(len(batch) - len(dropped)) // (args.kills - round_no))
         dropped += drop(install.workflow, batch[len(dropped) : len(dropped) + share])
         agent = install.start()
-        moment, when = _kill_moment(install, agent, rng)
+        moment, when = _kill_moment(agent, rng)
         if not agent.alive():
             raise RuntimeError(f"the agent exited by itself:\n{agent.output()[-4000:]}")
         steps = journal_steps(install.journal)
@@ -179,25 +179,21 @@ def _soak(
     return install
 
 
-def _kill_moment(install: Install, agent: AgentProcess, rng: random.Random) -> tuple[float, str]:
+def _kill_moment(agent: AgentProcess, rng: random.Random) -> tuple[float, str]:
     """Wait for a random moment to kill ``agent``: (seconds since its start, which kind).
 
     One kill in five comes during start-up and recovery (0.2–1.5 s after the start); the
-    others come 0–1 s after the journal first shows a file in flight, so they fall while
-    files are claimed, hashed, created, sent, verified, linked or moved.
+    others come 0–1.5 s after the agent says it is watching, while files are claimed,
+    hashed, created, sent, verified, linked or moved.
     """
     started = time.monotonic()
     if rng.random() < 0.2:
         with contextlib.suppress(subprocess.TimeoutExpired):
             agent.process.wait(timeout=rng.uniform(0.2, 1.5))
         return time.monotonic() - started, "start-up"
-    poll_until(
-        lambda: bool(journal_steps(install.journal)) or not agent.alive(),
-        timeout=10,
-        interval=0.01,
-    )
+    poll_until(lambda: "watching" in agent.output() or not agent.alive(), timeout=30, interval=0.01)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        agent.process.wait(timeout=rng.uniform(0.0, 0.6))
+        agent.process.wait(timeout=rng.uniform(0.0, 1.5))
     return time.monotonic() - started, "working"
 
 
