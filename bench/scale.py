@@ -129,7 +129,7 @@ def part_many(files: int) -> dict[str, float]:
     out = run_script(["bench/many_files.py", "--files", str(files)])
     found = {}
     for who in ("minimal", "agent"):
-        hit = re.search(rf"^{who}\S*\s+([\d.]+) s", out, re.M)
+        hit = re.search(rf"^{who}[^\n/]*?\s([\d.]+) s\s", out, re.M)
         if hit:
             found[f"{who}_s"] = float(hit.group(1))
     return found
