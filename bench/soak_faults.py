@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/soak_faults.py [--files 500] [--outage 120] [--seed N]
         [--rate-5xx 0.10] [--rate-429 0.05] [--retry-after 1] [--drop-rate 0.02]
-        [--form-lifetime 2] [--workers 4] [--limit 1800] [--keep]
+        [--form-lifetime 2] [--no-upload-faults] [--workers 4] [--limit SECONDS] [--keep]
 
 The sandbox runs in its own process with the faults from the start: a share of API calls
 answered 500/503, a share answered 429 with ``Retry-After``, a share whose connection is
-closed without an answer (before or after the call was processed), and upload forms that
-expire after ``--form-lifetime`` seconds. The agent (``python -m agent run``) watches a
-workflow with two requirement folders and a combined folder (two requirements per file).
+closed without an answer (before or after the call was processed) — the presigned uploads
+too, unless ``--no-upload-faults`` — and upload forms that expire after ``--form-lifetime``
+seconds (an upload retried after a fault may meet its form expired). The agent
+(``python -m agent run``) watches a workflow with two requirement folders and a combined
+folder (two requirements per file).
 
 1. 60 % of the files are dropped at once.
 2. When 30 % of all files are in done/, the sandbox is stopped (SIGTERM: it saves its state
@@ -109,6 +111,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--retry-after", type=float, default=1.0)
     parser.add_argument("--drop-rate", type=float, default=0.02)
     parser.add_argument("--form-lifetime", type=float, default=2.0)
+    parser.add_argument(
+        "--no-upload-faults",
+        dest="upload_faults",
+        action="store_false",
+        help="keep the presigned uploads free of faults (by default the rates hit them too)",
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument(
         "--limit", type=float, default=None, help="hard limit in seconds (default: outage + 900)"
@@ -129,7 +137,7 @@ def main(argv: list[str]) -> int:
         "faults",
         f"5xx {args.rate_5xx:.0%}, 429 {args.rate_429:.0%} (Retry-After {args.retry_after:g} s), "
         f"dropped {args.drop_rate:.0%}, form lifetime {args.form_lifetime:g} s, "
-        f"outage {args.outage:g} s",
+        f"outage {args.outage:g} s, uploads {'too' if args.upload_faults else 'spared'}",
     )
     work = Path(tempfile.mkdtemp(prefix="soak-faults-"))
     print(f"fault soak: seed {seed}, folder {work}, limit {limit:.0f} s", flush=True)
@@ -143,6 +151,7 @@ def main(argv: list[str]) -> int:
             "--retry-after", str(args.retry_after),
             "--drop-rate", str(args.drop_rate),
             "--seed", str(seed),
+            *(["--upload-faults"] if args.upload_faults else []),
         ],
     )  # fmt: skip
     install: Install | None = None
@@ -242,6 +251,7 @@ def _soak(
     verdict.figure("status.json offline during the outage", f"{offline_share:.0%} of samples")
     verdict.figure("faults injected (before + after the outage)", _faults(before, after))
     verdict.figure("calls by status", _statuses(before, after))
+    verdict.figure("upload answers", _statuses(before, after, method="upload"))
 
     verdict.check("every file settled", settled, f"{_done(install)}/{len(dropped)} in done/")
     verdict.check(
@@ -291,9 +301,13 @@ def _faults(before: dict[str, Any], after: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(total.items())) or "none"
 
 
-def _statuses(before: dict[str, Any], after: dict[str, Any]) -> str:
-    total: Counter[str] = Counter(before.get("statuses", {}))
-    total.update(after.get("statuses", {}))
+def _statuses(before: dict[str, Any], after: dict[str, Any], method: str = "") -> str:
+    if method:
+        total: Counter[str] = Counter(before.get("by_method", {}).get(method, {}))
+        total.update(after.get("by_method", {}).get(method, {}))
+    else:
+        total = Counter(before.get("statuses", {}))
+        total.update(after.get("statuses", {}))
     return ", ".join(f"{k} {v}" for k, v in sorted(total.items()))
 
 
