@@ -5,11 +5,13 @@ version to the statements that bring a database from the version before it; open
 journal applies the missing ones in one transaction. A journal written by a newer agent
 (a higher version than this code knows) is refused rather than misread.
 
-Durability: WAL with ``synchronous=FULL``. In WAL mode ``NORMAL`` survives a killed
-process but may lose the last commits on power loss or an OS crash. A lost step is not
-harmless here: a journal that forgot ``CREATED`` or ``LINKED`` would create a second
-document or a second fulfillment. ``FULL`` syncs the WAL at every commit, a handful per
-file, which costs little next to the HTTP calls of the same step.
+Durability: WAL, opened with ``synchronous=FULL``. In WAL mode ``NORMAL`` survives a
+killed process but may lose the last commits on power loss or an OS crash. A lost step
+is not always harmless: a journal that forgot ``CREATED`` or ``LINKED`` would create a
+second document or a second fulfillment. The journal therefore chooses per commit:
+FULL for those, NORMAL for the steps a restart can safely redo (see "Durability per
+commit" in :mod:`agent.journal.store`) — each FULL sync is one ``fdatasync`` behind the
+journal's one lock, and a burst of files queues on them.
 """
 
 from __future__ import annotations

@@ -26,6 +26,30 @@ Rules the journal enforces, so that a bug cannot make the agent repeat server wo
 
 Thread-safe: one connection guarded by a lock (SQLite serialises writers anyway).
 Messages are passed through :func:`agent.journal.redact.redact` before they are stored.
+
+Durability per commit (WAL). Every commit survives a killed agent: it is in the
+operating system's cache once COMMIT returns. Against power loss or an OS crash only
+the commits that guard a call Kompliant must never see twice wait for the disk
+(``synchronous=FULL``, :data:`DURABLE`):
+
+- HASHED, and every ``rewind``: the last write before a ``document.create``. Its
+  ``updated_at`` is the lower bound of the search for a record a lost create left
+  pending (``Pipeline._remove_lost_creates``); were it lost, a restart would hash
+  again with a later time and miss that record;
+- CREATED (the document id) and LINKED / ``record_fulfillments`` (fulfillment ids):
+  without them a restart would create a second document or add a second fulfillment.
+
+The others (:data:`LAZY`, ``synchronous=NORMAL``) may be lost on power loss, and each
+loss only makes a restart redo a step that is safe to redo, as recovery already does:
+``begin`` / STABLE → the claimed file is adopted again as an orphan claim; UPLOADED →
+``document.get`` decides (``Pipeline._after_interrupted_upload``); VERIFIED → verify
+again; SETTLED as done after LINKED → the file is found in done/ by its receipt
+(``find_done``; other settles wait for the disk);
+``route`` / ``mark_needs_routing`` → routed again; ``record_retry`` → one attempt
+fewer is counted, and an older ``updated_at`` only widens the orphan search; ``forget``
+→ the entry comes back and is forgotten again. The write-ahead log is one file
+appended in order, so a later FULL commit also makes every earlier LAZY one durable:
+nothing is ever lost out of order (a LINKED without its VERIFIED, say).
 """
 
 from __future__ import annotations
@@ -53,6 +77,10 @@ JOURNAL_FILE = "journal.sqlite3"
 
 Clock = Callable[[], datetime]
 
+#: ``PRAGMA synchronous`` levels: wait for the disk at COMMIT, or only for the OS cache
+DURABLE = "FULL"
+LAZY = "NORMAL"
+
 # Which results each step may record (others are a programming error).
 _STEP_RESULTS: dict[Step, frozenset[str]] = {
     Step.SEEN: frozenset({"size", "mtime_ns"}),
@@ -64,6 +92,17 @@ _STEP_RESULTS: dict[Step, frozenset[str]] = {
     Step.LINKED: frozenset({"fulfillments"}),
 }
 
+# How each step's commit waits for the disk (module docstring, "Durability per commit").
+_STEP_SYNC: dict[Step, str] = {
+    Step.SEEN: LAZY,  # nothing sent yet: the file is seen again
+    Step.STABLE: LAZY,  # nothing sent yet: the claim is read again
+    Step.HASHED: DURABLE,  # precedes document.create; bounds the lost-create search
+    Step.CREATED: DURABLE,  # the document id: never a second document
+    Step.UPLOADED: LAZY,  # lost: document.get says whether the upload arrived
+    Step.VERIFIED: LAZY,  # lost: verified again (document.get, read-only)
+    Step.LINKED: DURABLE,  # the fulfillment ids: never a second fulfillment
+}
+
 
 class Journal:
     """The SQLite journal of one profile. Open with :meth:`open`; close when done."""
@@ -73,6 +112,7 @@ class Journal:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._clock = clock
+        self._sync = DURABLE  # what schema.connect set
         self.path = path
 
     @classmethod
@@ -106,8 +146,12 @@ class Journal:
     # -- writing ---------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, sync: str = DURABLE) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed with ``sync`` (see "Durability per commit")."""
         with self._lock:
+            if sync != self._sync:
+                self._conn.execute(f"PRAGMA synchronous = {sync}")
+                self._sync = sync
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -151,7 +195,7 @@ class Journal:
         if step not in (Step.SEEN, Step.STABLE):
             raise ValueError(f"an entry begins at SEEN or STABLE, not {step.name}")
         now = to_ts(self._clock())
-        with self._write() as conn:
+        with self._write(LAZY) as conn:  # lost: the claim is adopted again as an orphan
             cursor = conn.execute(
                 """
                 INSERT INTO entries (step, source_path, claimed_path, folder_key, workflow_id,
@@ -214,7 +258,7 @@ class Journal:
         unexpected = set(given) - _STEP_RESULTS[step]
         if unexpected:
             raise ValueError(f"{step.name} does not record {', '.join(sorted(unexpected))}")
-        with self._write() as conn:
+        with self._write(_STEP_SYNC[step]) as conn:
             entry = self._load(conn, entry_id)
             if step <= entry.step:
                 raise ValueError(
@@ -290,7 +334,7 @@ class Journal:
         required_document_ids: Iterable[str],
     ) -> Entry:
         """Give an entry (an inbox file) its destination; clears ``needs_routing``."""
-        with self._write() as conn:
+        with self._write(LAZY) as conn:  # before CREATED: lost, the file is routed again
             entry = self._load(conn, entry_id)
             if entry.step >= Step.CREATED:
                 raise ValueError(f"entry {entry_id} is at {entry.step.name}; too late to route")
@@ -308,13 +352,13 @@ class Journal:
 
     def mark_needs_routing(self, entry_id: int, message: str) -> Entry:
         """An inbox file no rule matches: shown as "needs routing" until routed or gone."""
-        with self._write() as conn:
+        with self._write(LAZY) as conn:
             self._update(conn, entry_id, {"needs_routing": 1, "last_error": redact(message)})
             return self._load(conn, entry_id)
 
     def record_retry(self, entry_id: int, error: str, next_attempt_at: datetime) -> Entry:
         """A try failed and will be repeated at ``next_attempt_at``; counts the attempt."""
-        with self._write() as conn:
+        with self._write(LAZY) as conn:
             entry = self._load(conn, entry_id)
             if entry.settled:
                 raise ValueError(f"entry {entry_id} is settled")
@@ -343,27 +387,36 @@ class Journal:
         ``duplicate_of`` names the document that already holds the same content when the
         file was not uploaded again.
         """
-        with self._write() as conn:
-            entry = self._load(conn, entry_id)
-            if entry.settled:
-                raise ValueError(f"entry {entry_id} is already settled")
-            self._update(
-                conn,
-                entry_id,
-                {
-                    "step": Step.SETTLED.value,
-                    "outcome": outcome.value,
-                    "final_path": None if final_path is None else str(final_path),
-                    "message": redact(message),
-                    "duplicate_of": duplicate_of,
-                    "next_attempt_at": None,
-                },
-            )
-            return self._load(conn, entry_id)
+        with self._lock:
+            # Lost, a LINKED file settled as done is found in done/ by its receipt at
+            # start (its VERIFIED is durable with LINKED). Any other would be taken for a
+            # file removed from .processing/ and marked failed — and an upload-only file
+            # that lost VERIFIED would not count as uploaded: the same content could go
+            # twice. Those wait for the disk.
+            before = self._load(self._conn, entry_id)
+            lazy = before.step is Step.LINKED and outcome is Outcome.DONE
+            sync = LAZY if lazy else DURABLE
+            with self._write(sync) as conn:
+                entry = self._load(conn, entry_id)
+                if entry.settled:
+                    raise ValueError(f"entry {entry_id} is already settled")
+                self._update(
+                    conn,
+                    entry_id,
+                    {
+                        "step": Step.SETTLED.value,
+                        "outcome": outcome.value,
+                        "final_path": None if final_path is None else str(final_path),
+                        "message": redact(message),
+                        "duplicate_of": duplicate_of,
+                        "next_attempt_at": None,
+                    },
+                )
+                return self._load(conn, entry_id)
 
     def forget(self, entry_id: int) -> None:
         """Drop an entry whose file went away before any work on the server (≤ STABLE)."""
-        with self._write() as conn:
+        with self._write(LAZY) as conn:
             entry = self._load(conn, entry_id)
             if entry.step > Step.STABLE and not entry.settled:
                 raise ValueError(

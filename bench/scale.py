@@ -1,0 +1,347 @@
+"""Scale and cost in one run: latency, a burst of files, memory, idle cost, throughput.
+
+    .venv/bin/python bench/scale.py [--only latency,many,rss,idle,throughput]
+                                    [--big 2G] [--curl-size 1G] [--idle-folders 500]
+                                    [--idle-seconds 60] [--latency-files 50] [--files 1000]
+
+One after the other, on the same machine, each printing its own table, then a summary
+against the targets of docs/performance.md:
+
+* **latency** — ``bench/latency.py --modes inotify`` (close → done, p50 / p95).
+* **many** — ``bench/many_files.py`` (1,000 small files: minimal client, then the agent).
+* **rss** — the running agent (``python -m agent run``, a fresh home each) uploading one
+  1 MiB file, then one ``--big`` file; its peak RSS (VmHWM, from start to done/) read
+  from /proc. Then ``bench/upload_memory.py`` for the one-shot steps, same sizes.
+* **idle** — the demo workflow given enough extra required documents (sandbox admin
+  ``add_required_document``) for ``--idle-folders`` requirement folders; the agent
+  started, left 5 s to settle, then its CPU time (utime + stime of all its threads) and
+  RSS sampled every second for ``--idle-seconds``.
+* **throughput** — two forms from document.create for one ``--curl-size`` file: one
+  POSTed by ``curl -F`` (fields in the form's order, the file last), the other by the
+  agent's upload step (``agent.upload.presigned.send_form``, one httpx client), in turn,
+  twice; the hash is computed before the clock starts.
+
+Every part starts its own sandbox in its own process and stops by itself (each wait is
+bounded). Linux only (/proc, inotify).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from _common import (
+    DEMO_SUBJECT,
+    DEMO_WORKFLOW,
+    ROOT,
+    Sandbox,
+    Stability,
+    machine,
+    make_home,
+    running_agent,
+    running_sandbox,
+)
+
+sys.path.insert(0, str(ROOT))
+
+BENCH = Path(__file__).resolve().parent
+UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
+BLOCK = 1024 * 1024
+DONE_TIMEOUT = 600.0
+SETTLE_SECONDS = 5.0
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper()
+    return int(float(text[:-1]) * UNITS[text[-1]]) if text[-1] in UNITS else int(text)
+
+
+def make_file(path: Path, size: int) -> None:
+    """Real bytes on disk, cheap to make: a random block repeated (unique per file)."""
+    block = os.urandom(BLOCK)
+    with path.open("wb") as handle:
+        left = size
+        while left:
+            step = min(left, BLOCK)
+            handle.write(block[:step])
+            left -= step
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A ``kB`` figure of /proc/<pid>/status (VmRSS, VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` (every 50 ms) until true; the seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def run_script(args: list[str]) -> str:
+    """Run another bench script, echo its output, return it."""
+    print(f"$ .venv/bin/python {' '.join(args)}", flush=True)
+    out = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    print(out.stdout + out.stderr, flush=True)
+    if out.returncode:
+        raise RuntimeError(f"{args[0]} failed ({out.returncode})")
+    return out.stdout
+
+
+# ---------------------------------------------------------------- the parts
+
+
+def part_latency(files: int) -> dict[str, float]:
+    out = run_script(["bench/latency.py", "--modes", "inotify", "--files", str(files)])
+    row = re.search(r"^inotify .*?\s+\d+\s+(\d+)ms\s+(\d+)ms", out, re.M)
+    if row is None:
+        return {}
+    return {"p50_ms": float(row.group(1)), "p95_ms": float(row.group(2))}
+
+
+def part_many(files: int) -> dict[str, float]:
+    out = run_script(["bench/many_files.py", "--files", str(files)])
+    found = {}
+    for who in ("minimal", "agent"):
+        hit = re.search(rf"^{who}[^\n/]*?\s([\d.]+) s\s", out, re.M)
+        if hit:
+            found[f"{who}_s"] = float(hit.group(1))
+    return found
+
+
+def agent_peak_rss(work: Path, sandbox: Sandbox, size: int, label: str) -> dict[str, float]:
+    """One fresh agent uploads one file of ``size``: its peak RSS and time to done/."""
+    home = make_home(work, sandbox, Stability())
+    staged = work / f"rss-{label}.pdf"
+    make_file(staged, size)
+    folder = home.folders["Bank statements"]
+    with running_agent(home, log_name=f"run-{label}.log") as agent:
+        started_kib = proc_status(agent.pid, "VmRSS")
+        os.rename(staged, folder / staged.name)  # a drop: one rename into the folder
+        took = wait_until(
+            lambda: (
+                (folder / "done" / staged.name).exists()
+                or (folder / "failed" / staged.name).exists()
+            ),
+            DONE_TIMEOUT,
+            f"{staged.name} in done/",
+        )
+        peak_kib = proc_status(agent.pid, "VmHWM")
+        if not (folder / "done" / staged.name).exists():
+            raise RuntimeError(f"{staged.name} went to failed/; see {home.path}")
+    (folder / "done" / staged.name).unlink()
+    return {"peak_mib": peak_kib / 1024, "idle_mib": started_kib / 1024, "seconds": took}
+
+
+def part_rss(work: Path, big: str) -> dict[str, float]:
+    with running_sandbox(work / "sandbox-rss") as sandbox:
+        small = agent_peak_rss(work, sandbox, parse_size("1M"), "1M")
+        large = agent_peak_rss(work, sandbox, parse_size(big), big)
+    print("running agent, one file each (fresh agent per file):")
+    for label, row in (("1M", small), (big, large)):
+        print(
+            f"  {label:>4}: peak RSS {row['peak_mib']:.1f} MiB (at start {row['idle_mib']:.1f} "
+            f"MiB), drop → done {row['seconds']:.1f} s"
+        )
+    run_script(["bench/upload_memory.py", "--sizes", f"1M,{big}"])
+    return {"small_mib": small["peak_mib"], "big_mib": large["peak_mib"]}
+
+
+def part_idle(work: Path, folders: int, seconds: float) -> dict[str, float]:
+    with running_sandbox(work / "sandbox-idle") as sandbox:
+        extra = max(0, folders - 3)  # the demo workflow has three active requirements
+        with httpx.Client(timeout=10) as http:
+            for n in range(extra):
+                http.post(
+                    f"{sandbox.base_url}/_sandbox/admin",
+                    json={
+                        "op": "add_required_document",
+                        "workflow_id": DEMO_WORKFLOW,
+                        "document_type_code": "OTHER",
+                        "name": f"Extra requirement {n:03d}",
+                    },
+                ).raise_for_status()
+        home = make_home(work, sandbox, Stability())
+        workflow = next(iter(home.folders.values())).parent
+        made = sum(1 for p in workflow.iterdir() if p.is_dir() and not p.name.startswith("."))
+        with running_agent(home, log_name="run-idle.log") as agent:
+            time.sleep(SETTLE_SECONDS)  # start-up work (scan, first review poll) is not idle
+            rss: list[float] = []
+            cpu0, t0 = cpu_seconds(agent.pid), time.monotonic()
+            deadline = t0 + seconds
+            while time.monotonic() < deadline:
+                rss.append(proc_status(agent.pid, "VmRSS") / 1024)
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            cpu1, t1 = cpu_seconds(agent.pid), time.monotonic()
+            threads = len(os.listdir(f"/proc/{agent.pid}/task"))
+        calls = sandbox.stats()
+    share = 100 * (cpu1 - cpu0) / (t1 - t0)
+    print(
+        f"idle over {t1 - t0:.0f} s with {made} folders in the workflow "
+        f"({folders} requirement folders asked): CPU {share:.2f} % of a core "
+        f"({cpu1 - cpu0:.2f} s), RSS {min(rss):.1f}–{max(rss):.1f} MiB, {threads} threads; "
+        f"sandbox calls over the whole run: {calls}"
+    )
+    return {"cpu_pct": share, "rss_max_mib": max(rss), "folders": float(made)}
+
+
+def part_throughput(work: Path, size_text: str, rounds: int = 2) -> dict[str, float]:
+    from agent.kompliant.auth import Credentials
+    from agent.kompliant.client import KompliantClient
+    from agent.upload.create import create_document
+    from agent.upload.identity import identify
+    from agent.upload.presigned import send_form
+
+    size = parse_size(size_text)
+    path = work / f"throughput-{size_text}.pdf"
+    make_file(path, size)
+    identity = identify(path)
+    times: dict[str, list[float]] = {"curl": [], "agent": []}
+    with running_sandbox(work / "sandbox-throughput") as sandbox:
+        env = sandbox.env
+        credentials = Credentials(
+            api_url=env["KOMPLIANT_API_URL"],
+            api_key=env["KOMPLIANT_API_KEY"],
+            secret_key=env["KOMPLIANT_SECRET_KEY"],
+            auth_token=env["KOMPLIANT_AUTH_TOKEN"],
+        )
+        with KompliantClient(credentials) as client, httpx.Client(timeout=600) as http:
+            for _ in range(rounds):
+                for who in ("agent", "curl") if _ % 2 == 0 else ("curl", "agent"):
+                    created = create_document(client, DEMO_SUBJECT, path.name, size)
+                    form = created.form
+                    t0 = time.perf_counter()
+                    if who == "curl":
+                        command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}"]
+                        for name, value in form.fields:
+                            command += ["--form-string", f"{name}={value}"]
+                        command += ["-F", f"file=@{path};type=application/pdf", form.upload_url]
+                        status = subprocess.run(
+                            command, capture_output=True, text=True, check=True
+                        ).stdout
+                        if not status.startswith("2"):
+                            raise RuntimeError(f"curl got HTTP {status}")
+                    else:
+                        send_form(form, path, file_name=path.name, identity=identity, http=http)
+                    times[who].append(time.perf_counter() - t0)
+                    stored = client.get_document(created.document_id)
+                    if not stored.completed:
+                        raise RuntimeError(f"{who}'s upload was not stored: {stored}")
+                    client.delete_document(created.document_id)
+    path.unlink()
+    mib = size / 1024**2
+    rates = {who: mib / statistics.median(ts) for who, ts in times.items()}
+    for who, ts in times.items():
+        print(f"  {who:>5}: {', '.join(f'{t:.2f} s' for t in ts)} → median {rates[who]:.0f} MiB/s")
+    return {"curl_mibs": rates["curl"], "agent_mibs": rates["agent"]}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default="latency,many,rss,idle,throughput")
+    parser.add_argument("--big", default="2G", help="the large file of the memory part")
+    parser.add_argument("--curl-size", default="1G", help="the file of the throughput part")
+    parser.add_argument("--idle-folders", type=int, default=500)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--latency-files", type=int, default=50)
+    parser.add_argument("--files", type=int, default=1000, help="files of the burst")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+
+    print(machine(), flush=True)
+    work = Path(tempfile.mkdtemp(prefix="scale-bench-"))
+    results: dict[str, dict[str, float]] = {}
+    try:
+        for name, run in (
+            ("latency", lambda: part_latency(args.latency_files)),
+            ("many", lambda: part_many(args.files)),
+            ("rss", lambda: part_rss(work, args.big)),
+            ("idle", lambda: part_idle(work, args.idle_folders, args.idle_seconds)),
+            ("throughput", lambda: part_throughput(work, args.curl_size)),
+        ):
+            if name in parts:
+                print(f"\n== {name} ==", flush=True)
+                results[name] = run()
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print("\n== summary against the targets ==")
+    lat = results.get("latency", {})
+    if lat:
+        print(
+            f"close → done p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms "
+            f"(target p50 <= 500 ms): {verdict(lat['p50_ms'] <= 500)}"
+        )
+    many = results.get("many", {})
+    if len(many) == 2:
+        ratio = many["agent_s"] / many["minimal_s"]
+        print(
+            f"{args.files} files: agent {many['agent_s']:.2f} s, minimal {many['minimal_s']:.2f} s,"
+            f" ratio {ratio:.2f} (target <= 1.25): {verdict(ratio <= 1.25)}"
+        )
+    rss = results.get("rss", {})
+    if rss:
+        ratio = rss["big_mib"] / rss["small_mib"]
+        print(
+            f"peak RSS, running agent: {args.big} {rss['big_mib']:.1f} MiB vs 1M "
+            f"{rss['small_mib']:.1f} MiB, ratio {ratio:.2f} (target <= 1.2): "
+            f"{verdict(ratio <= 1.2)}"
+        )
+    idle = results.get("idle", {})
+    if idle:
+        ok = idle["cpu_pct"] <= 1.0 and idle["rss_max_mib"] <= 80
+        print(
+            f"idle with {idle['folders']:.0f} folders: {idle['cpu_pct']:.2f} % of a core, "
+            f"RSS max {idle['rss_max_mib']:.1f} MiB (target <= 1 %, <= 80 MiB): {verdict(ok)}"
+        )
+    put = results.get("throughput", {})
+    if put:
+        ratio = put["agent_mibs"] / put["curl_mibs"]
+        print(
+            f"{args.curl_size} upload: agent {put['agent_mibs']:.0f} MiB/s, curl -F "
+            f"{put['curl_mibs']:.0f} MiB/s, ratio {ratio:.2f} (target >= 0.8): "
+            f"{verdict(ratio >= 0.8)}"
+        )
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
