@@ -40,6 +40,7 @@ from agent.errors import (
     CannotSucceed,
     EntityNotFound,
     FileChanged,
+    FileProblem,
     HashMismatch,
     RetryLater,
     UploadFormExpired,
@@ -123,7 +124,16 @@ class Pipeline:
     def fail(self, entry: Entry, problem: str, action: str) -> Settled:
         """Move the claimed file to failed/ with its reason (and settle the entry)."""
         claim = _claim_of(entry)
-        final = settle_failed(claim, problem, action)
+        try:
+            final = settle_failed(claim, problem, action)
+        except FileProblem as gone:
+            if claim.path.exists():
+                raise
+            # Removed from .processing/ meanwhile: there is nothing to put a note beside,
+            # and retrying cannot bring it back. The journal keeps the reason.
+            self._journal.settle(entry.id, Outcome.FAILED, None, gone.describe())
+            log.warning("%s failed: %s", entry.file_name, gone.describe())
+            return Settled(Outcome.FAILED, claim.path, gone.message)
         self._journal.settle(entry.id, Outcome.FAILED, final, f"{problem} {action}".strip())
         log.warning("%s failed: %s", entry.file_name, problem)
         return Settled(Outcome.FAILED, final, problem)

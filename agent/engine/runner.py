@@ -50,6 +50,7 @@ from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, release, stale_claims
+from agent.settle.moves import MoveFailed
 from agent.settle.outcome import find_done, retry_failed
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 
 AUTH_RETRY_SECONDS = 30.0  # a file held back by rejected credentials is looked at again
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
+CLAIM_RETRY_SECONDS = 5.0  # a file its folder would not let go is tried again
 ORPHAN_SETTLE = 1.0  # a claim without a record this old was not made by a live agent
 
 
@@ -133,6 +135,7 @@ class Engine:
         self._inflight: set[int] = set()
         self._retries: list[tuple[float, int]] = []  # (monotonic due time, entry id)
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
+        self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
         self._uploads: dict[int, tuple[str, int]] = {}
         self._offline = False
         self._auth_blocked = False
@@ -266,9 +269,14 @@ class Engine:
         )
         try:
             taken = claim(path)
+        except MoveFailed as error:  # the folder refuses the move: read-only, full disk
+            self._journal.forget(entry.id)
+            self._claim_refused(path, error)
+            return
         except BaseException:
             self._journal.forget(entry.id)
             raise
+        self._set_problem(f"claim:{path.parent}", None)
         if taken is None:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
@@ -278,6 +286,16 @@ class Engine:
             self._summary.failed += 1
             return
         self._submit(entry.id)
+
+    def _claim_refused(self, path: Path, error: MoveFailed) -> None:
+        """The file stays where it is; it is tried again after a while, the agent runs on."""
+        key = f"claim:{path.parent}"
+        with self._lock:
+            known = key in self._problems
+        if not known:
+            log.warning("%s", error.describe())
+        self._set_problem(key, error.describe())
+        self._refused[path] = time.monotonic() + CLAIM_RETRY_SECONDS
 
     def _tree_knows(self, path: Path) -> bool:
         """Whether the folder tree read at the last scan still describes ``path``'s folder.
@@ -367,6 +385,11 @@ class Engine:
             del self._held[path]
             if path.exists():
                 self._arrived(path)
+        for path, again_at in list(self._refused.items()):
+            if again_at <= now:
+                del self._refused[path]
+                if path.exists():
+                    self._arrived(path)
         due: list[int] = []
         with self._lock:
             while self._retries and self._retries[0][0] <= now:

@@ -1,0 +1,98 @@
+"""Helpers for the bad-input catalogue (tests/engine/test_bad_input.py).
+
+A long-running agent against the sandbox, files dropped into its folders, and bounded
+waits for each file's outcome: ``done/`` with a receipt or ``failed/`` with a note. Every
+case also checks that the agent is still running afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.engine.conftest import REPO, AgentHome, RunningAgent, wait_for
+
+RECEIPT = ".receipt.txt"
+ERROR = ".error.txt"
+
+# The capabilities that let root read and write whatever the permissions say; without
+# them root meets permission bits like any other user.
+DAC_CAPS = "-dac_override,-dac_read_search,-fowner"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a file ended: ``done`` or ``failed``, its path and its sidecar's text."""
+
+    kind: str
+    path: Path
+    note: str
+
+    def what(self) -> str:
+        """The note's "What went wrong" line."""
+        return self.note.split("What went wrong:", 1)[1].split("\n", 1)[0].strip()
+
+    def todo(self) -> str:
+        """The note's "What to do" paragraph."""
+        return self.note.split("What to do:", 1)[1].strip()
+
+
+def settled(folder: Path, name: str) -> Outcome | None:
+    """The outcome of ``name`` dropped in ``folder``, once it has its sidecar."""
+    for kind, suffix in (("done", RECEIPT), ("failed", ERROR)):
+        path = folder / kind / name
+        sidecar = path.with_name(name + suffix)
+        if path.exists() or path.is_symlink():
+            try:
+                return Outcome(kind, path, sidecar.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                return None
+    return None
+
+
+def wait_outcome(agent: RunningAgent, folder: Path, name: str, *, timeout: float = 30.0) -> Outcome:
+    """Wait (bounded) for ``name`` to reach done/ or failed/; the agent must stay up."""
+    found = wait_for(
+        lambda: settled(folder, name),
+        timeout=timeout,
+        what=f"{name} to reach done/ or failed/",
+        process=agent.process,
+    )
+    assert agent.process.poll() is None, agent.output()
+    return found
+
+
+def start_without_dac(home: AgentHome) -> RunningAgent:
+    """A running agent as root without the capabilities that bypass file permissions."""
+    if shutil.which("setpriv") is None:
+        raise RuntimeError("setpriv (util-linux) is needed to drop root's file capabilities")
+    log = home.home / f"agent-{len(home.running)}.log"
+    handle = log.open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            "setpriv",
+            f"--inh-caps={DAC_CAPS}",
+            f"--bounding-set={DAC_CAPS}",
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+        ],
+        env=home.env,
+        cwd=REPO,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    handle.close()
+    agent = RunningAgent(process, log)
+    home.running.append(agent)
+    wait_for(
+        lambda: "watching" in agent.output() and home.status_file().get("pid"),
+        what="the agent to start watching",
+        process=process,
+    )
+    return agent
