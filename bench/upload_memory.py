@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import serve_sandbox  # noqa: E402 - bench/ is the script's own folder
+
 SUBJECT = "sr_DemoSubject000000000001"
 BLOCK = 1024 * 1024
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
@@ -61,29 +63,6 @@ def make_file(path: Path, size: int) -> None:
 
 
 # ---------------------------------------------------------------- the sandbox process
-
-
-def serve_sandbox(data_dir: Path) -> None:
-    from agent.sandbox.server import start_sandbox
-
-    sandbox = start_sandbox(data_dir)
-    credentials = sandbox.demo_credentials()
-    assert credentials is not None
-    print(
-        json.dumps(
-            {
-                "KOMPLIANT_API_URL": credentials.api_url,
-                "KOMPLIANT_API_KEY": credentials.api_key,
-                "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-                "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-            }
-        ),
-        flush=True,
-    )
-    try:
-        sys.stdin.read()  # until the parent closes the pipe
-    finally:
-        sandbox.stop()
 
 
 # ---------------------------------------------------------------- one upload, measured
