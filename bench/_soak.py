@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -268,3 +269,17 @@ def check_end_state(
         outcomes == wanted,
         "" if outcomes == wanted else str(outcomes - wanted)[:1000],
     )
+
+
+def conclude(
+    verdict: Verdict, install: Install | None, work: Path, *, keep: bool, last_logs: int
+) -> int:
+    """Print the verdict (and, on FAIL, the agent's last logs); keep or remove ``work``."""
+    print(verdict.report(), flush=True)
+    if not verdict.passed and install is not None:
+        print(install.logs(last=last_logs)[-4000 * last_logs :])
+    if keep or not verdict.passed:
+        print(f"kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if verdict.passed else 1

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from _soak import (
     SoakTimeout,
     Verdict,
     check_end_state,
+    conclude,
     git_commit,
     hard_deadline,
     machine,
@@ -98,14 +98,7 @@ def main(argv: list[str]) -> int:
         if install is not None:
             install.kill_all()
         sandbox.stop()
-    print(verdict.report(), flush=True)
-    if not verdict.passed and install is not None:
-        print(install.logs(last=2)[-8000:])
-    if args.keep or not verdict.passed:
-        print(f"kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if verdict.passed else 1
+    return conclude(verdict, install, work, keep=args.keep, last_logs=2)
 
 
 def _soak(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 import tempfile
 import threading
@@ -48,6 +47,7 @@ from _soak import (
     SoakTimeout,
     Verdict,
     check_end_state,
+    conclude,
     git_commit,
     hard_deadline,
     machine,
@@ -169,14 +169,7 @@ def main(argv: list[str]) -> int:
         if install is not None:
             install.kill_all()
         sandbox.stop()
-    print(verdict.report(), flush=True)
-    if not verdict.passed and install is not None:
-        print(install.logs(last=1)[-6000:])
-    if args.keep or not verdict.passed:
-        print(f"kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if verdict.passed else 1
+    return conclude(verdict, install, work, keep=args.keep, last_logs=1)
 
 
 def _soak(
