@@ -30,6 +30,7 @@ from agent.settle.moves import (
     move_failed,
     move_to_free_name,
     rename_no_clobber,
+    sidecar_name,
     write_replacing,
 )
 
@@ -70,7 +71,7 @@ class Claim:
 
     @property
     def record_path(self) -> Path:
-        return self.path.with_name(self.path.name + CLAIM_SUFFIX)
+        return self.path.with_name(sidecar_name(self.path.name, CLAIM_SUFFIX))
 
     @property
     def folder(self) -> Path:
@@ -189,7 +190,7 @@ def claim(
     try:
         processing.mkdir(exist_ok=True)
         target = move_to_free_name(
-            path, processing, path.name, also_free=lambda name: [name + CLAIM_SUFFIX]
+            path, processing, path.name, also_free=lambda name: [sidecar_name(name, CLAIM_SUFFIX)]
         )
     except FileNotFoundError:
         return None
@@ -237,7 +238,8 @@ def claims_in(folder: Path) -> list[Claim]:
             continue
         if name.endswith(CLAIM_SUFFIX) and _read_record(path) is not None:
             continue  # an owner record
-        found.append(_claim_from(path, _read_record(path.with_name(name + CLAIM_SUFFIX))))
+        record = path.with_name(sidecar_name(name, CLAIM_SUFFIX))
+        found.append(_claim_from(path, _read_record(record)))
     return found
 
 

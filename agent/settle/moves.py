@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import hashlib
 import logging
 import os
 import sys
@@ -107,6 +108,26 @@ def rename_no_clobber(src: Path, dst: Path) -> None:
         if os.path.lexists(dst):
             raise FileExistsError(errno.EEXIST, "target exists", str(dst)) from None
         os.rename(src, dst)
+
+
+#: The longest file name most file systems take, in bytes (ext4, APFS, NTFS: 255 units).
+NAME_MAX = 255
+
+
+def sidecar_name(name: str, suffix: str) -> str:
+    """``name + suffix`` for a note or record that sits beside a file — shortened when that
+    would be longer than a file system allows (pure).
+
+    A document may use the whole 255 bytes itself; its receipt then keeps the start of the
+    name and a short hash of the whole, so every file still gets its note.
+    """
+    whole = name + suffix
+    if len(whole.encode("utf-8")) <= NAME_MAX:
+        return whole
+    tag = "~" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    room = NAME_MAX - len((tag + suffix).encode("utf-8"))
+    stem = name.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return stem + tag + suffix
 
 
 def numbered_names(name: str, suffix: str = "") -> Iterator[str]:

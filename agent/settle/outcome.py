@@ -33,6 +33,7 @@ from agent.settle.moves import (
     fsync_folder,
     move_failed,
     move_to_free_name,
+    sidecar_name,
     write_temp,
 )
 
@@ -134,7 +135,7 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
         raise move_failed(error, where, target, claimed.path) from error
     try:
         final = move_to_free_name(
-            claimed.path, target, name, also_free=lambda n: [n + sidecar_suffix]
+            claimed.path, target, name, also_free=lambda n: [sidecar_name(n, sidecar_suffix)]
         )
     except OSError as error:
         note.unlink(missing_ok=True)
@@ -145,7 +146,9 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
             ) from error
         raise move_failed(error, where, target, claimed.path) from error
     try:
-        move_to_free_name(note, target, final.name + sidecar_suffix, suffix=sidecar_suffix)
+        move_to_free_name(
+            note, target, sidecar_name(final.name, sidecar_suffix), suffix=sidecar_suffix
+        )
     except OSError as error:  # the file is settled; only its note is missing
         note.unlink(missing_ok=True)
         log.error("moved %s to %s but could not write its note: %s", name, final, error)

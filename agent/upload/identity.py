@@ -7,6 +7,7 @@ was being written while it was sent and is never reported as uploaded.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -40,7 +41,13 @@ def open_regular(path: Path) -> tuple[int, os.stat_result]:
     is not a regular file. ``O_NONBLOCK`` keeps a named pipe from blocking the open; it
     changes nothing for regular files.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_BINARY", 0)
+        # Never through a link: it could point at any file outside the agent's folders.
+        | getattr(os, "O_NOFOLLOW", 0)
+    )
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -58,6 +65,13 @@ def open_regular(path: Path) -> tuple[int, os.stat_result]:
             hint="Give the agent's user read permission on the file, then try again.",
         ) from None
     except OSError as error:
+        if error.errno == errno.ELOOP or path.is_symlink():
+            raise FileProblem(
+                f"{path.name} is a link (shortcut) to another file, not the document itself",
+                code="FILE_IS_LINK",
+                hint="Copy the document itself into the folder: the agent never follows "
+                "links, so that it never uploads a file from outside its folders.",
+            ) from None
         raise FileProblem(
             f"The file {path} cannot be opened: {error.strerror}",
             code="FILE_UNREADABLE",

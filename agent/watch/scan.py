@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 def walk_folders(top: Path, ignore: Callable[[Path], bool]) -> Iterator[tuple[Path, list[Path]]]:
     """Yield ``(folder, files)`` for ``top`` and every folder below it, parents first.
 
-    Ignored folders are not entered, ignored files are left out, and symlinks are skipped (a
-    link is not a document the agent may move). A folder below ``top`` that cannot be read is
+    Ignored folders are not entered and ignored files are left out. A symlink is listed as
+    a file and never entered: the upload refuses it with a note, so it gets an outcome
+    without its target ever being read. A folder below ``top`` that cannot be read is
     logged and skipped; ``top`` itself raises :class:`OSError` (the caller decides whether a
     missing root is a problem — it is never "empty").
     """
@@ -32,8 +33,8 @@ def walk_folders(top: Path, ignore: Callable[[Path], bool]) -> Iterator[tuple[Pa
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             subfolders.append(path)
-                        elif entry.is_file(follow_symlinks=False):
-                            files.append(path)
+                        elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                            files.append(path)  # a link too: it is refused with a note
                     except OSError:
                         continue
         except OSError as exc:

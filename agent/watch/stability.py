@@ -80,12 +80,14 @@ class FileStat:
 
 
 def stat_file(path: Path) -> FileStat | None:
-    """The stat of a regular file, or ``None`` when it is gone, not a file, or a symlink."""
+    """The stat of a regular file or of a symbolic link itself (never of its target), or
+    ``None`` when it is gone or something else. A link is reported so that it gets an
+    outcome: the upload refuses it with a note (agent/upload/identity.py)."""
     try:
         result = os.stat(path, follow_symlinks=False)
     except OSError:
         return None
-    if not stat_module.S_ISREG(result.st_mode):
+    if not (stat_module.S_ISREG(result.st_mode) or stat_module.S_ISLNK(result.st_mode)):
         return None
     return FileStat(size=result.st_size, mtime_ns=result.st_mtime_ns)
 

@@ -27,6 +27,8 @@ import pytest
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.models import Document
 from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
+from agent.settle.moves import sidecar_name
+from agent.settle.outcome import RECEIPT_SUFFIX
 from tests.conftest import (
     DEMO_WORKFLOW,
     RD_ADDRESS,
@@ -41,7 +43,6 @@ from tests.engine.conftest import (
     RunningAgent,
     documents_in,
     drop,
-    files_in,
     wait_for,
 )
 from tests.engine.crashkit import journal_steps
@@ -272,18 +273,21 @@ def test_an_unreadable_file_fails_saying_to_give_read_permission(
     assert setup.alive()
 
 
-def test_a_symlink_is_left_alone_and_never_followed(setup: Setup) -> None:
-    """Links are skipped by the watcher: no upload of a file outside the folders."""
+def test_a_symlink_fails_saying_to_copy_the_document_and_is_never_followed(
+    setup: Setup,
+) -> None:
+    """A link could point anywhere: it is refused with a note, its target never read."""
     target = setup.home.home / "elsewhere.pdf"
     target.write_bytes(PDF + b"the real file")
     link = setup.bank / "link.pdf"
     link.symlink_to(target)
-    setup.barrier()
-    assert link.is_symlink() and settled(setup.bank, "link.pdf") is None
+    outcome = setup.outcome(setup.bank, "link.pdf")
+    assert outcome.kind == "failed"
+    assert outcome.path.is_symlink()  # the link itself moved, nothing copied
+    assert "is a link (shortcut) to another file" in outcome.note
+    assert "Copy the document itself into the folder" in outcome.note
     assert target.read_bytes() == PDF + b"the real file"
-    assert [d.file_name for d in setup.live_documents()] == [
-        n for n in files_in(setup.bank / "done") if n.startswith("barrier") and n.endswith(".pdf")
-    ]
+    assert setup.live_documents() == []
     assert setup.alive()
 
 
@@ -324,26 +328,20 @@ def test_awkward_names_are_uploaded_under_their_own_name(setup: Setup, name: str
     assert setup.alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the receipt's name (name + .receipt.txt) exceeds 255 bytes, the "
-    "file stays in done/ without a receipt; see docs/reliability.md",
-)
 def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
+    """``name + .receipt.txt`` would be too long for the file system: the receipt keeps
+    the start of the name and a short hash, and names the file in full inside."""
     name = "s" * 251 + ".pdf"
     drop(setup.bank, name, PDF + b"longest")
-    wait_for((setup.bank / "done" / name).exists, what="the long name in done/", timeout=15)
-    found = wait_for(lambda: _safe_settled(setup.bank, name), what="its receipt", timeout=3)
-    assert found.kind == "done"
-
-
-def _safe_settled(folder: Path, name: str) -> Outcome | None:
-    try:
-        return settled(folder, name)
-    except OSError as error:
-        if error.errno == errno.ENAMETOOLONG:
-            return None
-        raise
+    receipt = setup.bank / "done" / sidecar_name(name, RECEIPT_SUFFIX)
+    assert len(receipt.name.encode()) == 255
+    wait_for(receipt.exists, what="the long name's receipt in done/", timeout=30)
+    assert (setup.bank / "done" / name).read_bytes() == PDF + b"longest"
+    text = receipt.read_text(encoding="utf-8")
+    assert f"receipt for {name}" in text
+    assert "Uploaded to Kompliant as document d_" in text
+    assert [d.file_name for d in setup.live_documents()] == [name]
+    assert setup.alive()
 
 
 def test_the_same_file_twice_at_once_is_uploaded_once(setup: Setup) -> None:

@@ -99,3 +99,14 @@ def test_without_hard_links_it_checks_then_renames(
     dst.unlink()
     rename_no_clobber(src, dst)
     assert dst.read_text() == "new" and not src.exists()
+
+
+def test_sidecar_names_fit_the_file_system_whatever_the_name() -> None:
+    from agent.settle.moves import NAME_MAX, sidecar_name
+
+    assert sidecar_name("a.pdf", ".receipt.txt") == "a.pdf.receipt.txt"
+    for name in ("s" * 251 + ".pdf", "é" * 125 + ".pdf", "🙂" * 62 + ".png"):
+        made = sidecar_name(name, ".receipt.txt")
+        assert len(made.encode("utf-8")) <= NAME_MAX
+        assert made.endswith(".receipt.txt") and made.startswith(name[:20])
+        assert made != sidecar_name(name[:-5] + "x.pdf", ".receipt.txt")  # a hash of the whole
