@@ -38,6 +38,7 @@ from tests.conftest import (
     RD_ID,
     RD_INACTIVE,
 )
+from tests.engine.crashkit import agent_cli
 
 REPO = Path(__file__).resolve().parents[2]
 LABEL = "Demo Ltd"
@@ -198,15 +199,7 @@ class AgentHome:
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """``python -m agent ARGS`` to its end."""
-        return subprocess.run(
-            [sys.executable, "-m", "agent", *args],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return agent_cli(self.env, *args, timeout=timeout)
 
     def run_once(self, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.cli("run", "--once", *extra)

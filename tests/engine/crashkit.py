@@ -39,6 +39,23 @@ from agent.settle import DONE_DIR, FAILED_DIR, PROCESSING_DIR, RECEIPT_SUFFIX
 from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def agent_cli(
+    env: Mapping[str, str], *args: str, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m agent ARGS`` to its end, in ``env``, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        env=dict(env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 LABEL = "Crash Ltd"
 WORKFLOW_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
 COMBINED = "Statement and address"
@@ -173,15 +190,7 @@ required_document_ids = [{combined}]
         config.write_text(text.lstrip(), encoding="utf-8")
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "agent", *args],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return agent_cli(self.env, *args, timeout=timeout)
 
     def add_workflow(self) -> None:
         done = self.cli("add-workflow", DEMO_WORKFLOW, "--label", LABEL)
