@@ -11,6 +11,8 @@ Every test gets its own ``KOMPLIANT_AGENT_HOME``, so nothing touches a user's fo
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -124,3 +126,21 @@ def create_document(
 @pytest.fixture
 def uploaded_document(sandbox: RunningSandbox) -> str:
     return create_document(sandbox)
+
+
+@contextlib.contextmanager
+def small_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A real, small file system (tmpfs of ``size``, e.g. ``2m``) at ``mount_point``, for
+    full-disk cases; the test is skipped where it cannot be mounted (needs root)."""
+    mount_point.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)

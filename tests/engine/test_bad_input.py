@@ -34,6 +34,7 @@ from tests.conftest import (
     RD_ADDRESS,
     RD_BANK,
     sandbox_admin,
+    small_tmpfs,
 )
 from tests.engine.badkit import Outcome, settled, start_without_dac, wait_outcome
 from tests.engine.conftest import (
@@ -526,19 +527,8 @@ def test_a_read_only_folder_waits_and_goes_once_writable(
 @pytest.fixture
 def small_root(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB file system (tmpfs) for the watched root, where root may mount one."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small file system here (needs root)")
-    try:
+    with small_tmpfs(tmp_path / "small", "2m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 def _fill(folder: Path) -> Path:

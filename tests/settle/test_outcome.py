@@ -27,6 +27,7 @@ from agent.settle import (
     settle_done,
     settle_failed,
 )
+from tests.conftest import small_tmpfs
 
 T0 = datetime(2025, 3, 24, 12, 0, 5, tzinfo=UTC)
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -246,19 +247,8 @@ def test_a_read_only_folder_leaves_the_file_claimed(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 256 KiB filesystem (tmpfs), where root may mount one."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small filesystem here (needs root)")
-    try:
+    with small_tmpfs(tmp_path / "disk", "256k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], capture_output=True, check=False)
 
 
 def test_a_really_full_disk_leaves_the_file_claimed(small_disk: Path) -> None:
