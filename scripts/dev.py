@@ -82,6 +82,16 @@ KEYRING_SESSION_SCRIPT = (
 )
 
 _apt_updated = False
+# Another apt-get (a second test run, the desktop's updater) may hold dpkg's lock: wait for
+# it instead of failing at once. Test runs side by side also queue on a lock of their own,
+# since `apt-get update` does not wait for the lists lock.
+APT_GET = ("apt-get", "-o", "DPkg::Lock::Timeout=600")
+APT_QUEUE = ("flock", "/var/lock/kompliant-dev-apt.lock")
+
+
+def _apt_command(*args: str) -> list[str]:
+    queue = APT_QUEUE if shutil.which("flock") else ()
+    return [*queue, *APT_GET, *args]
 
 
 def say(message: str) -> None:
@@ -189,10 +199,10 @@ def _apt_install(packages: Sequence[str]) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if not _apt_updated:
         say("apt-get update")
-        run_checked(["apt-get", "update", "-qq"], env=env, what="apt-get update")
+        run_checked(_apt_command("update", "-qq"), env=env, what="apt-get update")
         _apt_updated = True
     say(f"apt-get install {' '.join(packages)}")
-    run_checked(["apt-get", "install", "-y", "-qq", *packages], env=env, what="apt-get install")
+    run_checked(_apt_command("install", "-y", "-qq", *packages), env=env, what="apt-get install")
 
 
 def feature_missing(feature: str) -> list[str]:
