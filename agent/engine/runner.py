@@ -49,7 +49,8 @@ from agent.errors import AgentError, AuthError, FileChanged, NetworkError, Retry
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
-from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, release, stale_claims
+from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, release
+from agent.settle.liveness import stale_claims
 from agent.settle.moves import MoveFailed
 from agent.settle.outcome import find_done, retry_failed
 from agent.watch.events import EventKind

@@ -2,8 +2,10 @@
 
 Public face:
 
-- :func:`claim` / :func:`release` / :func:`stale_claims` / :func:`adopt` — the hidden
-  ``.processing/`` folder beside a file (:mod:`agent.settle.claim`);
+- :func:`claim` / :func:`release` / :func:`adopt` — the hidden ``.processing/`` folder
+  beside a file (:mod:`agent.settle.claim`);
+- :func:`heartbeat` / :func:`judge` / :func:`stale_claims` / :class:`LeaseWatch` — whether
+  a claim's owner is still there (:mod:`agent.settle.liveness`);
 - :func:`settle_done` / :func:`settle_failed` / :func:`retry_failed` / :func:`find_done` with
   :class:`DoneRecord` and :class:`Fulfilled` (:mod:`agent.settle.outcome`);
 - :class:`ProfileLock` / :class:`AlreadyRunning` (:mod:`agent.settle.lock`);
@@ -26,7 +28,17 @@ from agent.settle.claim import (
     claims_in,
     current_owner,
     local_owner_alive,
+    read_claim,
     release,
+)
+from agent.settle.liveness import (
+    DEFAULT_LEASE_SECONDS,
+    HEARTBEAT_SECONDS,
+    Hold,
+    LeaseWatch,
+    heartbeat,
+    judge,
+    lock_free,
     stale_claims,
 )
 from agent.settle.lock import LOCK_FILE, AlreadyRunning, ProfileLock
@@ -50,9 +62,11 @@ AGENT_NAMES = frozenset({PROCESSING_DIR, DONE_DIR, FAILED_DIR})
 __all__ = [
     "AGENT_NAMES",
     "CLAIM_SUFFIX",
+    "DEFAULT_LEASE_SECONDS",
     "DONE_DIR",
     "ERROR_SUFFIX",
     "FAILED_DIR",
+    "HEARTBEAT_SECONDS",
     "LOCK_FILE",
     "PROCESSING_DIR",
     "RECEIPT_SUFFIX",
@@ -62,6 +76,8 @@ __all__ = [
     "ClaimOwner",
     "DoneRecord",
     "Fulfilled",
+    "Hold",
+    "LeaseWatch",
     "MoveFailed",
     "ProfileLock",
     "adopt",
@@ -69,7 +85,11 @@ __all__ = [
     "claims_in",
     "current_owner",
     "find_done",
+    "heartbeat",
+    "judge",
     "local_owner_alive",
+    "lock_free",
+    "read_claim",
     "release",
     "retry_failed",
     "settle_done",
