@@ -77,6 +77,12 @@ class Entry:
     ``w_…/rd_…+rd_…``, ``w_…/upload-only`` or ``w_…/inbox``); the journal treats it as an
     opaque string and groups ``status`` by it. ``required_document_ids`` is sorted;
     ``fulfillments`` maps a required document id to its fulfillment id.
+
+    ``folder_id`` is the marker id of the agent's folder the file belongs to and
+    ``folder_sub`` the sub-folders below it ("2024/jan"): the folder is found again by
+    them after a rename or move. ``claimed_ino`` / ``claimed_dev`` identify the claimed
+    file, to find it again when it was renamed inside ``.processing/``. ``resolved_at``:
+    when a failed file left ``failed/`` (it needs the user no more).
     """
 
     id: int
@@ -103,6 +109,11 @@ class Entry:
     last_error: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    folder_id: str | None = None
+    folder_sub: str = ""
+    claimed_ino: int | None = None
+    claimed_dev: int | None = None
+    resolved_at: datetime | None = None
 
     @property
     def settled(self) -> bool:

@@ -57,6 +57,11 @@ def entry_from_row(row: sqlite3.Row) -> Entry:
         last_error=row["last_error"],
         created_at=from_ts(row["created_at"]),
         updated_at=from_ts(row["updated_at"]),
+        folder_id=row["folder_id"],
+        folder_sub=row["folder_sub"] or "",
+        claimed_ino=row["claimed_ino"],
+        claimed_dev=row["claimed_dev"],
+        resolved_at=from_ts(row["resolved_at"]),
     )
 
 

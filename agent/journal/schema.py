@@ -1,6 +1,14 @@
 """The journal's SQLite schema, its version and how a connection is set up.
 
-The schema version lives in ``PRAGMA user_version``. :data:`MIGRATIONS` maps each
+The schema version lives in ``PRAGMA user_version``.
+
+Hot and settled rows (version 2). The rows the running agent works with — files not
+settled yet, and failed ones whose file still waits in ``failed/`` for the user — are in
+``hot``; a file settled as done (or a failed one that left ``failed/``) moves to
+``archive`` in the transaction that settles it, and ``totals`` counts the done ones per
+folder. So what the agent reads on its steady path stays as small as the work at hand,
+however long its history; ``archive`` is still read for duplicates and by id. The view
+``entries`` is both, for tools that read the journal from outside. :data:`MIGRATIONS` maps each
 version to the statements that bring a database from the version before it; opening a
 journal applies the missing ones in one transaction. A journal written by a newer agent
 (a higher version than this code knows) is refused rather than misread.
@@ -21,7 +29,7 @@ from pathlib import Path
 
 from agent.errors import CannotSucceed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _V1 = (
@@ -59,8 +67,79 @@ _V1 = (
     "CREATE INDEX entries_open ON entries (step) WHERE step <> 'settled'",
 )
 
+#: Columns version 2 adds to every row: the marker id of the folder a file belongs to and
+#: the sub-folders below it (so a renamed folder is found again), the claimed file's inode
+#: and device (so a file renamed inside .processing/ is found again), and when a failed
+#: file left failed/ (it no longer needs the user).
+_V2_COLUMNS = (
+    ("folder_id", "TEXT"),
+    ("folder_sub", "TEXT NOT NULL DEFAULT ''"),
+    ("claimed_ino", "INTEGER"),
+    ("claimed_dev", "INTEGER"),
+    ("resolved_at", "REAL"),
+)
+#: Rows that stay hot: not settled, or failed with the file still in failed/ (maybe).
+HOT_ROWS = "step <> 'settled' OR outcome = 'failed'"
+
+_V2 = (
+    """
+    CREATE TABLE hot (
+        id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+        step                  TEXT    NOT NULL,
+        source_path           TEXT    NOT NULL,
+        claimed_path          TEXT,
+        final_path            TEXT,
+        folder_key            TEXT    NOT NULL,
+        workflow_id           TEXT,
+        required_document_ids TEXT    NOT NULL DEFAULT '[]',
+        needs_routing         INTEGER NOT NULL DEFAULT 0,
+        file_name             TEXT    NOT NULL,
+        size                  INTEGER,
+        mtime_ns              INTEGER,
+        sha256                TEXT,
+        document_id           TEXT,
+        form_expires_at       REAL,
+        fulfillments          TEXT    NOT NULL DEFAULT '{}',
+        outcome               TEXT,
+        message               TEXT,
+        duplicate_of          TEXT,
+        attempts              INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at       REAL,
+        last_error            TEXT,
+        created_at            REAL    NOT NULL,
+        updated_at            REAL    NOT NULL,
+    """
+    + ",\n".join(f"        {name} {kind}" for name, kind in _V2_COLUMNS)
+    + "\n    )",
+    f"INSERT INTO hot SELECT *, NULL, '', NULL, NULL, NULL FROM entries WHERE {HOT_ROWS}",
+    f"DELETE FROM entries WHERE {HOT_ROWS}",
+    "DROP INDEX entries_claimed",
+    "DROP INDEX entries_source",
+    "DROP INDEX entries_open",
+    "ALTER TABLE entries RENAME TO archive",
+    *(f"ALTER TABLE archive ADD COLUMN {name} {kind}" for name, kind in _V2_COLUMNS),
+    "CREATE INDEX hot_claimed ON hot (claimed_path)",
+    "CREATE INDEX hot_source ON hot (source_path)",
+    "CREATE INDEX hot_sha256 ON hot (sha256)",
+    """
+    CREATE TABLE totals (
+        folder_key TEXT    NOT NULL,
+        outcome    TEXT    NOT NULL,
+        count      INTEGER NOT NULL,
+        PRIMARY KEY (folder_key, outcome)
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO totals SELECT folder_key, 'done', COUNT(*) FROM archive "
+    "WHERE outcome = 'done' GROUP BY folder_key",
+    # new ids continue after every id ever used, archived ones included
+    "DELETE FROM sqlite_sequence WHERE name = 'hot'",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'hot', COALESCE(MAX(id), 0) FROM "
+    "(SELECT MAX(id) AS id FROM archive UNION ALL SELECT MAX(id) AS id FROM hot)",
+    "CREATE VIEW entries AS SELECT * FROM hot UNION ALL SELECT * FROM archive",
+)
+
 #: version -> statements that upgrade the version before it to this one
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
 
 
 class JournalError(CannotSucceed):

@@ -3,6 +3,11 @@
 The running agent holds the journal open for writing; WAL lets another process read a
 consistent snapshot at the same time without blocking it. :func:`read_status` opens
 the file read-only, so ``status`` can never change or lock the agent's journal.
+
+The counts come from the journal's current states: the hot rows (files in the works,
+failed files still in failed/, inbox files waiting for routing) and the done totals kept
+beside the archive — never a walk over the whole history. A journal of the first format
+(not opened by an agent of this version yet) is counted as it was then.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ _COUNT_SQL = """
     SELECT folder_key, step, outcome, needs_routing,
            (next_attempt_at IS NOT NULL AND next_attempt_at > ?) AS backing_off,
            COUNT(*)
-    FROM entries
+    FROM {table}
     GROUP BY folder_key, step, outcome, needs_routing, backing_off
 """
+_TOTALS_SQL = "SELECT folder_key, outcome, count FROM totals"
 
 _FIELD = {
     FolderState.WAITING: "waiting",
@@ -32,10 +38,18 @@ _FIELD = {
 }
 
 
-def count_by_folder(conn: sqlite3.Connection, now: datetime) -> list[FolderCounts]:
-    """Counts per folder key, sorted by key."""
+def count_by_folder(
+    conn: sqlite3.Connection, now: datetime, *, archived: bool = True
+) -> list[FolderCounts]:
+    """Counts per folder key, sorted by key (``archived``: the journal's format has the
+    hot rows apart from the archive)."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_FIELD.values(), 0))
-    rows = conn.execute(_COUNT_SQL, (now.timestamp(),)).fetchall()
+    table = "hot" if archived else "entries"
+    rows = conn.execute(_COUNT_SQL.format(table=table), (now.timestamp(),)).fetchall()
+    if archived:
+        for folder_key, outcome, count in conn.execute(_TOTALS_SQL).fetchall():
+            if outcome == Outcome.DONE.value:
+                totals[str(folder_key)]["done"] += int(count)
     for folder_key, step, outcome, needs_routing, backing_off, count in rows:
         state = folder_state(
             step=Step(step),
@@ -53,12 +67,9 @@ def read_status(path: Path, *, now: datetime | None = None) -> list[FolderCounts
         return []
     conn = connect(path, read_only=True)
     try:
-        try:
-            conn.execute("SELECT 1 FROM entries LIMIT 1")
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
-                return []
-            raise
-        return count_by_folder(conn, now or datetime.now(UTC))
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version < 1:
+            return []
+        return count_by_folder(conn, now or datetime.now(UTC), archived=version >= 2)
     finally:
         conn.close()
