@@ -1,0 +1,94 @@
+"""Finding a claimed file again when it is not where the journal last saw it.
+
+A user may rename or move a file inside ``.processing/`` (or the whole folder, which the
+engine follows by the folder's marker id). The claimed file is then looked for in its
+folder's ``.processing/`` by what cannot change with a rename: its inode and device;
+failing that (a copy, another file system) a file of the same size and SHA-256. Files
+another entry holds are never taken for it. The owner record moves along with the file,
+so no stale record stays behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Container
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.settle.claim import CLAIM_SUFFIX, PROCESSING_DIR, Claim, ClaimOwner, record_text
+from agent.settle.moves import TEMP_PREFIX, sidecar_name, write_replacing
+
+log = logging.getLogger(__name__)
+
+
+def find_claimed(
+    folder: Path,
+    *,
+    ino: int | None,
+    dev: int | None,
+    size: int | None,
+    sha256: str | None,
+    skip: Container[Path] = (),
+) -> Path | None:
+    """The file in ``folder/.processing`` that is the claimed one, or None."""
+    processing = folder / PROCESSING_DIR
+    try:
+        entries = list(os.scandir(processing))
+    except OSError:
+        return None
+    same_size: list[Path] = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        path = Path(entry.path)
+        if entry.name.startswith(TEMP_PREFIX) or entry.name.endswith(CLAIM_SUFFIX):
+            continue
+        if path in skip:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if ino is not None and st.st_ino == ino and (dev is None or st.st_dev == dev):
+            return path
+        if size is not None and st.st_size == size:
+            same_size.append(path)
+    if sha256 is None:
+        return None
+    for path in same_size:
+        if _sha256(path) == sha256:
+            return path
+    return None
+
+
+def move_record(old: Path, new: Claim, owner: ClaimOwner) -> None:
+    """The claimed file moved from ``old`` to ``new.path``: its owner record goes along."""
+    if new.claimed_at is None or new.owner is None:
+        new = Claim(new.path, new.source, owner, new.claimed_at or datetime.now(UTC))
+    try:
+        write_replacing(new.record_path, record_text(new), durable=False)
+    except OSError as error:
+        log.warning("cannot write the claim record of %s: %s", new.path, error)
+        return
+    old_record = old.with_name(sidecar_name(old.name, CLAIM_SUFFIX))
+    if old_record != new.record_path:
+        with contextlib.suppress(FileNotFoundError):
+            old_record.unlink()
+
+
+def remove_record(claimed: Path) -> None:
+    """The claimed file is gone for good: its owner record goes too."""
+    with contextlib.suppress(FileNotFoundError):
+        claimed.with_name(sidecar_name(claimed.name, CLAIM_SUFFIX)).unlink()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
