@@ -17,7 +17,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.journal.records import FolderCounts, FolderState, Outcome, Step, folder_state
+from agent.journal.records import Entry, FolderCounts, FolderState, Outcome, Step, folder_state
+from agent.journal.rows import entry_from_row
 from agent.journal.schema import connect
 
 _COUNT_SQL = """
@@ -73,3 +74,27 @@ def read_status(path: Path, *, now: datetime | None = None) -> list[FolderCounts
         return count_by_folder(conn, now or datetime.now(UTC), archived=version >= 2)
     finally:
         conn.close()
+
+
+def read_claimed_entry(path: Path, claimed: Path) -> Entry | None:
+    """The unsettled entry of the file claimed at ``claimed`` in the journal at ``path`` —
+    another agent's, read-only (for taking its claim over at the step it reached); None
+    when there is no such journal or entry, or it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        conn = connect(path, read_only=True)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute(
+            "SELECT * FROM entries WHERE claimed_path = ? AND step <> 'settled' "
+            "ORDER BY id DESC LIMIT 1",
+            (str(claimed),),
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return None if row is None else entry_from_row(row)

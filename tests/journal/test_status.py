@@ -154,3 +154,24 @@ def test_folder_state_rules() -> None:
     assert state(Step.SEEN, needs_routing=True) is FolderState.NEEDS_ROUTING
     assert state(Step.SETTLED, outcome=Outcome.DONE) is FolderState.DONE
     assert state(Step.SETTLED, outcome=Outcome.FAILED) is FolderState.FAILED
+
+
+def test_another_agents_entry_of_a_claimed_file_is_read_without_changing_it(
+    tmp_path: Path,
+) -> None:
+    from agent.journal import read_claimed_entry
+
+    path = tmp_path / "theirs.sqlite3"
+    claimed = Path("/w/Bank/.processing/a.pdf")
+    with Journal.open(path, clock=lambda: T0) as theirs:
+        entry = theirs.begin(
+            Path("/w/Bank/a.pdf"), folder_key="k", claimed=claimed, step=Step.STABLE
+        )
+        theirs.advance(entry.id, Step.HASHED, sha256="s1")
+        theirs.advance(entry.id, Step.CREATED, document_id="d_1")
+        before = path.read_bytes()
+        found = read_claimed_entry(path, claimed)
+        assert found is not None and found.document_id == "d_1" and found.step is Step.CREATED
+        assert read_claimed_entry(path, Path("/w/Bank/.processing/other.pdf")) is None
+        assert path.read_bytes() == before
+    assert read_claimed_entry(tmp_path / "nowhere.sqlite3", claimed) is None
