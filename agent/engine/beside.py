@@ -53,9 +53,9 @@ class Ticker:
                 pause = self._task()
             except Exception:
                 log.exception(
-                    "%s: unexpected error; trying again in %.0f s", self.name, AFTER_A_BUG
+                    "%s: unexpected error; trying again in %.0f s", self.name, self._after_a_bug
                 )
-                pause = AFTER_A_BUG
+                pause = self._after_a_bug
             if self._stop.is_set():
                 return
             self._wake.wait(max(0.0, pause))
