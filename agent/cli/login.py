@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from agent.cli import exitcodes
+from agent.cli.profile import add_profile_option, config_for
 from agent.credentials import (
     SecretStore,
     credentials_from_environment,
@@ -25,7 +26,6 @@ from agent.credentials import (
     stored_profile,
 )
 from agent.credentials.store import check_credentials
-from agent.cli.profile import add_profile_option, config_for
 from agent.errors import AgentError, CannotSucceed, CredentialsError, RetryLater
 from agent.kompliant import transport
 from agent.kompliant.auth import Credentials
