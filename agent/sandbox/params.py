@@ -65,11 +65,6 @@ def not_found(field: str, entity_id: str, *, http_status: int = 400) -> ApiError
     )
 
 
-def plain(error: ApiError) -> ApiError:
-    """A per-item refusal stripped to a bare BAD_REQUEST with a message no client knows."""
-    return ApiError("BAD_REQUEST", PLAIN_REFUSAL)
-
-
 def rule(entity_type: str, sub_code: str, message: str) -> ApiError:
     return ApiError("SYSTEM_RULE_VIOLATION", message, entity_type=entity_type, sub_code=sub_code)
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from agent.sandbox.call import Call, Reply
 from agent.sandbox.params import (
+    PLAIN_REFUSAL,
     ApiError,
     bad_request,
     choice,
     filters,
     items,
     not_found,
-    plain,
     rule,
     text,
 )
@@ -50,8 +50,9 @@ def required_document_of(call: Call, workflow: Workflow, rd_id: str) -> Required
 
 
 def item_refusal(call: Call, error: ApiError) -> ApiError:
-    """The refusal a batch item gets: as it is, or bare with ``plain_refusals``."""
-    return plain(error) if call.config.plain_refusals else error
+    """The refusal a batch item gets: as it is, or with ``plain_refusals`` a bare
+    BAD_REQUEST with a message no client knows (no details, no sub-code)."""
+    return ApiError("BAD_REQUEST", PLAIN_REFUSAL) if call.config.plain_refusals else error
 
 
 def get_workflow(call: Call, params: Mapping[str, Any]) -> Reply:
