@@ -200,7 +200,7 @@ def claim(
     try:
         # Not synced to disk: after a power cut an unsynced rename leaves the file where
         # the user put it, and a lost record makes the claim an orphan that is recovered
-        # (agent/engine/runner.py); two fsyncs per file are not worth that.
+        # (agent/engine/recovery.py); two fsyncs per file are not worth that.
         _write_record(taken, durable=False)
     except OSError as error:
         # without a record the claim is still safe: it is recovered as an orphan later
