@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.config import Config, load_config
-from agent.decide import WorkflowReview, refresh_workflow
+from agent.decide import refresh_workflow
 from agent.engine.arrival import Arrivals
 from agent.engine.connectivity import Connectivity
 from agent.engine.control import ControlWatcher
@@ -37,9 +37,6 @@ from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.review import RejectedHook
-from agent.engine.review_poller import ReviewPoller
-from agent.engine.review_schedule import ReviewPacing
 from agent.engine.snapshot import EngineFacts, Publisher, stopped, take_snapshot
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
@@ -47,6 +44,10 @@ from agent.errors import AgentError
 from agent.journal import Journal, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
+from agent.review.keeper import RejectedHook
+from agent.review.poller import ReviewPoller
+from agent.review.schedule import ReviewPacing
+from agent.review.state import WorkflowReview
 from agent.settle.outcome import retry_failed
 from agent.watch.ignore import ignore_under
 from agent.watch.observer import FolderWatcher

@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 from agent.config import Config
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import request_refresh, request_retry, set_paused
-from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.errors import AgentError
 from agent.locations import locations
+from agent.review.keeper import stored_reviews
 from agent.tray import desktop
 from agent.tray.icons import icon_for, icon_key, tooltip
 from agent.tray.menu import (

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from agent.engine.review_schedule import Key, ReviewPacing, ReviewSchedule
+from agent.review.schedule import Key, ReviewPacing, ReviewSchedule
 
 
 class FakeClock:

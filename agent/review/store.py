@@ -18,7 +18,9 @@ from typing import Any
 
 from agent.config import Config, write_atomically
 from agent.decide.cache import CachedWorkflow, RequirementsCache
-from agent.decide.review import (
+from agent.kompliant.models import RD_INACTIVE, WORKFLOW_ENDED, RequiredDocument
+from agent.locations import locations
+from agent.review.state import (
     FulfillmentSeen,
     RequirementReview,
     RequirementState,
@@ -26,8 +28,6 @@ from agent.decide.review import (
     newer,
     requirement_state,
 )
-from agent.kompliant.models import RD_INACTIVE, WORKFLOW_ENDED, RequiredDocument
-from agent.locations import locations
 
 log = logging.getLogger(__name__)
 

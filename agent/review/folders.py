@@ -20,7 +20,8 @@ from pathlib import Path
 
 from agent.config import write_atomically
 from agent.decide.markers import FolderKind
-from agent.decide.review import (
+from agent.decide.tree import FolderTree
+from agent.review.state import (
     NOTICE_FOR_STATE,
     FulfillmentSeen,
     RequirementReview,
@@ -28,7 +29,6 @@ from agent.decide.review import (
     WorkflowReview,
     folder_state,
 )
-from agent.decide.tree import FolderTree
 from agent.watch.ignore import AGENT_OWNED
 
 log = logging.getLogger(__name__)
