@@ -8,15 +8,13 @@ either. Comments in a hand-edited file are not kept when the agent writes it bac
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 
 import tomli_w
 
+from agent.atomic import write_atomically
 from agent.config.dump import config_to_data
 from agent.config.model import Config
 from agent.config.parse import ConfigError, parse_config
@@ -61,20 +59,3 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     parse_config(tomllib.loads(text), source=path)
     write_atomically(path, text.encode("utf-8"))
     return path
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise

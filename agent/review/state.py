@@ -26,7 +26,7 @@ from agent.kompliant.models import (
     DECISION_REJECTED,
     Fulfillment,
 )
-from agent.watch.ignore import AGENT_OWNED
+from agent.owned_names import AGENT_OWNED
 
 
 class RequirementState(enum.Enum):

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import Config, write_atomically
+from agent.atomic import write_atomically
+from agent.config import Config
 from agent.decide.cache import CachedWorkflow, RequirementsCache
 from agent.kompliant.models import RD_INACTIVE, WORKFLOW_ENDED, RequiredDocument
 from agent.locations import locations

@@ -34,8 +34,8 @@ import httpx
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.auth import Credentials
 from agent.locations import HOME_ENV
+from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from agent.settle import DONE_DIR, FAILED_DIR, PROCESSING_DIR, RECEIPT_SUFFIX
 from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK
 
 REPO = Path(__file__).resolve().parents[2]
@@ -305,8 +305,8 @@ def settled_names(workflow: Path) -> Counter[str]:
     """How often each dropped file's name appears in any done/ folder (receipts aside)."""
     seen: Counter[str] = Counter()
     for name in FOLDERS:
-        for found in visible_files(workflow / name / DONE_DIR):
-            if not found.endswith(RECEIPT_SUFFIX):
+        for found in visible_files(workflow / name / AGENT_OWNED.done_dir):
+            if not found.endswith(AGENT_OWNED.receipt_suffix):
                 seen[found] += 1
     return seen
 
@@ -318,7 +318,7 @@ def all_settled(workflow: Path, dropped: Sequence[Dropped]) -> bool:
         return False
     for name in FOLDERS:
         folder = workflow / name
-        if _documents_in(folder) or _documents_in(folder / PROCESSING_DIR):
+        if _documents_in(folder) or _documents_in(folder / AGENT_OWNED.processing_dir):
             return False
     return True
 
@@ -390,8 +390,8 @@ def check_settled_once(
         folder = workflow / name
         for where, left in (
             ("its folder", _documents_in(folder)),
-            (".processing/", _documents_in(folder / PROCESSING_DIR)),
-            ("failed/", visible_files(folder / FAILED_DIR)),
+            (".processing/", _documents_in(folder / AGENT_OWNED.processing_dir)),
+            ("failed/", visible_files(folder / AGENT_OWNED.failed_dir)),
         ):
             if left:
                 problems.append(f"{name}: left in {where}: {left}")
@@ -419,7 +419,9 @@ def check_settled_once(
             expected_links.add((document_id, rd))
             if links[(document_id, rd)] != 1:
                 problems.append(f"{d.name}: {links[(document_id, rd)]} fulfillments of {rd}")
-        receipt_path = workflow / d.folder / DONE_DIR / (d.name + RECEIPT_SUFFIX)
+        receipt_path = (
+            workflow / d.folder / AGENT_OWNED.done_dir / (d.name + AGENT_OWNED.receipt_suffix)
+        )
         if not receipt_path.exists():
             problems.append(f"{d.name}: no receipt in {d.folder}/done")
             continue

@@ -26,9 +26,9 @@ import pytest
 
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.models import Document
+from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
 from agent.settle.moves import sidecar_name
-from agent.settle.outcome import RECEIPT_SUFFIX
 from tests.conftest import (
     DEMO_WORKFLOW,
     RD_ADDRESS,
@@ -334,7 +334,7 @@ def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
     the start of the name and a short hash, and names the file in full inside."""
     name = "s" * 251 + ".pdf"
     drop(setup.bank, name, PDF + b"longest")
-    receipt = setup.bank / "done" / sidecar_name(name, RECEIPT_SUFFIX)
+    receipt = setup.bank / "done" / sidecar_name(name, AGENT_OWNED.receipt_suffix)
     assert len(receipt.name.encode()) == 255
     wait_for(receipt.exists, what="the long name's receipt in done/", timeout=30)
     assert (setup.bank / "done" / name).read_bytes() == PDF + b"longest"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.watch.ignore import AGENT_OWNED
+from agent.owned_names import AGENT_OWNED
 from tests.conftest import (
     DEMO_WORKFLOW,
     ENDED_WORKFLOW,

@@ -9,6 +9,7 @@ from pathlib import Path
 from agent.config import Config
 from agent.decide.markers import FolderKind, Marker
 from agent.decide.tree import FolderTree
+from agent.owned_names import AGENT_OWNED
 from agent.review.folders import note_rejections, show_states
 from agent.review.state import (
     FulfillmentSeen,
@@ -16,7 +17,6 @@ from agent.review.state import (
     RequirementState,
     WorkflowReview,
 )
-from agent.watch.ignore import AGENT_OWNED
 
 
 def tree_with(folder: Path, *rds: str) -> FolderTree:
