@@ -197,16 +197,20 @@ class Workers:
         )
 
     def _job(self, entry: Entry) -> Job:
+        if entry.workflow_id is None:
+            raise RetryLater(f"{entry.file_name} has no workflow in the journal")
         tree = self._folders.tree
-        cached = tree.cached(entry.workflow_id) if entry.workflow_id else None
-        if cached is not None:
-            subject = cached.workflow.subject_record_id
-            names = {rd.required_document_id: rd.name for rd in cached.required_documents}
-        else:
-            if entry.workflow_id is None:
-                raise RetryLater(f"{entry.file_name} has no workflow in the journal")
+        # Known from the requirements cache or the folders' markers, as routing knew it;
+        # Kompliant is asked only when neither has it.
+        subject = tree.subject_record_id(entry.workflow_id)
+        if not subject:
             subject = self._client.get_workflow(entry.workflow_id).subject_record_id
-            names = {}
+        cached = tree.cached(entry.workflow_id)
+        names = (
+            {rd.required_document_id: rd.name for rd in cached.required_documents}
+            if cached is not None
+            else {}
+        )
         upload_duplicates = self._folders.config.agent.upload_duplicates
         return Job(subject, names, upload_duplicates=upload_duplicates)
 
