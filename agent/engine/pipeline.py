@@ -49,10 +49,9 @@ from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
-from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
+from agent.upload.create import DEFAULT_SKEW, create_document, discard, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
-from agent.upload.oneshot import discard
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
