@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 
 from agent.atomic import write_atomically
 from agent.errors import CredentialsError
@@ -54,7 +54,7 @@ def write_private(path: Path, data: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):
         path.parent.chmod(0o700)
     # The temporary file is created readable by the owner only (agent.atomic).
-    write_atomically(path, tomli_w.dumps(data))
+    write_atomically(path, tomlkit.dumps(data))
 
 
 def read_toml(path: Path) -> dict[str, Any] | None:

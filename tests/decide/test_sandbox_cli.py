@@ -9,7 +9,14 @@ import pytest
 
 import agent.cli
 from agent.cli import exitcodes, main
-from agent.config import AgentSettings, Config, WorkflowConfig, load_config, save_config
+from agent.config import (
+    AgentSettings,
+    Config,
+    WorkflowConfig,
+    config_path,
+    load_config,
+    save_config,
+)
 from agent.decide import (
     NOTICE_ENDED,
     NOTICE_INACTIVE,
@@ -89,6 +96,42 @@ def test_add_refresh_remove_on_the_command_line(
     assert "every file and folder stays where it is" in capsys.readouterr().out
     assert (home / "Bank statements" / "kept.pdf").read_bytes() == b"%PDF kept"
     assert [w.workflow_id for w in load_config().workflows] == [ENDED]
+
+
+def test_the_users_comments_in_config_toml_survive_add_and_remove_workflow(
+    cli_env: Credentials, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_path()
+    path.write_text(
+        "# Our office's agent: ask Sam before changing it.\n"
+        "[agent]\n"
+        f"root = '{root}'  # the shared drive\n"
+        "workers = 2 # the old laptop is slow\n"
+        "\n"
+        "# Files from the scanner are written slowly.\n"
+        "[stability]\n"
+        "quiet_seconds = 5.0\n",
+        encoding="utf-8",
+    )
+    assert main(["add-workflow", DEMO, "--label", "Demo business"]) == exitcodes.OK
+    added = path.read_text(encoding="utf-8")
+    for comment in (
+        "# Our office's agent: ask Sam before changing it.\n",
+        f"root = '{root}'  # the shared drive\n",
+        "workers = 2 # the old laptop is slow\n",
+        "# Files from the scanner are written slowly.\n[stability]\n",
+    ):
+        assert comment in added
+    config = load_config()
+    assert [(w.workflow_id, w.label) for w in config.workflows] == [(DEMO, "Demo business")]
+    assert config.agent.workers == 2 and config.stability.quiet_seconds == 5.0
+
+    assert main(["remove-workflow", DEMO]) == exitcodes.OK
+    removed = path.read_text(encoding="utf-8")
+    assert "workers = 2 # the old laptop is slow\n" in removed
+    assert "# Files from the scanner are written slowly.\n" in removed
+    assert DEMO not in removed
+    assert load_config().workflows == ()
 
 
 def test_unknown_workflow_exits_cannot_succeed_and_changes_nothing(
