@@ -2,13 +2,14 @@
 
 - :class:`Install`: one agent installation (its own ``KOMPLIANT_AGENT_HOME``, config,
   journal and lock) pointed at a sandbox and at a root folder that may be shared;
-- :class:`AgentProcess`: a ``python -m agent run`` process that can be SIGKILLed;
+- :class:`tests.kit.agent.AgentProcess`: a ``python -m agent run`` process that can be
+  SIGKILLed;
 - :func:`make_batch` / :class:`Dropped`: files with unique, seeded content;
 - :func:`journal_steps`: the unsettled steps of a journal, read-only from outside;
 - :func:`check_settled_once`: the end state every file must reach, on disk and on the
   sandbox, however often the agents were killed on the way.
 
-Waiting is always a bounded poll for a condition (:func:`wait_for`).
+Waiting is always a bounded poll for a condition (:func:`tests.kit.wait.wait_for`).
 """
 
 from __future__ import annotations
@@ -18,43 +19,20 @@ import hashlib
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
+from typing import Any
 
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.auth import Credentials
 from agent.locations import HOME_ENV
 from agent.owned_names import AGENT_OWNED
-from agent.sandbox import RunningSandbox
 from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def agent_cli(
-    env: Mapping[str, str], *args: str, timeout: float = 60.0
-) -> subprocess.CompletedProcess[str]:
-    """``python -m agent ARGS`` to its end, in ``env``, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        env=dict(env),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
+from tests.kit.agent import REPO, AgentProcess, agent_cli, start_agent
 
 LABEL = "Crash Ltd"
 WORKFLOW_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
@@ -67,58 +45,8 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     COMBINED: (RD_BANK, RD_ADDRESS),
 }
 
-T = TypeVar("T")
-
-
-def wait_for(
-    condition: Callable[[], T],
-    *,
-    timeout: float,
-    interval: float = 0.02,
-    what: str = "the condition",
-) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
 
 # -- installations and processes ------------------------------------------------------------
-
-
-@dataclass
-class AgentProcess:
-    """A ``python -m agent run``; its output goes to ``log``."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind runs in the agent."""
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait for the agent's own clean exit; its exit code."""
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"the agent did not stop on SIGTERM:\n{self.output()}") from None
 
 
 @dataclass
@@ -199,16 +127,7 @@ required_document_ids = [{combined}]
             assert (self.workflow / name).is_dir(), f"add-workflow made no {name!r} folder"
 
     def start(self) -> AgentProcess:
-        log = self.home / f"run-{len(self.started):02d}.log"
-        with log.open("wb") as handle:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run"],
-                env=self.env,
-                cwd=REPO,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
-        agent = AgentProcess(process, log)
+        agent = start_agent(self.env, self.home / f"run-{len(self.started):02d}.log")
         self.started.append(agent)
         return agent
 
@@ -335,19 +254,6 @@ def _documents_in(folder: Path) -> list[str]:
         and not p.name.startswith("_")
         and not p.name.endswith(".claim.json")
     )
-
-
-def sandbox_state(sandbox: RunningSandbox) -> dict[str, Any]:
-    """Everything the sandbox holds, deleted records included (GET /_sandbox/state)."""
-    answer = httpx.get(f"{sandbox.base_url}/_sandbox/state", timeout=30)
-    answer.raise_for_status()
-    data: dict[str, Any] = answer.json()
-    return data
-
-
-def set_faults(sandbox: RunningSandbox, **settings: Any) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=settings, timeout=30)
-    assert answer.status_code == 200, answer.text
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import pytest
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.models import Document
 from agent.owned_names import AGENT_OWNED
-from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
+from agent.sandbox import SandboxSettings
 from agent.settle.moves import sidecar_name
 from tests.conftest import (
     DEMO_WORKFLOW,
@@ -41,12 +41,13 @@ from tests.engine.conftest import (
     REPO,
     AgentHome,
     Kompliant,
-    RunningAgent,
     documents_in,
     drop,
-    wait_for,
 )
 from tests.engine.crashkit import journal_steps
+from tests.kit.agent import AgentProcess
+from tests.kit.sandbox import sandbox_stats, set_faults
+from tests.kit.wait import wait_for
 
 PDF = b"%PDF-1.4\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -63,25 +64,10 @@ class ShiftedClock:
         return time.time() + self.offset
 
 
-@pytest.fixture
-def sandbox_settings() -> SandboxSettings:
-    return SandboxSettings()
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, sandbox_settings: SandboxSettings) -> Iterator[RunningSandbox]:
-    """The shared sandbox fixture, with settings a test may parametrize."""
-    running = start_sandbox(tmp_path / "sandbox-data", settings=sandbox_settings)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @dataclass
 class Setup:
     home: AgentHome
-    agent: RunningAgent
+    agent: AgentProcess
     kompliant: Kompliant
 
     @property
@@ -100,12 +86,10 @@ class Setup:
         return [self.kompliant.client.get_document(d.document_id) for d in listed]
 
     def faults(self, **settings: Any) -> None:
-        answer = sandbox_admin(self.home.sandbox, "faults", settings)
-        assert answer.status_code == 200, answer.text
+        set_faults(self.home.sandbox, **settings)
 
     def stats(self) -> dict[str, Any]:
-        data: dict[str, Any] = sandbox_admin(self.home.sandbox, "stats").json()
-        return data
+        return sandbox_stats(self.home.sandbox)
 
     def admin(self, **op: Any) -> None:
         answer = sandbox_admin(self.home.sandbox, "admin", op)

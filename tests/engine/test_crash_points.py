@@ -33,8 +33,8 @@ from tests.engine.crashkit import (
     Dropped,
     Install,
     check_settled_once,
-    sandbox_state,
 )
+from tests.kit.sandbox import sandbox_state
 
 
 def _dead_pid() -> int:

@@ -18,7 +18,8 @@ from tests.conftest import (
     RD_INACTIVE,
     sandbox_admin,
 )
-from tests.engine.conftest import AgentHome, Kompliant, wait_for
+from tests.engine.conftest import AgentHome, Kompliant
+from tests.kit.wait import wait_for
 
 ACCEPTED = AGENT_OWNED.status_accepted
 REJECTED = AGENT_OWNED.status_rejected

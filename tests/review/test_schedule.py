@@ -8,14 +8,7 @@ from collections import Counter
 import pytest
 
 from agent.review.schedule import Key, ReviewPacing, ReviewSchedule
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.kit.clock import FakeClock
 
 
 def keys(count: int) -> list[Key]:
