@@ -42,7 +42,6 @@ from agent.errors import (
     FileChanged,
     FileProblem,
     HashMismatch,
-    RetryLater,
     UploadFormExpired,
 )
 from agent.journal import Entry, Journal, Outcome, Step
@@ -368,16 +367,3 @@ def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
 
 def _action(error: AgentError) -> str:
     return error.hint or "Check the file, then move it back into its folder to try again."
-
-
-def gave_up(entry: Entry, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note for a file whose retry budget is spent."""
-    problem = (
-        f"The upload kept failing after {entry.attempts} attempts; the last problem was: "
-        f"{error.message}"
-    )
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action

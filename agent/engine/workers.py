@@ -4,7 +4,7 @@ A bounded pool runs :class:`agent.engine.pipeline.Pipeline` for one journal entr
 time per worker, so one slow or huge file does not hold up the others. What cannot be
 done now goes back on a schedule (a heap of due times the loop looks at each turn); a
 file whose retry budget is spent goes to failed/ with a note that says what to do
-(:func:`agent.engine.pipeline.gave_up`). Rejected credentials and an unreachable
+(:func:`gave_up`). Rejected credentials and an unreachable
 Kompliant are the agent's problems, not the file's: they do not count against it.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
-from agent.engine.pipeline import Job, Pipeline, Progress, gave_up
+from agent.engine.pipeline import Job, Pipeline, Progress
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
 from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
 from agent.journal import Entry, Journal, Outcome
@@ -40,6 +40,17 @@ class RunSummary:
     done: int = 0
     failed: int = 0
     unsettled: int = 0
+
+
+def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
+    """The failed/ note (problem, action) for a file whose retry budget is spent."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
+    action = (
+        "Check the network and Kompliant's status, then move the file back into its folder "
+        "(or run `kompliant-agent retry`)."
+    )
+    return problem, action
 
 
 class Workers:
@@ -178,9 +189,9 @@ class Workers:
             self.schedule(entry_id, delay)
             log.info("%s: %s; trying again in %.0f s", entry.file_name, error.message, delay)
             return
-        attempts = entry.attempts + 1
+        attempts = entry.attempts + 1  # the retries recorded, and this one
         if policy.exhausted(attempts):
-            problem, action = gave_up(entry, error)
+            problem, action = gave_up(attempts, error)
             self.fail(entry, problem, action)
             return
         delay = 0.5 if isinstance(error, FileChanged) else policy.delay(attempts, error)
