@@ -31,16 +31,15 @@ from agent.decide import (
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from tests.decide.fakes import ADDRESS, BANK, DEMO, ENDED, GOV_ID, OLD_TAX
+from tests.kit.agent import credentials_env
 
 HOME = "Business application (w_DemoApplication000000001)"
 
 
 @pytest.fixture
 def cli_env(live_sandbox: Credentials, root: Path, monkeypatch: pytest.MonkeyPatch) -> Credentials:
-    monkeypatch.setenv("KOMPLIANT_API_URL", live_sandbox.api_url)
-    monkeypatch.setenv("KOMPLIANT_API_KEY", live_sandbox.api_key)
-    monkeypatch.setenv("KOMPLIANT_SECRET_KEY", live_sandbox.secret_key)
-    monkeypatch.setenv("KOMPLIANT_AUTH_TOKEN", live_sandbox.auth_token)
+    for name, value in credentials_env(live_sandbox).items():
+        monkeypatch.setenv(name, value)
     save_config(Config(agent=AgentSettings(root=root)))
     if "agent.cli.workflows" not in agent.cli.COMMAND_MODULES:  # until the dispatcher lists it
         modules = (*agent.cli.COMMAND_MODULES, "agent.cli.workflows")

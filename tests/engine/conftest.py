@@ -37,7 +37,7 @@ from tests.conftest import (
     RD_ID,
     RD_INACTIVE,
 )
-from tests.kit.agent import REPO, AgentProcess, agent_cli, start_agent
+from tests.kit.agent import AgentProcess, agent_cli, agent_env, start_agent
 from tests.kit.wait import wait_for
 
 LABEL = "Demo Ltd"
@@ -223,17 +223,7 @@ def agent_home(sandbox: RunningSandbox) -> Iterator[AgentHome]:
     home = Path(os.environ[HOME_ENV])
     credentials = sandbox.demo_credentials()
     assert credentials is not None
-    env = dict(os.environ)
-    env.update(
-        {
-            HOME_ENV: str(home),
-            "KOMPLIANT_API_URL": credentials.api_url,
-            "KOMPLIANT_API_KEY": credentials.api_key,
-            "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-            "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-            "PYTHONPATH": str(REPO),
-        }
-    )
+    env = agent_env(home, credentials)
     installed = AgentHome(home=home, sandbox=sandbox, credentials=credentials, env=env)
     try:
         yield installed

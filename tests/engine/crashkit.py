@@ -29,10 +29,9 @@ from typing import Any
 
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.auth import Credentials
-from agent.locations import HOME_ENV
 from agent.owned_names import AGENT_OWNED
 from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK
-from tests.kit.agent import REPO, AgentProcess, agent_cli, start_agent
+from tests.kit.agent import AgentProcess, agent_cli, agent_env, start_agent
 
 LABEL = "Crash Ltd"
 WORKFLOW_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
@@ -68,18 +67,7 @@ class Install:
         workers: int = 4,
     ) -> Install:
         home.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            {
-                HOME_ENV: str(home),
-                "KOMPLIANT_API_URL": credentials.api_url,
-                "KOMPLIANT_API_KEY": credentials.api_key,
-                "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-                "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-                "PYTHONPATH": str(REPO),
-            }
-        )
-        install = cls(home=home, root=root, env=env)
+        install = cls(home=home, root=root, env=agent_env(home, credentials))
         install.write_config(workers=workers)
         return install
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,7 +10,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.kompliant.auth import Credentials
+from agent.locations import HOME_ENV
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+def credentials_env(credentials: Credentials) -> dict[str, str]:
+    """The ``KOMPLIANT_*`` variables that hand ``credentials`` to a command."""
+    return {
+        "KOMPLIANT_API_URL": credentials.api_url,
+        "KOMPLIANT_API_KEY": credentials.api_key,
+        "KOMPLIANT_SECRET_KEY": credentials.secret_key,
+        "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
+    }
+
+
+def agent_env(home: Path, credentials: Credentials) -> dict[str, str]:
+    """This process's environment for an agent whose home is ``home`` and whose
+    credentials are ``credentials``, running this checkout."""
+    return {
+        **os.environ,
+        HOME_ENV: str(home),
+        **credentials_env(credentials),
+        "PYTHONPATH": str(REPO),
+    }
 
 
 def agent_cli(
