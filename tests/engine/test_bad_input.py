@@ -38,14 +38,13 @@ from tests.conftest import (
 )
 from tests.engine.badkit import Outcome, settled, start_without_dac, wait_outcome
 from tests.engine.conftest import (
-    REPO,
     AgentHome,
     Kompliant,
     documents_in,
     drop,
 )
 from tests.engine.crashkit import journal_steps
-from tests.kit.agent import AgentProcess
+from tests.kit.agent import REPO, AgentProcess
 from tests.kit.sandbox import sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 
