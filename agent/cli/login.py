@@ -26,7 +26,8 @@ from agent.credentials import (
     stored_profile,
 )
 from agent.credentials.store import check_credentials
-from agent.errors import AgentError, CredentialsError, RetryLater
+from agent.errors import AgentError, CannotSucceed, CredentialsError, RetryLater
+from agent.kompliant import transport
 from agent.kompliant.auth import Credentials
 from agent.kompliant.models import VersionInfo
 
@@ -126,11 +127,20 @@ class UsageProblem(Exception):
 
 
 def check_api_url(url: str) -> str:
+    """The API URL to store, or :class:`UsageProblem` when the agent itself would refuse it
+    (checked here, before anything is sent, so that no refusal is blamed on Kompliant)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageProblem(
             f"--api-url {url!r} is not an http(s) URL; use e.g. https://api.kompliant.com"
         )
+    try:
+        transport.check_api_url(url)
+    except CannotSucceed as refusal:
+        raise UsageProblem(
+            f"kompliant-agent itself refuses --api-url {url.strip()!r}, before asking "
+            f"Kompliant anything: {refusal.message}. {refusal.hint}".rstrip()
+        ) from None
     return url.strip().rstrip("/")
 
 

@@ -8,9 +8,10 @@ creates a document, fails to send it and deletes it again, so Kompliant keeps no
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from agent.config import AgentSettings, Config
 from agent.decide import add_workflow
 from agent.engine.retry_policy import RetryPolicy
 from agent.engine.runner import Engine, EngineOptions, RunSummary
+from agent.errors import AgentError
 from agent.journal import journal_path
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
@@ -63,6 +65,18 @@ def config(client: KompliantClient, tmp_path: Path) -> Config:
 
 def bank(config: Config) -> Path:
     return config.root / f"{LABEL} ({DEMO_WORKFLOW})" / "Bank statements"
+
+
+class Patient(RetryPolicy):
+    """Tries again only after ten minutes (no jitter): a test stops the engine before."""
+
+    def delay(
+        self,
+        attempts: int,
+        error: AgentError | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> float:
+        return 600.0
 
 
 def uploads_refused(sandbox: RunningSandbox) -> None:
@@ -123,8 +137,7 @@ def test_the_budget_counts_the_tries_made_before_a_restart(
 ) -> None:
     uploads_refused(sandbox)
     (bank(config) / "statement.pdf").write_bytes(PDF)
-    patient = RetryPolicy(base_seconds=30.0, cap_seconds=60.0, max_attempts=3)
-    first = Engine(config, client, options=EngineOptions(retry_policy=patient))
+    first = Engine(config, client, options=EngineOptions(retry_policy=Patient(max_attempts=3)))
     stop = threading.Event()
     running = threading.Thread(target=first.run, args=(stop,))
     running.start()
