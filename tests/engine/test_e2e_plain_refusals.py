@@ -33,9 +33,8 @@ from tests.engine.crashkit import (
     Install,
     check_settled_once,
     drop,
-    sandbox_state,
-    set_faults,
 )
+from tests.kit.sandbox import sandbox_state, set_faults
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 PLAIN = "This item was not processed."
