@@ -219,8 +219,9 @@ class Table(dict[str, R]):
 
 
 class FulfillmentTable(Table[Fulfillment]):
-    """The fulfillments, also indexed by document and by required document, with a count
-    of the live (not deleted) ones per required document and decision."""
+    """The fulfillments, also indexed by document and by required document (in the
+    table's order: a fulfillment's links never change, only its decision and deletion),
+    with a count of the live ones per required document and decision."""
 
     def __init__(self, records: Iterable[tuple[str, Fulfillment]] = ()) -> None:
         self._by_document: dict[str, dict[str, None]] = {}
@@ -230,32 +231,40 @@ class FulfillmentTable(Table[Fulfillment]):
 
     def __setitem__(self, key: str, record: Fulfillment) -> None:
         old = self.get(key)
-        if old is not None:
-            self._unindex(key, old)
         super().__setitem__(key, record)
+        if old is not None:
+            self._count(old, -1)
+            self._unindex(key, old, keep=record)
         self._by_document.setdefault(record.document_id, {})[key] = None
         self._by_required_document.setdefault(record.required_document_id, {})[key] = None
-        if record.deleted_at is None:
-            decisions = self._live_decisions.setdefault(record.required_document_id, Counter())
-            decisions[record.decision_status] += 1
+        self._count(record, +1)
 
     def __delitem__(self, key: str) -> None:
         old = self[key]
         super().__delitem__(key)
+        self._count(old, -1)
         self._unindex(key, old)
 
-    def _unindex(self, key: str, record: Fulfillment) -> None:
-        if record.deleted_at is None:
-            decisions = self._live_decisions[record.required_document_id]
-            decisions[record.decision_status] -= 1
-            if decisions[record.decision_status] <= 0:
-                del decisions[record.decision_status]
-        for index, value in (
-            (self._by_document, record.document_id),
-            (self._by_required_document, record.required_document_id),
+    def _count(self, record: Fulfillment, step: int) -> None:
+        if record.deleted_at is not None:
+            return
+        decisions = self._live_decisions.setdefault(record.required_document_id, Counter())
+        decisions[record.decision_status] += step
+        if decisions[record.decision_status] <= 0:
+            del decisions[record.decision_status]
+
+    def _unindex(self, key: str, record: Fulfillment, keep: Fulfillment | None = None) -> None:
+        """Take ``key`` out of the index entries of ``record`` that ``keep`` does not share."""
+        for index, value, kept in (
+            (self._by_document, record.document_id, keep and keep.document_id),
+            (
+                self._by_required_document,
+                record.required_document_id,
+                keep and keep.required_document_id,
+            ),
         ):
             ids = index.get(value)
-            if ids is not None:
+            if ids is not None and value != kept:
                 ids.pop(key, None)
                 if not ids:
                     del index[value]

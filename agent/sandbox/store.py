@@ -43,6 +43,8 @@ LEGACY_STATE_FILE = "state.json"
 OBJECTS_DIR = "objects"
 #: Shortest time between two saves while changes keep coming (stop() saves at once).
 SAVE_INTERVAL = 0.05
+#: How long a save waits for another connection's write (only tools reading the file open one).
+BUSY_TIMEOUT = 5.0
 
 _SCHEMA = (
     *(
@@ -63,7 +65,9 @@ def has_saved_state(data_dir: Path) -> bool:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
+    )
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -170,11 +174,14 @@ class StateStore:
         with self._wake:
             self._wake.notify_all()
 
-    def save(self) -> None:
-        """Write what changed since the last save, in one transaction."""
+    def save(self) -> int:
+        """Write what changed since the last save, in one transaction; how many records.
+
+        Changes that could not be written stay pending for the next save.
+        """
         with self._write_lock:
             if self._connection is None:
-                return  # stopped
+                return 0  # stopped
             state = self.state
             with state.lock:
                 version = state.version
@@ -187,12 +194,13 @@ class StateStore:
                 ]
                 current = dict(state.allowed_extensions)
             extensions = None if current == self._extensions_saved else current
-            self._write(self._connection, new_requests, rewrite, extensions)
+            written = self._write(self._connection, new_requests, rewrite, extensions)
             self._pending = {}
             self._requests_saved = (0 if rewrite else self._requests_saved) + len(new_requests)
             if extensions is not None:
                 self._extensions_saved = extensions
             self._saved_version = max(self._saved_version, version)
+            return written
 
     def _write(
         self,
@@ -200,9 +208,9 @@ class StateStore:
         requests: list[dict[str, Any]],
         rewrite: bool,
         extensions: dict[str, str] | None,
-    ) -> None:
+    ) -> int:
         if not (self._pending or requests or rewrite or extensions is not None):
-            return
+            return 0
         connection.execute("BEGIN IMMEDIATE")
         try:
             for name, rows in self._pending.items():
@@ -231,6 +239,7 @@ class StateStore:
                 ("format_version", str(FORMAT_VERSION)),
             )
             connection.execute("COMMIT")
+            return sum(map(len, self._pending.values())) + len(requests)
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
