@@ -1,4 +1,4 @@
-"""The sandbox's records and their JSON form: one document for fixtures and saved state.
+"""The sandbox's records and their JSON form, for fixtures and for the saved state.
 
 The fixture format (docs/sandbox.md) is one JSON document, and ``/_sandbox/state``
 answers the same form with the collections a fixture leaves out (documents,
@@ -19,12 +19,12 @@ from __future__ import annotations
 import secrets
 import string
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from agent.sandbox.tables import FulfillmentTable, Table
 from agent.sandbox.verify import ApiKey
 
 FORMAT_VERSION = 1
@@ -162,126 +162,6 @@ class FixtureError(ValueError):
 R = TypeVar("R")
 
 
-class Table(dict[str, R]):
-    """Records by id that remember which ids were set or removed since :meth:`take_changed`.
-
-    A plain dict to read; every write goes through ``__setitem__`` / ``__delitem__``
-    (the other writing methods are routed through them).
-    """
-
-    def __init__(self, records: Iterable[tuple[str, R]] = ()) -> None:
-        super().__init__()
-        self._changed: dict[str, None] = {}  # ids in the order they first changed
-        for key, record in records:
-            self[key] = record
-
-    def __setitem__(self, key: str, record: R) -> None:
-        super().__setitem__(key, record)
-        self._changed[key] = None
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._changed[key] = None
-
-    def pop(self, key: str, *default: Any) -> Any:
-        if key in self:
-            record = self[key]
-            del self[key]
-            return record
-        return super().pop(key, *default)
-
-    def popitem(self) -> tuple[str, R]:
-        key = next(reversed(self))
-        return key, self.pop(key)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def update(self, *others: Any, **named: Any) -> None:
-        for key, record in dict(*others, **named).items():
-            self[key] = record
-
-    def __ior__(self, other: Any) -> Table[R]:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def clear(self) -> None:
-        for key in list(self):
-            del self[key]
-
-    def take_changed(self) -> list[tuple[str, R | None]]:
-        """The ids changed since the last call, each with its record (``None``: removed)."""
-        changed = [(key, self.get(key)) for key in self._changed]
-        self._changed = {}
-        return changed
-
-
-class FulfillmentTable(Table[Fulfillment]):
-    """The fulfillments, also indexed by document and by required document (in the
-    table's order: a fulfillment's links never change, only its decision and deletion),
-    with a count of the live ones per required document and decision."""
-
-    def __init__(self, records: Iterable[tuple[str, Fulfillment]] = ()) -> None:
-        self._by_document: dict[str, dict[str, None]] = {}
-        self._by_required_document: dict[str, dict[str, None]] = {}
-        self._live_decisions: dict[str, Counter[str]] = {}
-        super().__init__(records)
-
-    def __setitem__(self, key: str, record: Fulfillment) -> None:
-        old = self.get(key)
-        super().__setitem__(key, record)
-        if old is not None:
-            self._count(old, -1)
-            self._unindex(key, old, keep=record)
-        self._by_document.setdefault(record.document_id, {})[key] = None
-        self._by_required_document.setdefault(record.required_document_id, {})[key] = None
-        self._count(record, +1)
-
-    def __delitem__(self, key: str) -> None:
-        old = self[key]
-        super().__delitem__(key)
-        self._count(old, -1)
-        self._unindex(key, old)
-
-    def _count(self, record: Fulfillment, step: int) -> None:
-        if record.deleted_at is not None:
-            return
-        decisions = self._live_decisions.setdefault(record.required_document_id, Counter())
-        decisions[record.decision_status] += step
-        if decisions[record.decision_status] <= 0:
-            del decisions[record.decision_status]
-
-    def _unindex(self, key: str, record: Fulfillment, keep: Fulfillment | None = None) -> None:
-        """Take ``key`` out of the index entries of ``record`` that ``keep`` does not share."""
-        for index, value, kept in (
-            (self._by_document, record.document_id, keep and keep.document_id),
-            (
-                self._by_required_document,
-                record.required_document_id,
-                keep and keep.required_document_id,
-            ),
-        ):
-            ids = index.get(value)
-            if ids is not None and value != kept:
-                ids.pop(key, None)
-                if not ids:
-                    del index[value]
-
-    def of_document(self, document_id: str) -> list[Fulfillment]:
-        """The fulfillments of a document, oldest first (deleted ones too)."""
-        return [self[key] for key in self._by_document.get(document_id, ())]
-
-    def of_required_document(self, rd_id: str) -> list[Fulfillment]:
-        """The fulfillments of a required document, oldest first (deleted ones too)."""
-        return [self[key] for key in self._by_required_document.get(rd_id, ())]
-
-    def live_decisions(self, rd_id: str) -> set[str]:
-        """The decisions of a required document's live fulfillments."""
-        return set(self._live_decisions.get(rd_id, ()))
-
-
 def _record(cls: type[R], raw: Any, where: str, **defaults: Any) -> R:
     if not isinstance(raw, Mapping):
         raise FixtureError(f"{where} must be a JSON object")
@@ -314,7 +194,7 @@ class SandboxState:
     workflows: Table[Workflow] = field(default_factory=Table)
     required_documents: Table[RequiredDocument] = field(default_factory=Table)
     documents: Table[Document] = field(default_factory=Table)
-    fulfillments: FulfillmentTable = field(default_factory=FulfillmentTable)
+    fulfillments: FulfillmentTable[Fulfillment] = field(default_factory=FulfillmentTable)
     #: Only ever appended to.
     document_requests: list[DocumentRequest] = field(default_factory=list)
     allowed_extensions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXTENSIONS))
@@ -436,14 +316,21 @@ class SandboxState:
     ) -> SandboxState:
         """The state from saved rows (as :meth:`take_changes` gave them), read and checked
         as the fixture is, and with nothing left to save."""
-        by_workflow: dict[str, list[dict[str, Any]]] = {}
-        for row in rows.get("required_documents", []):
-            rd = dict(row)
-            by_workflow.setdefault(str(rd.pop("workflow_id", "")), []).append(rd)
         workflows = [
-            {**row, "required_documents": by_workflow.get(row.get("workflow_id", ""), [])}
+            {**row, "required_documents": []} if isinstance(row, Mapping) else row
             for row in rows.get("workflows", [])
         ]
+        by_id = {w.get("workflow_id"): w for w in workflows if isinstance(w, dict)}
+        for i, row in enumerate(rows.get("required_documents", [])):
+            if not isinstance(row, Mapping):
+                raise FixtureError(f"required_documents[{i}] must be a JSON object")
+            rd = dict(row)
+            workflow = by_id.get(rd.pop("workflow_id", None))
+            if workflow is None:
+                raise FixtureError(
+                    f"required_documents[{i}]: unknown workflow {row.get('workflow_id')!r}"
+                )
+            workflow["required_documents"].append(rd)
         state = cls.from_json(
             {
                 **{name: rows.get(name, []) for name in TABLES},

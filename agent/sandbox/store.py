@@ -55,6 +55,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
+#: A record's fields in their declared order, compact.
+_text = json.JSONEncoder(separators=(",", ":")).encode
 #: Rows waiting to be written: per table, id → row (``None``: removed).
 Pending = dict[str, dict[str, dict[str, Any] | None]]
 
@@ -280,7 +282,3 @@ class StateStore:
                 log.exception("Could not save the sandbox state to %s", self.path)
             with self._wake:  # let a burst of changes gather into the next save
                 self._wake.wait_for(lambda: self._stopping, timeout=SAVE_INTERVAL)
-
-
-def _text(row: Any) -> str:
-    return json.dumps(row, separators=(",", ":"), sort_keys=True)

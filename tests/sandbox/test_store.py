@@ -21,8 +21,9 @@ import pytest
 from agent.kompliant.auth import Credentials
 from agent.sandbox import DEMO_FIXTURE, start_sandbox
 from agent.sandbox import store as store_module
-from agent.sandbox.state import Document, FixtureError, Fulfillment, FulfillmentTable, Table
+from agent.sandbox.state import Document, FixtureError, Fulfillment
 from agent.sandbox.store import LEGACY_STATE_FILE, STATE_FILE, StateStore
+from agent.sandbox.tables import FulfillmentTable, Table
 from tests.conftest import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
@@ -101,7 +102,7 @@ def test_a_table_remembers_every_id_it_changed_however_it_was_changed() -> None:
 def test_the_fulfillment_indexes_agree_with_reading_them_all() -> None:
     """Random adds, decisions, soft and hard deletes; every index answer is checked
     against a plain scan of the table."""
-    table = FulfillmentTable()
+    table: FulfillmentTable[Fulfillment] = FulfillmentTable()
     chance = random.Random(7)
     documents = [f"d_{i}" for i in range(6)]
     rds = ["rd_a", "rd_b", "rd_c"]
@@ -314,10 +315,33 @@ def test_a_broken_database_says_which_file(tmp_path: Path) -> None:
         start_sandbox(data)
 
 
-def test_a_saved_record_that_no_longer_reads_says_which_file(tmp_path: Path) -> None:
-    with start_sandbox(tmp_path):
-        pass
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ("UPDATE accounts SET record = '[1, 2]'", "accounts[0] must be a JSON object"),
+        (
+            "UPDATE workflows SET record = '7' WHERE rowid = (SELECT max(rowid) FROM workflows)",
+            "must be a JSON object",
+        ),
+        ("UPDATE documents SET record = 'not json'", "Expecting value"),
+        (
+            "UPDATE required_documents SET record = "
+            "json_set(record, '$.workflow_id', 'w_Gone') WHERE rowid = 1",
+            "required_documents[0]: unknown workflow 'w_Gone'",
+        ),
+        ("UPDATE required_documents SET record = 'null'", "required_documents[0] must be"),
+    ],
+)
+def test_a_saved_record_that_no_longer_reads_says_which_file(
+    tmp_path: Path, change: str, fragment: str
+) -> None:
+    with start_sandbox(tmp_path) as sandbox:
+        create_document(sandbox)
+        sandbox_admin(  # the last workflow, with no required documents
+            sandbox, "admin", {"op": "add_workflow", "subject_record_id": DEMO_SUBJECT, "type": "X"}
+        )
     with sqlite3.connect(tmp_path / STATE_FILE) as connection:
-        connection.execute("UPDATE accounts SET record = '[1, 2]'")
-    with pytest.raises(FixtureError, match=r"state\.sqlite3.*accounts\[0\]"):
+        connection.execute(change)
+    with pytest.raises(FixtureError, match=r"state\.sqlite3") as caught:
         start_sandbox(tmp_path)
+    assert fragment in str(caught.value)
