@@ -9,12 +9,15 @@ draining what a client still sends so that it can read the answer.
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import functools
 import http.client
 import io
 import ipaddress
 import json
 import logging
 import socket
+import time
 from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -85,16 +88,35 @@ class LimitedReader(io.RawIOBase):
         return count
 
 
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
+
+
 class HttpIO(BaseHTTPRequestHandler):
     """Reading and answering one request; the routes are the subclass's."""
 
+    #: An answer's headers and body gather here and go out in one write when the request
+    #: is done (``handle_one_request`` flushes; so does ``finish`` after an error).
+    wbufsize = 64 * 1024
     raw_requestline: bytes  # set by handle_one_request before parse_request
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and the
-        # client's delayed ACK hold every answer back by ~40 ms.
+        # Without this, Nagle's algorithm and the client's delayed ACK can hold an answer
+        # back by ~40 ms (the 100 Continue goes out before the answer, for one).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle_expect_100(self) -> bool:
+        answered = super().handle_expect_100()
+        self.wfile.flush()  # the client waits for it before it sends the body
+        return answered
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, formatted once a second rather than once an answer."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return _http_date(int(time.time()))
 
     def parse_request(self) -> bool:
         """``BaseHTTPRequestHandler.parse_request`` with :func:`read_headers`: the same

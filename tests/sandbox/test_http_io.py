@@ -3,10 +3,12 @@ block, keep-alive and ``Expect: 100-continue``, over a raw socket on loopback.""
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import io
 import json
 import socket
+import time
 
 import pytest
 
@@ -55,6 +57,9 @@ def test_one_connection_carries_requests_one_after_another(sandbox: RunningSandb
     assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
     assert json.loads(second.split(b"\r\n\r\n", 1)[1])["rate_5xx"] == 0.0
     assert rest == b"(still open)"
+    head = http.client.parse_headers(io.BytesIO(second.split(b"\r\n", 1)[1]))
+    date = email.utils.parsedate_to_datetime(head["Date"])
+    assert abs(date.timestamp() - time.time()) < 60
 
 
 @pytest.mark.parametrize(
