@@ -198,10 +198,17 @@ class HttpIO(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.send_response(status)
+        closing = self.close_connection  # e.g. a body without a length: said below
         for name, value in headers.items():
-            if name.lower() == "connection" and value.lower() == "close":
-                self.close_connection = True
+            if name.lower() == "connection":
+                closing = closing or value.lower() == "close"
+                if closing:
+                    continue
             self.send_header(name, value)
+        if closing:
+            # Said, so that a client does not send its next request on a connection
+            # that is about to close.
+            self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

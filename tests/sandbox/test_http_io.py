@@ -63,13 +63,20 @@ def test_one_connection_carries_requests_one_after_another(sandbox: RunningSandb
 
 
 @pytest.mark.parametrize(
-    "raw", [_state_request("Connection: close\r\n"), _state_request(version="HTTP/1.0")]
+    "raw",
+    [
+        _state_request("Connection: close\r\n"),
+        _state_request(version="HTTP/1.0"),
+        b"GET /_sandbox/faults HTTP/1.1\r\nHost: x\r\n\r\n",  # no length: not read
+    ],
 )
-def test_connection_close_and_http_1_0_close_after_the_answer(
+def test_a_connection_that_closes_after_the_answer_says_so(
     sandbox: RunningSandbox, raw: bytes
 ) -> None:
+    """Said in the answer, so that a client never sends its next request on it."""
     answer, rest = _exchange(sandbox, raw)
     assert answer.startswith(b"HTTP/1.1 200")
+    assert b"\r\nConnection: close\r\n" in answer.split(b"\r\n\r\n")[0] + b"\r\n"
     assert rest == b""
 
 
