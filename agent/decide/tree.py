@@ -23,7 +23,8 @@ from agent.config import Config
 from agent.decide.cache import CachedWorkflow, RequirementsCache
 from agent.decide.markers import Marker, MarkerUnreadable, read_marker
 from agent.errors import FileProblem
-from agent.watch.ignore import AGENT_OWNED, is_ignored
+from agent.owned_names import AGENT_OWNED
+from agent.watch.ignore import is_ignored
 from agent.watch.stability import StabilitySettings
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,17 @@ class FolderTree:
 
     def cached(self, workflow_id: str) -> CachedWorkflow | None:
         return self.cache.get(workflow_id)
+
+    def subject_record_id(self, workflow_id: str) -> str:
+        """The workflow's subject record: the requirements cache's, else the one its
+        folders' markers were written with; "" when neither knows it."""
+        cached = self.cached(workflow_id)
+        if cached is not None and cached.workflow.subject_record_id:
+            return cached.workflow.subject_record_id
+        for marker in self.folders.values():
+            if marker.workflow_id == workflow_id and marker.subject_record_id:
+                return marker.subject_record_id
+        return ""
 
     def settings_for(self, path: Path) -> StabilitySettings:
         """Finished-file settings for a file or folder below the root.

@@ -71,12 +71,12 @@ from agent.sizes import humanize_sizes, size_refusal
 from agent.upload.create import (
     DEFAULT_SKEW,
     create_document,
+    discard,
     find_uploaded_copy,
     remove_orphans,
 )
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
-from agent.upload.oneshot import discard
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import FILE_MOVED, send_form
 from agent.upload.verify import wait_until_stored
@@ -466,16 +466,3 @@ def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
 
 def _action(error: AgentError) -> str:
     return error.hint or "Check the file, then move it back into its folder to try again."
-
-
-def gave_up(entry: Entry, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note for a file whose retry budget is spent."""
-    problem = (
-        f"The upload kept failing after {entry.attempts} attempts; the last problem was: "
-        f"{error.message}"
-    )
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action

@@ -18,8 +18,10 @@ from collections.abc import Container
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.settle.claim import CLAIM_SUFFIX, PROCESSING_DIR, Claim, ClaimOwner, record_text
-from agent.settle.moves import TEMP_PREFIX, sidecar_name, write_replacing
+from agent.atomic import write_atomically
+from agent.owned_names import AGENT_OWNED
+from agent.settle.claim import Claim, ClaimOwner, record_text
+from agent.settle.moves import sidecar_name
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def find_claimed(
     skip: Container[Path] = (),
 ) -> Path | None:
     """The file in ``folder/.processing`` that is the claimed one, or None."""
-    processing = folder / PROCESSING_DIR
+    processing = folder / AGENT_OWNED.processing_dir
     try:
         entries = list(os.scandir(processing))
     except OSError:
@@ -42,7 +44,9 @@ def find_claimed(
     same_size: list[Path] = []
     for entry in sorted(entries, key=lambda e: e.name):
         path = Path(entry.path)
-        if entry.name.startswith(TEMP_PREFIX) or entry.name.endswith(CLAIM_SUFFIX):
+        if entry.name.startswith(AGENT_OWNED.temp_prefix) or entry.name.endswith(
+            AGENT_OWNED.claim_suffix
+        ):
             continue
         if path in skip:
             continue
@@ -67,11 +71,11 @@ def move_record(old: Path, new: Claim, owner: ClaimOwner) -> None:
     if new.claimed_at is None or new.owner is None:
         new = Claim(new.path, new.source, owner, new.claimed_at or datetime.now(UTC))
     try:
-        write_replacing(new.record_path, record_text(new), durable=False)
+        write_atomically(new.record_path, record_text(new), durable=False, make_folder=False)
     except OSError as error:
         log.warning("cannot write the claim record of %s: %s", new.path, error)
         return
-    old_record = old.with_name(sidecar_name(old.name, CLAIM_SUFFIX))
+    old_record = old.with_name(sidecar_name(old.name, AGENT_OWNED.claim_suffix))
     if old_record != new.record_path:
         with contextlib.suppress(FileNotFoundError):
             old_record.unlink()
@@ -80,7 +84,7 @@ def move_record(old: Path, new: Claim, owner: ClaimOwner) -> None:
 def remove_record(claimed: Path) -> None:
     """The claimed file is gone for good: its owner record goes too."""
     with contextlib.suppress(FileNotFoundError):
-        claimed.with_name(sidecar_name(claimed.name, CLAIM_SUFFIX)).unlink()
+        claimed.with_name(sidecar_name(claimed.name, AGENT_OWNED.claim_suffix)).unlink()
 
 
 def _sha256(path: Path) -> str:

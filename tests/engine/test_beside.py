@@ -6,7 +6,7 @@ import threading
 import time
 
 from agent.engine.beside import Ticker
-from tests.engine.crashkit import wait_for
+from tests.kit.wait import wait_for
 
 
 def test_a_ticker_calls_its_task_again_wakes_on_demand_and_survives_a_bug() -> None:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.owned_names import AGENT_OWNED
 from agent.settle import (
-    CLAIM_SUFFIX,
-    PROCESSING_DIR,
     ClaimMissing,
     DoneRecord,
     claim,
@@ -67,13 +66,13 @@ def test_the_owner_record_follows_the_file_and_goes_with_it(tmp_path: Path) -> N
     )
     taken.path.rename(renamed.path)
     move_record(taken.path, renamed, current_owner())
-    names = sorted(os.listdir(tmp_path / PROCESSING_DIR))
-    assert names == ["renamed.pdf", "renamed.pdf" + CLAIM_SUFFIX]
+    names = sorted(os.listdir(tmp_path / AGENT_OWNED.processing_dir))
+    assert names == ["renamed.pdf", "renamed.pdf" + AGENT_OWNED.claim_suffix]
     record = json.loads(renamed.record_path.read_text())
     assert record["source"] == str(tmp_path / "scan.pdf")
     renamed.path.unlink()
     remove_record(renamed.path)
-    assert os.listdir(tmp_path / PROCESSING_DIR) == []
+    assert os.listdir(tmp_path / AGENT_OWNED.processing_dir) == []
 
 
 def test_settling_a_file_whose_folder_was_renamed_says_it_is_missing(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.owned_names import AGENT_OWNED
 from agent.settle import (
-    CLAIM_SUFFIX,
-    PROCESSING_DIR,
     ClaimOwner,
     Hold,
     LeaseWatch,
@@ -208,9 +207,13 @@ def test_survivors_racing_for_stale_claims_each_win_exactly_one_side(tmp_path: P
     every = sorted(name for names in won.values() for name in names)
     assert every == [f"f{n:03}.pdf" for n in range(count)]  # each taken over exactly once
     for name in every:
-        record = json.loads((folder / PROCESSING_DIR / (name + CLAIM_SUFFIX)).read_text())
+        record = json.loads(
+            (folder / AGENT_OWNED.processing_dir / (name + AGENT_OWNED.claim_suffix)).read_text()
+        )
         assert name in won[record["instance_id"]]  # the record names the winner
-    assert not [p for p in (folder / PROCESSING_DIR).iterdir() if p.name.startswith(".tmp-")]
+    assert not [
+        p for p in (folder / AGENT_OWNED.processing_dir).iterdir() if p.name.startswith(".tmp-")
+    ]
     # what a slower survivor read before the race is no longer the claim's state: it loses
     assert adopt(seen_before[0], owner=current_owner()) is None
     assert stale_claims(folder, is_alive=lambda owner: owner.instance_id != "dead") == []

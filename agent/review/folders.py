@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.decide.markers import FolderKind, still_marked, write_in
-from agent.decide.review import (
+from agent.decide.tree import FolderTree
+from agent.owned_names import AGENT_OWNED
+from agent.review.state import (
     NOTICE_FOR_STATE,
     FulfillmentSeen,
     RequirementReview,
@@ -27,8 +29,6 @@ from agent.decide.review import (
     WorkflowReview,
     folder_state,
 )
-from agent.decide.tree import FolderTree
-from agent.watch.ignore import AGENT_OWNED
 
 log = logging.getLogger(__name__)
 
