@@ -10,26 +10,25 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.cli import exitcodes
 from agent.cli.profile import add_profile_option, config_for
-from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
-from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot, read_snapshot
 from agent.errors import AgentError, CredentialsError
 from agent.journal import journal_path, read_status
-from agent.kompliant.auth import Credentials
-from agent.kompliant.client import KompliantClient
-from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
 from agent.review.keeper import stored_reviews
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
-from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_pystray
+
+if TYPE_CHECKING:  # the engine, the client, the keyring and the tray load only for `run`
+    from agent.engine.runner import RunSummary
+    from agent.kompliant.auth import Credentials
+    from agent.tray.app import Tray, TrayApp
 
 CREDENTIALS_POLL_SECONDS = 5.0
 
@@ -78,6 +77,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_agent(args: argparse.Namespace) -> int:
+    from agent.engine.runner import Engine, EngineOptions, RunSummary
+    from agent.kompliant.client import KompliantClient
+    from agent.kompliant.pacer import Pacer, PacerPolicy
+    from agent.tray.app import TrayApp
+
     config = config_for(args)
     profile = config.agent.profile
     lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
@@ -122,6 +126,8 @@ def run_agent(args: argparse.Namespace) -> int:
 def _credentials(profile: str, stop: threading.Event, app: TrayApp | None) -> Credentials | None:
     """The profile's credentials. Without a tray a problem ends the run with its message;
     with one, the tray shows the error state (and Sign in…) until credentials work."""
+    from agent.credentials import resolve_credentials
+
     while True:
         try:
             return resolve_credentials(profile)
@@ -143,6 +149,8 @@ def _credentials(profile: str, stop: threading.Event, app: TrayApp | None) -> Cr
 
 def _tray() -> Tray | None:
     """pystray, when a display is there (imported only then: it needs one)."""
+    from agent.tray.app import add_log_file, display_available, load_pystray
+
     if not display_available():
         return None
     tray = load_pystray()
