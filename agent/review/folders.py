@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -59,8 +59,15 @@ def notice_text(names: Sequence[str], state: RequirementState, at: str) -> str:
     )
 
 
-def show_states(tree: FolderTree, reviews: Sequence[WorkflowReview], at: str) -> list[Path]:
-    """Put the right notice in every requirement and combined folder; the notices written.
+def show_states(
+    tree: FolderTree,
+    reviews: Sequence[WorkflowReview],
+    at: str,
+    *,
+    only: Collection[tuple[str, str]] | None = None,
+) -> list[Path]:
+    """Put the right notice in every requirement and combined folder (or only in those of
+    the (workflow id, required document id) pairs in ``only``); the notices written.
 
     A folder whose required documents were never checked keeps what it has.
     """
@@ -70,6 +77,10 @@ def show_states(tree: FolderTree, reviews: Sequence[WorkflowReview], at: str) ->
     written: list[Path] = []
     for folder, marker in sorted(tree.folders.items()):
         if marker.kind not in (FolderKind.REQUIREMENT, FolderKind.COMBINED):
+            continue
+        if only is not None and not any(
+            (marker.workflow_id, rd) in only for rd in marker.required_document_ids
+        ):
             continue
         found = [by_rd.get((marker.workflow_id, rd)) for rd in marker.required_document_ids]
         known = [r for r in found if r is not None]
