@@ -42,9 +42,10 @@ def failed_topic(path: Path) -> str:
 
 
 def server_status(error: AgentError) -> int | None:
-    """The HTTP status when Kompliant (or a gateway before it) answered with a 5xx."""
+    """The HTTP status when Kompliant's API (or a gateway before it) answered a call with a
+    5xx (the upload store's answers are another matter: they name no API call)."""
     status = error.http_status
-    if status is None or status < 500:
+    if status is None or status < 500 or not error.method:
         return None
     if isinstance(error, ServerError | AmbiguousRequest | UnexpectedResponse):
         return status
