@@ -15,7 +15,13 @@ from agent.engine.trouble import (
     server_status,
     volume_of,
 )
-from agent.errors import AmbiguousRequest, NetworkError, ServerError, UnexpectedResponse
+from agent.errors import (
+    AgentError,
+    AmbiguousRequest,
+    NetworkError,
+    ServerError,
+    UnexpectedResponse,
+)
 
 
 def test_durations_read_as_people_say_them() -> None:
@@ -44,13 +50,19 @@ def test_server_trouble_says_which_call_and_for_how_long_until_it_clears() -> No
     assert trouble.sentence(1000) is None
 
 
+def _answered(error: AgentError, method: str = "document.create") -> AgentError:
+    error.method = method  # as the client sets it
+    return error
+
+
 def test_what_counts_as_kompliant_answering_errors() -> None:
-    assert server_status(ServerError("boom", http_status=500)) == 500
-    assert server_status(AmbiguousRequest("maybe", http_status=504)) == 504
-    assert server_status(UnexpectedResponse("proxy page", http_status=502)) == 502
-    assert server_status(AmbiguousRequest("no answer")) is None  # the network, not Kompliant
-    assert server_status(NetworkError("down")) is None
-    assert server_status(ServerError("odd", http_status=None)) is None
+    assert server_status(_answered(ServerError("boom", http_status=500))) == 500
+    assert server_status(_answered(AmbiguousRequest("maybe", http_status=504))) == 504
+    assert server_status(_answered(UnexpectedResponse("proxy page", http_status=502))) == 502
+    assert server_status(_answered(AmbiguousRequest("no answer"))) is None  # the network
+    assert server_status(_answered(NetworkError("down"))) is None
+    assert server_status(_answered(ServerError("odd", http_status=None))) is None
+    assert server_status(ServerError("the upload store", http_status=500)) is None  # no call
 
 
 def test_files_waiting_for_room_are_counted_per_volume() -> None:
