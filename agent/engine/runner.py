@@ -288,8 +288,7 @@ class Engine:
     def _poll_control(self) -> None:
         _, refresh, retry = self._control.poll()
         if refresh:
-            self._refresh_now.set()
-            self._review.refresh_requested()
+            self._refresh_now.set()  # the review thread refreshes and checks all soon
             self._tickers[1].wake()
         if retry:
             self.retry_failed()
@@ -309,7 +308,9 @@ class Engine:
         are due (both may wait on Kompliant for a whole timeout; the loop does not)."""
         now = time.monotonic()
         if self._refresh_now.is_set() or now >= self._next_refresh:
-            self._refresh_now.clear()
+            if self._refresh_now.is_set():
+                self._refresh_now.clear()
+                self._review.refresh_requested()
             self._next_refresh = now + self.config.agent.refresh_interval
             self._refresh()
         self._review.tick(
