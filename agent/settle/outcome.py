@@ -159,6 +159,11 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
     return final
 
 
+def settle_with_receipt(claimed: Claim, text: str) -> Path:
+    """Move a claimed file to ``done/`` with a receipt of ``text``."""
+    return _settle(claimed, DONE_DIR, RECEIPT_SUFFIX, text)
+
+
 def settle_done(claimed: Claim, record: DoneRecord) -> Path:
     """Move a claimed file to ``done/`` with its receipt; return where it is now."""
     text = receipt_text(claimed.source.name, record)

@@ -1,0 +1,118 @@
+"""Where a scanned stack ends: the original in ``done/`` with one receipt for every part.
+
+The receipt lists each part (its pages, where its cover was, what became of it: the
+document it was uploaded as and the requirement it was linked to, or why it failed and
+where its own file and note are). A converted file's receipt says what was converted.
+
+The parts' own files live in the agent's work folder (``.processing/.scan/``) while they
+are sent; a part that is uploaded is only a copy of pages of the original, so its file
+is removed then. A part that cannot go through is moved to ``failed/`` with its note,
+like any file (:func:`agent.settle.outcome.settle_failed`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.settle.claim import PROCESSING_DIR, Claim
+from agent.settle.outcome import DONE_DIR, RECEIPT_SUFFIX, settle_with_receipt
+
+WORK_DIR = ".scan"  # inside .processing/: the agent's own files made from a stack
+RECEIPT_HEAD = "kompliant-agent receipt for "
+
+
+def work_folder(folder: Path) -> Path:
+    """The agent's work folder for stacks found in ``folder`` (created on demand)."""
+    work = folder / PROCESSING_DIR / WORK_DIR
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+@dataclass(frozen=True)
+class PartLine:
+    """One part, as the stack's receipt tells it."""
+
+    number: int
+    pages: str  # "pages 4-6", "page 8", "no pages"
+    cover_page: int | None
+    outcome: str  # what became of it, in words
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    """What the receipt of a stack says."""
+
+    page_count: int
+    parts: Sequence[PartLine]
+    sha256: str
+    size: int
+    notes: Sequence[str] = ()  # repaired, converted from TIFF, …
+    settled_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stack_receipt_text(file_name: str, record: StackRecord) -> str:
+    """The stack's receipt (pure)."""
+    covers = sum(1 for p in record.parts if p.cover_page is not None)
+    lines = [
+        f"{RECEIPT_HEAD}{file_name}",
+        "",
+        f"A scanned stack of {record.page_count} pages with {covers} cover sheet(s), cut "
+        f"into {len(record.parts)} part(s); the cover pages were not uploaded.",
+    ]
+    lines += [f"Note: {note}" for note in record.notes]
+    lines.append("")
+    for part in record.parts:
+        where = (
+            f"after the cover on page {part.cover_page}"
+            if part.cover_page is not None
+            else "before the first cover"
+        )
+        lines.append(f"Part {part.number}, {part.pages} ({where}): {part.outcome}")
+    lines += [
+        "",
+        f"SHA-256: {record.sha256}",
+        f"Size: {record.size} bytes",
+        f"Time: {_iso(record.settled_at)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def settle_stack_done(claimed: Claim, record: StackRecord) -> Path:
+    """Move the stack's original to ``done/`` with its receipt; return where it is now."""
+    return settle_with_receipt(claimed, stack_receipt_text(claimed.source.name, record))
+
+
+def find_stack_done(folder: Path, file_name: str, sha256: str) -> Path | None:
+    """The stack moved to ``folder/done`` before the journal heard of it (a restart), by
+    its receipt: the same name (or a numbered variant) and the same SHA-256."""
+    done = folder / DONE_DIR
+    try:
+        names = sorted(os.listdir(done))
+    except FileNotFoundError:
+        return None
+    for name in names:
+        if not name.endswith(RECEIPT_SUFFIX):
+            continue
+        try:
+            text = (done / name).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if text.startswith(f"{RECEIPT_HEAD}{file_name}\n") and f"\nSHA-256: {sha256}\n" in text:
+            target = done / name[: -len(RECEIPT_SUFFIX)]
+            if target.exists():
+                return target
+    return None
+
+
+def remove_work_file(path: Path) -> None:
+    """Remove a part's file made by the agent (the original keeps its pages)."""
+    path.unlink(missing_ok=True)
