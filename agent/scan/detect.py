@@ -96,8 +96,9 @@ def _page_inches(page: pikepdf.Page) -> float:
     return max(width, height, 1.0) / POINTS_PER_INCH
 
 
-def _scanned_jpeg(page: pikepdf.Page) -> pikepdf.Stream | None:
-    """The page's one JPEG image when the page is nothing but that (a scanner's page)."""
+def _scanned_jpeg(page: pikepdf.Page) -> bytes | None:
+    """The bytes of the page's one JPEG image when the page is nothing but that (a
+    scanner's page)."""
     try:
         resources = page.obj.get("/Resources")
         xobjects = resources.get("/XObject") if resources is not None else None
@@ -114,19 +115,20 @@ def _scanned_jpeg(page: pikepdf.Page) -> pikepdf.Stream | None:
         for instruction in pikepdf.parse_content_stream(page):
             if str(instruction.operator) not in _IMAGE_ONLY_OPERATORS:
                 return None
-        return image if isinstance(image, pikepdf.Stream) else None
+        return image.read_raw_bytes() if isinstance(image, pikepdf.Stream) else None
     except (pikepdf.PdfError, KeyError, TypeError, ValueError, StopIteration):
         return None
 
 
-def _jpeg_at(stream: pikepdf.Stream, page_inches: float, dpi: float) -> Image.Image | None:
+def _jpeg_at(jpeg: bytes, page_inches: float, dpi: float) -> Image.Image | None:
     """The JPEG decoded at about ``dpi`` (``page_inches``: the page's longer side)."""
     try:
-        image = Image.open(io.BytesIO(stream.read_raw_bytes()))
+        image = Image.open(io.BytesIO(jpeg))
         scale = min(1.0, dpi * page_inches / max(image.width, image.height))
         image.draft("L", (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-        return image.convert("L")
-    except (OSError, ValueError, Image.DecompressionBombError, pikepdf.PdfError) as error:
+        image.load()
+        return image if image.mode == "L" else image.convert("L")
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         log.debug("page JPEG not decoded directly (%s); rendering the page instead", error)
         return None
 
