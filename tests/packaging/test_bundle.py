@@ -103,6 +103,8 @@ def test_doctor_then_run_once_against_the_sandbox(
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "[ok  ] credentials" in doctor.stdout
     assert "[ok  ] watched folders" in doctor.stdout
+    # the scanner's native parts (PDFium, zxing-cpp, qpdf, libheif) were collected
+    assert "[ok  ] scanner support" in doctor.stdout
     folder = home / "documents" / "Kompliant" / f"Demo Ltd ({DEMO_WORKFLOW})" / "Bank statements"
     (folder / "statement.pdf").write_bytes(b"%PDF-1.4 from the frozen app")
     run = frozen(bundle, "run", "--once", env=env)
