@@ -43,6 +43,7 @@ from agent.engine.retry_policy import RetryPolicy, counts_against_budget
 from agent.engine.review import RejectedHook
 from agent.engine.review_poller import ReviewPoller
 from agent.engine.review_schedule import ReviewPacing
+from agent.engine.stacks import CHECK_INBOX, Prepared, Stacks, marker_of, stack_candidate
 from agent.engine.state import AgentState, overall_state
 from agent.engine.status import FolderStatus, Snapshot, write_snapshot
 from agent.errors import AgentError, AuthError, FileChanged, NetworkError, RetryLater, Throttled
@@ -108,6 +109,9 @@ class Engine:
             self._journal,
             verify_timeout=self.options.verify_timeout,
             progress=self._progress_for,
+        )
+        self._stacks = Stacks(
+            self._journal, tree=lambda: self._tree, submit=self._submit, fail=self._fail_file
         )
         self._lock = threading.Lock()
         self._problems: dict[str, str] = {}
@@ -249,10 +253,11 @@ class Engine:
         decision = route(path, self._tree)
         if decision is None:
             return
-        if isinstance(decision, NeedsRouting):
+        look_first = isinstance(decision, NeedsRouting) and self._inbox_stack(path)
+        if isinstance(decision, NeedsRouting) and not look_first:
             self._needs_routing(path, decision)
             return
-        if isinstance(decision, Destination) and (
+        if (isinstance(decision, Destination) or look_first) and (
             self._paused or self._offline or self._auth_blocked
         ):
             self._held[path] = None
@@ -281,11 +286,28 @@ class Engine:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
         entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+        if look_first:  # looked at for cover sheets; without any it goes back to wait
+            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
         if isinstance(decision, Refusal):
             self._pipeline.fail(entry, decision.problem, decision.action)
             self._summary.failed += 1
             return
         self._submit(entry.id)
+
+    def _inbox_stack(self, path: Path) -> bool:
+        """An inbox PDF or TIFF no rule matches, not looked at yet: it may be a stack of
+        documents behind cover sheets, so it is claimed to be looked at."""
+        marker = marker_of(self._tree, path)
+        return (
+            marker is not None
+            and marker.kind is FolderKind.INBOX
+            and stack_candidate(path, marker.kind)
+            and self._journal.find_by_source(path) is None
+        )
+
+    def _fail_file(self, entry: Entry, problem: str, action: str) -> None:
+        self._pipeline.fail(entry, problem, action)
+        self._summary.failed += 1
 
     def _claim_refused(self, path: Path, error: MoveFailed) -> None:
         """The file stays where it is; it is tried again after a while, the agent runs on."""
@@ -403,7 +425,13 @@ class Engine:
             if entry is None or entry.settled:
                 return
             try:
+                prepared = self._stacks.prepare(entry)
+                if prepared is not Prepared.CONTINUE:
+                    self._stacks.part_settled(entry)
+                    return
+                entry = self._journal.get(entry_id) or entry
                 settled = self._pipeline.run(entry, self._job(entry))
+                self._stacks.part_settled(entry)
             except RetryLater as error:
                 self._retry_later(entry_id, error)
                 return
@@ -602,6 +630,8 @@ class Engine:
     def _recover(self) -> None:
         """Resume what a previous run left: own journal entries, then orphaned claims."""
         for entry in self._journal.unsettled():
+            if self._stacks.recover(entry):
+                continue
             if entry.claimed_path is None:
                 if not entry.source_path.exists() and not self._reclaim(entry):
                     self._journal.forget(entry.id)

@@ -110,7 +110,7 @@ def images_to_pdf(paths: Sequence[Path], target: Path) -> Conversion:
             inputs.append(str(path))
     try:
         with target.open("wb") as out:
-            img2pdf.convert(*inputs, outputstream=out)
+            img2pdf.convert(*inputs, outputstream=out, nodate=True)
     except (OSError, ValueError, img2pdf.ImageOpenError, img2pdf.PdfTooLargeError) as error:
         target.unlink(missing_ok=True)
         raise _failed(paths[0] if len(paths) == 1 else target, error) from None

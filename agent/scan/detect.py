@@ -28,6 +28,7 @@ import pypdfium2 as pdfium
 import zxingcpp
 from PIL import Image
 
+from agent.errors import FileProblem
 from agent.scan.code import CoverCode, read_code
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ POINTS_PER_INCH = 72.0
 _IMAGE_ONLY_OPERATORS = frozenset({"q", "Q", "cm", "Do", "gs"})
 
 _PDFIUM = threading.Lock()
+
+
+class StackUnreadable(FileProblem):
+    """The stack's pages cannot be read (a password, damage beyond repair)."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,26 @@ def _jpeg_at(jpeg: bytes, page_inches: float, dpi: float) -> Image.Image | None:
         return None
 
 
+def _open_pdfium(path: Path) -> pdfium.PdfDocument:
+    try:
+        with _PDFIUM:
+            return pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as error:
+        raise StackUnreadable(
+            f"{path.name} cannot be rendered ({error}); nothing of it was uploaded.",
+            hint="Scan the pages again and put the new file into the folder.",
+        ) from None
+
+
 def _render(document: pdfium.PdfDocument, index: int, dpi: float) -> Image.Image:
     with _PDFIUM:
-        page = document[index]
+        try:
+            page = document[index]
+        except pdfium.PdfiumError as error:
+            raise StackUnreadable(
+                f"page {index + 1} cannot be read ({error}); nothing of the file was uploaded.",
+                hint="Scan the pages again and put the new file into the folder.",
+            ) from None
         try:
             bitmap = page.render(scale=dpi / POINTS_PER_INCH, grayscale=True)
             image: Image.Image = bitmap.to_pil().copy()
@@ -164,8 +186,7 @@ def find_covers(
                 image = _jpeg_at(jpeg, inches, dpi) if jpeg is not None else None
                 if image is None:
                     if document is None:
-                        with _PDFIUM:
-                            document = pdfium.PdfDocument(rendered_from)
+                        document = _open_pdfium(rendered_from)
                     image = _render(document, index, dpi)
                 finding = classify(index + 1, decode_texts(image))
                 image.close()

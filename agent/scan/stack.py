@@ -19,18 +19,15 @@ from pathlib import Path
 
 import pikepdf
 
-from agent.errors import FileProblem
 from agent.scan.convert import TIFF_SUFFIXES, ConversionFailed, images_to_pdf
-from agent.scan.detect import PageFinding, find_covers
+from agent.scan.detect import PageFinding, StackUnreadable, find_covers
 from agent.scan.split import Part, plan_parts, write_pages
 
 log = logging.getLogger(__name__)
 
 STACK_SUFFIXES = frozenset({".pdf", *TIFF_SUFFIXES})
 
-
-class StackUnreadable(FileProblem):
-    """The stack's pages cannot be read (a password, damage beyond repair)."""
+__all__ = ["STACK_SUFFIXES", "StackPlan", "StackUnreadable", "examine", "open_stack"]
 
 
 @dataclass(frozen=True)
