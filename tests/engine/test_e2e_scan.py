@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK, RD_ID
+from tests.conftest import RD_ADDRESS, RD_BANK, RD_ID
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in
 from tests.engine.scankit import Stack, print_sheets, stored
 from tests.scan.scans import ScanStyle, page_images
