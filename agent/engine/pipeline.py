@@ -48,8 +48,15 @@ from agent.errors import (
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
 from agent.settle.claim import Claim
-from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
-from agent.settle.stack import remove_work_file
+from agent.settle.outcome import (
+    DONE_DIR,
+    FAILED_DIR,
+    DoneRecord,
+    Fulfilled,
+    settle_done,
+    settle_failed,
+)
+from agent.settle.stack import remove_work_file, settle_members
 from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
@@ -126,6 +133,7 @@ class Pipeline:
         """Move the claimed file to failed/ with its reason (and settle the entry)."""
         claim = _claim_of(entry)
         try:
+            settle_members(entry.scan.get("members", ()), claim.folder, FAILED_DIR)
             final = settle_failed(claim, problem, action)
             if entry.upload_path is not None:
                 remove_work_file(entry.upload_path)  # the converted copy; the original failed
@@ -337,6 +345,7 @@ class Pipeline:
             settled_at=datetime.now(UTC),
             converted=_converted(entry),
         )
+        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
         final = settle_done(claim, record)
         self._journal.settle(entry.id, Outcome.DONE, final, message)
         if entry.upload_path is not None:
@@ -371,6 +380,7 @@ class Pipeline:
             settled_at=datetime.now(UTC),
             converted=_converted(entry),
         )
+        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
         final = settle_done(claim, record)
         message = f"not uploaded again: same content as document {earlier.document_id}"
         self._journal.settle(

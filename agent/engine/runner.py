@@ -37,6 +37,7 @@ from agent.decide import (
     requirements_file,
     route,
 )
+from agent.decide.tree import join_window_for
 from agent.engine.control import ControlWatcher
 from agent.engine.pipeline import Job, Pipeline, Progress, gave_up
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
@@ -50,6 +51,7 @@ from agent.errors import AgentError, AuthError, FileChanged, NetworkError, Retry
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
+from agent.scan.join import JoinGroups, page_name
 from agent.settle.claim import adopt, claim, claims_in, local_owner_alive, release, stale_claims
 from agent.settle.moves import MoveFailed
 from agent.settle.outcome import find_done, retry_failed
@@ -113,6 +115,7 @@ class Engine:
         self._stacks = Stacks(
             self._journal, tree=lambda: self._tree, submit=self._submit, fail=self._fail_file
         )
+        self._joins = JoinGroups()  # numbered page images waiting for their last page
         self._lock = threading.Lock()
         self._problems: dict[str, str] = {}
         self._unmarked: set[Path] = set()  # folders under no marker as of the last tree scan
@@ -172,6 +175,8 @@ class Engine:
                 self._poll_control()
                 for path in self._tracker.due():
                     self._arrived(path)
+                for group in self._joins.due(time.monotonic()):
+                    self._arrived_group(group)
                 now = time.monotonic()
                 if now >= next_check:
                     self._watcher.check()
@@ -210,7 +215,11 @@ class Engine:
             inflight = bool(self._inflight)
             due_now = bool(self._retries) and self._retries[0][0] <= time.monotonic()
         return (
-            inflight or due_now or self._tracker.pending() > 0 or not self._events.empty()
+            inflight
+            or due_now
+            or self._tracker.pending() > 0
+            or self._joins.pending() > 0
+            or not self._events.empty()
         ) and not (self._paused and not inflight)
 
     def _waiting_retries(self) -> bool:
@@ -218,7 +227,10 @@ class Engine:
             return bool(self._retries) or bool(self._held)
 
     def _wait_time(self) -> float:
-        deadline = self._tracker.next_deadline()
+        deadline = min(
+            (d for d in (self._tracker.next_deadline(), self._joins.next_deadline()) if d),
+            default=None,
+        )
         wait = TICK if deadline is None else max(0.0, min(TICK, deadline - time.monotonic()))
         return wait
 
@@ -240,20 +252,38 @@ class Engine:
         self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
             self._held.pop(path, None)
+            self._joins.forget(path)
             entry = self._journal.find_by_source(path)
             if entry is not None and entry.needs_routing and entry.claimed_path is None:
                 self._journal.forget(entry.id)
 
-    def _arrived(self, path: Path) -> None:
-        """A finished file: decide what it is for, claim it, and start its work."""
+    def _arrived_group(self, group: list[Path]) -> None:
+        """A scanner's numbered page images, complete: one file made of them all."""
+        present = [path for path in group if path.exists()]
+        if present:
+            self._arrived(present[0], members=present[1:])
+
+    def _arrived(self, path: Path, *, members: list[Path] | None = None) -> None:
+        """A finished file: decide what it is for, claim it, and start its work.
+
+        ``members``: the other page images of a scan joined with ``path`` (already
+        gathered); without it, a numbered page image in a folder that joins them waits
+        for the rest of its scan.
+        """
         if not self._tree_knows(path):
             self._tree = self._scan_tree()
             if not self._tree_knows(path):
                 self._unmarked.add(path.parent)
+        if members is None:
+            window = join_window_for(self._tree, path)
+            if window is not None and self._joins.add(path, window, time.monotonic()):
+                return
         decision = route(path, self._tree)
         if decision is None:
             return
-        look_first = isinstance(decision, NeedsRouting) and self._inbox_stack(path)
+        look_first = isinstance(decision, NeedsRouting) and (
+            bool(members) or self._inbox_stack(path)
+        )
         if isinstance(decision, NeedsRouting) and not look_first:
             self._needs_routing(path, decision)
             return
@@ -288,11 +318,34 @@ class Engine:
         entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
         if look_first:  # looked at for cover sheets; without any it goes back to wait
             entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
+        if members:
+            entry = self._claim_members(entry, path, members)
         if isinstance(decision, Refusal):
             self._pipeline.fail(entry, decision.problem, decision.action)
             self._summary.failed += 1
             return
         self._submit(entry.id)
+
+    def _claim_members(self, entry: Entry, first: Path, members: list[Path]) -> Entry:
+        """Claim the other page images of a joined scan with the first one's entry. One
+        that cannot be claimed now (gone, or taken by another agent) is left out."""
+        taken = []
+        for member in members:
+            try:
+                claimed = claim(member)
+            except MoveFailed as error:
+                log.warning("%s stays out of the joined scan: %s", member.name, error.describe())
+                continue
+            if claimed is not None:
+                taken.append(str(claimed.path))
+        name = page_name(first.name)
+        return self._journal.record_scan(
+            entry.id,
+            {
+                "members": taken,
+                "joined_name": name.joined_name if name else f"{first.stem}.pdf",
+            },
+        )
 
     def _inbox_stack(self, path: Path) -> bool:
         """An inbox PDF or TIFF no rule matches, not looked at yet: it may be a stack of

@@ -39,10 +39,14 @@ from agent.scan.split import Part
 from agent.scan.stack import STACK_SUFFIXES, StackPlan, examine, write_cover, write_parts
 from agent.settle.claim import Claim, release
 from agent.settle.moves import move_to_free_name
+from agent.settle.outcome import DONE_DIR, settle_with_receipt
 from agent.settle.stack import (
+    RECEIPT_HEAD,
     PartLine,
     StackRecord,
     find_stack_done,
+    remove_work_file,
+    settle_members,
     settle_stack_done,
     work_folder,
 )
@@ -110,16 +114,24 @@ class Stacks:
         if state == "split":
             self.finish(entry.id)
             return Prepared.WAITING
-        if state == "whole" or entry.reached(Step.HASHED):
+        if state == "whole" or entry.scan.get("looked") or entry.reached(Step.HASHED):
             return Prepared.CONTINUE
-        if state == "converted" and entry.upload_path is not None and entry.upload_path.exists():
+        made = entry.upload_path is not None and entry.upload_path.exists()
+        if state == "converted" and made:
             return Prepared.CONTINUE
         assert entry.claimed_path is not None
         claim = _claim(entry)
         kind = self._kind(entry)
         try:
+            if entry.scan.get("members"):
+                if not (state == "joined" and made):
+                    entry = self._join(entry, claim)
+                assert entry.upload_path is not None
+                if kind in (FolderKind.INBOX, FolderKind.REQUIREMENT, FolderKind.COMBINED):
+                    return self._look(entry, claim, entry.upload_path)
+                return Prepared.CONTINUE
             if stack_candidate(entry.source_path, kind):
-                return self._look(entry, claim)
+                return self._look(entry, claim, claim.path)
             if needs_conversion(entry.source_path):
                 self._convert(entry, claim)
         except FileProblem as error:  # a password, damage, an image that is none
@@ -131,9 +143,22 @@ class Stacks:
         marker = marker_of(self._tree(), entry.source_path)
         return marker.kind if marker is not None else None
 
-    def _look(self, entry: Entry, claim: Claim) -> Prepared:
+    def _join(self, entry: Entry, claim: Claim) -> Entry:
+        """A scanner's page images (the claimed one and its members) into one PDF."""
+        target = work_folder(claim.folder) / f"{entry.id}.pdf"
+        pages = [claim.path, *(Path(m) for m in entry.scan.get("members", ()))]
+        done = images_to_pdf(pages, target)
+        log.info("%s: %s", entry.file_name, done.words())
+        return self._journal.record_scan(
+            entry.id,
+            {"state": "joined", "converted": done.words()},
+            upload_path=target,
+            upload_name=str(entry.scan.get("joined_name") or f"{entry.id}.pdf"),
+        )
+
+    def _look(self, entry: Entry, claim: Claim, stack: Path) -> Prepared:
         work = work_folder(claim.folder)
-        plan = examine(claim.path, work)
+        plan = examine(stack, work)
         if plan.only_covers:
             self._fail(
                 entry,
@@ -144,11 +169,17 @@ class Stacks:
             return Prepared.SETTLED
         if not plan.has_covers:
             return self._no_covers(entry, claim, plan)
-        self._split(entry, claim, plan, work)
+        self._split(entry, claim, plan, work, stack)
         return Prepared.WAITING
 
     def _no_covers(self, entry: Entry, claim: Claim, plan: StackPlan) -> Prepared:
         log.info("%s: no cover sheet on its %d page(s)", entry.file_name, plan.page_count)
+        if entry.scan.get("members") and entry.scan.get("check") == CHECK_INBOX:
+            self._leave_joined(entry, claim)
+            return Prepared.SETTLED
+        if entry.scan.get("members"):
+            self._journal.record_scan(entry.id, {"looked": True})
+            return Prepared.CONTINUE
         if entry.scan.get("check") == CHECK_INBOX:
             back = release(claim)
             self._journal.unclaim(
@@ -165,6 +196,24 @@ class Stacks:
             self._journal.record_scan(entry.id, {"state": "whole", "pages": plan.page_count})
         return Prepared.CONTINUE
 
+    def _leave_joined(self, entry: Entry, claim: Claim) -> None:
+        """Joined page images in the Inbox, no rule, no cover: the joined PDF is saved in
+        the Inbox to be routed by hand, and the page images go to done/ with a receipt."""
+        assert entry.upload_path is not None
+        name = str(entry.scan.get("joined_name") or entry.upload_path.name)
+        saved = move_to_free_name(entry.upload_path, claim.folder, name)
+        text = (
+            f"{RECEIPT_HEAD}{entry.file_name}\n\n"
+            f"Not uploaded: {entry.scan.get('converted', 'joined into one PDF')}, saved as "
+            f"{saved.name} in this folder. No inbox rule matches it and it holds no cover "
+            "sheet: move it into the folder of its required document.\n"
+        )
+        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
+        final = settle_with_receipt(claim, text)
+        self._journal.settle(
+            entry.id, Outcome.DONE, final, f"joined into {saved.name}, which needs routing"
+        )
+
     def _convert(self, entry: Entry, claim: Claim) -> None:
         target = work_folder(claim.folder) / f"{entry.id}.pdf"
         done = images_to_pdf([claim.path], target)
@@ -177,7 +226,7 @@ class Stacks:
         )
         log.info("%s: %s", entry.file_name, done.words())
 
-    def _split(self, entry: Entry, claim: Claim, plan: StackPlan, work: Path) -> None:
+    def _split(self, entry: Entry, claim: Claim, plan: StackPlan, work: Path, stack: Path) -> None:
         tree = self._tree()
         workflow_id = entry.workflow_id or ""
         cached = tree.cached(workflow_id)
@@ -215,10 +264,12 @@ class Stacks:
                 "pages": part.pages_words(),
                 "cover_page": part.cover_page,
             }
-        write_parts(claim.path, plan.parts, targets, work)
+        write_parts(stack, plan.parts, targets, work)
         for part, path in covers:
-            write_cover(claim.path, part, path, work)
+            write_cover(stack, part, path, work)
         notes = []
+        if entry.scan.get("converted"):
+            notes.append(str(entry.scan["converted"]))
         if plan.repaired:
             notes.append("the PDF was damaged; it was read with qpdf's repairs")
         if plan.converted_from:
@@ -292,7 +343,11 @@ class Stacks:
             if any(not p.settled for p in parts):
                 return
             record = self._record(parent, parts)
-            final = settle_stack_done(_claim(parent), record)
+            claim = _claim(parent)
+            settle_members(parent.scan.get("members", ()), claim.folder, DONE_DIR)
+            final = settle_stack_done(claim, record)
+            if parent.upload_path is not None:
+                remove_work_file(parent.upload_path)
             done = sum(1 for p in parts if p.outcome is Outcome.DONE)
             self._journal.settle(
                 parent_id,

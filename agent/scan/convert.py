@@ -52,7 +52,7 @@ class Conversion:
         """A receipt line: what was converted, and how."""
         kinds = ", ".join(sorted(set(self.formats)))
         what = (
-            f"{len(self.sources)} page images ({kinds})"
+            f"{len(self.sources)} page images ({kinds}: {', '.join(self.sources)})"
             if len(self.sources) > 1
             else f"{self.sources[0]} ({kinds})"
         )

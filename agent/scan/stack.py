@@ -93,7 +93,9 @@ def open_stack(path: Path, work_dir: Path) -> Iterator[tuple[pikepdf.Pdf, Path, 
 
 def _open_pdf(path: Path, name: str) -> tuple[pikepdf.Pdf, bool]:
     try:
-        pdf = pikepdf.open(path)
+        # Read as a stream, not memory-mapped: a mapped 300 MB stack would count in full
+        # against the agent's memory as its pages are read.
+        pdf = pikepdf.open(path, access_mode=pikepdf.AccessMode.stream)
     except pikepdf.PasswordError:
         raise StackUnreadable(
             f"{name} is protected by a password, so the agent cannot read its pages; "

@@ -12,13 +12,15 @@ like any file (:func:`agent.settle.outcome.settle_failed`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.settle.claim import PROCESSING_DIR, Claim
+from agent.settle.claim import CLAIM_SUFFIX, PROCESSING_DIR, Claim
+from agent.settle.moves import move_to_free_name, sidecar_name
 from agent.settle.outcome import DONE_DIR, RECEIPT_SUFFIX, settle_with_receipt
 
 WORK_DIR = ".scan"  # inside .processing/: the agent's own files made from a stack
@@ -111,6 +113,22 @@ def find_stack_done(folder: Path, file_name: str, sha256: str) -> Path | None:
             if target.exists():
                 return target
     return None
+
+
+def settle_members(members: Sequence[str], folder: Path, target_dir: str) -> list[Path]:
+    """Move the other page images of a joined scan (claimed with the first) into
+    ``folder/target_dir``; those already gone are passed over (a restart)."""
+    moved = []
+    for member in members:
+        path = Path(member)
+        if not path.exists():
+            continue
+        target = folder / target_dir
+        target.mkdir(exist_ok=True)
+        moved.append(move_to_free_name(path, target, path.name))
+        with contextlib.suppress(OSError):
+            path.with_name(sidecar_name(path.name, CLAIM_SUFFIX)).unlink()
+    return moved
 
 
 def remove_work_file(path: Path) -> None:
