@@ -6,8 +6,10 @@ of their own with no cover (they follow the folder's usual rule). A cover follow
 directly by another cover, or ending the stack, makes an empty part: it cannot be
 uploaded, and it is reported rather than silently dropped.
 
-A part is written by copying its pages' objects into a new PDF (pikepdf): the scanned
-images' streams are copied byte for byte, never decoded or compressed again.
+A part is written by opening the stack again, dropping every page outside the part and
+saving what is left (pikepdf/qpdf): the scanned images' streams are copied byte for byte,
+never decoded or compressed again, and straight from file to file, so memory does not grow
+with the part's size (copying the pages into a new PDF would hold their images in memory).
 """
 
 from __future__ import annotations
@@ -78,17 +80,29 @@ def plan_parts(findings: Sequence[PageFinding]) -> list[Part]:
     return parts
 
 
-def write_pages(pdf: pikepdf.Pdf, first_page: int, last_page: int, target: Path) -> None:
-    """Pages ``first_page``–``last_page`` (from 1) of ``pdf`` as a new PDF at ``target``.
+# What could still point at dropped pages (scans have none of these, other PDFs might).
+_PAGE_REFERENCES = ("/Outlines", "/PageLabels", "/StructTreeRoot", "/Names", "/Dests")
+
+
+def write_pages(source: Path, first_page: int, last_page: int, target: Path) -> None:
+    """Pages ``first_page``–``last_page`` (from 1) of the PDF ``source`` as a new PDF at
+    ``target``.
 
     Streams are kept as they are (no decoding, no compressing again), and the file's id
     is derived from its content, so writing the same part twice gives the same bytes.
     """
     if last_page < first_page:
         raise ValueError(f"no pages from {first_page} to {last_page}")
-    with pikepdf.new() as out:
-        for index in range(first_page - 1, last_page):
-            out.pages.append(pdf.pages[index])
+    with pikepdf.open(source, access_mode=pikepdf.AccessMode.stream) as out:
+        if last_page > len(out.pages):
+            raise ValueError(f"{source.name} has {len(out.pages)} pages, not {last_page}")
+        del out.pages[last_page:]
+        del out.pages[: first_page - 1]
+        for key in _PAGE_REFERENCES:
+            if key in out.Root:
+                del out.Root[key]
+        if "/AcroForm" in out.Root:
+            del out.Root["/AcroForm"]
         out.save(
             target,
             static_id=False,

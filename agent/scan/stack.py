@@ -142,16 +142,16 @@ def write_parts(
     path: Path, parts: tuple[Part, ...], targets: dict[int, Path], work_dir: Path
 ) -> None:
     """Write each non-empty part whose number is in ``targets`` to its target."""
-    with open_stack(path, work_dir) as (pdf, _, _, _):
+    with open_stack(path, work_dir) as (_, source, _, _):
         for part in parts:
             target = targets.get(part.number)
             if target is None or part.empty:
                 continue
-            write_pages(pdf, part.first_page, part.last_page, target)
+            write_pages(source, part.first_page, part.last_page, target)
 
 
 def write_cover(path: Path, part: Part, target: Path, work_dir: Path) -> None:
     """The cover page of ``part`` alone (for an empty part: what it was is kept)."""
     assert part.cover_page is not None
-    with open_stack(path, work_dir) as (pdf, _, _, _):
-        write_pages(pdf, part.cover_page, part.cover_page, target)
+    with open_stack(path, work_dir) as (_, source, _, _):
+        write_pages(source, part.cover_page, part.cover_page, target)
