@@ -443,7 +443,7 @@ def _part_key(route: PartRoute, stack_key: str) -> str:
 
 def _outcome_words(part: Entry, names: dict[str, str]) -> str:
     if part.outcome is Outcome.FAILED:
-        where = f" Its pages: failed/{part.final_path.name}." if part.final_path else ""
+        where = f" The part is in failed/{part.final_path.name}." if part.final_path else ""
         return f"FAILED: {part.message}{where}"
     if part.duplicate_of:
         return f"not uploaded again: same content as document {part.duplicate_of}"
