@@ -36,7 +36,14 @@ from agent.errors import FileProblem
 from agent.journal import Entry, Journal, NewPart, Outcome, Step
 from agent.scan.convert import images_to_pdf, needs_conversion
 from agent.scan.split import Part
-from agent.scan.stack import STACK_SUFFIXES, StackPlan, examine, write_cover, write_parts
+from agent.scan.stack import (
+    STACK_SUFFIXES,
+    StackPlan,
+    StackUnreadable,
+    examine,
+    write_cover,
+    write_parts,
+)
 from agent.settle.claim import Claim, release
 from agent.settle.moves import move_to_free_name
 from agent.settle.outcome import DONE_DIR, settle_with_receipt
@@ -158,7 +165,20 @@ class Stacks:
 
     def _look(self, entry: Entry, claim: Claim, stack: Path) -> Prepared:
         work = work_folder(claim.folder)
-        plan = examine(stack, work)
+        try:
+            plan = examine(stack, work)
+        except StackUnreadable as error:
+            if entry.scan.get("check") == CHECK_INBOX or entry.scan.get("members"):
+                raise  # nothing says what it is for: failed, with the reason
+            # The folder (or an inbox rule) says what the file is for, so it goes as the
+            # user put it — a statement kept behind its password is a document too.
+            log.warning(
+                "%s: cannot look for cover sheets (%s); it is uploaded as it is",
+                entry.file_name,
+                error.message,
+            )
+            self._journal.record_scan(entry.id, {"state": "whole", "unreadable": True})
+            return Prepared.CONTINUE
         if plan.only_covers:
             self._fail(
                 entry,
