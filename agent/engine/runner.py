@@ -290,7 +290,8 @@ class Engine:
         if (isinstance(decision, Destination) or look_first) and (
             self._paused or self._offline or self._auth_blocked
         ):
-            self._held[path] = None
+            for waiting in (path, *(members or ())):  # a joined scan is gathered again
+                self._held[waiting] = None
             return
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
@@ -306,7 +307,8 @@ class Engine:
             taken = claim(path)
         except MoveFailed as error:  # the folder refuses the move: read-only, full disk
             self._journal.forget(entry.id)
-            self._claim_refused(path, error)
+            for refused in (path, *(members or ())):
+                self._claim_refused(refused, error)
             return
         except BaseException:
             self._journal.forget(entry.id)

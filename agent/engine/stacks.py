@@ -128,6 +128,8 @@ class Stacks:
             return Prepared.CONTINUE
         assert entry.claimed_path is not None
         claim = _claim(entry)
+        if claim.path.is_symlink():
+            return Prepared.CONTINUE  # never followed: the upload refuses it with its note
         kind = self._kind(entry)
         try:
             if entry.scan.get("members"):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
+import pypdfium2 as pdfium
 
 from agent.scan.convert import TIFF_SUFFIXES, ConversionFailed, images_to_pdf
 from agent.scan.detect import PageFinding, StackUnreadable, find_covers
@@ -125,9 +126,17 @@ def _open_pdf(path: Path, name: str) -> tuple[pikepdf.Pdf, bool]:
 def examine(path: Path, work_dir: Path) -> StackPlan:
     """Look at every page of the stack at ``path`` for covers."""
     started = time.perf_counter()
-    with open_stack(path, work_dir) as (pdf, source, repaired, converted):
-        findings = tuple(find_covers(pdf, source))
-        page_count = len(pdf.pages)
+    try:
+        with open_stack(path, work_dir) as (pdf, source, repaired, converted):
+            findings = tuple(find_covers(pdf, source))
+            page_count = len(pdf.pages)
+    except (pikepdf.PdfError, pdfium.PdfiumError, OSError, ValueError) as error:
+        # A structure qpdf opened but could not walk to the end (a page's stream cut off…)
+        raise StackUnreadable(
+            f"{path.name} cannot be read to its last page ({type(error).__name__}: {error}); "
+            "nothing of it was uploaded.",
+            hint="Scan the pages again and put the new file into the folder.",
+        ) from None
     return StackPlan(
         page_count=page_count,
         parts=tuple(plan_parts(findings)),
