@@ -56,7 +56,7 @@ from agent.settle.outcome import (
     settle_done,
     settle_failed,
 )
-from agent.settle.stack import remove_work_file, settle_members
+from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
 from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
@@ -137,6 +137,7 @@ class Pipeline:
             final = settle_failed(claim, problem, action)
             if entry.upload_path is not None:
                 remove_work_file(entry.upload_path)  # the converted copy; the original failed
+                tidy_work_folder(claim.folder)
         except FileProblem as gone:
             if claim.path.exists():
                 raise
@@ -350,6 +351,7 @@ class Pipeline:
         self._journal.settle(entry.id, Outcome.DONE, final, message)
         if entry.upload_path is not None:
             remove_work_file(entry.upload_path)
+            tidy_work_folder(claim.folder)
         return Settled(Outcome.DONE, final, message)
 
     def _part_done(self, entry: Entry, claim: Claim, message: str) -> Settled:
@@ -359,6 +361,7 @@ class Pipeline:
         settles it (agent.engine.stacks)."""
         remove_work_file(claim.path)
         self._journal.settle(entry.id, Outcome.DONE, None, message)
+        tidy_work_folder(claim.folder)
         log.info("part %s of a stack: %s", entry.file_name, message)
         return Settled(Outcome.DONE, claim.path, message)
 

@@ -55,6 +55,7 @@ from agent.settle.stack import (
     remove_work_file,
     settle_members,
     settle_stack_done,
+    tidy_work_folder,
     work_folder,
 )
 from agent.upload.identity import identify
@@ -115,6 +116,13 @@ class Stacks:
 
     def prepare(self, entry: Entry) -> Prepared:
         """What to do with a claimed entry before (or instead of) uploading it."""
+        try:
+            return self._prepare(entry)
+        finally:
+            if entry.claimed_path is not None:
+                tidy_work_folder(_claim(entry).folder)
+
+    def _prepare(self, entry: Entry) -> Prepared:
         if entry.parent_id is not None:
             return self._part(entry)
         state = entry.scan.get("state")
@@ -370,6 +378,7 @@ class Stacks:
             final = settle_stack_done(claim, record)
             if parent.upload_path is not None:
                 remove_work_file(parent.upload_path)
+            tidy_work_folder(claim.folder)
             done = sum(1 for p in parts if p.outcome is Outcome.DONE)
             self._journal.settle(
                 parent_id,

@@ -34,6 +34,12 @@ def work_folder(folder: Path) -> Path:
     return work
 
 
+def tidy_work_folder(folder: Path) -> None:
+    """Remove the work folder of ``folder`` when nothing is left in it."""
+    with contextlib.suppress(OSError):
+        (folder / PROCESSING_DIR / WORK_DIR).rmdir()
+
+
 @dataclass(frozen=True)
 class PartLine:
     """One part, as the stack's receipt tells it."""
