@@ -59,14 +59,19 @@ def locked_environment(folder: Path) -> Path:
     return python
 
 
-def pinned(text: str) -> dict[str, str]:
-    """name → version of every ``name==version`` line (names normalised as pip does)."""
-    found = {}
+def pinned(text: str) -> dict[str, set[str]]:
+    """name → versions of every ``name==version`` line (names normalised as pip does).
+
+    A name may be pinned twice, for different environments (``; python_full_version <
+    '3.12'`` and ``>= '3.12'``): each version counts.
+    """
+    found: dict[str, set[str]] = {}
     for line in text.splitlines():
         head = line.split(";", 1)[0].split("\\", 1)[0].strip()
         if "==" in head and not head.startswith("#"):
             name, version = head.split("==", 1)
-            found[name.strip().lower().replace("_", "-").replace(".", "-")] = version.strip()
+            key = name.strip().lower().replace("_", "-").replace(".", "-")
+            found.setdefault(key, set()).add(version.strip())
     return found
 
 
@@ -83,9 +88,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     installed = pinned(frozen_list.stdout)
     locked = pinned(LOCK.read_text(encoding="utf-8"))
     strays = {
-        name: version
-        for name, version in installed.items()
-        if name not in ("pip",) and locked.get(name) != version
+        name: versions
+        for name, versions in installed.items()
+        if name not in ("pip",) and not versions <= locked.get(name, set())
     }
     assert not strays, f"the build environment holds what the lock does not pin: {strays}"
     done = subprocess.run(
