@@ -113,7 +113,11 @@ class Engine:
             progress=self._progress_for,
         )
         self._stacks = Stacks(
-            self._journal, tree=lambda: self._tree, submit=self._submit, fail=self._fail_file
+            self._journal,
+            tree=lambda: self._tree,
+            submit=self._submit,
+            fail=self._fail_file,
+            noticed=lambda path: self._events.put((path, EventKind.MOVED_IN)),
         )
         self._joins = JoinGroups()  # numbered page images waiting for their last page
         self._lock = threading.Lock()

@@ -105,11 +105,15 @@ class Stacks:
         tree: Callable[[], FolderTree],
         submit: Callable[[int], None],
         fail: Callable[[Entry, str, str], Any],
+        noticed: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self._journal = journal
         self._tree = tree
         self._submit = submit
         self._fail = fail
+        # A file the agent itself saved into a watched folder: handled like a new arrival
+        # at once (a run --once must not end before the watcher reports it).
+        self._noticed = noticed
         self._finishing = threading.Lock()
 
     # -- before the upload ---------------------------------------------------------------
@@ -232,6 +236,7 @@ class Stacks:
         assert entry.upload_path is not None
         name = str(entry.scan.get("joined_name") or entry.upload_path.name)
         saved = move_to_free_name(entry.upload_path, claim.folder, name)
+        self._noticed(saved)
         text = (
             f"{RECEIPT_HEAD}{entry.file_name}\n\n"
             f"Not uploaded: {entry.scan.get('converted', 'joined into one PDF')}, saved as "
@@ -348,6 +353,7 @@ class Stacks:
         assert entry.claimed_path is not None
         folder = entry.source_path.parent
         final = move_to_free_name(entry.claimed_path, folder, entry.source_path.name)
+        self._noticed(final)
         self._journal.settle(
             entry.id,
             Outcome.DONE,
