@@ -32,6 +32,7 @@ from typing import Any
 
 from agent.decide import FolderKind, FolderTree, Marker
 from agent.decide.parts import PartKind, PartRoute, StackFolder, part_file_name, route_part
+from agent.engine.stack_record import stack_record
 from agent.errors import FileProblem
 from agent.journal import Entry, Journal, NewPart, Outcome, Step
 from agent.scan.convert import images_to_pdf, needs_conversion
@@ -49,8 +50,6 @@ from agent.settle.moves import move_to_free_name
 from agent.settle.outcome import DONE_DIR, settle_with_receipt
 from agent.settle.stack import (
     RECEIPT_HEAD,
-    PartLine,
-    StackRecord,
     find_stack_done,
     remove_work_file,
     settle_members,
@@ -378,7 +377,7 @@ class Stacks:
             parts = self._journal.parts_of(parent_id)
             if any(not p.settled for p in parts):
                 return
-            record = self._record(parent, parts)
+            record = stack_record(parent, parts, self._names(parent.workflow_id))
             claim = _claim(parent)
             settle_members(parent.scan.get("members", ()), claim.folder, DONE_DIR)
             final = settle_stack_done(claim, record)
@@ -393,33 +392,11 @@ class Stacks:
                 f"cut into {len(parts)} part(s): {done} done, {len(parts) - done} failed",
             )
 
-    def _record(self, parent: Entry, parts: list[Entry]) -> StackRecord:
-        described = parent.scan.get("parts", {})
-        tree = self._tree()
-        cached = tree.cached(parent.workflow_id or "")
-        names = (
-            {rd.required_document_id: rd.name for rd in cached.required_documents}
-            if cached is not None
-            else {}
-        )
-        lines = []
-        for part in parts:
-            info = described.get(str(part.part_number), {})
-            lines.append(
-                PartLine(
-                    part.part_number or 0,
-                    str(info.get("pages", "")),
-                    info.get("cover_page"),
-                    _outcome_words(part, names),
-                )
-            )
-        return StackRecord(
-            page_count=int(parent.scan.get("pages", 0)),
-            parts=lines,
-            sha256=str(parent.scan.get("sha256", "")),
-            size=int(parent.scan.get("size", 0)),
-            notes=tuple(parent.scan.get("notes", ())),
-        )
+    def _names(self, workflow_id: str | None) -> dict[str, str]:
+        cached = self._tree().cached(workflow_id or "")
+        if cached is None:
+            return {}
+        return {rd.required_document_id: rd.name for rd in cached.required_documents}
 
     # -- after a restart -------------------------------------------------------------------
 
@@ -476,20 +453,3 @@ def _part_key(route: PartRoute, stack_key: str) -> str:
     if not route.required_document_ids:
         return f"{route.workflow_id}/upload-only"
     return f"{route.workflow_id}/{'+'.join(sorted(route.required_document_ids))}"
-
-
-def _outcome_words(part: Entry, names: dict[str, str]) -> str:
-    if part.outcome is Outcome.FAILED:
-        where = f" The part is in failed/{part.final_path.name}." if part.final_path else ""
-        return f"FAILED: {part.message}{where}"
-    if part.duplicate_of:
-        return f"not uploaded again: same content as document {part.duplicate_of}"
-    if part.document_id is None:
-        return part.message or "done"
-    links = [
-        f"{names.get(rd, rd)} ({rd}), fulfillment {fulfillment}"
-        for rd, fulfillment in sorted(part.fulfillments.items())
-    ]
-    if not links:
-        return f"uploaded as document {part.document_id} (upload only, not linked)"
-    return f"uploaded as document {part.document_id}, linked to {'; '.join(links)}"
