@@ -56,6 +56,7 @@ from agent.settle.stack import (
     settle_stack_done,
     tidy_work_folder,
     work_folder,
+    working_in,
 )
 from agent.upload.identity import identify
 
@@ -119,11 +120,10 @@ class Stacks:
 
     def prepare(self, entry: Entry) -> Prepared:
         """What to do with a claimed entry before (or instead of) uploading it."""
-        try:
+        if entry.claimed_path is None:
             return self._prepare(entry)
-        finally:
-            if entry.claimed_path is not None:
-                tidy_work_folder(_claim(entry).folder)
+        with working_in(_claim(entry).folder):
+            return self._prepare(entry)
 
     def _prepare(self, entry: Entry) -> Prepared:
         if entry.parent_id is not None:
@@ -444,7 +444,9 @@ class Stacks:
 
 def _claim(entry: Entry) -> Claim:
     assert entry.claimed_path is not None
-    return Claim(entry.claimed_path, entry.source_path, None, None)
+    # a part of a stack is made in the work folder; it belongs to the stack's folder
+    home = entry.source_path.parent if entry.parent_id is not None else None
+    return Claim(entry.claimed_path, entry.source_path, None, None, home=home)
 
 
 def _part_key(route: PartRoute, stack_key: str) -> str:

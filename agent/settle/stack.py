@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +29,50 @@ WORK_DIR = ".scan"  # inside .processing/: the agent's own files made from a sta
 RECEIPT_HEAD = "kompliant-agent receipt for "
 
 
+# Workers share a folder's work folder: it is removed when empty, but never while one of
+# them is working in it (it would vanish between its creation and a file written there).
+_work_lock = threading.Lock()
+_work_users: Counter[Path] = Counter()
+
+
+def _work_path(folder: Path) -> Path:
+    return folder / PROCESSING_DIR / WORK_DIR
+
+
 def work_folder(folder: Path) -> Path:
     """The agent's work folder for stacks found in ``folder`` (created on demand)."""
-    work = folder / PROCESSING_DIR / WORK_DIR
-    work.mkdir(parents=True, exist_ok=True)
+    work = _work_path(folder)
+    with _work_lock:
+        work.mkdir(parents=True, exist_ok=True)
     return work
 
 
+@contextlib.contextmanager
+def working_in(folder: Path) -> Iterator[None]:
+    """While inside, ``folder``'s work folder is not removed; it is tidied at the end."""
+    work = _work_path(folder)
+    with _work_lock:
+        _work_users[work] += 1
+    try:
+        yield
+    finally:
+        with _work_lock:
+            _work_users[work] -= 1
+            if _work_users[work] <= 0:
+                del _work_users[work]
+                with contextlib.suppress(OSError):
+                    work.rmdir()
+
+
 def tidy_work_folder(folder: Path) -> None:
-    """Remove the work folder of ``folder`` when nothing is left in it."""
-    with contextlib.suppress(OSError):
-        (folder / PROCESSING_DIR / WORK_DIR).rmdir()
+    """Remove the work folder of ``folder`` when nothing is left in it (and nobody is
+    working in it)."""
+    work = _work_path(folder)
+    with _work_lock:
+        if _work_users.get(work):
+            return
+        with contextlib.suppress(OSError):
+            work.rmdir()
 
 
 @dataclass(frozen=True)
