@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_atomically
 from agent.cli import exitcodes
 from agent.cli.profile import add_profile_option, config_for
-from agent.config import Config, write_atomically
+from agent.config import Config
 from agent.credentials import resolve_credentials
 from agent.decide import load_cache, requirements_file
 from agent.decide.names import type_in_words
-from agent.decide.review import RequirementState
-from agent.engine.review import ReviewKeeper, stored_reviews
 from agent.errors import CredentialsError, RetryLater
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import RequiredDocument
 from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.review.keeper import ReviewKeeper, stored_reviews
+from agent.review.state import RequirementState
 from agent.scan.code import CoverCode
 from agent.scan.sheet import Paper, SheetContent, cover_sheets_pdf, paper_for_locale, sheet_titles
 

@@ -43,25 +43,17 @@ from agent.errors import (
     FileChanged,
     FileProblem,
     HashMismatch,
-    RetryLater,
     UploadFormExpired,
 )
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
+from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
-from agent.settle.outcome import (
-    DONE_DIR,
-    FAILED_DIR,
-    DoneRecord,
-    Fulfilled,
-    settle_done,
-    settle_failed,
-)
+from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
 from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
-from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
+from agent.upload.create import DEFAULT_SKEW, create_document, discard, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
-from agent.upload.oneshot import discard
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
@@ -134,7 +126,7 @@ class Pipeline:
         """Move the claimed file to failed/ with its reason (and settle the entry)."""
         claim = _claim_of(entry)
         try:
-            settle_members(entry.scan.get("members", ()), claim.folder, FAILED_DIR)
+            settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.failed_dir)
             final = settle_failed(claim, problem, action)
             if entry.upload_path is not None:
                 remove_work_file(entry.upload_path)  # the converted copy; the original failed
@@ -347,7 +339,7 @@ class Pipeline:
             settled_at=datetime.now(UTC),
             converted=_converted(entry),
         )
-        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
+        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
         final = settle_done(claim, record)
         self._journal.settle(entry.id, Outcome.DONE, final, message)
         if entry.upload_path is not None:
@@ -384,7 +376,7 @@ class Pipeline:
             settled_at=datetime.now(UTC),
             converted=_converted(entry),
         )
-        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
+        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
         final = settle_done(claim, record)
         message = f"not uploaded again: same content as document {earlier.document_id}"
         self._journal.settle(
@@ -433,16 +425,3 @@ def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
 
 def _action(error: AgentError) -> str:
     return error.hint or "Check the file, then move it back into its folder to try again."
-
-
-def gave_up(entry: Entry, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note for a file whose retry budget is spent."""
-    problem = (
-        f"The upload kept failing after {entry.attempts} attempts; the last problem was: "
-        f"{error.message}"
-    )
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action

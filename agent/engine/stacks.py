@@ -35,6 +35,7 @@ from agent.decide.parts import PartKind, PartRoute, StackFolder, part_file_name,
 from agent.engine.stack_record import stack_record
 from agent.errors import FileProblem
 from agent.journal import Entry, Journal, NewPart, Outcome, Step
+from agent.owned_names import AGENT_OWNED
 from agent.scan.convert import images_to_pdf, needs_conversion
 from agent.scan.split import Part
 from agent.scan.stack import (
@@ -47,7 +48,7 @@ from agent.scan.stack import (
 )
 from agent.settle.claim import Claim, release
 from agent.settle.moves import move_to_free_name
-from agent.settle.outcome import DONE_DIR, settle_with_receipt
+from agent.settle.outcome import settle_with_receipt
 from agent.settle.stack import (
     RECEIPT_HEAD,
     find_stack_done,
@@ -242,7 +243,7 @@ class Stacks:
             f"{saved.name} in this folder. No inbox rule matches it and it holds no cover "
             "sheet: move it into the folder of its required document.\n"
         )
-        settle_members(entry.scan.get("members", ()), claim.folder, DONE_DIR)
+        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
         final = settle_with_receipt(claim, text)
         self._journal.settle(
             entry.id, Outcome.DONE, final, f"joined into {saved.name}, which needs routing"
@@ -379,7 +380,7 @@ class Stacks:
                 return
             record = stack_record(parent, parts, self._names(parent.workflow_id))
             claim = _claim(parent)
-            settle_members(parent.scan.get("members", ()), claim.folder, DONE_DIR)
+            settle_members(parent.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
             final = settle_stack_done(claim, record)
             if parent.upload_path is not None:
                 remove_work_file(parent.upload_path)

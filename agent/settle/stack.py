@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.settle.claim import CLAIM_SUFFIX, PROCESSING_DIR, Claim
+from agent.owned_names import AGENT_OWNED
+from agent.settle.claim import Claim
 from agent.settle.moves import move_to_free_name, sidecar_name
-from agent.settle.outcome import DONE_DIR, RECEIPT_SUFFIX, settle_with_receipt
+from agent.settle.outcome import settle_with_receipt
 
 WORK_DIR = ".scan"  # inside .processing/: the agent's own files made from a stack
 RECEIPT_HEAD = "kompliant-agent receipt for "
@@ -36,7 +37,7 @@ _work_users: Counter[Path] = Counter()
 
 
 def _work_path(folder: Path) -> Path:
-    return folder / PROCESSING_DIR / WORK_DIR
+    return folder / AGENT_OWNED.processing_dir / WORK_DIR
 
 
 def work_folder(folder: Path) -> Path:
@@ -137,20 +138,20 @@ def settle_stack_done(claimed: Claim, record: StackRecord) -> Path:
 def find_stack_done(folder: Path, file_name: str, sha256: str) -> Path | None:
     """The stack moved to ``folder/done`` before the journal heard of it (a restart), by
     its receipt: the same name (or a numbered variant) and the same SHA-256."""
-    done = folder / DONE_DIR
+    done = folder / AGENT_OWNED.done_dir
     try:
         names = sorted(os.listdir(done))
     except FileNotFoundError:
         return None
     for name in names:
-        if not name.endswith(RECEIPT_SUFFIX):
+        if not name.endswith(AGENT_OWNED.receipt_suffix):
             continue
         try:
             text = (done / name).read_text(encoding="utf-8")
         except OSError:
             continue
         if text.startswith(f"{RECEIPT_HEAD}{file_name}\n") and f"\nSHA-256: {sha256}\n" in text:
-            target = done / name[: -len(RECEIPT_SUFFIX)]
+            target = done / name[: -len(AGENT_OWNED.receipt_suffix)]
             if target.exists():
                 return target
     return None
@@ -168,7 +169,7 @@ def settle_members(members: Sequence[str], folder: Path, target_dir: str) -> lis
         target.mkdir(exist_ok=True)
         moved.append(move_to_free_name(path, target, path.name))
         with contextlib.suppress(OSError):
-            path.with_name(sidecar_name(path.name, CLAIM_SUFFIX)).unlink()
+            path.with_name(sidecar_name(path.name, AGENT_OWNED.claim_suffix)).unlink()
     return moved
 
 

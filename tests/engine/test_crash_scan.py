@@ -9,8 +9,8 @@ from pathlib import Path
 from agent.journal import JOURNAL_FILE
 from tests.conftest import RD_ADDRESS, RD_BANK, RD_ID
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in, wait_for
-from tests.engine.crashkit import sandbox_state, set_faults
 from tests.engine.scankit import Stack, print_sheets, stored
+from tests.kit.sandbox import sandbox_state, set_faults
 from tests.scan.scans import page_images
 
 

@@ -1,0 +1,234 @@
+"""Arrival and claim: watcher events in, claimed files with a journal entry out.
+
+The watcher's threads only put events on a queue (:meth:`Arrivals.put`); the loop drains
+it into the stability tracker (:mod:`agent.watch.stability`), which says when a file is
+finished. A finished file is routed (:func:`agent.decide.route`), and one with a
+destination is claimed — renamed into ``.processing/`` (:mod:`agent.settle.claim`) — and
+handed to the workers. While the agent is paused, offline or signed out, finished files
+wait here, unclaimed, in the user's folder; a folder that refuses the claim (read-only,
+full) has its file tried again after :data:`CLAIM_RETRY_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.decide import Destination, FolderKind, NeedsRouting, Refusal, route
+from agent.decide.tree import join_window_for
+from agent.engine.folders import FolderView
+from agent.engine.problems import Problems, claim_topic
+from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
+from agent.engine.workers import Workers
+from agent.journal import Entry, Journal, Step
+from agent.scan.join import JoinGroups, page_name
+from agent.settle.claim import claim
+from agent.settle.moves import MoveFailed
+from agent.watch.events import EventKind
+from agent.watch.stability import StabilityTracker
+
+log = logging.getLogger(__name__)
+
+CLAIM_RETRY_SECONDS = 5.0  # a file its folder would not let go is tried again
+
+
+class Arrivals:
+    def __init__(
+        self,
+        *,
+        folders: FolderView,
+        journal: Journal,
+        tracker: StabilityTracker,
+        problems: Problems,
+        workers: Workers,
+        held_back: Callable[[], bool],
+    ) -> None:
+        self._folders = folders
+        self._journal = journal
+        self._tracker = tracker
+        self._problems = problems
+        self._workers = workers
+        self._held_back = held_back  # paused, offline or signed out: new files wait
+        self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
+        self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
+        self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
+        self._joins = JoinGroups()  # numbered page images waiting for their last page
+
+    # -- events → finished files ---------------------------------------------------------------
+
+    def put(self, path: Path, kind: EventKind) -> None:
+        """An event from the watcher (any thread)."""
+        self._events.put((path, kind))
+
+    def drain(self, timeout: float) -> None:
+        """Feed the tracker every queued event, waiting up to ``timeout`` for the first."""
+        try:
+            path, kind = self._events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._observe(path, kind)
+            try:
+                path, kind = self._events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _observe(self, path: Path, kind: EventKind) -> None:
+        self._tracker.observe(path, kind)
+        if kind is EventKind.DELETED:
+            self._held.pop(path, None)
+            self._joins.forget(path)
+            entry = self._journal.find_by_source(path)
+            if entry is not None and entry.needs_routing and entry.claimed_path is None:
+                self._journal.forget(entry.id)
+
+    def joins_due(self, now: float) -> None:
+        """A scanner's numbered page images, complete: each group becomes one file."""
+        for group in self._joins.due(now):
+            present = [path for path in group if path.exists()]
+            if present:
+                self.finished(present[0], members=present[1:])
+
+    def joining(self) -> int:
+        """Page images waiting for the rest of their scan."""
+        return self._joins.pending()
+
+    def next_join_deadline(self) -> float | None:
+        return self._joins.next_deadline()
+
+    def events_waiting(self) -> bool:
+        return not self._events.empty()
+
+    def held(self) -> int:
+        """Finished files waiting to be claimed until the agent may upload again."""
+        return len(self._held)
+
+    def release(self, now: float) -> None:
+        """Take the files that waited (the agent may upload again, or their time came)."""
+        for path in list(self._held):
+            del self._held[path]
+            if path.exists():
+                self.finished(path)
+        for path, again_at in list(self._refused.items()):
+            if again_at <= now:
+                del self._refused[path]
+                if path.exists():
+                    self.finished(path)
+
+    # -- a finished file --------------------------------------------------------------------
+
+    def finished(self, path: Path, *, members: list[Path] | None = None) -> None:
+        """A finished file: decide what it is for, claim it, and start its work.
+
+        ``members``: the other page images of a scan joined with ``path`` (gathered by
+        :meth:`joins_due`); without it, a numbered page image in a folder that joins them
+        waits for the rest of its scan.
+        """
+        self._folders.ensure_knows(path)
+        tree = self._folders.tree
+        if members is None:
+            window = join_window_for(tree, path)
+            if window is not None and self._joins.add(path, window, time.monotonic()):
+                return
+        decision = route(path, tree)
+        if decision is None:
+            return
+        # An inbox PDF or TIFF no rule matches may be a stack behind cover sheets: it is
+        # claimed to be looked at (agent.engine.stacks), and goes back to wait without.
+        look_first = isinstance(decision, NeedsRouting) and (
+            bool(members) or self._inbox_stack(path)
+        )
+        if isinstance(decision, NeedsRouting) and not look_first:
+            self._needs_routing(path, decision)
+            return
+        if (isinstance(decision, Destination) or look_first) and self._held_back():
+            for waiting in (path, *(members or ())):  # a joined scan is gathered again
+                self._held[waiting] = None
+            return
+        earlier = self._journal.find_by_source(path)
+        if earlier is not None and earlier.claimed_path is None:
+            self._journal.forget(earlier.id)
+        key, workflow_id, rds = self._folders.key_for(path, decision)
+        # The journal hears of the claim before the rename: a kill between the rename and
+        # the claim's record would otherwise leave a claimed file nobody knows is ours
+        # (see agent.engine.recovery).
+        entry = self._journal.begin(
+            path, folder_key=key, workflow_id=workflow_id, required_document_ids=rds
+        )
+        try:
+            taken = claim(path)
+        except MoveFailed as error:  # the folder refuses the move: read-only, full disk
+            self._journal.forget(entry.id)
+            for refused in (path, *(members or ())):
+                self._claim_refused(refused, error)
+            return
+        except BaseException:
+            self._journal.forget(entry.id)
+            raise
+        self._problems.set(claim_topic(path.parent), None)
+        if taken is None:
+            self._journal.forget(entry.id)
+            return  # gone, or another agent took it
+        entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+        if look_first:
+            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
+        if members:
+            entry = self._claim_members(entry, path, members)
+        if isinstance(decision, Refusal):
+            self._workers.fail(entry, decision.problem, decision.action)
+            return
+        self._workers.submit(entry.id)
+
+    def _inbox_stack(self, path: Path) -> bool:
+        """An inbox PDF or TIFF not looked at yet (no journal entry for it)."""
+        marker = marker_of(self._folders.tree, path)
+        return (
+            marker is not None
+            and marker.kind is FolderKind.INBOX
+            and stack_candidate(path, marker.kind)
+            and self._journal.find_by_source(path) is None
+        )
+
+    def _claim_members(self, entry: Entry, first: Path, members: list[Path]) -> Entry:
+        """Claim the other page images of a joined scan with the first one's entry. One
+        that cannot be claimed now (gone, or taken by another agent) is left out."""
+        taken = []
+        for member in members:
+            try:
+                claimed = claim(member)
+            except MoveFailed as error:
+                log.warning("%s stays out of the joined scan: %s", member.name, error.describe())
+                continue
+            if claimed is not None:
+                taken.append(str(claimed.path))
+        name = page_name(first.name)
+        return self._journal.record_scan(
+            entry.id,
+            {
+                "members": taken,
+                "joined_name": name.joined_name if name else f"{first.stem}.pdf",
+            },
+        )
+
+    def _claim_refused(self, path: Path, error: MoveFailed) -> None:
+        """The file stays where it is; it is tried again after a while, the agent runs on."""
+        topic = claim_topic(path.parent)
+        if not self._problems.known(topic):
+            log.warning("%s", error.describe())
+        self._problems.set(topic, error.describe())
+        self._refused[path] = time.monotonic() + CLAIM_RETRY_SECONDS
+
+    def _needs_routing(self, path: Path, decision: NeedsRouting) -> None:
+        if self._journal.find_by_source(path) is not None:
+            return
+        key, workflow_id, _ = self._folders.key_for(path, decision)
+        entry = self._journal.begin(path, folder_key=key, workflow_id=workflow_id)
+        self._journal.mark_needs_routing(
+            entry.id,
+            f"{path.name} matches no inbox rule: move it into the folder of its required "
+            "document, or add a rule to the config",
+        )
+        log.warning("%s needs routing: no inbox rule matches it", path)
