@@ -20,7 +20,7 @@ from agent.logfile import setup_logging
 
 log = logging.getLogger(__name__)
 
-#: Each module and the commands it registers (tests/cli/test_parser.py keeps this true), so
+#: Each module and the commands it registers (tests/cli/test_commands.py keeps this true), so
 #: that running one command imports only its module: ``status`` answers in a fraction of
 #: a second instead of loading the whole agent.
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "agent.cli.workflows": ("add-workflow", "remove-workflow", "refresh"),
     "agent.cli.run": ("run", "status", "retry", "pause", "resume"),
     "agent.cli.review": ("missing", "request"),
+    "agent.cli.cover_sheets": ("cover-sheets",),
     "agent.cli.demo": ("demo",),
     "agent.cli.setup": ("setup",),
     "agent.cli.doctor": ("doctor",),

@@ -27,12 +27,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.decide import Destination, NeedsRouting, Refusal, route
+from agent.decide import Destination, FolderKind, NeedsRouting, Refusal, route
+from agent.decide.tree import join_window_for
 from agent.engine.folders import FolderView
 from agent.engine.problems import Problems, claim_topic
+from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
 from agent.engine.trouble import not_regular, not_regular_topic
 from agent.engine.workers import Workers
-from agent.journal import Journal, Step
+from agent.journal import Entry, Journal, Step
+from agent.scan.join import JoinGroups, page_name
 from agent.settle.claim import ClaimOwner, claim
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
@@ -65,9 +68,11 @@ class Arrivals:
         self._events: queue.SimpleQueue[tuple[Path, EventKind] | None] = queue.SimpleQueue()
         self._me = me  # the owner every claim names
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
-        self._ready: dict[Path, None] = {}  # finished files waiting for a free worker
+        # finished files waiting for a free worker (with the other pages of a joined scan)
+        self._ready: dict[Path, list[Path] | None] = {}
         self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
         self._odd: set[Path] = set()  # not regular files shown in the status
+        self._joins = JoinGroups()  # numbered page images waiting for their last page
 
     # -- events → finished files ---------------------------------------------------------------
 
@@ -99,6 +104,7 @@ class Arrivals:
         if kind is EventKind.DELETED:
             self._held.pop(path, None)
             self._ready.pop(path, None)
+            self._joins.forget(path)
             if path in self._odd:
                 self._odd.discard(path)
                 self._problems.set(not_regular_topic(path), None)
@@ -132,6 +138,20 @@ class Arrivals:
         self._odd.add(path)
         self._problems.set(not_regular_topic(path), not_regular(path, kind))
 
+    def joins_due(self, now: float) -> None:
+        """A scanner's numbered page images, complete: each group becomes one file."""
+        for group in self._joins.due(now):
+            present = [path for path in group if path.exists()]
+            if present:
+                self.finished(present[0], members=present[1:])
+
+    def joining(self) -> int:
+        """Page images waiting for the rest of their scan."""
+        return self._joins.pending()
+
+    def next_join_deadline(self) -> float | None:
+        return self._joins.next_deadline()
+
     def events_waiting(self) -> bool:
         return not self._events.empty()
 
@@ -152,9 +172,9 @@ class Arrivals:
                 self.finished(path)
         while self._ready and self._workers.has_room():
             path = next(iter(self._ready))
-            del self._ready[path]
+            members = self._ready.pop(path)
             if os.path.lexists(path):
-                self.finished(path)
+                self.finished(path, members=members)
         for path, again_at in list(self._refused.items()):
             if again_at <= now:
                 del self._refused[path]
@@ -163,20 +183,36 @@ class Arrivals:
 
     # -- a finished file --------------------------------------------------------------------
 
-    def finished(self, path: Path) -> None:
-        """A finished file: decide what it is for, claim it, and start its work."""
+    def finished(self, path: Path, *, members: list[Path] | None = None) -> None:
+        """A finished file: decide what it is for, claim it, and start its work.
+
+        ``members``: the other page images of a scan joined with ``path`` (gathered by
+        :meth:`joins_due`); without it, a numbered page image in a folder that joins them
+        waits for the rest of its scan.
+        """
         self._folders.ensure_knows(path)
-        decision = route(path, self._folders.tree)
+        tree = self._folders.tree
+        if members is None:
+            window = join_window_for(tree, path)
+            if window is not None and self._joins.add(path, window, time.monotonic()):
+                return
+        decision = route(path, tree)
         if decision is None:
             return
-        if isinstance(decision, NeedsRouting):
+        # An inbox PDF or TIFF no rule matches may be a stack behind cover sheets: it is
+        # claimed to be looked at (agent.engine.stacks), and goes back to wait without.
+        look_first = isinstance(decision, NeedsRouting) and (
+            bool(members) or self._inbox_stack(path)
+        )
+        if isinstance(decision, NeedsRouting) and not look_first:
             self._needs_routing(path, decision)
             return
-        if isinstance(decision, Destination) and self._held_back():
-            self._held[path] = None
+        if (isinstance(decision, Destination) or look_first) and self._held_back():
+            for waiting in (path, *(members or ())):  # a joined scan is gathered again
+                self._held[waiting] = None
             return
         if not self._workers.has_room():
-            self._ready[path] = None  # claimed once a worker is free
+            self._ready[path] = members  # claimed once a worker is free
             return
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
@@ -198,7 +234,8 @@ class Arrivals:
             taken = claim(path, owner=self._me)
         except MoveFailed as error:  # the folder refuses the move: read-only, full disk
             self._journal.forget(entry.id)
-            self._claim_refused(path, error)
+            for refused in (path, *(members or ())):
+                self._claim_refused(refused, error)
             return
         except BaseException:
             self._journal.forget(entry.id)
@@ -217,10 +254,45 @@ class Arrivals:
         entry = self._journal.advance(
             entry.id, Step.STABLE, claimed_path=taken.path, claimed_ino=ino, claimed_dev=dev
         )
+        if look_first:
+            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
+        if members:
+            entry = self._claim_members(entry, path, members)
         if isinstance(decision, Refusal):
             self._workers.fail(entry, decision.problem, decision.action)
             return
         self._workers.submit(entry.id)
+
+    def _inbox_stack(self, path: Path) -> bool:
+        """An inbox PDF or TIFF not looked at yet (no journal entry for it)."""
+        marker = marker_of(self._folders.tree, path)
+        return (
+            marker is not None
+            and marker.kind is FolderKind.INBOX
+            and stack_candidate(path, marker.kind)
+            and self._journal.find_by_source(path) is None
+        )
+
+    def _claim_members(self, entry: Entry, first: Path, members: list[Path]) -> Entry:
+        """Claim the other page images of a joined scan with the first one's entry. One
+        that cannot be claimed now (gone, or taken by another agent) is left out."""
+        taken = []
+        for member in members:
+            try:
+                claimed = claim(member)
+            except MoveFailed as error:
+                log.warning("%s stays out of the joined scan: %s", member.name, error.describe())
+                continue
+            if claimed is not None:
+                taken.append(str(claimed.path))
+        name = page_name(first.name)
+        return self._journal.record_scan(
+            entry.id,
+            {
+                "members": taken,
+                "joined_name": name.joined_name if name else f"{first.stem}.pdf",
+            },
+        )
 
     def _claim_refused(self, path: Path, error: MoveFailed) -> None:
         """The file stays where it is; it is tried again after a while, the agent runs on."""

@@ -100,8 +100,8 @@ class LiveClaims:
     def beat(self) -> None:
         """Touch every claim this agent holds; follow or let go of those that changed."""
         for entry in self._journal.unsettled():
-            if entry.claimed_path is None:
-                continue
+            if entry.claimed_path is None or entry.parent_id is not None:
+                continue  # a part of a stack lives in the work folder, under the stack's claim
             claim = Claim(entry.claimed_path, entry.source_path, self._me, None)
             hold = heartbeat(claim, self._me)
             if hold is Hold.HELD:

@@ -54,6 +54,8 @@ class Recovery:
         other agents, stopped or not, are :mod:`agent.engine.claims`' to judge.)"""
         journal = self._journal
         for entry in journal.unsettled():
+            if self._workers.stacks.recover(entry):  # a part, or a stack cut into parts
+                continue
             claimed = entry.claimed_path
             if claimed is None:
                 if not entry.source_path.exists() and not self._reclaim(entry):

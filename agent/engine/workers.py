@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
@@ -32,6 +33,7 @@ from agent.engine.locate import Locator
 from agent.engine.pipeline import Job, Pipeline, Progress
 from agent.engine.problems import Problems, internal_topic
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
+from agent.engine.stacks import Prepared, Stacks
 from agent.engine.trouble import (
     SERVER,
     InternalError,
@@ -109,6 +111,7 @@ class Workers:
         locator: Locator | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_free: Callable[[], None] = lambda: None,
+        noticed: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -127,6 +130,13 @@ class Workers:
             verify_timeout=verify_timeout,
             progress=self._progress_for,
             locator=locator,
+        )
+        self.stacks = Stacks(
+            journal,
+            tree=lambda: folders.tree,
+            submit=self.submit,
+            fail=self.fail,
+            noticed=noticed,
         )
         self._pool = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="upload")
         self._server = ServerTrouble()
@@ -227,7 +237,13 @@ class Workers:
             if entry is None or entry.settled:
                 return
             try:
+                prepared = self.stacks.prepare(entry)
+                if prepared is not Prepared.CONTINUE:
+                    self.stacks.part_settled(entry)
+                    return
+                entry = self._journal.get(entry_id) or entry
                 settled = self._pipeline.run(entry, self._job(entry))
+                self.stacks.part_settled(entry)
             except RetryLater as error:
                 self._retry_later(entry_id, error)
                 return

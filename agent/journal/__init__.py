@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.journal.records import Entry, FolderCounts, FolderState, Outcome, Step
+from agent.journal.records import Entry, FolderCounts, FolderState, NewPart, Outcome, Step
 from agent.journal.schema import JournalError
 from agent.journal.status import read_claimed_entry, read_status
 from agent.journal.store import JOURNAL_FILE, Journal
@@ -29,6 +29,7 @@ __all__ = [
     "FolderState",
     "Journal",
     "JournalError",
+    "NewPart",
     "Outcome",
     "Step",
     "journal_path",

@@ -51,6 +51,8 @@ def find_claimed(
         if path in skip:
             continue
         try:
+            if not entry.is_file(follow_symlinks=False):
+                continue  # the work folder of scanned stacks, and anything not a file
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
