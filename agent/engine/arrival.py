@@ -57,6 +57,7 @@ class Arrivals:
         workers: Workers,
         held_back: Callable[[], bool],
         me: ClaimOwner,
+        left: Callable[[Path], None] = lambda folder: None,
     ) -> None:
         self._folders = folders
         self._journal = journal
@@ -67,6 +68,9 @@ class Arrivals:
         # watcher events, and None: "a worker is free" (the loop then claims the next file)
         self._events: queue.SimpleQueue[tuple[Path, EventKind] | None] = queue.SimpleQueue()
         self._me = me  # the owner every claim names
+        # told of each folder a file left: another agent's claim looks like that, and its
+        # .processing/ may be too new for the watcher to report what moves into it
+        self._left = left
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
         # finished files waiting for a free worker (with the other pages of a joined scan)
         self._ready: dict[Path, list[Path] | None] = {}
@@ -102,6 +106,7 @@ class Arrivals:
     def _observe(self, path: Path, kind: EventKind) -> None:
         self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
+            self._left(path.parent)
             self._held.pop(path, None)
             self._ready.pop(path, None)
             self._joins.forget(path)
@@ -230,6 +235,10 @@ class Arrivals:
             folder_id=folder_id,
             folder_sub=sub,
         )
+        try:  # a rename keeps the inode: known even if the folder moves right after
+            before: os.stat_result | None = os.stat(path, follow_symlinks=False)
+        except OSError:
+            before = None
         try:
             taken = claim(path, owner=self._me)
         except MoveFailed as error:  # the folder refuses the move: read-only, full disk
@@ -244,13 +253,12 @@ class Arrivals:
         if taken is None:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
-        ino: int | None = None
-        dev: int | None = None
+        ino, dev = (before.st_ino, before.st_dev) if before is not None else (None, None)
         try:
             st = os.stat(taken.path, follow_symlinks=False)
             ino, dev = st.st_ino, st.st_dev
         except OSError:
-            pass
+            pass  # its folder moved already: the inode read before the claim stands
         entry = self._journal.advance(
             entry.id, Step.STABLE, claimed_path=taken.path, claimed_ino=ino, claimed_dev=dev
         )

@@ -12,9 +12,11 @@ Runs beside the loop (:class:`agent.engine.beside.Ticker`), never on it:
   exactly one wins) and resumed at the step the owner's journal recorded when it can be
   read (same host), else from what Kompliant holds (the pipeline reconciles with
   ``document.list`` / ``fulfillment.list``);
-- which folders hold a ``.processing/`` is known from the tree's last reading, this
-  agent's own claims, and the watcher (:meth:`LiveClaims.noticed`); a light sweep every
-  :data:`SWEEP_SECONDS` finds those on shares that send no events.
+- which folders hold a ``.processing/`` is known from the tree's last reading and the
+  watcher (:meth:`LiveClaims.noticed`: a change inside a ``.processing/``, or a file that
+  left a folder — what another agent's claim looks like when its ``.processing/`` is too
+  new to be watched yet); a light sweep every :data:`SWEEP_SECONDS` finds those on shares
+  that send no events.
 
 Failed files that left ``failed/`` (retried, deleted, moved away) are resolved out of the
 status here too: the same kind of look at the disk, on the same thread.
@@ -131,9 +133,8 @@ class LiveClaims:
         seen: list[Path] = []
         for folder in dirs:
             if not (folder / AGENT_OWNED.processing_dir).is_dir():
-                if not folder.is_dir():
-                    with self._lock:
-                        self._dirs.discard(folder)
+                with self._lock:  # a hint that came to nothing (again when a claim shows)
+                    self._dirs.discard(folder)
                 continue
             for found in claims_in(folder):
                 if found.path in mine:

@@ -80,6 +80,7 @@ class Relocator:
                 size=entry.size,
                 sha256=entry.sha256,
                 skip=others,
+                name=old.name,
             )
             if found is None:
                 continue

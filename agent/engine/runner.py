@@ -150,6 +150,7 @@ class Engine:
             workers=self._workers,
             held_back=self._held_back,
             me=self._me,
+            left=lambda folder: self._claims.noticed(folder),
         )
         self._recovery = Recovery(
             journal=self._journal,

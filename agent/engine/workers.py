@@ -29,7 +29,7 @@ from pathlib import Path
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
-from agent.engine.locate import Locator
+from agent.engine.locate import InPlace, Locator
 from agent.engine.pipeline import Job, Pipeline, Progress
 from agent.engine.problems import Problems, internal_topic
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 AUTH_RETRY_SECONDS = 30.0  # a file held back by rejected credentials is looked at again
 ROOM_RETRY_SECONDS = 5.0  # a file waiting for room on a full disk is tried again
+MOVED_RETRY_SECONDS = 0.5  # a file whose folder moved while it was looked at: found again
 
 #: Told which required documents of which workflow a file was just linked to.
 Linked = Callable[[str, Sequence[str]], None]
@@ -124,12 +125,13 @@ class Workers:
         self._clock = clock
         self._on_free = on_free  # a worker is free again: the loop may claim the next file
         self._size = max(1, workers)
+        self._locator: Locator = locator or InPlace(journal)
         self._pipeline = Pipeline(
             client,
             journal,
             verify_timeout=verify_timeout,
             progress=self._progress_for,
-            locator=locator,
+            locator=self._locator,
         )
         self.stacks = Stacks(
             journal,
@@ -237,7 +239,13 @@ class Workers:
             if entry is None or entry.settled:
                 return
             try:
-                prepared = self.stacks.prepare(entry)
+                if entry.parent_id is None:  # where the claimed file is now (folders move)
+                    entry = self._locator.locate(entry) or entry
+                try:
+                    prepared = self.stacks.prepare(entry)
+                except FileNotFoundError:  # its folder moved under the look: again shortly
+                    self.schedule(entry_id, MOVED_RETRY_SECONDS)
+                    return
                 if prepared is not Prepared.CONTINUE:
                     self.stacks.part_settled(entry)
                     return

@@ -34,8 +34,11 @@ def find_claimed(
     size: int | None,
     sha256: str | None,
     skip: Container[Path] = (),
+    name: str | None = None,
 ) -> Path | None:
-    """The file in ``folder/.processing`` that is the claimed one, or None."""
+    """The file in ``folder/.processing`` that is the claimed one, or None. ``name``: the
+    claimed name, the last resort when neither the inode nor the content is known (a
+    file claimed in the instant its folder moved)."""
     processing = folder / AGENT_OWNED.processing_dir
     try:
         entries = list(os.scandir(processing))
@@ -60,11 +63,14 @@ def find_claimed(
             return path
         if size is not None and st.st_size == size:
             same_size.append(path)
-    if sha256 is None:
-        return None
-    for path in same_size:
-        if _sha256(path) == sha256:
-            return path
+    if sha256 is not None:
+        for path in same_size:
+            if _sha256(path) == sha256:
+                return path
+    if ino is None and sha256 is None and name is not None:
+        candidate = processing / name
+        if candidate not in skip and candidate.is_file() and not candidate.is_symlink():
+            return candidate
     return None
 
 

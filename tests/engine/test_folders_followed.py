@@ -109,12 +109,16 @@ def _renamed_mid_batch(
     watch = NeverThere(old)
     try:
         _slow(agent_home, 0)
-        wait_for(
-            lambda: _done(new_bank) >= set(names),
-            timeout=90,
-            what="every file of the batch in done/ in the new place",
-            process=agent.process,
-        )
+        try:
+            wait_for(
+                lambda: _done(new_bank) >= set(names),
+                timeout=90,
+                what="every file of the batch in done/ in the new place",
+                process=agent.process,
+            )
+        except AssertionError:
+            print(agent.output(), sorted(set(names) - _done(new_bank)))
+            raise
         assert files_in(new_bank / PROCESSING_DIR) == [], files_in(new_bank / PROCESSING_DIR)
         _nothing_failed(new_bank, agent)
     finally:

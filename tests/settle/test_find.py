@@ -83,3 +83,21 @@ def test_settling_a_file_whose_folder_was_renamed_says_it_is_missing(tmp_path: P
     with pytest.raises(ClaimMissing):
         settle_done(taken, record)
     assert not folder.exists()  # nothing created on the old path
+
+
+def test_a_file_claimed_as_its_folder_moved_is_found_by_its_name(tmp_path: Path) -> None:
+    taken = claimed(tmp_path / "Bank statements", "scan.pdf", b"x")
+    other = claimed(tmp_path / "Bank statements", "other.pdf", b"y")
+    moved = tmp_path / "Statements"
+    (tmp_path / "Bank statements").rename(moved)
+    here = moved / AGENT_OWNED.processing_dir
+    # neither inode nor content known: the claimed name, when no other entry holds it
+    assert find_claimed(moved, ino=None, dev=None, size=None, sha256=None, name="scan.pdf") == (
+        here / "scan.pdf"
+    )
+    skip = {here / "other.pdf"}
+    assert (
+        find_claimed(moved, ino=None, dev=None, size=None, sha256=None, name="other.pdf", skip=skip)
+        is None
+    )
+    assert taken.path.name == "scan.pdf" and other.path.name == "other.pdf"
