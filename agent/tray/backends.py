@@ -109,10 +109,14 @@ def _appindicator(base: type[Any]) -> type[Any]:
             self._appindicator.connect("connection-changed", self._on_connection)
 
         def _on_connection(self, _indicator: Any, connected: bool) -> None:
+            if self.connected is not None and self.connected == bool(connected):
+                return
             self.connected = bool(connected)
             log.info(
-                "tray: the StatusNotifier host %s the icon",
-                "registered" if connected else "dropped",
+                "tray: %s",
+                "a StatusNotifier host took the icon"
+                if connected
+                else "no StatusNotifier host has the icon",
             )
 
         @_on_gtk_loop
@@ -143,8 +147,20 @@ def _appindicator(base: type[Any]) -> type[Any]:
 
         @_on_gtk_loop
         def _update_menu(self) -> None:
-            self._menu_handle = self._create_menu(self.menu) or self._create_default_menu()
-            self._appindicator.set_menu(self._menu_handle)
+            fresh = self._create_menu(self.menu) or self._create_default_menu()
+            shown = self._menu_handle
+            if shown is None:
+                self._menu_handle = fresh
+                self._appindicator.set_menu(fresh)
+                return
+            # The same menu with new items: a new menu would register the item with the
+            # host again, which redraws it and loses a click or an open menu meanwhile.
+            for child in shown.get_children():
+                shown.remove(child)
+            for child in fresh.get_children():
+                fresh.remove(child)
+                shown.append(child)
+            shown.show_all()
 
         @_on_gtk_loop
         def set_attention(self, attention: bool) -> None:

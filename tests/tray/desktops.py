@@ -177,6 +177,12 @@ class Desktop:
         """Click the newest notification (dunst runs its ``default`` action)."""
         self.run("dunstctl", "action", "0")
 
+    def focus(self, name: str) -> None:
+        """Give the keyboard to the window named ``name`` (there is no window manager)."""
+        self.run(
+            "xdotool", "search", "--sync", "--onlyvisible", "--name", name, "windowfocus", "--sync"
+        )
+
     def window_shown(self, name: str) -> bool:
         done = subprocess.run(
             ["xdotool", "search", "--onlyvisible", "--name", name],
@@ -316,9 +322,32 @@ def _start_dunst(desktop: Desktop, log: Any) -> None:
     wait_for(dunst_owns_the_name, what="dunst on D-Bus", timeout=60)
 
 
+def _start_keyring(desktop: Desktop, log: Any) -> None:
+    """An unlocked, empty gnome-keyring on the desktop's bus (as after a desktop login)."""
+    for folder in (desktop.home / ".local" / "share", desktop.home / ".cache"):
+        folder.mkdir(parents=True, exist_ok=True)
+    unlock = subprocess.run(
+        ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+        input=b"desktop-password",
+        env=desktop.env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        timeout=30,
+        check=True,
+    )
+    for line in unlock.stdout.decode().splitlines():  # GNOME_KEYRING_CONTROL=…
+        name, _, value = line.partition("=")
+        if name.startswith("GNOME_KEYRING"):
+            desktop.env[name] = value
+    wait_for(lambda: _bus_has(desktop, "org.freedesktop.secrets"), what="the keyring on D-Bus")
+
+
 @contextmanager
-def running_desktop(kind: str, tmp_path: Path, *, notifications: bool = True) -> Iterator[Desktop]:
-    """A desktop of ``kind`` with its own bus and display (and dunst), stopped after."""
+def running_desktop(
+    kind: str, tmp_path: Path, *, notifications: bool = True, keyring: bool = False
+) -> Iterator[Desktop]:
+    """A desktop of ``kind`` with its own bus and display (and dunst, and with ``keyring``
+    a gnome-keyring), stopped after."""
     home = tmp_path / f"desktop-{kind}"
     (home / ".cache").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, NO_AT_BRIDGE="1", HOME=str(home))
@@ -355,6 +384,8 @@ def running_desktop(kind: str, tmp_path: Path, *, notifications: bool = True) ->
                 if attempt == 2:
                     output = log_path.read_text(errors="replace")
                     raise AssertionError(f"{error}; the desktop's output:\n{output}") from None
+        if keyring:
+            _start_keyring(desktop, log)
         if notifications:
             try:
                 _start_dunst(desktop, log)
