@@ -71,7 +71,7 @@ def _gtk_common(base: type[Any], backend: str) -> type[Any]:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.failures: list[str] = []
-            self._menu_handle = None
+            self._menu_handle: Any = None
             super().__init__(*args, **kwargs)
             self.update_menu()
 
@@ -102,6 +102,7 @@ def _appindicator(base: type[Any]) -> type[Any]:
     gtk = importlib.import_module("gi.repository.Gtk")
 
     class AppIndicatorIcon(_gtk_common(base, "appindicator")):  # type: ignore[misc]
+        _menu_handle: Any
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.attention = False
             self.connected: bool | None = None
