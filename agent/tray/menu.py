@@ -261,7 +261,8 @@ def failed_menu(snapshot: Snapshot, names: Mapping[str, str]) -> MenuEntry:
         entries.append(
             MenuEntry(f"{count - len(shown)} more: open the failed folders", Action.OPEN_FAILED)
         )
-    entries += [SEPARATOR, MenuEntry(f"Retry all {count} failed", Action.RETRY)]
+    retry_all = "Retry the failed file" if count == 1 else f"Retry all {count} failed files"
+    entries += [SEPARATOR, MenuEntry(retry_all, Action.RETRY)]
     return MenuEntry(f"Failed ({count})", submenu=tuple(entries))
 
 

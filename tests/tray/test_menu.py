@@ -85,7 +85,7 @@ def test_failed_files_are_listed_each_with_its_folder_reason_and_retry() -> None
         ("Why it failed", Action.SHOW_REASON, files[0].path),
         ("Retry", Action.RETRY_FILE, files[0].path),
     ]
-    assert failed.submenu[-1] == MenuEntry("Retry all 2 failed", Action.RETRY)
+    assert failed.submenu[-1] == MenuEntry("Retry all 2 failed files", Action.RETRY)
 
 
 def test_many_failures_list_the_newest_and_open_the_folders_for_the_rest() -> None:
