@@ -103,6 +103,7 @@ def _appindicator(base: type[Any]) -> type[Any]:
 
     class AppIndicatorIcon(_gtk_common(base, "appindicator")):  # type: ignore[misc]
         _menu_handle: Any
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.attention = False
             self.connected: bool | None = None
