@@ -336,6 +336,8 @@ class TrayApp:
             self.tray = replace(self.tray, hosts=hosts)
             self._icon_started = max(self._icon_started, self._clock() - SHOW_GRACE / 2)
         shown = self._icon_shown(probe, hosts)
+        if shown is False and hosts.xembed and self._backend == XORG:
+            self._dock_again()
         settling = self._clock() - self._icon_started < SHOW_GRACE
         failures = list(getattr(self._icon, "failures", []))
         problem, fix = None, ""
@@ -395,6 +397,14 @@ class TrayApp:
             return self._embedded
         shown = getattr(icon, "shown", None)
         return bool(shown()) if shown is not None else None
+
+    def _dock_again(self) -> None:
+        """pystray's xorg icon docks when shown and when its tray goes away, not when a
+        tray comes: ask it again (it runs the request in its own thread)."""
+        try:
+            self._icon._show()
+        except Exception as error:
+            log.debug("tray: the xorg icon could not dock yet: %s", error)
 
     def _not_shown_why(self, hosts: TrayHosts) -> str:
         if self._backend == "appindicator":

@@ -31,6 +31,7 @@ from typing import Any
 
 from PIL import Image
 
+from agent.tray.hosts import probe_hosts
 from tests.engine.conftest import wait_for
 
 SCREEN = (720, 480)
@@ -291,8 +292,11 @@ def _start_panel(desktop: Desktop, log: Any) -> None:
     if desktop.kind == "trayer":
         _start(desktop, TRAYER, stdout=log, stderr=log)
         wait_for(
-            lambda: _works(desktop, "xdotool", "search", "--class", "trayer"),
-            what="trayer's panel",
+            lambda: (
+                _works(desktop, "xdotool", "search", "--class", "trayer")
+                and probe_hosts(desktop.env).xembed
+            ),
+            what="trayer's panel and its tray selection",
         )
     elif desktop.kind == "xfce":
         # xfconfd, which D-Bus starts for the panel, reads $HOME/.config of the bus

@@ -16,6 +16,7 @@ from agent.engine.control import read_control
 from agent.engine.state import AgentState
 from agent.tray.icons import COLOURS
 from agent.tray.menu import Action
+from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_ID, sandbox_admin
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop
 from tests.tray.conftest import TrayAgent, start_on
 from tests.tray.desktops import Desktop, icon_box, stays, wait_until
@@ -54,8 +55,19 @@ def opens(tray: TrayAgent, action: Action, expected: Path) -> None:
 
 
 def every_other_entry(tray: TrayAgent) -> None:
-    """Open folder, the status text, the log; refresh; snooze and back; then Quit."""
+    """Ask the applicant; open the folder, the status text, the log; refresh; snooze and
+    back; then Quit."""
     home = tray.home
+    tray.choose(Action.REQUEST_MISSING, DEMO_WORKFLOW)
+    told = wait_until(
+        lambda: [t for t in tray.desktop.notifications() if "documents requested" in t],
+        what="the notification of the request",
+    )
+    assert told[0].startswith("Kompliant agent: Demo Ltd: documents requested")
+    requests = sandbox_admin(home.sandbox, "state").json()["document_requests"]
+    # what the menu listed as missing, not the bank statement already sent
+    assert {r["required_document_id"] for r in requests} == {RD_ADDRESS, RD_ID}
+
     opens(tray, Action.OPEN_ROOT, home.root)
     opens(tray, Action.SHOW_STATUS, home.state_dir / "status.txt")
     status_text = (home.state_dir / "status.txt").read_text(encoding="utf-8")
