@@ -159,7 +159,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _tray_app(config: Any, stop: threading.Event) -> Any:
     """The tray icon, when a display is there (the same one `run` shows)."""
-    from agent.tray.app import TrayApp, add_log_file, display_available, load_tray
+    from agent.tray.app import TrayApp
+    from agent.tray.loader import add_log_file, display_available, load_tray
 
     if not display_available():
         return None

@@ -30,7 +30,8 @@ from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
-from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_tray
+from agent.tray.app import TrayApp
+from agent.tray.loader import Tray, add_log_file, display_available, load_tray
 from agent.tray.report import read_report
 
 CREDENTIALS_POLL_SECONDS = 5.0

@@ -10,8 +10,8 @@ it tells whether a host shows the icon, writes ``tray.json`` for ``status`` and
 it, and replaces the icon by the other GTK backend when the host that exists wants it
 (an XEmbed tray appears where a StatusNotifier host was expected, or the other way).
 
-``import pystray`` happens in :func:`load_tray` only: pystray picks its backend at import
-time and raises without a display, so headless runs never import it.
+Which backend, and loading pystray: :mod:`agent.tray.loader`; whether a host shows the
+icon: :mod:`agent.tray.health`; what the menu entries do: :mod:`agent.tray.actions`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 from agent.config import Config
 from agent.decide import load_cache, requirements_file
+from agent.decide.review_store import review_file
 from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
@@ -38,23 +37,14 @@ from agent.locations import locations
 from agent.tray import desktop, dialogs
 from agent.tray.actions import TrayActions
 from agent.tray.backends import icon_class
-from agent.tray.hosts import (
-    GLIB_BACKENDS,
-    XORG,
-    HostProbe,
-    TrayHosts,
-    available_backends,
-    choose_backend,
-    desktop_name,
-    host_fix,
-    probe_hosts,
-)
+from agent.tray.health import IconHealth
+from agent.tray.hosts import XORG, HostProbe
 from agent.tray.icons import icon_for, icon_key, needs_attention
+from agent.tray.loader import LOG_FILE, Tray
 from agent.tray.menu import Action, MenuEntry, MenuFacts, build_menu, workflow_progress
 from agent.tray.notifier import DesktopNotifier
 from agent.tray.notifier import NoticeAction as Button
 from agent.tray.notify import Notice, NoticeAction, NotificationPolicy
-from agent.tray.report import TrayReport, write_report
 from agent.tray.words import Batch, status_line, tooltip
 
 log = logging.getLogger(__name__)
@@ -62,88 +52,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK = 0.5  # how often the tray looks at notifications and the engine's end
 HOST_INTERVAL = 3.0  # how often the tray hosts are looked at
-SHOW_GRACE = 10.0  # how long a host may take to show a new icon
-LOG_FILE = "agent.log"
-NO_MENU_WHY = (
-    "the tray menu is unavailable: only pystray's xorg backend could be loaded, which has "
-    "no menu and receives no clicks (pystray issue #151). Install GTK 3 and PyGObject "
-    "(Debian/Ubuntu: sudo apt-get install python3-gi gir1.2-gtk-3.0) for the full menu; "
-    "meanwhile use `kompliant-agent status`, `pause`, `resume` and `retry`"
-)
-
-
-@dataclass(frozen=True)
-class Tray:
-    """pystray, loaded, and the backend chosen for the hosts found."""
-
-    pystray: ModuleType
-    backend: str
-    hosts: TrayHosts = field(default_factory=TrayHosts)
-    available: tuple[str, ...] = ()
-    forced: bool = False
-
-    @property
-    def has_menu(self) -> bool:
-        return bool(icon_class(self.backend).HAS_MENU)
-
-    @property
-    def uses_glib(self) -> bool:
-        return self.backend in GLIB_BACKENDS
-
-
-def display_available(environ: dict[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
-
-
-def load_tray() -> Tray | None:
-    """pystray with the backend that fits this desktop's tray host; None (logged) when
-    there is no display or no backend loads."""
-    if not display_available():
-        log.info("no display (DISPLAY / WAYLAND_DISPLAY unset): running without a tray icon")
-        return None
-    os.environ.setdefault("NO_AT_BRIDGE", "1")  # no accessibility bus daemon for a tray icon
-    hosts: TrayHosts = TrayHosts()
-    available: tuple[str, ...] = ()
-    forced = os.environ.get("PYSTRAY_BACKEND") or None
-    if sys.platform.startswith("linux"):
-        hosts, available = probe_hosts(), available_backends()
-        chosen = choose_backend(hosts, available, forced)
-        log.info(
-            "tray hosts: %s; backends that load: %s",
-            hosts.describe(),
-            ", ".join(available) or "none",
-        )
-        if chosen is not None:
-            os.environ["PYSTRAY_BACKEND"] = chosen
-    try:
-        import pystray
-    except Exception as error:  # pystray raises several kinds when no backend works
-        log.warning(
-            "running without a tray icon: pystray could not load a backend (%s: %s)",
-            type(error).__name__,
-            error,
-        )
-        return None
-    backend = pystray.Icon.__module__.rpartition("._")[2]
-    tray = Tray(pystray, backend, hosts, available, forced is not None)
-    if not tray.has_menu:
-        log.warning(NO_MENU_WHY)
-    else:
-        log.info("tray icon with the %s backend%s", backend, " (PYSTRAY_BACKEND)" if forced else "")
-    return tray
-
-
-def add_log_file() -> Path:
-    """Also log to the agent's log file (what “Open the log” shows)."""
-    path = locations().log_dir / LOG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    return path
 
 
 class TrayApp:
@@ -183,11 +91,18 @@ class TrayApp:
         self._glib: Any = None
         self._backend = tray.backend
         self._switch_to: str | None = None
-        self._icon_started = 0.0
-        self._embedded: bool | None = None
-        self._unique_name: str | None = None
-        self._report: TrayReport | None = None
-        self._no_tray_told = False
+        self.health = IconHealth(
+            tray,
+            self.state_dir,
+            _icon_id(config.agent.profile),
+            clock=clock,
+            post=self._post,
+            notifications=lambda: self.notifier is not None and self.notifier.available(),
+            on_problem=lambda why, fix: self._post(lambda: self._no_tray(why, fix)),
+            on_switch=self._switch,
+        )
+        self._workflows_memo: tuple[object, tuple[Any, ...]] | None = None
+        self._names_memo: tuple[int | None, dict[str, str]] | None = None
         self.actions = TrayActions(
             config,
             self.state_dir,
@@ -235,7 +150,7 @@ class TrayApp:
         except Exception:
             log.exception("the tray icon failed; the agent goes on without it")
             self._glib = self._icon = None  # no loop runs: notices are shown from here
-            self._set_report(problem="the tray icon failed: see the log", shown=False)
+            self.health.failed("the tray icon failed to start")
             while worker.is_alive():  # SIGTERM / Ctrl-C still stop the engine
                 worker.join(TICK)
         finally:
@@ -259,14 +174,12 @@ class TrayApp:
             title=tooltip(snapshot, self._batch),
             menu=self.tray.pystray.Menu(*self._items(self._menu_entries)),
         )
-        self._icon_started = self._clock()
-        self._embedded = None
         log.info("tray: showing the icon with the %s backend", self._backend)
+        backend = self._backend
 
         def setup(icon: Any) -> None:
             icon.visible = True
-            if self._backend == "appindicator":
-                self._post(self._learn_bus_name)
+            self._post(lambda: self.health.started(icon, backend))
             self._post(lambda: self._show(self._shown or self._placeholder()))
 
         if self._backend == XORG:
@@ -279,8 +192,16 @@ class TrayApp:
             icon.join(TICK * 4)
         else:
             self._icon.run(setup)
+        self.health.stopped()
         icon_done, self._icon = self._icon, None
         del icon_done
+
+    def _switch(self, backend: str) -> None:
+        """Replace the icon by one of ``backend`` (from the watcher thread)."""
+        self._switch_to = backend
+        icon = self._icon
+        if icon is not None:
+            self._post(icon.stop)
 
     def publish(self, snapshot: Snapshot) -> None:
         """The engine's callback (any thread): keep the newest, let the tray thread show it."""
@@ -312,9 +233,9 @@ class TrayApp:
         try:
             while not self._engine_done.wait(TICK):
                 self._post(self._tick)
-                if self._clock() >= next_look:
+                if self._clock() >= next_look and sys.platform.startswith("linux"):
                     next_look = self._clock() + HOST_INTERVAL
-                    self._look(probe)
+                    self.health.look(probe)
         except Exception:
             log.exception("the tray's host watch stopped")
         finally:
@@ -323,137 +244,10 @@ class TrayApp:
             if icon is not None:
                 self._post(icon.stop)
 
-    # -- hosts and health ----------------------------------------------------------------
-
-    def _look(self, probe: HostProbe) -> None:
-        if not sys.platform.startswith("linux") or self._icon is None:
-            return
-        hosts = probe.hosts()
-        if hosts != self.tray.hosts:
-            log.info(
-                "tray hosts changed: %s (before: %s)", hosts.describe(), self.tray.hosts.describe()
-            )
-            self.tray = replace(self.tray, hosts=hosts)
-            self._icon_started = max(self._icon_started, self._clock() - SHOW_GRACE / 2)
-        shown = self._icon_shown(probe, hosts)
-        if shown is False and hosts.xembed and self._backend == XORG:
-            self._dock_again()
-        settling = self._clock() - self._icon_started < SHOW_GRACE
-        failures = list(getattr(self._icon, "failures", []))
-        problem, fix = None, ""
-        if failures:
-            problem = f"the {self._backend} backend failed: {failures[-1]}"
-            fix = "See the log (`kompliant-agent logs`); restart the agent."
-        elif not hosts.any and not shown:
-            problem = (
-                "no tray host on this desktop (no StatusNotifierWatcher on the session bus, "
-                "no XEmbed tray manager)"
-            )
-            fix = host_fix(desktop_name(os.environ))
-        elif shown is False and not settling:
-            problem = self._not_shown_why(hosts)
-            fix = "Restart the panel or the agent; see the log (`kompliant-agent logs`)."
-        self._set_report(problem=problem, fix=fix, shown=shown if not settling or shown else None)
-        if problem and not settling:
-            self._post(lambda: self._no_tray(problem or "", fix))
-        elif shown:
-            self._no_tray_told = False
-        target = choose_backend(hosts, self.tray.available)
-        if (
-            not self.tray.forced
-            and not shown
-            and not settling
-            and hosts.any
-            and target in GLIB_BACKENDS
-            and self._backend in GLIB_BACKENDS
-            and target != self._backend
-        ):
-            log.info(
-                "tray: switching from the %s to the %s backend for %s",
-                self._backend,
-                target,
-                hosts.describe(),
-            )
-            self._switch_to = target
-            icon = self._icon
-            self._post(lambda: icon.stop())
-
-    def _icon_shown(self, probe: HostProbe, hosts: TrayHosts) -> bool | None:
-        icon = self._icon
-        if icon is None:
-            return None
-        if self._backend == "appindicator":
-            if not hosts.shows_sni or self._unique_name is None:
-                return False
-            path = "/org/ayatana/NotificationItem/" + _icon_id(self.config.agent.profile).replace(
-                "-", "_"
-            )
-            for item in probe.registered_items():
-                if item.startswith(self._unique_name + "/") and item.endswith(path):
-                    return probe.item_status(item) in ("Active", "NeedsAttention")
-            return False
-        if self._backend == "gtk":
-            self._post(self._learn_embedded)
-            return self._embedded
-        shown = getattr(icon, "shown", None)
-        return bool(shown()) if shown is not None else None
-
-    def _dock_again(self) -> None:
-        """pystray's xorg icon docks when shown and when its tray goes away, not when a
-        tray comes: ask it again (it runs the request in its own thread)."""
-        try:
-            self._icon._show()
-        except Exception as error:
-            log.debug("tray: the xorg icon could not dock yet: %s", error)
-
-    def _not_shown_why(self, hosts: TrayHosts) -> str:
-        if self._backend == "appindicator":
-            return (
-                f"{hosts.describe()} did not take the icon (not registered, or its Status "
-                "is not Active)"
-            )
-        if self._backend == "gtk":
-            return f"{hosts.describe()} did not embed the icon"
-        return f"the {self._backend} icon is not docked in {hosts.describe()}"
-
-    def _learn_bus_name(self) -> None:
-        gio = importlib.import_module("gi.repository.Gio")
-        self._unique_name = gio.bus_get_sync(gio.BusType.SESSION, None).get_unique_name()
-
-    def _learn_embedded(self) -> None:
-        icon = self._icon
-        if icon is not None and hasattr(icon, "shown"):
-            self._embedded = bool(icon.shown())
-
-    def _set_report(self, *, problem: str | None, shown: bool | None, fix: str = "") -> None:
-        report = TrayReport(
-            pid=os.getpid(),
-            backend=self._backend,
-            hosts=self.tray.hosts.describe(),
-            shown=shown,
-            problem=problem,
-            fix=fix,
-            menu=self.tray.has_menu,
-            notifications=self.notifier is not None and self.notifier.available(),
-        )
-        if report == self._report:
-            return
-        before, self._report = self._report, report
-        if problem and (before is None or before.problem != problem):
-            log.warning("tray icon not shown: %s. %s", problem, fix)
-        elif shown and (before is None or not before.shown):
-            log.info("tray icon shown by %s (%s backend)", report.hosts, self._backend)
-        stamped = replace(report, updated_at=datetime.now(UTC).isoformat(timespec="seconds"))
-        try:
-            write_report(self.state_dir, stamped)
-        except OSError as error:
-            log.warning("cannot write the tray report: %s", error)
-
     def _no_tray(self, why: str, fix: str) -> None:
-        if not self._no_tray_told:
-            self._no_tray_told = True
-            self.notifications.no_tray(why, fix)
-            self._tick()
+        """No host shows the icon: say so; notifications take over."""
+        self.notifications.no_tray(why, fix)
+        self._tick()
 
     # -- on the tray thread --------------------------------------------------------------
 
@@ -512,17 +306,30 @@ class TrayApp:
         )
 
     def _workflows(self, snapshot: Snapshot) -> tuple[Any, ...]:
-        cache = load_cache(requirements_file(self.config.agent.profile))
-        return workflow_progress(self.config, cache, snapshot.folders, stored_reviews(self.config))
+        """Still missing per workflow, read again only when the folder counts or the
+        requirement and review files change (snapshots come with every percent sent)."""
+        profile = self.config.agent.profile
+        key = (snapshot.folders, _mtime(requirements_file(profile)), _mtime(review_file(profile)))
+        if self._workflows_memo is None or self._workflows_memo[0] != key:
+            cache = load_cache(requirements_file(profile))
+            progress = workflow_progress(
+                self.config, cache, snapshot.folders, stored_reviews(self.config)
+            )
+            self._workflows_memo = (key, progress)
+        return self._workflows_memo[1]
 
     def _requirement_names(self) -> dict[str, str]:
-        cache = load_cache(requirements_file(self.config.agent.profile))
-        return {
-            rd.required_document_id: rd.name
-            for w in self.config.workflows
-            if (cached := cache.get(w.workflow_id)) is not None
-            for rd in cached.required_documents
-        }
+        path = requirements_file(self.config.agent.profile)
+        if self._names_memo is None or self._names_memo[0] != _mtime(path):
+            cache = load_cache(path)
+            names = {
+                rd.required_document_id: rd.name
+                for w in self.config.workflows
+                if (cached := cache.get(w.workflow_id)) is not None
+                for rd in cached.required_documents
+            }
+            self._names_memo = (_mtime(path), names)
+        return self._names_memo[1]
 
     def _items(self, entries: tuple[MenuEntry, ...]) -> list[Any]:
         pystray = self.tray.pystray
@@ -603,12 +410,19 @@ class TrayApp:
             f"{f.failed} failed, {f.needs_routing} need routing"
             for f in snapshot.folders
         ]
-        if self._report is not None:
-            lines += ["", f"Tray: {self._report.line()}"]
+        if self.health.report is not None:
+            lines += ["", f"Tray: {self.health.report.line()}"]
         return lines
 
     def _placeholder(self) -> Snapshot:
         return Snapshot(state=AgentState.IDLE, pid=0, updated_at="", message="Starting…")
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _icon_id(profile: str) -> str:
