@@ -25,7 +25,7 @@ from agent.errors import AgentError
 from agent.settle.outcome import ERROR_SUFFIX, FAILED_DIR, retry_file
 from agent.tray import desktop, dialogs
 from agent.tray.hosts import frozen
-from agent.tray.menu import Action, file_name, requirement_of
+from agent.tray.menu import CONFIRMED, Action
 from agent.tray.notify import Notice, NoticeAction, NotificationPolicy, failure_line
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class TrayActions:
         self.notifications = notifications
         self.stop = stop
         self._open_path = open_path
-        self._use_gtk = use_gtk
+        self.use_gtk = use_gtk
         self._on_signed_in = on_signed_in
         self.signing_in = False
 
@@ -102,7 +102,7 @@ class TrayActions:
             Action.OPEN_LOG: lambda: self._open(self.log_file),
             Action.SHOW_STATUS: lambda: self._open(self._write_status_text()),
             Action.SIGN_IN: self.sign_in,
-            Action.SIGN_OUT: self.sign_out,
+            Action.SIGN_OUT: lambda: self.sign_out(confirmed=arg == CONFIRMED),
             Action.QUIT: self.stop.set,
         }
         if action in simple:
@@ -179,7 +179,7 @@ class TrayActions:
 
     def sign_in(self) -> None:
         """The Sign in window where GTK runs; else ``setup`` in a terminal."""
-        if not self._use_gtk:
+        if not self.use_gtk:
             if not desktop.open_in_terminal(agent_command("setup")):
                 raise OSError(
                     "no terminal was found: run `kompliant-agent setup` (or `login`), then "
@@ -209,9 +209,10 @@ class TrayActions:
 
         dialogs.show_sign_in(form, login, done)
 
-    def sign_out(self) -> None:
-        """Asks first (where GTK runs), then removes the stored credentials and stops."""
-        if not self._use_gtk:
+    def sign_out(self, *, confirmed: bool = False) -> None:
+        """Removes the stored credentials and stops, once the user said yes: in a GTK
+        window, else in the menu (``confirmed``)."""
+        if confirmed or not self.use_gtk:
             self._sign_out_now()
             return
 
@@ -277,7 +278,3 @@ class TrayActions:
 
 def _words(action: Action) -> str:
     return action.value.replace("-", " ")
-
-
-def file_label(item: FileOutcome, names: dict[str, str]) -> str:
-    return f"{file_name(item.path)} — {requirement_of(item, names)}"

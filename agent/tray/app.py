@@ -302,6 +302,7 @@ class TrayApp:
                 signed_in=not snapshot.sign_in_needed,
                 snoozed_until=None if left is None else _clock_text(left),
                 batch=self._batch,
+                confirm_in_menu=not self.actions.use_gtk,
             ),
         )
 

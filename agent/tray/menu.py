@@ -199,6 +199,8 @@ class MenuFacts:
     signed_in: bool = True
     snoozed_until: str | None = None  # "14:05" while notifications are snoozed
     batch: Batch | None = None
+    #: no window can ask (no GTK: Windows, macOS): Sign out asks in a submenu instead
+    confirm_in_menu: bool = False
 
 
 def build_menu(snapshot: Snapshot, facts: MenuFacts | None = None) -> tuple[MenuEntry, ...]:
@@ -221,7 +223,7 @@ def build_menu(snapshot: Snapshot, facts: MenuFacts | None = None) -> tuple[Menu
         else MenuEntry("Pause uploads", Action.PAUSE),
         MenuEntry("Open the documents folder", Action.OPEN_ROOT),
         SEPARATOR,
-        MenuEntry("Sign out…", Action.SIGN_OUT)
+        sign_out(facts.confirm_in_menu)
         if facts.signed_in
         else MenuEntry("Sign in…", Action.SIGN_IN),
         MenuEntry(
@@ -239,6 +241,17 @@ def build_menu(snapshot: Snapshot, facts: MenuFacts | None = None) -> tuple[Menu
         MenuEntry("Quit", Action.QUIT),
     ]
     return tuple(entries)
+
+
+CONFIRMED = "confirmed"
+
+
+def sign_out(confirm_in_menu: bool) -> MenuEntry:
+    """Sign out asks first: in a window, or where no window can, in a submenu."""
+    if not confirm_in_menu:
+        return MenuEntry("Sign out…", Action.SIGN_OUT)
+    yes = MenuEntry("Yes: remove my credentials and stop the agent", Action.SIGN_OUT, CONFIRMED)
+    return MenuEntry("Sign out", submenu=(yes,))
 
 
 def failed_menu(snapshot: Snapshot, names: Mapping[str, str]) -> MenuEntry:

@@ -160,6 +160,14 @@ def test_sign_in_or_out_and_snooze_follow_the_facts() -> None:
         assert {Action.OPEN_ROOT, Action.OPEN_LOG, Action.REFRESH, Action.QUIT} <= set(found)
 
 
+def test_without_a_window_to_ask_sign_out_asks_in_a_submenu() -> None:
+    asking = entry(build_menu(snap(AgentState.IDLE), MenuFacts(confirm_in_menu=True)), "Sign out")
+    assert asking.action is None
+    assert asking.submenu == (
+        MenuEntry("Yes: remove my credentials and stop the agent", Action.SIGN_OUT, "confirmed"),
+    )
+
+
 def rd(rd_id: str, name: str, status: str = "ACTIVE") -> RequiredDocument:
     return RequiredDocument.from_api(
         {"required_document_id": rd_id, "name": name, "status": status}
