@@ -1,8 +1,8 @@
 """What each menu entry does. Runs in the tray's thread; never stops the engine.
 
-Actions reach the engine the way the CLI commands do: pause, resume, refresh and retry
-all through the control file; a single failed file is moved back into its folder like
-``kompliant-agent retry`` moves them all, and the engine's watcher takes it from there.
+Actions reach the engine the way the CLI commands do: pause, resume and refresh through
+the control file; failed files are moved back into their folders as ``kompliant-agent
+retry`` moves them (one, or all), and the engine's watcher takes them from there.
 An action that fails is a log line and a notification (:meth:`TrayActions.perform`).
 """
 
@@ -18,11 +18,12 @@ from pathlib import Path
 from agent.config import Config
 from agent.credentials import stored_profile
 from agent.decide import FolderTree, load_cache, requirements_file
-from agent.engine.control import request_refresh, request_retry, set_paused
+from agent.engine.control import request_refresh, set_paused
 from agent.engine.review import stored_reviews
 from agent.engine.status import FileOutcome, Snapshot
 from agent.errors import AgentError
-from agent.settle.outcome import ERROR_SUFFIX, FAILED_DIR, retry_file
+from agent.settle.moves import MoveFailed
+from agent.settle.outcome import ERROR_SUFFIX, FAILED_DIR, retry_failed, retry_file
 from agent.tray import desktop, dialogs
 from agent.tray.hosts import frozen
 from agent.tray.menu import CONFIRMED, Action
@@ -93,7 +94,7 @@ class TrayActions:
         simple: dict[Action, Callable[[], object]] = {
             Action.PAUSE: lambda: set_paused(self.state_dir, True),
             Action.RESUME: lambda: set_paused(self.state_dir, False),
-            Action.RETRY: lambda: request_retry(self.state_dir),
+            Action.RETRY: self._retry_all,
             Action.REFRESH: lambda: request_refresh(self.state_dir),
             Action.SNOOZE: self.notifications.snooze,
             Action.UNSNOOZE: self.notifications.unsnooze,
@@ -144,6 +145,20 @@ class TrayActions:
             raise FileNotFoundError("there are no failed files")
         for folder in folders[:5]:
             self._open(folder)
+
+    def _retry_all(self) -> None:
+        """Every failed file back into its folder, as `kompliant-agent retry` does; a
+        folder that refuses is told after the others were done."""
+        refused: list[AgentError] = []
+        moved = 0
+        for folder in self.failed_folders():
+            try:
+                moved += len(retry_failed(folder.parent))
+            except MoveFailed as error:
+                refused.append(error)
+        log.info("tray: %d failed file(s) moved back to be sent again", moved)
+        if refused:
+            raise refused[0]
 
     def _failure(self, path: Path) -> FileOutcome | None:
         return next((f for f in self._snapshot().failed_files if Path(f.path) == path), None)
