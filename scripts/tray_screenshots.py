@@ -119,7 +119,7 @@ def items(pystray: Any, entries: tuple[MenuEntry, ...]) -> list[Any]:
 
 
 def wait(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    from tests.engine.conftest import wait_for
+    from tests.kit.wait import wait_for
 
     return wait_for(condition, timeout=timeout, interval=0.1, what=what)
 

@@ -19,11 +19,12 @@ from agent.config import Config
 from agent.credentials import stored_profile
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import request_refresh, set_paused
-from agent.engine.review import stored_reviews
 from agent.engine.status import FileOutcome, Snapshot
 from agent.errors import AgentError
+from agent.owned_names import AGENT_OWNED
+from agent.review.keeper import stored_reviews
 from agent.settle.moves import MoveFailed
-from agent.settle.outcome import ERROR_SUFFIX, FAILED_DIR, retry_failed, retry_file
+from agent.settle.outcome import retry_failed, retry_file
 from agent.tray import desktop, dialogs
 from agent.tray.hosts import frozen
 from agent.tray.menu import CONFIRMED, Action
@@ -133,10 +134,11 @@ class TrayActions:
     def failed_folders(self) -> list[Path]:
         cache = load_cache(requirements_file(self.profile))
         tree = FolderTree.scan(self.config.root, self.config, cache)
+        failed = AGENT_OWNED.failed_dir
         return [
-            folder / FAILED_DIR
+            folder / failed
             for folder in tree.folders
-            if (folder / FAILED_DIR).is_dir() and any((folder / FAILED_DIR).iterdir())
+            if (folder / failed).is_dir() and any((folder / failed).iterdir())
         ]
 
     def _open_failed(self) -> None:
@@ -166,7 +168,7 @@ class TrayActions:
     def _show_reason(self, path: Path) -> None:
         """The reason as a notification (with the folder to open), or the note itself."""
         item = self._failure(path)
-        note = path.with_name(path.name + ERROR_SUFFIX)
+        note = path.with_name(path.name + AGENT_OWNED.error_suffix)
         if item is None and not note.exists():
             raise FileNotFoundError(f"{path.name} is no longer in {path.parent}")
         if item is not None:

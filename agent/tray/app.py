@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 
 from agent.config import Config
 from agent.decide import load_cache, requirements_file
-from agent.decide.review_store import review_file
-from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.locations import locations
+from agent.review.keeper import stored_reviews
+from agent.review.store import review_file
 from agent.tray import desktop, dialogs
 from agent.tray.actions import TrayActions
 from agent.tray.backends import icon_class

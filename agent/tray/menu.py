@@ -20,8 +20,8 @@ from pathlib import PurePath
 
 from agent.config import Config
 from agent.decide import RequirementsCache
-from agent.decide.review import RequirementState, WorkflowReview
 from agent.engine.status import FileOutcome, FolderStatus, Snapshot
+from agent.review.state import RequirementState, WorkflowReview
 from agent.tray.words import Batch, failed, status_line
 
 TEXT_LIMIT = 60  # characters of a menu line; longer ones end in "…"

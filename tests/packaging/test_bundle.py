@@ -29,7 +29,7 @@ from agent.kompliant.auth import Credentials
 from agent.locations import HOME_ENV
 from agent.tray.icons import COLOURS
 from tests.conftest import DEMO_WORKFLOW
-from tests.engine.conftest import wait_for
+from tests.kit.wait import wait_for
 from tests.tray.desktops import (
     Desktop,
     icon_box,

@@ -20,12 +20,13 @@ import pytest
 
 from agent.config import load_config
 from agent.decide import load_cache, requirements_file
-from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
+from agent.review.keeper import stored_reviews
 from agent.tray.icons import COLOURS
 from agent.tray.menu import Action, MenuEntry, MenuFacts, build_menu, find, workflow_progress
-from tests.engine.conftest import AgentHome, RunningAgent, agent_home, kompliant  # noqa: F401
+from tests.engine.conftest import AgentHome, agent_home, kompliant  # noqa: F401
+from tests.kit.agent import AgentProcess
 from tests.tray.desktops import (
     Desktop,
     icon_box,
@@ -89,7 +90,7 @@ class TrayAgent:
 
     home: AgentHome
     desktop: Desktop
-    agent: RunningAgent
+    agent: AgentProcess
 
     def status(self) -> dict[str, Any]:
         return self.home.status_file()

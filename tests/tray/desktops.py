@@ -32,7 +32,7 @@ from typing import Any
 from PIL import Image
 
 from agent.tray.hosts import probe_hosts
-from tests.engine.conftest import wait_for
+from tests.kit.wait import wait_for
 
 SCREEN = (720, 480)
 PANEL_HEIGHT = 48

@@ -8,10 +8,10 @@ import pytest
 from agent.config import Config
 from agent.config.model import WorkflowConfig
 from agent.decide import CachedWorkflow, RequirementsCache
-from agent.decide.review import RequirementReview, RequirementState, WorkflowReview
 from agent.engine.state import AgentState
 from agent.engine.status import FileOutcome, FolderStatus, Snapshot
 from agent.kompliant.models import RequiredDocument, Workflow
+from agent.review.state import RequirementReview, RequirementState, WorkflowReview
 from agent.tray.menu import (
     FILES_SHOWN,
     Action,

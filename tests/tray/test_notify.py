@@ -6,20 +6,13 @@ from __future__ import annotations
 from agent.engine.state import AgentState
 from agent.engine.status import FileOutcome, FolderStatus, Snapshot
 from agent.tray.notify import NoticeAction, NotificationPolicy
+from tests.kit.clock import FakeClock
 
 NAMES = {"rd_bank": "Bank statements", "rd_addr": "Proof of address"}
 WRONG_TYPE = (
     "Kompliant does not accept .txt files (PDF, JPEG and PNG only). Save the document as "
     "a PDF and drop the new file into the folder."
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def failure(name: str, rd: str = "rd_bank", reason: str = WRONG_TYPE) -> FileOutcome:
@@ -52,7 +45,7 @@ def snap(
 
 
 def test_a_failure_names_the_file_its_requirement_and_the_reason() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0)
     policy.observe(snap(), NAMES)
     notice = policy.observe(snap(failed=1, files=(failure("notes.txt"),)), NAMES)
@@ -65,7 +58,7 @@ def test_a_failure_names_the_file_its_requirement_and_the_reason() -> None:
 
 
 def test_a_burst_of_500_failures_gives_one_summary_naming_three() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=3, min_interval=60)
     assert policy.observe(snap()) is None
     notices = []
@@ -87,7 +80,7 @@ def test_a_burst_of_500_failures_gives_one_summary_naming_three() -> None:
 
 
 def test_what_was_there_at_start_is_no_news() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0)
     assert policy.observe(snap(failed=7, files=(failure("old.txt"),))) is None
     clock.now += 100
@@ -95,7 +88,7 @@ def test_what_was_there_at_start_is_no_news() -> None:
 
 
 def test_after_a_notice_the_next_waits_for_the_interval() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=60)
     policy.observe(snap())
     assert policy.observe(snap(failed=1)) is not None
@@ -112,7 +105,7 @@ def test_after_a_notice_the_next_waits_for_the_interval() -> None:
 
 
 def test_a_retried_file_is_no_longer_news_and_failing_again_is() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     first = policy.observe(snap(failed=1, files=(failure("a.txt"),)))
@@ -123,7 +116,7 @@ def test_a_retried_file_is_no_longer_news_and_failing_again_is() -> None:
 
 
 def test_snooze_holds_notices_then_gives_one_summary() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     assert policy.snooze(3600) == clock.now + 3600
@@ -139,7 +132,7 @@ def test_snooze_holds_notices_then_gives_one_summary() -> None:
 
 
 def test_unsnooze_lets_the_held_notice_out() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     policy.snooze()
@@ -149,7 +142,7 @@ def test_unsnooze_lets_the_held_notice_out() -> None:
 
 
 def test_an_error_state_is_told_once_per_problem() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     problem = snap(state=AgentState.ERROR, problems=("The watched folder is gone",))
@@ -160,7 +153,7 @@ def test_an_error_state_is_told_once_per_problem() -> None:
 
 
 def test_rejected_credentials_ask_to_sign_in_at_once_even_while_snoozed() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=3, min_interval=60)
     policy.observe(snap())
     policy.snooze()
@@ -177,7 +170,7 @@ def test_rejected_credentials_ask_to_sign_in_at_once_even_while_snoozed() -> Non
 
 
 def test_no_tray_is_told_once_with_the_fix() -> None:
-    policy = NotificationPolicy(Clock())
+    policy = NotificationPolicy(FakeClock())
     policy.snooze()
     policy.no_tray("no tray host on this desktop", "Add the Status Tray plugin.")
     notice = policy.due()

@@ -9,21 +9,19 @@ import pytest
 
 from agent.watch.events import EventKind
 from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
+from tests.kit.clock import FakeClock
 
 SETTINGS = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=10.0)
 FILE = Path("/w/Bank statements/march.pdf")
 
 
-class FakeDisk:
-    """A clock and a stat function over files that exist only in a dict."""
+class FakeDisk(FakeClock):
+    """A fake clock, and a stat function over files that exist only in a dict."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        super().__init__()
         self.files: dict[Path, FileStat] = {}
         self.stats = 0
-
-    def clock(self) -> float:
-        return self.now
 
     def stat(self, path: Path) -> FileStat | None:
         self.stats += 1
@@ -32,9 +30,6 @@ class FakeDisk:
     def write(self, path: Path, size: int) -> None:
         self.files[path] = FileStat(size=size, mtime_ns=int(self.now * 1e9))
 
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
 
 @pytest.fixture
 def disk() -> FakeDisk:
@@ -42,7 +37,7 @@ def disk() -> FakeDisk:
 
 
 def tracker_for(disk: FakeDisk, settings: StabilitySettings = SETTINGS) -> StabilityTracker:
-    return StabilityTracker(lambda _path: settings, clock=disk.clock, stat=disk.stat)
+    return StabilityTracker(lambda _path: settings, clock=disk, stat=disk.stat)
 
 
 def test_closed_file_goes_after_the_confirmation(disk: FakeDisk) -> None:
@@ -261,7 +256,7 @@ def test_settings_per_folder(disk: FakeDisk) -> None:
     def settings_for(path: Path) -> StabilitySettings:
         return slow if path.parent.name == "Share" else SETTINGS
 
-    tracker = StabilityTracker(settings_for, clock=disk.clock, stat=disk.stat)
+    tracker = StabilityTracker(settings_for, clock=disk, stat=disk.stat)
     for path in (FILE, share):
         disk.write(path, 10)
         tracker.observe(path, EventKind.CREATED)
@@ -315,7 +310,7 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
 def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDisk) -> None:
     patient = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=60)
     tracker = StabilityTracker(
-        lambda _path: patient, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: patient, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
@@ -334,7 +329,7 @@ def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDi
 
 def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: FakeDisk) -> None:
     tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
@@ -347,7 +342,7 @@ def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: Fake
 
 def test_a_change_after_the_close_does_not_wait_for_another_close(disk: FakeDisk) -> None:
     tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
