@@ -48,6 +48,7 @@ from agent.review.keeper import RejectedHook
 from agent.review.poller import ReviewPoller
 from agent.review.schedule import ReviewPacing
 from agent.review.state import WorkflowReview
+from agent.settle.moves import MoveFailed
 from agent.settle.outcome import retry_failed
 from agent.watch.ignore import ignore_under
 from agent.watch.observer import FolderWatcher
@@ -238,10 +239,15 @@ class Engine:
             self.retry_failed()
 
     def retry_failed(self) -> int:
-        """Move every failed file back into its folder; the watcher picks them up."""
+        """Move every failed file back into its folder; the watcher picks them up. A
+        folder that refuses the move (read-only, full) is logged and the others go on:
+        a retry asked for from the tray or the CLI never stops the agent."""
         moved = 0
         for folder in self._folders.tree.folders:
-            moved += len(retry_failed(folder))
+            try:
+                moved += len(retry_failed(folder))
+            except MoveFailed as error:
+                log.warning("could not retry the failed files of %s: %s", folder, error.describe())
         log.info("moved %d failed file(s) back to be tried again", moved)
         return moved
 
