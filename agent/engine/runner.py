@@ -37,7 +37,7 @@ from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import EngineFacts, Publisher, stopped, take_snapshot
+from agent.engine.snapshot import EngineFacts, Publisher, SettledFiles, stopped, take_snapshot
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
@@ -104,6 +104,7 @@ class Engine:
             ),
             clock=time.monotonic,
             on_rejected=on_rejected,
+            on_auth_error=self._connectivity.credentials_rejected,
         )
         self._workers = Workers(
             client=client,
@@ -143,6 +144,7 @@ class Engine:
         )
         self._control = ControlWatcher(self.state_dir)
         self._publisher = Publisher(self.state_dir, on_snapshot)
+        self._settled = SettledFiles(self._journal)
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
 
     @property
@@ -268,7 +270,7 @@ class Engine:
 
     def _maybe_review(self) -> None:
         self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.offline
+            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
         )
 
     def _reload_config(self) -> None:
@@ -293,6 +295,7 @@ class Engine:
     def snapshot(self) -> Snapshot:
         counts = self._journal.status()
         uploads, busy = self._workers.activity()
+        failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
@@ -300,6 +303,8 @@ class Engine:
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held(),
             uploads=uploads,
+            failed_files=failed_files,
+            recent=recent,
         )
         return take_snapshot(
             facts,
