@@ -10,7 +10,7 @@ time changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,11 +94,22 @@ class SettledFiles:
         failed = self._journal.settled(Outcome.FAILED, FAILED_LIMIT) if any_failed else []
         done = self._journal.settled(Outcome.DONE, RECENT_LIMIT)
         self._files = (
-            # a failed file moved back or deleted by hand is no longer listed
-            tuple(outcome(e) for e in failed if e.final_path and e.final_path.exists()),
+            # a failed file moved back or deleted by hand is no longer listed; a file
+            # that failed again where it failed before is listed once, as it is now
+            _newest_per_path(e for e in failed if e.final_path and e.final_path.exists()),
             tuple(outcome(e) for e in done),
         )
         return self._files
+
+
+def _newest_per_path(entries: Iterable[Entry]) -> tuple[FileOutcome, ...]:
+    seen: set[Path] = set()
+    listed = []
+    for entry in entries:  # newest first
+        if entry.final_path is not None and entry.final_path not in seen:
+            seen.add(entry.final_path)
+            listed.append(outcome(entry))
+    return tuple(listed)
 
 
 def outcome(entry: Entry) -> FileOutcome:

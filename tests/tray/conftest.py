@@ -154,8 +154,12 @@ class TrayAgent:
         )
         self.desktop.click((box[0] + box[2]) // 2, (box[1] + box[3]) // 2, 3)
         wait_until(lambda: menu_open(self.desktop.screenshot()), what="the tray menu to open")
-        # A StatusNotifier host may draw the menu before its items arrive over D-Bus and
-        # draw it again then: keys go to the menu once two looks in a row are the same.
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until two looks in a row are the same: a StatusNotifier host draws a
+        menu (and each submenu) before its items arrive over D-Bus, and draws it again
+        then; keys sent meanwhile would go astray."""
         looks = [b"", b"x"]
 
         def settled() -> bool:
@@ -169,12 +173,21 @@ class TrayAgent:
     ) -> None:
         """Right-click the icon and pick ``action`` with the keyboard, as a person would
         (``window``: the title of the window the action opens, waited for instead of
-        the menu closing)."""
-        entries = self.menu(snoozed)
-        path = find(entries, action, arg)
-        assert path, f"{action.value} {arg} is not in the menu: {entries}"
-        self.open_menu()
-        self.desktop.keys(*key_presses(entries, path))
+        the menu closing). The menu is read from the same files as the agent reads; if
+        it changed while it opened, it is closed and opened again."""
+        for _ in range(3):
+            entries = self.menu(snoozed)
+            path = find(entries, action, arg)
+            assert path, f"{action.value} {arg} is not in the menu: {entries}"
+            self.open_menu()
+            if self.menu(snoozed) == entries:
+                break
+            self.desktop.keys("Escape")
+            wait_until(lambda: not menu_open(self.desktop.screenshot()), what="the menu to close")
+        for keys in key_presses(entries, path):
+            self.desktop.keys(*keys)
+            if keys[-1] == "Right":
+                self.settle()
         try:
             if window:
                 wait_until(lambda: self.desktop.window_shown(window), what=f"the window {window!r}")
@@ -189,19 +202,21 @@ class TrayAgent:
             raise AssertionError(f"{error} (the screen: {shot})") from None
 
 
-def key_presses(entries: Sequence[MenuEntry], path: Sequence[int]) -> list[str]:
-    """The keys that reach ``path`` in a menu just opened with the mouse: Down to the
-    entry (GTK skips separators and greyed-out lines), Right into a submenu (which
-    selects its first entry), Return on the last."""
-    keys: list[str] = []
+def key_presses(entries: Sequence[MenuEntry], path: Sequence[int]) -> list[list[str]]:
+    """The keys that reach ``path`` in a menu just opened with the mouse, one list per
+    menu level: Down to the entry (GTK skips separators and greyed-out lines), then
+    Right into its submenu (which selects the submenu's first entry), or Return."""
+    keys: list[list[str]] = []
     level: Sequence[MenuEntry] = entries
     for depth, index in enumerate(path):
         steps = sum(1 for e in level[: index + 1] if not e.separator and e.enabled)
-        keys += ["Down"] * (steps if depth == 0 else steps - 1)
+        downs = ["Down"] * (steps if depth == 0 else steps - 1)
         if depth < len(path) - 1:
-            keys.append("Right")
+            keys.append([*downs, "Right"])
             level = level[index].submenu
-    return [*keys, "Return"]
+        else:
+            keys.append([*downs, "Return"])
+    return keys
 
 
 OPENED = "xdg-open.txt"

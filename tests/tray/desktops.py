@@ -174,8 +174,12 @@ class Desktop:
                 texts.append(f"{summary}\n{body}")
         return texts
 
+    def shown_notifications(self) -> int:
+        """How many notifications are on screen now."""
+        return int(self.run("dunstctl", "count", "displayed").strip() or 0)
+
     def notification_action(self) -> None:
-        """Click the newest notification (dunst runs its ``default`` action)."""
+        """Click the newest notification on screen (dunst runs its ``default`` action)."""
         self.run("dunstctl", "action", "0")
 
     def focus(self, name: str) -> None:

@@ -47,11 +47,62 @@ def pause_and_resume(tray: TrayAgent, kompliant: Kompliant) -> None:
     tray.icon(AgentState.IDLE)
 
 
-def opens(tray: TrayAgent, action: Action, expected: Path) -> None:
+def opens(tray: TrayAgent, action: Action, expected: Path, arg: str = "") -> None:
     before = len(tray.opened())
-    tray.choose(action)
+    tray.choose(action, arg)
     wait_until(lambda: len(tray.opened()) > before, what=f"{action.value} to open something")
     assert tray.opened()[before:] == [str(expected)]
+
+
+WRONG_TYPE = b"a type Kompliant does not take"
+
+
+def a_failed_file(tray: TrayAgent) -> Path:
+    """Drop a file that fails: the attention icon, a notification that names it, its
+    requirement and why, whose click opens its folder; then each of its menu entries."""
+    bank = tray.home.folder("Bank statements")
+    drop(bank, "notes.txt", WRONG_TYPE)
+    failed = wait_until(lambda: _file(bank / "failed" / "notes.txt"), what="notes.txt to fail")
+    tray.icon(AgentState.ATTENTION)
+    wait_until(lambda: tray.desktop.shown_notifications(), what="the failure notification")
+    tray.desktop.notification_action()  # a click on it: the failed folder opens
+    wait_until(lambda: str(failed.parent) in tray.opened(), what="the failed folder to open")
+    told = wait_until(
+        lambda: [t for t in tray.desktop.notifications() if "notes.txt failed" in t],
+        what="the failure notification's text",
+    )
+    assert told[0].startswith("Kompliant agent: notes.txt failed\nnotes.txt (Bank statements): ")
+    assert "retry" not in told[0].lower()  # trying again cannot fix a wrong type
+
+    tray.choose(Action.SHOW_REASON, str(failed))
+    why = wait_until(
+        lambda: [t for t in tray.desktop.notifications() if "why notes.txt failed" in t],
+        what="the reason as a notification",
+    )
+    assert "notes.txt (Bank statements): " in why[0]
+    opens(tray, Action.OPEN_FILE_FOLDER, failed.parent, str(failed))
+    recent = tray.snapshot().recent[0]
+    opens(tray, Action.OPEN_FILE_FOLDER, Path(recent.path).parent, recent.path)
+
+    creates = _creates(tray)
+    tray.choose(Action.RETRY_FILE, str(failed))  # this file: back in its folder, sent again
+    wait_until(lambda: _creates(tray) > creates, what="notes.txt to be sent again")
+    wait_until(lambda: _file(failed), what="notes.txt to fail again")
+    creates = _creates(tray)
+    tray.choose(Action.RETRY)  # all of them
+    wait_until(lambda: _creates(tray) > creates, what="notes.txt to be sent once more")
+    wait_until(lambda: _file(failed), what="notes.txt to fail once more")
+    return failed
+
+
+def _file(path: Path) -> Path | None:
+    return path if path.exists() else None
+
+
+def _creates(tray: TrayAgent) -> int:
+    stats = sandbox_admin(tray.home.sandbox, "stats").json()
+    by_method = stats.get("by_method", {}).get("document.create", {})
+    return sum(int(n) for n in by_method.values())
 
 
 def every_other_entry(tray: TrayAgent) -> None:
@@ -71,7 +122,7 @@ def every_other_entry(tray: TrayAgent) -> None:
     opens(tray, Action.OPEN_ROOT, home.root)
     opens(tray, Action.SHOW_STATUS, home.state_dir / "status.txt")
     status_text = (home.state_dir / "status.txt").read_text(encoding="utf-8")
-    assert status_text.startswith("All files are settled") and "Tray: shown by" in status_text
+    assert status_text.startswith("Needs you: ") and "Tray: shown by" in status_text
     opens(tray, Action.OPEN_LOG, home.home / "logs" / "agent.log")
 
     refreshes = read_control(home.state_dir).refresh_requests
@@ -111,6 +162,12 @@ def test_on_a_statusnotifier_host_the_appindicator_icon_shows_and_every_entry_wo
 
     pause_and_resume(tray, kompliant)
     assert xfce.sni_status(items[0]) == "Active"
+    a_failed_file(tray)
+    tray.icon(AgentState.ATTENTION)
+    wait_until(
+        lambda: xfce.sni_status(items[0]) == "NeedsAttention",
+        what="the item to ask for attention while a file failed",
+    )
     every_other_entry(tray)
 
 
@@ -127,6 +184,7 @@ def test_on_an_xembed_tray_the_gtk_icon_docks_with_a_tooltip_and_every_entry_wor
     wait_until(trayer.tooltip_shown, what="the tooltip")
 
     pause_and_resume(tray, kompliant)
+    a_failed_file(tray)
     every_other_entry(tray)
 
 

@@ -73,3 +73,25 @@ def test_sign_in_and_sign_out_from_the_tray(
     desktop.keys("Tab", "Return")  # from Cancel to "Sign out"
     assert tray.agent.process.wait(timeout=60) == 0
     assert agent_home.cli("whoami").returncode != 0  # nothing stored any more
+
+
+def test_revoked_credentials_show_the_error_icon_and_ask_to_sign_in_again(
+    agent_home: AgentHome, xfce: Desktop
+) -> None:
+    good_token = agent_home.env["KOMPLIANT_AUTH_TOKEN"]
+    agent_home.write_config()
+    agent_home.add_workflow()
+    agent_home.env["KOMPLIANT_AUTH_TOKEN"] = "revoked-" + good_token[8:]
+    tray = start_on(agent_home, xfce, configure=False)
+
+    tray.icon(AgentState.ERROR)  # at start, with no file dropped
+
+    told = wait_until(
+        lambda: [t for t in xfce.notifications() if "sign in again" in t],
+        what="the notification to sign in again",
+    )
+    assert "refused the credentials" in told[0] and "Sign in…" in told[0]
+    items = xfce.sni_items()
+    assert items and xfce.sni_status(items[0]) == "NeedsAttention"
+    assert tray.snapshot().sign_in_needed
+    assert tray.agent.stop() == 0
