@@ -159,6 +159,9 @@ def test_on_a_statusnotifier_host_the_appindicator_icon_shows_and_every_entry_wo
     wait_until(lambda: tray.tray().get("shown"), what="tray.json to say the icon shows")
     assert tray.tray()["backend"] == "appindicator"
     assert "tray icon shown by a StatusNotifier host" in tray.agent.output()
+    status = agent_home.cli("status")  # `status` says how the tray is
+    assert "tray:  shown by a StatusNotifier host" in status.stdout
+    assert agent_home.status()["tray"]["shown"] is True
 
     pause_and_resume(tray, kompliant)
     assert xfce.sni_status(items[0]) == "Active"
