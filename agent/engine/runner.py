@@ -187,7 +187,9 @@ class Engine:
                         break
         finally:
             self._workers.shutdown()
-            self._summary.unsettled = sum(
+            # still to do: files claimed and not settled, and finished files that waited
+            # unclaimed (paused, offline, credentials refused)
+            self._summary.unsettled = self._arrivals.held() + sum(
                 1 for e in self._journal.unsettled() if e.claimed_path is not None
             )
             self._shutdown()
