@@ -34,6 +34,7 @@ from agent.doctor.findings import (
     TrayFacts,
     judge_inotify,
     judge_keyring,
+    judge_scanner,
     judge_tray,
 )
 from agent.errors import AgentError, RetryLater
@@ -41,6 +42,7 @@ from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
+from agent.scan.selfcheck import check_scanner
 from agent.tray import hosts as tray_hosts
 from agent.tray.notifier import DesktopNotifier
 from agent.tray.report import TrayReport, read_report
@@ -157,6 +159,7 @@ class Probes:
     writable: Callable[[Path], str | None] = probe_writable
     api: Callable[[str], str | None] = probe_api
     credentials: Callable[[Credentials], str] = probe_credentials
+    scanner: Callable[[], str | None] = check_scanner
     platform: str = field(default=sys.platform)
 
 
@@ -173,6 +176,7 @@ def run_checks(
     if report is not None and report.problem:
         facts = dataclasses.replace(facts, running_problem=report.problem, running_fix=report.fix)
     findings.append(judge_tray(facts, platform=probes.platform))
+    findings.append(judge_scanner(probes.scanner()))
     return findings
 
 

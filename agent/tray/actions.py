@@ -120,6 +120,10 @@ class TrayActions:
             threading.Thread(
                 target=self._request_missing, args=(arg,), name="tray-request", daemon=True
             ).start()
+        elif action is Action.PRINT_COVERS:
+            threading.Thread(
+                target=self.print_covers, args=(arg,), name="tray-covers", daemon=True
+            ).start()
         else:  # pragma: no cover - every action is handled above
             raise ValueError(f"unknown action {action}")
 
@@ -291,6 +295,34 @@ class TrayActions:
         self._notify(
             Notice(f"Kompliant agent: {label}: documents {outcome}", detail[-400:] or outcome)
         )
+
+    # -- cover sheets -------------------------------------------------------------------------
+
+    def print_covers(self, workflow_id: str) -> Path | None:
+        """`kompliant-agent cover-sheets` for the workflow (what is missing), into the
+        state folder, and the PDF opened for printing; a notification when there is none."""
+        out = self.state_dir / "cover-sheets" / f"cover-sheets {workflow_id}.pdf"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
+        done = subprocess.run(
+            agent_command(
+                "cover-sheets", workflow_id, "--out", str(out), "--profile", self.profile
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        log.info("tray: cover-sheets %s: exit %d\n%s", workflow_id, done.returncode, done.stdout)
+        if done.returncode == 0 and out.exists():
+            self._open_path(out)
+            return out
+        self._notify(
+            Notice(
+                "Kompliant agent: no cover sheets",
+                (done.stderr.strip() or "Nothing is missing.")[-400:],
+            )
+        )
+        return None
 
 
 def _words(action: Action) -> str:

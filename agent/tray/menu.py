@@ -6,9 +6,10 @@ turns the entries into pystray items and :mod:`actions` carries them out.
 The menu, top to bottom: the status line; **Failed ▸** (per file: open its folder, why
 it failed, retry; then retry all); **Recent ▸** (the last files done, with their
 requirement); **Still missing ▸** (per workflow: each required document's state, and
-asking the applicant); Pause / Resume; Open the documents folder; Sign in… / Sign out…;
-**More ▸** (refresh, snooze, the log); Quit. Each workflow's submenu comes from
-:func:`workflow_menu`, the place for more per-workflow entries.
+asking the applicant); **Print cover sheets… ▸** (per workflow); Pause / Resume; Open
+the documents folder; Sign in… / Sign out…; **More ▸** (refresh, snooze, the log); Quit.
+Each workflow's submenu under Still missing comes from :func:`workflow_menu`, the place
+for more per-workflow entries.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Action(enum.Enum):
     OPEN_LOG = "open-log"
     QUIT = "quit"
     REQUEST_MISSING = "request-missing"  # arg: a workflow id
+    PRINT_COVERS = "print-covers"  # arg: a workflow id
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ def build_menu(snapshot: Snapshot, facts: MenuFacts | None = None) -> tuple[Menu
         entries.append(
             MenuEntry("Still missing", submenu=tuple(workflow_menu(w) for w in facts.workflows))
         )
+        entries.append(cover_sheets_menu(facts.workflows))
     entries += [
         SEPARATOR,
         MenuEntry("Resume uploads", Action.RESUME)
@@ -314,6 +317,22 @@ def workflow_menu(workflow: WorkflowProgress) -> MenuEntry:
         else (f"{workflow.label}: nothing missing")
     )
     return MenuEntry(_short(title), submenu=(*lines, SEPARATOR, ask))
+
+
+def cover_sheets_menu(workflows: Sequence[WorkflowProgress]) -> MenuEntry:
+    """Print cover sheets… ▸ one entry per workflow (none for an ended one): the sheets
+    a scanner's stack is split at (docs/scanning.md)."""
+    return MenuEntry(
+        "Print cover sheets…",
+        submenu=tuple(
+            MenuEntry(
+                _short(w.label),
+                None if w.ended else Action.PRINT_COVERS,
+                w.workflow_id,
+            )
+            for w in workflows
+        ),
+    )
 
 
 def _short(text: str, limit: int = TEXT_LIMIT) -> str:
