@@ -106,8 +106,8 @@ def _creates(tray: TrayAgent) -> int:
 
 
 def every_other_entry(tray: TrayAgent) -> None:
-    """Ask the applicant; open the folder, the status text, the log; refresh; snooze and
-    back; then Quit."""
+    """Ask the applicant; print cover sheets; open the folder, the status text, the log;
+    refresh; snooze and back; then Quit."""
     home = tray.home
     tray.choose(Action.REQUEST_MISSING, DEMO_WORKFLOW)
     told = wait_until(
@@ -119,6 +119,9 @@ def every_other_entry(tray: TrayAgent) -> None:
     # what the menu listed as missing, not the bank statement already sent
     assert {r["required_document_id"] for r in requests} == {RD_ADDRESS, RD_ID}
 
+    covers = home.state_dir / "cover-sheets" / f"cover-sheets {DEMO_WORKFLOW}.pdf"
+    opens(tray, Action.PRINT_COVERS, covers, DEMO_WORKFLOW)  # made, then opened to print
+    assert covers.read_bytes().startswith(b"%PDF")
     opens(tray, Action.OPEN_ROOT, home.root)
     opens(tray, Action.SHOW_STATUS, home.state_dir / "status.txt")
     status_text = (home.state_dir / "status.txt").read_text(encoding="utf-8")
