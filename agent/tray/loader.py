@@ -20,6 +20,7 @@ from agent.locations import locations
 from agent.tray.backends import icon_class
 from agent.tray.hosts import (
     GLIB_BACKENDS,
+    XORG,
     TrayHosts,
     available_backends,
     choose_backend,
@@ -49,6 +50,8 @@ class Tray:
 
     @property
     def has_menu(self) -> bool:
+        if self.backend in GLIB_BACKENDS or self.backend == XORG:
+            return self.backend != XORG  # known without loading pystray's module
         return bool(icon_class(self.backend).HAS_MENU)
 
     @property
