@@ -45,7 +45,14 @@ from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
 from agent.engine.relocate import Relocator
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import EngineFacts, Publisher, failed_lines, stopped, take_snapshot
+from agent.engine.snapshot import (
+    EngineFacts,
+    Publisher,
+    SettledFiles,
+    failed_lines,
+    stopped,
+    take_snapshot,
+)
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
@@ -58,6 +65,7 @@ from agent.review.poller import ReviewPoller
 from agent.review.schedule import ReviewPacing
 from agent.review.state import WorkflowReview
 from agent.settle.claim import current_owner
+from agent.settle.moves import MoveFailed
 from agent.settle.outcome import retry_failed
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
@@ -119,6 +127,7 @@ class Engine:
             ),
             clock=time.monotonic,
             on_rejected=on_rejected,
+            on_auth_error=self._connectivity.credentials_rejected,
         )
         self._workers = Workers(
             client=client,
@@ -178,6 +187,7 @@ class Engine:
         )
         self._control = ControlWatcher(self.state_dir)
         self._publisher = Publisher(self.state_dir, on_snapshot)
+        self._settled = SettledFiles(self._journal)
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
         self._refresh_now = threading.Event()
         self._tickers = (
@@ -240,7 +250,9 @@ class Engine:
                         break
         finally:
             self._workers.shutdown()
-            self._summary.unsettled = sum(
+            # still to do: files claimed and not settled, and finished files that waited
+            # unclaimed (paused, offline, credentials refused)
+            self._summary.unsettled = self._arrivals.held() + sum(
                 1 for e in self._journal.unsettled() if e.claimed_path is not None
             )
             self._shutdown()
@@ -308,10 +320,15 @@ class Engine:
             self.retry_failed()
 
     def retry_failed(self) -> int:
-        """Move every failed file back into its folder; the watcher picks them up."""
+        """Move every failed file back into its folder; the watcher picks them up. A
+        folder that refuses the move (read-only, full) is logged and the others go on:
+        a retry asked for from the tray or the CLI never stops the agent."""
         moved = 0
         for folder in self._folders.tree.folders:
-            moved += len(retry_failed(folder))
+            try:
+                moved += len(retry_failed(folder))
+            except MoveFailed as error:
+                log.warning("could not retry the failed files of %s: %s", folder, error.describe())
         log.info("moved %d failed file(s) back to be tried again", moved)
         return moved
 
@@ -328,7 +345,7 @@ class Engine:
             self._next_refresh = now + self.config.agent.refresh_interval
             self._refresh()
         self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.offline
+            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
         )
         return max(0.0, min(REVIEW_TICK, self._next_refresh - time.monotonic()))
 
@@ -375,6 +392,7 @@ class Engine:
     def snapshot(self) -> Snapshot:
         counts, failed = self._journal_facts()
         uploads, busy = self._workers.activity()
+        failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
@@ -382,6 +400,8 @@ class Engine:
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
             uploads=uploads,
+            failed_files=failed_files,
+            recent=recent,
         )
         return take_snapshot(
             facts,

@@ -696,6 +696,17 @@ class Journal:
             "SELECT * FROM hot WHERE step = 'settled' AND outcome = 'failed' ORDER BY id"
         )
 
+    def settled(self, outcome: Outcome, limit: int) -> list[Entry]:
+        """The last ``limit`` files settled with ``outcome`` that went to a folder (done/,
+        failed/), newest first — what a tray lists."""
+        where = "WHERE step = 'settled' AND outcome = ? AND final_path IS NOT NULL"
+        found: list[Entry] = []
+        for table in ("hot", "archive"):  # each read newest first by its id: no full scan
+            found += self._select(
+                f"SELECT * FROM {table} {where} ORDER BY id DESC LIMIT ?", (outcome.value, limit)
+            )
+        return sorted(found, key=lambda e: e.id, reverse=True)[:limit]
+
     def find_uploaded(
         self,
         sha256: str,
