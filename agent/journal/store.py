@@ -75,7 +75,7 @@ from typing import Any
 from agent.journal.records import Entry, FolderCounts, NewPart, Outcome, Step
 from agent.journal.redact import redact
 from agent.journal.rows import entry_from_row, rd_json, to_ts, utc_now
-from agent.journal.schema import connect, migrate
+from agent.journal.schema import SCHEMA_VERSION, connect, migrate
 from agent.journal.status import count_by_folder
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,9 @@ class Journal:
             raise
         if found == 0:
             log.info("created the journal at %s", path)
+        elif found < SCHEMA_VERSION:
+            log.info("upgraded the journal at %s to format %d", path, SCHEMA_VERSION)
+            conn.execute("PRAGMA shrink_memory")  # the upgrade read every row once
         return cls(conn, path, clock=clock)
 
     def close(self) -> None:
