@@ -30,6 +30,7 @@ from agent.settle import (
 )
 from agent.settle.lock import held_alive_lock
 from tests.journal.helpers import python
+from tests.kit.race import race_results, start_race
 
 
 class Clock:
@@ -193,17 +194,8 @@ def test_survivors_racing_for_stale_claims_each_win_exactly_one_side(tmp_path: P
     rivals = [
         python(RIVAL, str(folder), str(go), f"rival-{n}", str(flag)) for n, flag in enumerate(ready)
     ]
-    deadline = time.monotonic() + 60
-    while not all(flag.exists() for flag in ready):
-        assert time.monotonic() < deadline, "the rival processes did not start"
-        assert all(r.poll() is None for r in rivals), "a rival process died"
-        time.sleep(0.01)
-    go.touch()
-    won: dict[str, list[str]] = {}
-    for n, rival in enumerate(rivals):
-        out, err = rival.communicate(timeout=60)
-        assert rival.returncode == 0, err
-        won[f"rival-{n}"] = out.split()
+    start_race(rivals, ready, go, who="rival")
+    won = {f"rival-{n}": names for n, names in enumerate(race_results(rivals))}
     every = sorted(name for names in won.values() for name in names)
     assert every == [f"f{n:03}.pdf" for n in range(count)]  # each taken over exactly once
     for name in every:
