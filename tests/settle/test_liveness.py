@@ -30,15 +30,8 @@ from agent.settle import (
 )
 from agent.settle.lock import held_alive_lock
 from tests.journal.helpers import python
+from tests.kit.clock import FakeClock
 from tests.kit.race import race_results, start_race
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def drop(folder: Path, name: str, content: str = "pdf") -> Path:
@@ -128,7 +121,7 @@ def test_another_hosts_claim_is_stale_once_its_heartbeat_stood_still_for_a_lease
     other = ClaimOwner("theirs", "other-host", 4242, "")
     taken = claim(drop(tmp_path, "a.pdf"), owner=other)
     assert taken is not None
-    clock = Clock()
+    clock = FakeClock()
     watch = LeaseWatch(lease=60.0, clock=clock)
     me = current_owner()
     assert not judge(taken, me=me, watch=watch)  # first seen: the lease starts now
