@@ -28,15 +28,9 @@ from agent.settle import (
 )
 from tests.journal.helpers import python
 from tests.kit.race import race_results, start_race
+from tests.settle.files import drop
 
 T0 = datetime(2025, 3, 24, 12, 0, tzinfo=UTC)
-
-
-def drop(folder: Path, name: str, content: str = "pdf") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(content)
-    return path
 
 
 def test_claim_moves_the_file_aside_and_writes_its_owner(tmp_path: Path) -> None:

@@ -32,13 +32,7 @@ from agent.settle.lock import held_alive_lock
 from tests.journal.helpers import python
 from tests.kit.clock import FakeClock
 from tests.kit.race import race_results, start_race
-
-
-def drop(folder: Path, name: str, content: str = "pdf") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(content)
-    return path
+from tests.settle.files import drop
 
 
 def test_a_heartbeat_touches_the_record_and_says_whether_the_claim_is_still_ours(
