@@ -19,6 +19,10 @@ what was converted.
 Everything here is decided from the journal, so a restart carries on where the stop
 fell: a stack not yet cut is looked at again, a cut stack waits for its parts, a part
 whose file is gone after its upload is settled as done.
+
+This module decides; the cut is :mod:`agent.engine.stack_cut`, the PDF made of images
+:mod:`agent.engine.conversion`, and pages saved back for routing by hand
+:mod:`agent.engine.left_to_route`.
 """
 
 from __future__ import annotations
