@@ -17,7 +17,8 @@ This module wires the rooms together and runs the loop; each idea has its own mo
 - :mod:`agent.engine.recovery`: what a previous run left, at start;
 - :mod:`agent.engine.claims`: heartbeats of this agent's claims, takeover of stopped
   agents' claims; :mod:`agent.engine.relocate`: claimed files followed when folders move;
-- :mod:`agent.engine.snapshot`: the status snapshot; :mod:`agent.engine.problems` and
+- :mod:`agent.engine.reporting`: the status, gathered and published;
+  :mod:`agent.engine.snapshot`: the snapshot itself; :mod:`agent.engine.problems` and
   :mod:`agent.engine.trouble`: what is wrong now.
 """
 
@@ -25,12 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.config import Config, load_config
@@ -44,19 +43,12 @@ from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
 from agent.engine.relocate import Relocator
+from agent.engine.reporting import Reporter
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import (
-    EngineFacts,
-    Publisher,
-    SettledFiles,
-    failed_lines,
-    stopped,
-    take_snapshot,
-)
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
-from agent.journal import FolderCounts, Journal, journal_path
+from agent.journal import Journal, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
@@ -79,7 +71,6 @@ log = logging.getLogger(__name__)
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
 REVIEW_TICK = 1.0  # how often the review thread looks for checks that are due
 PROBE_TICK = 0.5  # how often the probe thread looks whether a probe is due
-COUNTS_AGE = 2.0  # the journal's counts are read again at least this often (back-offs end)
 
 
 @dataclass(frozen=True)
@@ -186,8 +177,17 @@ class Engine:
             rescan_interval=self.options.rescan_interval,
         )
         self._control = ControlWatcher(self.state_dir)
-        self._publisher = Publisher(self.state_dir, on_snapshot)
-        self._settled = SettledFiles(self._journal)
+        self._reporter = Reporter(
+            journal=self._journal,
+            problems=self._problems,
+            workers=self._workers,
+            tracker=self._tracker,
+            arrivals=self._arrivals,
+            connectivity=self._connectivity,
+            paused=lambda: self._paused,
+            state_dir=self.state_dir,
+            on_snapshot=on_snapshot,
+        )
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
         self._refresh_now = threading.Event()
         self._tickers = (
@@ -195,8 +195,6 @@ class Engine:
             Ticker("review", self._review_task),
             Ticker("probe", self._probe_task),
         )
-        self._counts: tuple[int, float, list[FolderCounts], dict[str, str]] = (-1, 0.0, [], {})
-        self._last_facts: tuple[object, ...] | None = None
 
     def _ignore_for(self, config: Config) -> Callable[[Path], bool]:
         """The watcher's ignore rule; on the way it notes each folder a claim was seen in
@@ -238,7 +236,7 @@ class Engine:
                     self._watcher.check()
                     next_check = now + self.options.check_interval
                 self._dispatch(now)
-                self._publish()
+                self._reporter.publish()
                 if self.options.once:
                     if self._busy():
                         once_deadline = None
@@ -266,7 +264,7 @@ class Engine:
             ticker.stop(timeout=2.0)
         self._watcher.stop()
         self._workers.shutdown()
-        self._publish(final=True)
+        self._reporter.publish(final=True)
         self._workers.close()
         self._journal.close()
 
@@ -386,72 +384,3 @@ class Engine:
     def _root_recovered(self, root: Path) -> None:
         self._problems.set(ROOT, None)
         self._folders.rescan()
-
-    # -- status --------------------------------------------------------------------------
-
-    def snapshot(self) -> Snapshot:
-        counts, failed = self._journal_facts()
-        uploads, busy = self._workers.activity()
-        failed_files, recent = self._settled.of(counts)
-        facts = EngineFacts(
-            paused=self._paused,
-            offline=self._connectivity.offline,
-            problems={**self._problems.current(), **failed},
-            busy=busy,
-            checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
-            uploads=uploads,
-            failed_files=failed_files,
-            recent=recent,
-        )
-        return take_snapshot(
-            facts,
-            counts,
-            pid=os.getpid(),
-            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-
-    def _journal_facts(self) -> tuple[list[FolderCounts], dict[str, str]]:
-        """The journal's counts and the failed files' lines, read again only when the
-        journal changed (or, for back-offs that end, every :data:`COUNTS_AGE` seconds):
-        the hot rows and the totals, never the whole history."""
-        changes, read_at, counts, failed = self._counts
-        now = time.monotonic()
-        if changes != self._journal.changes or now - read_at >= COUNTS_AGE:
-            changes = self._journal.changes
-            counts = self._journal.status()
-            failed = failed_lines(
-                [
-                    (
-                        e.file_name,
-                        str((e.final_path or e.source_path).parent.parent),
-                        e.message or "",
-                    )
-                    for e in self._journal.failed_waiting()
-                ]
-            )
-            self._counts = (changes, now, counts, failed)
-        return counts, failed
-
-    def _publish(self, final: bool = False) -> None:
-        """Say what the agent does — built again only when something it depends on moved."""
-        facts = (
-            self._journal.changes,
-            self._problems.version,
-            self._workers.activity(),
-            self._tracker.pending(),
-            self._arrivals.held(),
-            self._arrivals.ready(),
-            self._paused,
-            self._connectivity.offline,
-            int(time.monotonic() // COUNTS_AGE),
-        )
-        if facts == self._last_facts and not final:
-            return
-        self._last_facts = facts
-        snapshot = self.snapshot()
-        self._publisher.publish(stopped(snapshot) if final else snapshot)
-
-
-def _folder_of(final_path: Path | None, source_path: Path) -> Path:
-    """The folder of a failed file: the one its failed/ is in."""
-    return final_path.parent.parent if final_path is not None else source_path.parent
