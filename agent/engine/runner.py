@@ -14,6 +14,7 @@ This module wires the rooms together and runs the loop; each idea has its own mo
 - :mod:`agent.engine.folders`: the folder tree as the agent knows it, folder keys;
 - :mod:`agent.engine.workers`: the worker pool, retries, giving up;
 - :mod:`agent.engine.connectivity`: online/offline and rejected credentials, the probe;
+- :mod:`agent.engine.refreshing`: the config read again, workflows refreshed, review checks;
 - :mod:`agent.engine.recovery`: what a previous run left, at start;
 - :mod:`agent.engine.claims`: heartbeats of this agent's claims, takeover of stopped
   agents' claims; :mod:`agent.engine.relocate`: claimed files followed when folders move;
@@ -24,7 +25,6 @@ This module wires the rooms together and runs the loop; each idea has its own mo
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -32,8 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.config import Config, load_config
-from agent.decide import refresh_workflow
+from agent.config import Config
 from agent.engine.arrival import Arrivals
 from agent.engine.beside import Ticker
 from agent.engine.claims import LiveClaims
@@ -42,12 +41,12 @@ from agent.engine.control import ControlWatcher
 from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
+from agent.engine.refreshing import Refresher
 from agent.engine.relocate import Relocator
 from agent.engine.reporting import Reporter
 from agent.engine.retry_policy import RetryPolicy
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
-from agent.errors import AgentError
 from agent.journal import Journal, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
@@ -69,7 +68,6 @@ __all__ = ["Engine", "EngineOptions", "RunSummary"]
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
-REVIEW_TICK = 1.0  # how often the review thread looks for checks that are due
 PROBE_TICK = 0.5  # how often the probe thread looks whether a probe is due
 
 
@@ -188,11 +186,18 @@ class Engine:
             state_dir=self.state_dir,
             on_snapshot=on_snapshot,
         )
-        self._next_refresh = time.monotonic() + config.agent.refresh_interval
-        self._refresh_now = threading.Event()
+        self._refresher = Refresher(
+            profile=self.profile,
+            client=client,
+            review_client=self._probe_client,
+            folders=self._folders,
+            problems=self._problems,
+            review=self._review,
+            connectivity=self._connectivity,
+        )
         self._tickers = (
             Ticker("claims", self._claims.tick),
-            Ticker("review", self._review_task),
+            Ticker("review", self._refresher.tick),
             Ticker("probe", self._probe_task),
         )
 
@@ -312,7 +317,7 @@ class Engine:
     def _poll_control(self) -> None:
         _, refresh, retry = self._control.poll()
         if refresh:
-            self._refresh_now.set()  # the review thread refreshes and checks all soon
+            self._refresher.ask()  # the review thread refreshes and checks all soon
             self._tickers[1].wake()
         if retry:
             self.retry_failed()
@@ -332,31 +337,6 @@ class Engine:
 
     # -- beside the loop: the network ----------------------------------------------------
 
-    def _review_task(self) -> float:
-        """The review thread: a refresh when due or asked for, then the review checks that
-        are due (both may wait on Kompliant for a whole timeout; the loop does not)."""
-        now = time.monotonic()
-        if self._refresh_now.is_set() or now >= self._next_refresh:
-            if self._refresh_now.is_set():
-                self._refresh_now.clear()
-                self._review.refresh_requested()
-            self._next_refresh = now + self.config.agent.refresh_interval
-            self._refresh()
-        self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
-        )
-        return max(0.0, min(REVIEW_TICK, self._next_refresh - time.monotonic()))
-
-    def _refresh(self) -> None:
-        self._reload_config()
-        if self._problems.known(ROOT) and not self.config.root.is_dir():
-            return  # nothing is created under a missing root; it comes back by the watcher
-        report = refresh_workflow(self._client, self.config)
-        for line in report.lines():
-            log.info("refresh: %s", line)
-        tree = self._folders.rescan()
-        self._review.republish(tree)  # an ENDED or INACTIVE mark changes the notices
-
     def _probe_task(self) -> float:
         """The probe thread: is Kompliant back (and taking the credentials)?"""
         now = time.monotonic()
@@ -367,16 +347,6 @@ class Engine:
     def requirement_states(self) -> list[WorkflowReview]:
         """Where each configured workflow's required documents stand (for a tray)."""
         return self._review.states(self.config)
-
-    def _reload_config(self) -> None:
-        """Take in workflows added or removed by other commands (the profile stays)."""
-        try:
-            fresh = load_config()
-        except AgentError as error:
-            log.warning("keeping the previous config: %s", error.describe())
-            return
-        agent = dataclasses.replace(fresh.agent, profile=self.profile)
-        self._folders.config = dataclasses.replace(fresh, agent=agent)
 
     def _root_problem(self, root: Path, problem: str) -> None:
         self._problems.set(ROOT, f"The watched folder {root} is unavailable: {problem}")
