@@ -17,7 +17,6 @@ that refuses writes is found out while the file is still safe in ``.processing/`
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from agent.errors import FileProblem
 from agent.journal.redact import redact
 from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
+from agent.settle.find import content_sha256
 from agent.settle.moves import (
     fsync_folder,
     move_failed,
@@ -328,7 +328,7 @@ def _finish_receipt(note: Path, wanted: str) -> Path | None:
         if (
             not _numbered_variant(candidate, file_name)
             or (done / (candidate + AGENT_OWNED.receipt_suffix)).exists()
-            or _sha256(target) != sha256
+            or content_sha256(target) != sha256
         ):
             continue
         try:
@@ -359,14 +359,3 @@ def _numbered_variant(name: str, file_name: str) -> bool:
         and number.isdigit()
         and len(name) == len(stem) + len(ext) + len(number) + 3
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                digest.update(chunk)
-    except OSError:
-        return ""
-    return digest.hexdigest()
