@@ -218,21 +218,13 @@ def retry_failed(folder: Path) -> list[Path]:
     moved = []
     for path in files:
         try:
-            back = move_to_free_name(path, folder, path.name)
+            moved.append(_move_back(path, folder))
         except FileNotFoundError:
             continue
-        except OSError as error:
-            raise move_failed(error, f"move {path.name} back", folder, path) from error
-        moved.append(back)
-        log.info("retrying %s (back in %s)", path.name, folder)
     for note in notes:
         if note.with_name(note.name[: -len(AGENT_OWNED.error_suffix)]).exists():
             continue  # its file is still here: keep explaining it
-        try:
-            retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
-        except OSError as error:
-            log.warning("could not put %s aside: %s", note.name, error)
+        _put_aside(note, retried)
     return moved
 
 
@@ -249,6 +241,16 @@ def retry_file(path: Path) -> Path:
     folder = failed.parent
     if not path.is_file():
         raise FileNotFoundError(f"{path.name} is no longer in {failed}")
+    back = _move_back(path, folder)
+    note = failed / sidecar_name(path.name, AGENT_OWNED.error_suffix)
+    if note.exists():
+        _put_aside(note, failed / AGENT_OWNED.retried_dir)
+    return back
+
+
+def _move_back(path: Path, folder: Path) -> Path:
+    """Move a failed file back into ``folder``; return its new path. FileNotFoundError when
+    it is gone; :class:`MoveFailed` when the disk refuses."""
     try:
         back = move_to_free_name(path, folder, path.name)
     except FileNotFoundError:
@@ -256,15 +258,17 @@ def retry_file(path: Path) -> Path:
     except OSError as error:
         raise move_failed(error, f"move {path.name} back", folder, path) from error
     log.info("retrying %s (back in %s)", path.name, folder)
-    note = failed / sidecar_name(path.name, AGENT_OWNED.error_suffix)
-    if note.exists():
-        retried = failed / AGENT_OWNED.retried_dir
-        try:
-            retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
-        except OSError as error:
-            log.warning("could not put %s aside: %s", note.name, error)
     return back
+
+
+def _put_aside(note: Path, retried: Path) -> None:
+    """Move a retried file's note into ``failed/.retried/`` (numbered if taken); a refusal
+    is only logged: the file is back, the note is for reference."""
+    try:
+        retried.mkdir(exist_ok=True)
+        move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
+    except OSError as error:
+        log.warning("could not put %s aside: %s", note.name, error)
 
 
 def find_done(folder: Path, document_id: str) -> Path | None:
