@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,28 +281,36 @@ def find_done(folder: Path, document_id: str) -> Path | None:
     duplicate's receipt names a document it did not upload, so it is not looked for here.)
     """
     done = folder / AGENT_OWNED.done_dir
-    try:
-        names = sorted(os.listdir(done))
-    except FileNotFoundError:
-        return None
     wanted = _uploaded_line(document_id)
-    for name in names:
+    for target, text in receipts_in(done):
+        if wanted in text and target.exists():
+            return target
+    for name in _names_in(done):
+        if name.startswith(AGENT_OWNED.temp_prefix):
+            found = _finish_receipt(done / name, wanted)
+            if found is not None:
+                return found
+    return None
+
+
+def receipts_in(done: Path) -> Iterator[tuple[Path, str]]:
+    """Each readable receipt in the ``done`` folder, by name: the file it is for (which
+    may be gone) and its text."""
+    for name in _names_in(done):
         if not name.endswith(AGENT_OWNED.receipt_suffix):
             continue
         try:
             text = (done / name).read_text(encoding="utf-8")
         except OSError:
             continue
-        if wanted in text:
-            target = done / name[: -len(AGENT_OWNED.receipt_suffix)]
-            if target.exists():
-                return target
-    for name in names:
-        if name.startswith(AGENT_OWNED.temp_prefix):
-            found = _finish_receipt(done / name, wanted)
-            if found is not None:
-                return found
-    return None
+        yield done / name[: -len(AGENT_OWNED.receipt_suffix)], text
+
+
+def _names_in(done: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(done))
+    except FileNotFoundError:
+        return []
 
 
 def _uploaded_line(document_id: str) -> str:
