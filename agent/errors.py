@@ -23,6 +23,8 @@ The first split is the one the agent acts on::
         │   └── WorkflowEnded       sub_code ``WORKFLOW_ENDED``
         ├── UploadRejected          S3 refused the form (size, type, condition, signature)
         ├── FileProblem             the local file: empty, vanished, unreadable, wrong type
+        │   └── WrongContent        its content is not what its name says, or it is cut
+        │                           short: this file never succeeds, trying again is no help
         └── CredentialsError        keyring missing, locked or without entries
 
 Messages never contain secrets: the secret key, auth token and signatures stay in
@@ -168,6 +170,11 @@ class UploadRejected(CannotSucceed):
 
 class FileProblem(CannotSucceed):
     default_hint = ""
+
+
+class WrongContent(FileProblem):
+    """The bytes are not the document the name promises (another type, a web page, a
+    copy cut short). Only another file can succeed, so its note never suggests a retry."""
 
 
 class CredentialsError(CannotSucceed):
