@@ -48,6 +48,7 @@ class FolderOverride:
     max_wait_seconds: float | None = None
     polling: bool | None = None
     poll_interval: float | None = None
+    incomplete_seconds: float | None = None
 
     def apply_to(self, base: StabilitySettings) -> StabilitySettings:
         return StabilitySettings(
@@ -56,6 +57,7 @@ class FolderOverride:
             max_wait_seconds=_pick(self.max_wait_seconds, base.max_wait_seconds),
             polling=base.polling if self.polling is None else self.polling,
             poll_interval=_pick(self.poll_interval, base.poll_interval),
+            incomplete_seconds=_pick(self.incomplete_seconds, base.incomplete_seconds),
         )
 
 

@@ -40,7 +40,13 @@ AGENT_KEYS = (
     "upload_duplicates",
     "ignore",
 )
-STABILITY_NUMBERS = ("quiet_seconds", "close_confirm_seconds", "max_wait_seconds", "poll_interval")
+STABILITY_NUMBERS = (
+    "quiet_seconds",
+    "close_confirm_seconds",
+    "max_wait_seconds",
+    "poll_interval",
+    "incomplete_seconds",
+)
 STABILITY_KEYS = (*STABILITY_NUMBERS, "polling")
 FOLDER_KEYS = ("path", *STABILITY_KEYS)
 WORKFLOW_KEYS = ("workflow_id", "label", "combined", "inbox_rules")

@@ -1,0 +1,59 @@
+"""The look inside a file that stopped changing: is it really finished?
+
+Timing (close events, quiet periods) says a writer paused. Before a file is claimed,
+two cheap looks say whether it is done:
+
+1. **Still open for writing?** (:mod:`agent.watch.leases`) A writer that holds the file
+   open is not done, however long it pauses.
+2. **Whole?** (:mod:`agent.content.ends`) A PDF, JPEG, PNG or ZIP-based file without its
+   end marker is not done, whatever the close events say; a 0-byte file is a placeholder.
+
+A file that cannot be read here is "ready": the claim and the upload then say what is
+wrong with it, with a note.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from pathlib import Path
+
+from agent.content.ends import Completeness, completeness
+from agent.watch.leases import open_for_writing
+
+
+class Readiness(enum.Enum):
+    """What a look inside a file that stopped changing found."""
+
+    READY = "ready"
+    WRITING = "writing"  # another program still has it open for writing
+    INCOMPLETE = "incomplete"  # a format with an end marker, and the end is not there yet
+    EMPTY = "empty"  # 0 bytes: a placeholder, the data comes later
+
+
+def inspect(path: Path, size: int) -> Readiness:
+    """Look at the file ``path`` of ``size`` bytes (its stat as the tracker last saw it)."""
+    if size == 0:
+        return Readiness.EMPTY
+    if open_for_writing(path):
+        return Readiness.WRITING
+    try:
+        found = completeness(path)
+    except (OSError, ValueError):
+        return Readiness.READY
+    if found is Completeness.INCOMPLETE:
+        return Readiness.INCOMPLETE
+    if found is Completeness.EMPTY:  # emptied since the stat
+        return Readiness.EMPTY
+    return Readiness.READY
+
+
+def is_special(path: Path) -> bool:
+    """Whether ``path`` is a named pipe, a device or a socket: something that looks like a
+    file in a folder but holds no document (never opened, so nothing blocks)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)
