@@ -32,7 +32,7 @@ from tests.upload.conftest import (
 
 def write(tmp_path: Path, name: str = "statement.pdf", size: int = 40_000) -> Path:
     path = tmp_path / name
-    path.write_bytes(os.urandom(size))
+    path.write_bytes(b"%PDF-1.7\n" + os.urandom(size - 9))
     return path
 
 
