@@ -21,7 +21,8 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from agent.content.filetype import HEAD_SIZE, ZIP_BASED, Kind, read_ends, sniff
+from agent.content.filetype import HEAD_SIZE, ZIP_BASED, Kind, read_ends, sniff, words
+from agent.errors import WrongContent
 
 #: Enough of the end for every rule: a ZIP comment may be 65,535 bytes.
 TAIL_SIZE = 22 + 65_535 + 4096
@@ -81,3 +82,32 @@ def completeness(path: Path) -> Completeness:
     """
     head, tail, size = read_ends(path, HEAD_SIZE, TAIL_SIZE)
     return judge_ends(head, tail, size)
+
+
+def cut_short(name: str, kind: Kind | None, *, unchanged_for: float | None = None) -> WrongContent:
+    """The refusal of ``name``, a file of ``kind`` without its end."""
+    what = words(kind) if kind is not None else "a document"
+    waited = ""
+    if unchanged_for is not None:
+        minutes = unchanged_for / 60
+        waited = (
+            f", and it has not changed for {minutes:.0f} minutes"
+            if minutes >= 1
+            else f", and it has not changed for {unchanged_for:.0f} seconds"
+        )
+    return WrongContent(
+        f"{name} looks cut short: it is {what} without its end{waited} — a copy, download "
+        "or scan that stopped part-way (a full disk, a lost connection)",
+        code="FILE_CUT_SHORT",
+        hint="Save, scan or download it again, check that it opens, then put it into this folder.",
+    )
+
+
+def refuse_cut_short(path: Path, name: str | None = None) -> None:
+    """Refuse a file of a format with an end marker that does not have it."""
+    try:
+        head, tail, size = read_ends(path, HEAD_SIZE, TAIL_SIZE)
+    except (OSError, ValueError):
+        return  # the upload's own open says what is wrong
+    if judge_ends(head, tail, size) is Completeness.INCOMPLETE:
+        raise cut_short(name or path.name, sniff(head))

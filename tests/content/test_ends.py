@@ -86,3 +86,22 @@ def test_completeness_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
     os.mkfifo(fifo)
     with pytest.raises(ValueError):
         completeness(fifo)
+
+
+def test_a_cut_short_file_is_refused_with_words_to_act_on(tmp_path: Path) -> None:
+    from agent.content.ends import cut_short, refuse_cut_short
+    from agent.content.filetype import Kind
+    from agent.errors import WrongContent
+
+    path = tmp_path / "Bank statement.pdf"
+    path.write_bytes(documents.cut_short(documents.pdf("b", 100_000)))
+    with pytest.raises(WrongContent) as caught:
+        refuse_cut_short(path)
+    error = caught.value
+    assert error.message.startswith("Bank statement.pdf looks cut short: it is a PDF without")
+    assert error.hint.startswith("Save, scan or download it again")
+    assert "retry" not in error.describe().lower()
+    path.write_bytes(documents.pdf("b"))
+    refuse_cut_short(path)  # whole: no refusal
+    waited = cut_short("scan.jpg", Kind.JPEG, unchanged_for=600)
+    assert "a JPEG image without its end, and it has not changed for 10 minutes" in waited.message

@@ -14,6 +14,7 @@ from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import CreatedDocument
 from agent.sandbox.server import RunningSandbox, SandboxSettings
 from agent.upload.oneshot import upload_file
+from tests.realwriters import documents
 from tests.upload.conftest import (
     ADDRESS,
     BANK,
@@ -32,7 +33,7 @@ from tests.upload.conftest import (
 
 def write(tmp_path: Path, name: str = "statement.pdf", size: int = 40_000) -> Path:
     path = tmp_path / name
-    path.write_bytes(b"%PDF-1.7\n" + os.urandom(size - 9))
+    path.write_bytes(documents.pdf(os.urandom(8).hex(), size))
     return path
 
 
