@@ -14,6 +14,8 @@ The first split is the one the agent acts on::
     │   │                           gateway page) — usually passes
     │   ├── UploadFormExpired       the presigned form's policy expired: create a new document
     │   ├── FileChanged             the file changed while it was read or sent
+    │   │   └── StillWriting        the claimed file is being written again (open for
+    │   │                           writing, or without its end): not counted as a failure
     │   └── HashMismatch            the stored file's SHA-256 is not the local one
     └── CannotSucceed               this request or file cannot succeed as it is
         ├── AuthError               HTTP 401 / 403: credentials missing, wrong or not allowed
@@ -117,6 +119,10 @@ class UploadFormExpired(RetryLater):
 
 class FileChanged(RetryLater):
     default_hint = "The file is still being written; it is sent again once it stays unchanged."
+
+
+class StillWriting(FileChanged):
+    default_hint = "A program is still writing the file; it is sent once it is finished."
 
 
 class HashMismatch(RetryLater):

@@ -19,6 +19,15 @@ records it. Each such window is closed by asking Kompliant, never by repeating t
   DUPLICATE_FULFILLMENT for our own document and reads the fulfillment back
   (:func:`agent.upload.link.link`);
 - moved to done/ but not settled in the journal: found by its receipt at start.
+
+Before ``document.create`` the file's content is checked against its name
+(:func:`agent.content.filetype.check_type`): a mislabeled file fails with words a person
+acts on and is never sent. Before the move to done/ (also after a restart) the claimed
+file is compared with what was hashed — size, mtime, ctime and inode, or its SHA-256
+when the identity came from the journal: a file that changed after it was read (a writer
+that still held it open) makes the upload stale, so that document is deleted (its
+fulfillments go with it) and the file is sent again from the start. So the receipt's
+size and SHA-256 are always those of the file in done/.
 """
 
 from __future__ import annotations
@@ -29,9 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 
+from agent.content.filetype import check_type
 from agent.engine.same_content import ContentTurns
 from agent.errors import (
     AgentError,
@@ -44,11 +55,13 @@ from agent.errors import (
     HashMismatch,
     RetryLater,
     UploadFormExpired,
+    WrongContent,
 )
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
+from agent.settle.verified import as_read
 from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
@@ -56,6 +69,7 @@ from agent.upload.oneshot import discard
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
+from agent.watch.readiness import still_finished
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +95,8 @@ class Job:
     subject_record_id: str
     requirement_names: dict[str, str]
     upload_duplicates: bool = False
+    # how long a claimed file without its end may stay unchanged before it is cut short
+    incomplete_seconds: float = 600.0
 
 
 class Pipeline:
@@ -103,6 +119,8 @@ class Pipeline:
         self._uploads = httpx.Client(timeout=httpx.Timeout(UPLOAD_TIMEOUT))
         # Journal writes older than this were made by an earlier run of the agent.
         self._started_at = datetime.now(UTC)
+        # What was read of each file in this run (with its ctime and inode), by entry id.
+        self._read: dict[int, FileIdentity] = {}
 
     def close(self) -> None:
         self._uploads.close()
@@ -115,17 +133,24 @@ class Pipeline:
         """
         claim = _claim_of(entry)
         try:
-            return self._steps(entry, job, claim)
+            settled = self._steps(entry, job, claim)
         except AuthError:
             raise
         except CannotSucceed as error:
-            return self.fail(entry, error.message, _action(error))
+            retry_helps = not isinstance(error, WrongContent)
+            return self.fail(entry, error.message, _action(error), retry_helps=retry_helps)
+        self._read.pop(entry.id, None)
+        return settled
 
-    def fail(self, entry: Entry, problem: str, action: str) -> Settled:
-        """Move the claimed file to failed/ with its reason (and settle the entry)."""
+    def fail(self, entry: Entry, problem: str, action: str, *, retry_helps: bool = True) -> Settled:
+        """Move the claimed file to failed/ with its reason (and settle the entry).
+
+        ``retry_helps`` False: the file itself is wrong (its content), so its note does
+        not offer to try it again."""
         claim = _claim_of(entry)
+        self._read.pop(entry.id, None)
         try:
-            final = settle_failed(claim, problem, action)
+            final = settle_failed(claim, problem, action, retry_helps=retry_helps)
         except FileProblem as gone:
             if claim.path.exists():
                 raise
@@ -146,7 +171,14 @@ class Pipeline:
         if entry.reached(Step.HASHED):
             identity = self._same_file(entry, path)
         else:
+            still_finished(
+                path,
+                entry.file_name,
+                incomplete_seconds=job.incomplete_seconds,
+                now=datetime.now(UTC).timestamp(),
+            )
             identity = identify(path)
+            self._read[entry.id] = identity
             entry = journal.advance(
                 entry.id,
                 Step.HASHED,
@@ -154,6 +186,8 @@ class Pipeline:
                 size=identity.size,
                 mtime_ns=identity.mtime_ns,
             )
+        if not entry.reached(Step.CREATED):
+            check_type(path, entry.file_name)  # Kompliant's store would refuse it
 
         if entry.reached(Step.CREATED) or job.upload_duplicates:
             return self._upload(entry, job, claim, identity)
@@ -199,7 +233,8 @@ class Pipeline:
         return self._done(entry, job, claim, identity)
 
     def _same_file(self, entry: Entry, path: Path) -> FileIdentity:
-        """The identity recorded before a restart, if the claimed file is unchanged."""
+        """The identity recorded earlier (in this run, or before a restart), if the
+        claimed file is unchanged; a changed one is read and sent again from the start."""
         assert entry.sha256 is not None and entry.size is not None
         st = os.stat(path)
         if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
@@ -211,10 +246,42 @@ class Pipeline:
                 discard(self._client, entry.document_id)
                 self._journal.rewind(entry.id, Step.STABLE, "the file changed before it was sent")
                 raise FileChanged(f"{entry.file_name} changed before it was sent")
-            log.warning(
-                "%s changed after it was uploaded; the uploaded copy stands", entry.file_name
-            )
+            self._stale(entry, "changed after it was uploaded")
+        read = self._read.get(entry.id)
+        if read is not None and read.sha256 == entry.sha256:
+            return read
         return FileIdentity(size=entry.size, mtime_ns=entry.mtime_ns or 0, sha256=entry.sha256)
+
+    def _verified(self, entry: Entry, claim: Claim, identity: FileIdentity) -> FileIdentity:
+        """Just before the move to done/: the claimed file must be exactly what was hashed
+        (and so what Kompliant stored); otherwise the upload is stale."""
+        current = as_read(claim.path, identity)
+        if current is not None:
+            return current
+        if not entry.reached(Step.CREATED):  # nothing of its own on Kompliant (a duplicate)
+            self._journal.rewind(entry.id, Step.STABLE, "the file changed; reading it again")
+            raise FileChanged(f"{entry.file_name} changed after it was read")
+        self._stale(entry, "changed after it was uploaded")
+
+    def _stale(self, entry: Entry, what: str) -> NoReturn:
+        """The file on disk is not the one uploaded: delete that document (its
+        fulfillments go with it) and send the file again from the start."""
+        assert entry.document_id is not None
+        log.warning(
+            "%s %s as %s: that document is deleted and the file is sent again",
+            entry.file_name,
+            what,
+            entry.document_id,
+        )
+        discard(self._client, entry.document_id)
+        self._read.pop(entry.id, None)
+        self._journal.rewind(
+            entry.id,
+            Step.STABLE,
+            f"the file {what}; its document {entry.document_id} was deleted",
+            document_deleted=True,
+        )
+        raise FileChanged(f"{entry.file_name} {what}; it is sent again")
 
     def _remove_lost_creates(self, entry: Entry, job: Job, identity: FileIdentity) -> None:
         """Delete what a ``document.create`` of an earlier run may have left pending.
@@ -323,6 +390,7 @@ class Pipeline:
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         assert entry.document_id is not None
+        identity = self._verified(entry, claim, identity)
         record = DoneRecord(
             document_id=entry.document_id,
             sha256=identity.sha256,
@@ -337,10 +405,15 @@ class Pipeline:
 
     def _done_duplicate(self, entry: Entry, job: Job, claim: Claim, earlier: Entry) -> Settled:
         assert earlier.document_id is not None and entry.sha256 is not None
+        assert entry.size is not None
+        read = self._read.get(entry.id) or FileIdentity(
+            entry.size, entry.mtime_ns or 0, entry.sha256
+        )
+        read = self._verified(entry, claim, read)
         record = DoneRecord(
             document_id=earlier.document_id,
-            sha256=entry.sha256,
-            size=entry.size or 0,
+            sha256=read.sha256,
+            size=read.size,
             fulfillments=_fulfilled(earlier, job),
             duplicate=True,
             settled_at=datetime.now(UTC),

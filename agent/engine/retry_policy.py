@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.errors import AgentError, NetworkError, Throttled
+from agent.errors import AgentError, NetworkError, StillWriting, Throttled
 
 
 @dataclass(frozen=True)
@@ -40,5 +40,6 @@ class RetryPolicy:
 
 
 def counts_against_budget(error: AgentError) -> bool:
-    """Offline and throttling do not make a file worse: only other failures use the budget."""
-    return not isinstance(error, NetworkError | Throttled)
+    """Offline, throttling and a writer still at work do not make a file worse: only other
+    failures use the budget."""
+    return not isinstance(error, NetworkError | Throttled | StillWriting)

@@ -19,7 +19,9 @@ import os
 import stat
 from pathlib import Path
 
-from agent.content.ends import Completeness, completeness
+from agent.content.ends import Completeness, completeness, cut_short
+from agent.content.filetype import kind_of
+from agent.errors import StillWriting
 from agent.watch.leases import open_for_writing
 
 
@@ -47,6 +49,29 @@ def inspect(path: Path, size: int) -> Readiness:
     if found is Completeness.EMPTY:  # emptied since the stat
         return Readiness.EMPTY
     return Readiness.READY
+
+
+def still_finished(path: Path, name: str, *, incomplete_seconds: float, now: float) -> None:
+    """Look again at a claimed file before it is read: a writer may have gone on after the
+    claim. Raises :class:`~agent.errors.StillWriting` while it is open for writing or
+    without its end, and the cut-short refusal once it has been without its end and
+    unchanged for ``incomplete_seconds`` (``now`` is wall-clock time, as mtimes are)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # reading it says what is wrong
+    found = inspect(path, st.st_size)
+    if found is Readiness.WRITING:
+        raise StillWriting(f"{name} is still open for writing in a program")
+    if found is Readiness.INCOMPLETE:
+        unchanged = now - st.st_mtime
+        if unchanged >= incomplete_seconds:
+            try:
+                kind = kind_of(path)
+            except (OSError, ValueError):
+                kind = None
+            raise cut_short(name, kind, unchanged_for=unchanged)
+        raise StillWriting(f"{name} is not whole yet (its end is missing)")
 
 
 def is_special(path: Path) -> bool:
