@@ -15,7 +15,8 @@ Options of ``test`` (before any pytest argument): ``--no-lint`` skips ruff and m
 Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of skip
 when no Secret Service can be had (CI sets it); KOMPLIANT_REQUIRE_TRAY=1 (or CI=true) does
 the same for the tray tests (Xvfb, trayer, dunst, xdotool and Debian's PyGObject, which
-the virtualenv sees through a .pth).
+the virtualenv sees through a .pth), and KOMPLIANT_REQUIRE_WRITERS=1 (or CI=true) for the
+real-writer tests (rsync, bindfs, Chromium, Samba, vsftpd, curl, qpdf).
 
 Standard library only: this file runs before anything is installed.
 """
@@ -57,10 +58,25 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
         "python3-gi",
         "gir1.2-gtk-3.0",
     ),
+    # Real writers for the finished-file tests (tests/realwriters/): rsync, a FUSE mount
+    # (bindfs), a headless browser, Samba and FTP servers with their clients, and qpdf
+    # for a password-protected PDF.
+    "writers": (
+        "rsync",
+        "bindfs",
+        "fuse3",
+        "chromium",
+        "samba",
+        "smbclient",
+        "vsftpd",
+        "curl",
+        "qpdf",
+    ),
 }
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
     "tray": ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "xwininfo"),
+    "writers": ("rsync", "bindfs", "chromium", "smbd", "smbclient", "vsftpd", "curl", "qpdf"),
 }
 # Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
 # its ``gi`` package, through a folder holding a link to it and a .pth naming that folder.
@@ -323,6 +339,8 @@ def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
     keyring = ensure_feature("keyring")
     if ensure_feature("tray") and not ensure_system_gi(python):
         say("no PyGObject with GTK 3 in the virtualenv: the tray tests will be skipped")
+    if not ensure_feature("writers"):
+        say("the real-writer tests (rsync, Chromium, Samba, FTP, bindfs) will be skipped")
     scratch = Path(tempfile.mkdtemp(prefix="kompliant-test-"))
     try:
         env = dict(os.environ, KOMPLIANT_AGENT_HOME=str(scratch / "agent-home"))

@@ -55,10 +55,10 @@ def test_good_files_of_each_type_are_uploaded_linked_and_done(
     agent_home.write_config()
     agent_home.add_workflow()
     files = {
-        ("Bank statements", "march.pdf", RD_BANK): b"%PDF-1.4 march",
+        ("Bank statements", "march.pdf", RD_BANK): b"%PDF-1.4 march\n%%EOF\n",
         ("Government ID", "passport.jpg", RD_ID): b"\xff\xd8\xff jpg",
         ("Proof of address", "bill.jpeg", RD_ADDRESS): b"\xff\xd8\xff jpeg",
-        ("Government ID", "licence.png", RD_ID): b"\x89PNG png",
+        ("Government ID", "licence.png", RD_ID): b"\x89PNG\r\n\x1a\n png IEND\xaeB`\x82",
     }
     for (folder, name, _), content in files.items():
         drop(agent_home.folder(folder), name, content)
@@ -91,7 +91,7 @@ def test_upload_only_uploads_without_linking(agent_home: AgentHome, kompliant: K
     agent_home.write_config()
     agent_home.add_workflow()
     folder = agent_home.folder("Upload only")
-    drop(folder, "extra.pdf", b"%PDF extra")
+    drop(folder, "extra.pdf", b"%PDF-1.4 extra\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -155,7 +155,7 @@ def test_the_same_content_again_is_not_uploaded_again(
     agent_home.write_config()
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    content = b"%PDF-1.4 same statement"
+    content = b"%PDF-1.4 same statement\n%%EOF\n"
     drop(bank, "march.pdf", content)
     assert agent_home.run_once().returncode == 0
     first = uploaded_id(receipt(bank / "done" / "march.pdf"))
@@ -179,7 +179,7 @@ def test_upload_duplicates_uploads_the_same_content_again(
     agent_home.write_config(agent={"upload_duplicates": True})
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    content = b"%PDF-1.4 same statement"
+    content = b"%PDF-1.4 same statement\n%%EOF\n"
     drop(bank, "march.pdf", content)
     assert agent_home.run_once().returncode == 0
     drop(bank, "march again.pdf", content)
@@ -211,7 +211,7 @@ def test_a_combined_folder_makes_one_document_and_two_fulfillments_in_one_batch(
     agent_home.add_workflow()
     combined = agent_home.folder("Bank statement (address + account)")
     assert combined.is_dir()
-    content = b"%PDF-1.4 both"
+    content = b"%PDF-1.4 both\n%%EOF\n"
     drop(combined, "statement.pdf", content)
     sandbox_admin(agent_home.sandbox, "stats/reset", {})
 
@@ -251,9 +251,9 @@ def test_inbox_files_follow_the_rules_and_unmatched_ones_wait_for_routing(
     agent_home.write_config(workflows=INBOX)
     agent_home.add_workflow()
     inbox = agent_home.folder("Inbox")
-    drop(inbox, "Statement-June.pdf", b"%PDF june")
-    drop(inbox, "ID_0042.png", b"\x89PNG id")
-    drop(inbox, "scan0001.pdf", b"%PDF unknown")
+    drop(inbox, "Statement-June.pdf", b"%PDF-1.4 june\n%%EOF\n")
+    drop(inbox, "ID_0042.png", b"\x89PNG\r\n\x1a\n id IEND\xaeB`\x82")
+    drop(inbox, "scan0001.pdf", b"%PDF-1.4 unknown\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -287,7 +287,7 @@ def test_a_file_for_an_inactive_requirement_fails_and_is_not_uploaded(
     agent_home.write_config()
     agent_home.add_workflow()
     folder = inactive_folder(agent_home)
-    drop(folder, "tax2019.pdf", b"%PDF tax")
+    drop(folder, "tax2019.pdf", b"%PDF-1.4 tax\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -308,9 +308,9 @@ def test_files_of_an_ended_workflow_fail_with_the_reason(
     requirement = next(
         p for p in ended.iterdir() if p.is_dir() and p.name not in ("Inbox", "Upload only")
     )
-    drop(requirement, "statement.pdf", b"%PDF late")
-    drop(ended / "Upload only", "other.pdf", b"%PDF late too")
-    drop(agent_home.folder("Bank statements"), "fine.pdf", b"%PDF fine")
+    drop(requirement, "statement.pdf", b"%PDF-1.4 late\n%%EOF\n")
+    drop(ended / "Upload only", "other.pdf", b"%PDF-1.4 late too\n%%EOF\n")
+    drop(agent_home.folder("Bank statements"), "fine.pdf", b"%PDF-1.4 fine\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -338,7 +338,7 @@ def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_r
     )
     assert ended.status_code == 200, ended.text
     bank = agent_home.folder("Bank statements")
-    drop(bank, "late.pdf", b"%PDF late")
+    drop(bank, "late.pdf", b"%PDF-1.4 late\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -356,7 +356,7 @@ def test_copies_dropped_together_are_uploaded_once(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     for name in ("a.pdf", "b.pdf", "c.pdf"):  # a scanner that saved one page three times
-        drop(bank, name, b"%PDF-1.4 one scan")
+        drop(bank, name, b"%PDF-1.4 one scan\n%%EOF\n")
 
     ran = agent_home.run_once()
 

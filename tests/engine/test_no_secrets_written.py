@@ -19,7 +19,7 @@ from agent.logfile import LOG_FILE_NAME
 from tests.conftest import DEMO_WORKFLOW, RD_BANK
 from tests.engine.conftest import AgentHome, drop, wait_for
 
-PDF = b"%PDF-1.4 statement for the secret test"
+PDF = b"%PDF-1.4 statement for the secret test\n%%EOF\n"
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_the_icon_shows_and_pause_from_the_menu_holds_new_files(
     assert icon_box(desktop.screenshot(), COLOURS[AgentState.IDLE]) is None
     assert idle.tobytes() != paused.tobytes()
     bank = agent_home.folder("Bank statements")
-    drop(bank, "held.pdf", b"%PDF-1.4 held while paused")
+    drop(bank, "held.pdf", b"%PDF-1.4 held while paused\n%%EOF\n")
     wait_until(lambda: status(agent_home).get("checking"), what="the engine to see the file")
     stays(
         lambda: documents_in(bank) == ["held.pdf"] and not kompliant.documents(),
@@ -132,7 +132,7 @@ def test_rejected_credentials_show_the_error_icon_and_files_wait(
     agent_home.env["KOMPLIANT_AUTH_TOKEN"] = "revoked-token"
     agent = agent_home.start()
     bank = agent_home.folder("Bank statements")
-    drop(bank, "waits.pdf", b"%PDF-1.4 waits for valid credentials")
+    drop(bank, "waits.pdf", b"%PDF-1.4 waits for valid credentials\n%%EOF\n")
 
     shown_box(desktop, AgentState.ERROR)
     assert any("refused the credentials" in p for p in status(agent_home)["problems"])
