@@ -32,6 +32,7 @@ class Readiness(enum.Enum):
     WRITING = "writing"  # another program still has it open for writing
     INCOMPLETE = "incomplete"  # a format with an end marker, and the end is not there yet
     EMPTY = "empty"  # 0 bytes: a placeholder, the data comes later
+    CHANGING = "still changing"  # past the maximum wait and still changing (timing, not a look)
 
 
 def inspect(path: Path, size: int) -> Readiness:

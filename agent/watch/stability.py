@@ -346,8 +346,8 @@ class StabilityTracker:
             waiting_since=None,
         )
 
-    @staticmethod
-    def _overdue(path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+    def _overdue(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+        self._waiting[path] = Readiness.CHANGING
         if not tracked.warned:
             logger.warning(
                 "%s is still changing after %.0f s; it will be uploaded as soon as it stays "

@@ -172,6 +172,7 @@ class AgentHome:
         close_confirm_seconds: float = 0.1,
         max_wait_seconds: float = 30.0,
         incomplete_seconds: float = 600.0,
+        polling: bool | None = None,
     ) -> None:
         """A config with small stability settings; ``workflows`` is raw TOML appended."""
         settings: dict[str, Any] = {"workers": 2}
@@ -185,6 +186,7 @@ class AgentHome:
             f"max_wait_seconds = {max_wait_seconds}",
             f"incomplete_seconds = {incomplete_seconds}",
             "poll_interval = 0.2",
+            *([] if polling is None else [f"polling = {_toml(polling)}"]),
             "",
             workflows,
         ]

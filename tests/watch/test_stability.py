@@ -211,6 +211,7 @@ def test_really_changing_file_never_goes_and_warns_once(
     warnings = [r for r in caplog.records if "still changing" in r.getMessage()]
     assert len(warnings) == 1
     assert tracker.pending() == 1
+    assert tracker.waiting() == {FILE: Readiness.CHANGING}  # status says so
     # The writer stops: checks run every quiet period from the last one, so the file goes
     # within two quiet periods.
     went = []
@@ -218,6 +219,7 @@ def test_really_changing_file_never_goes_and_warns_once(
         disk.advance(1.0)
         went += tracker.due()
     assert went == [FILE]
+    assert tracker.waiting() == {}
 
 
 def test_vanished_file_is_dropped(disk: FakeDisk) -> None:
