@@ -220,9 +220,7 @@ class FolderWatcher:
                     interval = self._settings_for(folder).poll_interval
                     kind = root.network_subfolders.get(folder)
                     if kind is not None and folder not in root.forced_subfolders:
-                        found.append(
-                            PolledFolder(folder, interval, f"network folder ({kind})", True)
-                        )
+                        found.append(PolledFolder(folder, interval, kind, True))
                     else:
                         found.append(PolledFolder(folder, interval, FORCED))
             return found
@@ -271,7 +269,8 @@ class FolderWatcher:
         with contextlib.suppress(OSError):
             root.device = os.stat(root.path).st_dev
             root.was_mount = root.was_mount or os.path.ismount(root.path)
-        every = f"polling every {settings.poll_interval:g} s: {reason}" if reason else "events"
+        why = f"a network folder ({reason})" if network else reason
+        every = f"polling every {settings.poll_interval:g} s: {why}" if reason else "events"
         logger.info("Watching %s (%s)", root.path, every)
         return None
 

@@ -26,7 +26,7 @@ class PolledFolder:
 
     path: Path
     interval: float
-    reason: str  # "network folder (nfs4)", "polling = true in the config" …
+    reason: str  # the file system of a network folder ("nfs4", "FUSE"), or why else polled
     network: bool = False
 
     def describe(self) -> str:
@@ -40,7 +40,8 @@ class PolledFolder:
 def polling_reason(
     folder: Path, settings: StabilitySettings, table: Sequence[Mount]
 ) -> tuple[str | None, bool]:
-    """Why ``folder`` is polled and whether for being a network folder; ``None`` if not."""
+    """Why ``folder`` is polled (a network folder's file system, or what else) and whether
+    for being a network folder; ``None`` when it is not polled."""
     if settings.polling is True:
         return FORCED, False
     if settings.polling is False:
@@ -48,7 +49,7 @@ def polling_reason(
     kind = describe(folder, table).network
     if kind is None:
         return None, False
-    return f"network folder ({kind})", True
+    return kind, True
 
 
 def network_inside(

@@ -407,9 +407,7 @@ def test_a_root_on_a_network_share_is_polled_by_itself(
     watcher = make_watcher([root], mounts=mounts)
     assert isinstance(watcher.observer_for(root), PollingObserver)
     assert not watcher.reports_close(folder(root) / "a.pdf")
-    assert watcher.polled() == [
-        PolledFolder(root, EVENTS.poll_interval, "network folder (nfs4)", network=True)
-    ]
+    assert watcher.polled() == [PolledFolder(root, EVENTS.poll_interval, "nfs4", network=True)]
     target = folder(root) / "march.pdf"
     target.write_bytes(b"x")
     assert recorder.wait_for(target, EventKind.CREATED)
@@ -439,7 +437,7 @@ def test_a_share_mounted_and_unmounted_while_watching(
     mounts.table.append(Mount(str(root), "fuse.sshfs", "ann@host:/docs"))
     watcher.check()
     assert isinstance(watcher.observer_for(root), PollingObserver)
-    assert watcher.polled()[0].reason == "network folder (FUSE (fuse.sshfs))"
+    assert watcher.polled()[0].reason == "FUSE (fuse.sshfs)"
     mounts.table.pop()
     watcher.check()
     assert not isinstance(watcher.observer_for(root), PollingObserver)
@@ -455,9 +453,7 @@ def test_a_share_mounted_inside_a_root_gets_a_polling_watch(
     assert watcher.polled() == []
     mounts.table.append(Mount(str(share), "9p", "host0"))
     watcher.check()
-    assert watcher.polled() == [
-        PolledFolder(share, EVENTS.poll_interval, "network folder (9p)", network=True)
-    ]
+    assert watcher.polled() == [PolledFolder(share, EVENTS.poll_interval, "9p", network=True)]
     assert watcher.reports_close(root / "elsewhere.pdf")
     assert not watcher.reports_close(share / "a.pdf")
     mounts.table.pop()
