@@ -136,7 +136,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
 def test_an_empty_file_fails_with_a_clear_reason(
     agent_home: AgentHome, kompliant: Kompliant
 ) -> None:
-    agent_home.write_config()
+    agent_home.write_config(incomplete_seconds=2.0)  # an empty file waits this long first
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     drop(bank, "blank.pdf", b"")

@@ -147,7 +147,7 @@ def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
 def test_moving_a_failed_file_back_retries_it_and_retry_does_it_for_all(
     agent_home: AgentHome, kompliant: Kompliant
 ) -> None:
-    agent_home.write_config()
+    agent_home.write_config(incomplete_seconds=1.0)  # the empty files fail after 1 s
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     failed = bank / "failed"
