@@ -3,13 +3,18 @@
 
     python3 scripts/dev.py demo  [ARGS...]        the agent against the local sandbox
     python3 scripts/dev.py test  [PYTEST ARGS...] ruff, mypy and the whole test suite
-    python3 scripts/dev.py lint                   ruff and mypy only
+    python3 scripts/dev.py lint                   ruff, mypy and the lock check only
+    python3 scripts/dev.py lock                   pin the bundle's dependencies anew
 
 Each command prepares what it needs by itself: a virtualenv in .venv (reused while
 pyproject.toml is unchanged: its hash is kept in .venv), the package installed in it in
 editable mode, and for ``test`` the Debian packages of a real Secret Service keyring
 (installed when running as root) and a throwaway, unlocked keyring in a D-Bus session of
 its own, so the tests never touch the user's real keyring or folders.
+
+``lock`` writes packaging/requirements.lock from pyproject.toml (every dependency of the
+packaged app, with hashes; needs the network); run it after changing the dependencies —
+``lint`` fails while the two disagree.
 
 Options of ``test`` (before any pytest argument): ``--no-lint`` skips ruff and mypy.
 Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of skip
@@ -305,6 +310,8 @@ def lint_steps(python: Path) -> list[tuple[str, list[str]]]:
         ("mypy", [py, "-m", "mypy"]),
         ("mypy scripts", [py, "-m", "mypy", "--strict", "scripts/dev.py"]),
         ("mypy packaging", [py, "-m", "mypy", "--strict", "packaging/render.py"]),
+        ("mypy lockfile", [py, "-m", "mypy", "--strict", "scripts/lockfile.py"]),
+        ("lock", [py, "scripts/lockfile.py", "check"]),
     ]
 
 
@@ -387,6 +394,11 @@ def cmd_lint(args: list[str]) -> int:
     return 0
 
 
+def cmd_lock(args: list[str]) -> int:
+    python = ensure_venv(TEST_EXTRAS)
+    return subprocess.run([str(python), "scripts/lockfile.py", "write", *args], cwd=ROOT).returncode
+
+
 def cmd_demo(args: list[str]) -> int:
     python = ensure_venv(DEMO_EXTRAS)
     try:
@@ -395,7 +407,7 @@ def cmd_demo(args: list[str]) -> int:
         return 130
 
 
-COMMANDS = {"test": cmd_test, "lint": cmd_lint, "demo": cmd_demo}
+COMMANDS = {"test": cmd_test, "lint": cmd_lint, "lock": cmd_lock, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str]) -> int:

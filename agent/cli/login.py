@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from agent.cli import exitcodes
+from agent.cli.profile import add_profile_option, config_for
 from agent.credentials import (
     SecretStore,
     credentials_from_environment,
@@ -25,10 +26,10 @@ from agent.credentials import (
     stored_profile,
 )
 from agent.credentials.store import check_credentials
-from agent.errors import AgentError, CredentialsError, RetryLater
+from agent.errors import AgentError, CannotSucceed, CredentialsError, RetryLater
+from agent.kompliant import transport
 from agent.kompliant.auth import Credentials
 from agent.kompliant.models import VersionInfo
-from agent.locations import DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
             "two lines (secret key, then auth token); they are never accepted as arguments."
         ),
     )
-    _profile_option(login)
+    add_profile_option(login)
     login.add_argument(
         "--api-url",
         required=True,
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="remove the stored credentials of a profile",
         description="Remove the profile's keyring entries and files. Safe to repeat.",
     )
-    _profile_option(logout)
+    add_profile_option(logout)
     logout.set_defaults(func=run_logout)
 
     whoami = sub.add_parser(
@@ -79,17 +80,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="show which credentials commands use (never the secrets)",
         description="Show the API URL, API key and where the secrets are kept.",
     )
-    _profile_option(whoami)
+    add_profile_option(whoami)
     whoami.set_defaults(func=run_whoami)
 
 
-def _profile_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--profile",
-        default=DEFAULT_PROFILE,
-        metavar="NAME",
-        help=f"credential profile (default: {DEFAULT_PROFILE})",
-    )
+def _profile(args: argparse.Namespace) -> str:
+    """``--profile``, else the configured profile — as every other command takes it."""
+    return config_for(args).agent.profile
 
 
 def verify_credentials(credentials: Credentials) -> VersionInfo:
@@ -135,11 +132,20 @@ class UsageProblem(Exception):
 
 
 def check_api_url(url: str) -> str:
+    """The API URL to store, or :class:`UsageProblem` when the agent itself would refuse it
+    (checked here, before anything is sent, so that no refusal is blamed on Kompliant)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageProblem(
             f"--api-url {url!r} is not an http(s) URL; use e.g. https://api.kompliant.com"
         )
+    try:
+        transport.check_api_url(url)
+    except CannotSucceed as refusal:
+        raise UsageProblem(
+            f"kompliant-agent itself refuses --api-url {url.strip()!r}, before asking "
+            f"Kompliant anything: {refusal.message}. {refusal.hint}".rstrip()
+        ) from None
     return url.strip().rstrip("/")
 
 
@@ -152,9 +158,10 @@ def run_login(args: argparse.Namespace) -> int:
         return exitcodes.USAGE
     credentials = Credentials(api_url, args.api_key.strip(), secret_key, auth_token)
     check_credentials(credentials)
+    profile = _profile(args)
     # Where the secrets will go is settled first: a missing or locked keyring is reported
     # before Kompliant is asked anything.
-    plan_storage(args.profile, allow_plaintext=args.allow_plaintext)
+    plan_storage(profile, allow_plaintext=args.allow_plaintext)
     try:
         version = verify_credentials(credentials)
     except RetryLater as error:
@@ -172,11 +179,11 @@ def run_login(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exitcodes.for_error(error)
-    plan = save_credentials(args.profile, credentials, allow_plaintext=args.allow_plaintext)
+    plan = save_credentials(profile, credentials, allow_plaintext=args.allow_plaintext)
     if plan.warning:
         print(f"WARNING: {plan.warning}", file=sys.stderr)
     print(
-        f"Logged in: profile '{args.profile}', API key {credentials.api_key} at {api_url} "
+        f"Logged in: profile '{profile}', API key {credentials.api_key} at {api_url} "
         f"(API version {version.current_version}). The secret key and auth token are in "
         f"{plan.location}."
     )
@@ -192,11 +199,12 @@ def _without_hint(error: AgentError) -> str:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    removed = delete_credentials(args.profile)
+    profile = _profile(args)
+    removed = delete_credentials(profile)
     if not removed:
-        print(f"Nothing was stored for profile '{args.profile}'; nothing to remove.")
+        print(f"Nothing was stored for profile '{profile}'; nothing to remove.")
         return exitcodes.OK
-    print(f"Logged out of profile '{args.profile}'. Removed:")
+    print(f"Logged out of profile '{profile}'. Removed:")
     for item in removed:
         print(f"  - {item}")
     return exitcodes.OK
@@ -210,10 +218,11 @@ def run_whoami(args: argparse.Namespace) -> int:
             f"{from_env.api_url}. Stored profiles are not used while these are set."
         )
         return exitcodes.OK
-    stored = stored_profile(args.profile)
+    profile = _profile(args)
+    stored = stored_profile(profile)
     if stored is None:
         raise CredentialsError(
-            f"No credentials are stored for profile '{args.profile}'",
+            f"No credentials are stored for profile '{profile}'",
             code="NOT_LOGGED_IN",
         )
     where = (

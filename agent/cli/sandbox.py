@@ -109,6 +109,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="time from upload to upload_status COMPLETED (default: 0)",
     )
+    form.add_argument(
+        "--plain-refusals",
+        action="store_true",
+        help="answer every refused batch item as a bare BAD_REQUEST with a message of its own",
+    )
     faults = parser.add_argument_group("faults (for tests and benchmarks)")
     faults.add_argument(
         "--5xx-rate",
@@ -184,6 +189,7 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
         allowed_extensions=args.allowed_extensions,
         hash_encoding=args.hash_encoding,
         completion_delay=args.completion_delay,
+        plain_refusals=args.plain_refusals,
         faults=FaultSettings(
             rate_5xx=args.rate_5xx,
             rate_429=args.rate_429,

@@ -22,7 +22,6 @@ from datetime import datetime
 from agent.kompliant.models import (
     DECISION_ACCEPTED,
     DECISION_IN_REVIEW,
-    DECISION_NEEDS_REVIEW,
     DECISION_REJECTED,
     Fulfillment,
 )
@@ -163,7 +162,11 @@ def requirement_state(
     inactive: bool = False,
     workflow_ended: bool = False,
 ) -> RequirementState:
-    """The state of one required document from its fulfillments' decisions."""
+    """The state of one required document from its fulfillments' decisions.
+
+    A decision this agent does not know (the upload guide shows ``PENDING``) means the file
+    was delivered and awaits review: never "missing", never asked for again.
+    """
     if workflow_ended:
         return RequirementState.ENDED
     if inactive:
@@ -173,7 +176,7 @@ def requirement_state(
         return RequirementState.ACCEPTED
     if DECISION_IN_REVIEW in decisions:
         return RequirementState.IN_REVIEW
-    if DECISION_NEEDS_REVIEW in decisions:
+    if decisions - {DECISION_REJECTED}:  # NEEDS_REVIEW, or a decision not known here
         return RequirementState.NEEDS_REVIEW
     if DECISION_REJECTED in decisions:
         return RequirementState.REJECTED

@@ -15,8 +15,9 @@ records it. Each such window is closed by asking Kompliant, never by repeating t
   (same name and size, created since) is deleted (:meth:`Pipeline._remove_lost_creates`);
 - a record deleted (``discard``) but the rewind not written: the entry is at CREATED
   with a document that is gone; it is rewound now (:meth:`Pipeline._after_interrupted_upload`);
-- ``fulfillment.batchAdd`` answered but LINKED not written: the retry gets
-  DUPLICATE_FULFILLMENT for our own document and reads the fulfillment back
+- ``fulfillment.batchAdd`` answered but LINKED not written: the retry is refused (the
+  link exists), and the refusal — whatever its code — sends the agent to
+  ``fulfillment.list``, which shows our document: the fulfillment is read back
   (:func:`agent.upload.link.link`);
 - moved to done/ but not settled in the journal: found by its receipt at start.
 

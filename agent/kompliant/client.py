@@ -251,7 +251,8 @@ class KompliantClient:
         params = {"workflow_id": workflow_id, "fulfillments": items}
         envelope = self._call(method, params, idempotent=False)
         keys = ("document_id", "required_document_id")
-        return match_batch_results(items, envelope, keys, method=method)
+        results = match_batch_results(items, envelope, keys, method=method)
+        return with_created_fulfillments(results, envelope)
 
     def list_fulfillments(
         self, required_document_id: str, verbose: bool = False
@@ -269,6 +270,32 @@ class KompliantClient:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def with_created_fulfillments(
+    results: Sequence[BatchItemResult], envelope: Envelope
+) -> list[BatchItemResult]:
+    """Complete batchAdd results with the answer's ``data.fulfillments`` (the upload guide
+    shows the created fulfillments there): an item without its fulfillment id, or without
+    a result at all, takes the fulfillment created for its document and requirement."""
+    raw = envelope.data.get("fulfillments")
+    created: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, Mapping) and item.get("fulfillment_id"):
+            key = (str(item.get("document_id", "")), str(item.get("required_document_id", "")))
+            created.setdefault(key, item)
+    out = []
+    for result in results:
+        key = (
+            str(result.request.get("document_id", "")),
+            str(result.request.get("required_document_id", "")),
+        )
+        found = created.get(key)
+        unanswered = isinstance(result.error, AmbiguousRequest)
+        if found is not None and result.fulfillment_id is None and (result.ok or unanswered):
+            result = BatchItemResult(request=result.request, ok=True, data={"fulfillment": found})
+        out.append(result)
+    return out
 
 
 def _certainly_not_carried_out(err: AgentError) -> bool:

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SUCCESS = "SUCCESS"
 ERROR = "ERROR"
+#: ``meta.status`` of a batch method's answer (batchRequestDocument's page).
+BATCH_PROCESSED = "BATCH_PROCESSED"
 
 BAD_REQUEST = "BAD_REQUEST"
 ENTITY_NOT_FOUND = "ENTITY_NOT_FOUND"
@@ -139,6 +141,22 @@ def _find(key: str, sources: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def _with_details(error: Mapping[str, Any]) -> str | None:
+    """An error's message, with the ids its ``details`` name (the message alone may not:
+    "The given entity(s) does not exist.")."""
+    message = _opt_str(error.get("message"))
+    details = error.get("details")
+    named = []
+    for detail in details if isinstance(details, list) else ():
+        for key, value in _mapping(detail).items():
+            text = _opt_str(value)
+            if text and len(text) <= 100:
+                named.append(f"{key} {text}")
+    if not named:
+        return message
+    return f"{(message or 'Refused').rstrip('.')} ({', '.join(named)})"
+
+
 def _log_warnings(meta: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     raw = meta.get("warnings")
     if not isinstance(raw, list):
@@ -171,7 +189,7 @@ def error_from_errors(
     """
     items = [e if isinstance(e, Mapping) else {"message": str(e)} for e in errors] or [{}]
     codes = [_opt_str(e.get("code")) for e in items]
-    messages = [m for m in (_opt_str(e.get("message")) for e in items) if m]
+    messages = [m for m in (_with_details(e) for e in items) if m]
     message = "; ".join(messages) or "Kompliant refused the request without a message"
     kw: dict[str, Any] = {"http_status": http_status, "trace_id": trace_id}
 
@@ -304,7 +322,7 @@ def parse_response(
     if status != 200 or body is None or meta_status == ERROR or has_errors:
         raise _error_for_status(status, body, response, now=now(), redact=redact)
 
-    if meta_status != SUCCESS:
+    if meta_status not in (SUCCESS, BATCH_PROCESSED):
         # The envelope without meta.status: accept what it carries, but say so once.
         _warn_once("meta-status", f"an answer without meta.status SUCCESS ({meta_status!r})")
     warnings = _log_warnings(meta)

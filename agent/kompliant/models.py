@@ -31,13 +31,21 @@ RD_COMPLETED = "COMPLETED"
 RD_INACTIVE = "INACTIVE"
 KNOWN_RD_STATUSES = frozenset({RD_ACTIVE, RD_NEEDS_REVIEW, RD_COMPLETED, RD_INACTIVE})
 
-# FULFILLMENT_DECISION_STATUSES (complete list)
+# FULFILLMENT_DECISION_STATUSES (its page's list; the upload guide's batchAdd answer also
+# shows "PENDING": a value not listed here means delivered, awaiting review)
 DECISION_NEEDS_REVIEW = "NEEDS_REVIEW"
 DECISION_IN_REVIEW = "IN_REVIEW"
 DECISION_ACCEPTED = "ACCEPTED"
 DECISION_REJECTED = "REJECTED"
+DECISION_PENDING = "PENDING"  # the upload guide's batchAdd answer
 KNOWN_DECISIONS = frozenset(
-    {DECISION_NEEDS_REVIEW, DECISION_IN_REVIEW, DECISION_ACCEPTED, DECISION_REJECTED}
+    {
+        DECISION_NEEDS_REVIEW,
+        DECISION_IN_REVIEW,
+        DECISION_ACCEPTED,
+        DECISION_REJECTED,
+        DECISION_PENDING,
+    }
 )
 
 _seen_unknown: set[tuple[str, str]] = set()
@@ -183,8 +191,8 @@ class RequiredDocument:
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> RequiredDocument:
-        # The status field's name is not documented (kompliant-api.md §6.1): read both.
-        status = _str(raw, "status") or _str(raw, "required_document_status")
+        # The upload guide names it required_document_status; read "status" too.
+        status = _str(raw, "required_document_status") or _str(raw, "status")
         return cls(
             required_document_id=_str(raw, "required_document_id"),
             document_type_code=_str(raw, "document_type_code"),

@@ -8,11 +8,10 @@ hand a function to :meth:`Pacer.call`. The policy:
 * :class:`~agent.errors.AmbiguousRequest` is never retried here: the request may have been
   carried out, so repeating it blindly could, for example, create a second document. The
   caller reconciles first (``agent/upload/`` looks for the document with ``document.list``).
-* Waits grow exponentially with *full jitter* (a random wait between 0 and
-  ``min(cap, base * 2**n)``), so many workers that failed together do not return together.
-* ``Retry-After`` is honoured: the wait is never shorter than the server asked, and the
-  pause is shared — every call through the same pacer holds back until then, not only the
-  one that was throttled.
+* Waits follow the agent's one back-off policy (:mod:`agent.backoff`): exponential with
+  full jitter, one cap, ``Retry-After`` honoured within the cap. The pause a
+  ``Retry-After`` asks for is shared — every call through the same pacer holds back until
+  then, not only the one that was throttled.
 * Bounded twice: by the number of attempts and by the total time spent on one call. When
   either bound would be crossed, the last error is raised as it is (still ``RetryLater``),
   so the engine can put the file back in its own, longer, retry schedule.
@@ -30,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from agent.backoff import MAX_WAIT, Backoff
 from agent.errors import AmbiguousRequest, RetryLater
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ class PacerPolicy:
 
     #: First back-off ceiling, seconds; attempt ``n`` (from 0) waits up to ``base * 2**n``.
     base: float = 0.5
-    #: Largest back-off ceiling, seconds (a longer ``Retry-After`` is still honoured).
-    cap: float = 30.0
+    #: Largest wait, seconds, a ``Retry-After`` included (:data:`agent.backoff.MAX_WAIT`).
+    cap: float = MAX_WAIT
     #: Attempts in all, the first one included.
     max_attempts: int = 6
     #: Seconds one call may take in all, waits included; no retry would end later.
@@ -56,20 +56,9 @@ class PacerPolicy:
         if self.max_attempts < 1 or self.max_elapsed < 0:
             raise ValueError("PacerPolicy needs max_attempts >= 1 and max_elapsed >= 0")
 
-
-def backoff_ceiling(policy: PacerPolicy, retry_index: int) -> float:
-    """The largest jittered wait before retry number ``retry_index`` (0 = first retry)."""
-    # Cap the exponent before computing: 2**retry_index overflows floats for big indexes.
-    exponent = min(retry_index, 64)
-    return float(min(policy.cap, policy.base * (2**exponent)))
-
-
-def next_wait(policy: PacerPolicy, retry_index: int, err: RetryLater, rand: float) -> float:
-    """Seconds to wait before retry ``retry_index`` after ``err``; ``rand`` is in [0, 1)."""
-    wait = rand * backoff_ceiling(policy, retry_index)
-    if err.retry_after is not None and err.retry_after > wait:
-        wait = err.retry_after
-    return max(0.0, wait)
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.base, self.cap)
 
 
 def should_retry(err: BaseException) -> bool:
@@ -109,7 +98,8 @@ class Pacer:
                 if not should_retry(err):
                     raise
                 self._note_retry_after(err)
-                wait = next_wait(self.policy, attempt - 1, err, self._rand())
+                backoff = self.policy.backoff
+                wait = backoff.wait(attempt - 1, retry_after=err.retry_after, rand=self._rand())
                 wait = max(wait, self._hold_until - self._clock())
                 elapsed = self._clock() - started
                 if attempt >= self.policy.max_attempts:
@@ -137,7 +127,7 @@ class Pacer:
     def _note_retry_after(self, err: RetryLater) -> None:
         if err.retry_after is None or err.retry_after <= 0:
             return
-        until = self._clock() + err.retry_after
+        until = self._clock() + self.policy.backoff.hold(err.retry_after)
         with self._lock:
             self._hold_until = max(self._hold_until, until)
 

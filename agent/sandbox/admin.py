@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from agent.sandbox.state import RequiredDocument, SandboxState, Workflow, iso, new_id
+from agent.sandbox.statuses import refresh_status
 
 WORKFLOW_STATES = ("CREATED", "STARTED", "ENDED")
 REQUIRED_DOCUMENT_STATUSES = ("ACTIVE", "NEEDS_REVIEW", "COMPLETED", "INACTIVE")
@@ -88,6 +89,14 @@ def apply_admin(state: SandboxState, op: Mapping[str, Any], now: float) -> dict[
             updated_at=stamp,
         )
         state.workflows[workflow_id] = changed
+    elif name == "set_fulfillment_decision":
+        # Any value: tests play a Kompliant that sends a decision the agent does not know.
+        item = state.fulfillments.get(_need(op, "fulfillment_id"))
+        if item is None:
+            raise AdminError("no such fulfillment")
+        changed = replace(item, decision_status=_need(op, "decision_status"), updated_at=stamp)
+        state.fulfillments[item.fulfillment_id] = changed
+        refresh_status(state, item.required_document_id, stamp)
     elif name == "update_document":
         document = state.documents.get(_need(op, "document_id"))
         if document is None:
@@ -100,7 +109,7 @@ def apply_admin(state: SandboxState, op: Mapping[str, Any], now: float) -> dict[
     else:
         raise AdminError(
             "'op' must be one of set_workflow_state, set_required_document_status, "
-            "add_required_document, add_workflow, update_document"
+            "add_required_document, add_workflow, set_fulfillment_decision, update_document"
         )
     state.changed()
     return asdict(changed)

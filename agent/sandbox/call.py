@@ -32,6 +32,8 @@ class ApiConfig:
     probe: Probe | None = None
     #: Replaces the state's list for this run only (extension → content type).
     allowed_extensions: Mapping[str, str] | None = None
+    #: Answer every refused batch item as a bare BAD_REQUEST with a message of its own.
+    plain_refusals: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ MAX_FILE_NAME = 255
 def _document(call: Call, document_id: str) -> Document:
     document = call.state.document(document_id, call.account_id)
     if document is None:
-        raise not_found("document", document_id)
+        raise not_found("document_id", document_id)
     return settle_upload(call, document)
 
 
@@ -47,7 +47,7 @@ def create_document(call: Call, params: Mapping[str, Any]) -> Reply:
             f"{', '.join('.' + e for e in sorted(allowed))}."
         )
     if call.state.subject_record(subject_record_id, call.account_id) is None:
-        raise not_found("subject record", subject_record_id)
+        raise not_found("subject_record_id", subject_record_id)
     document_id = new_id("d")
     key = f"{subject_record_id}/{document_id}.{extension}"
     expires_at = call.now + call.config.form_lifetime
@@ -66,7 +66,9 @@ def create_document(call: Call, params: Mapping[str, Any]) -> Reply:
         updated_at=call.stamp,
     )
     call.state.changed()
-    presign_values = dict(fields)
+    # In the order of the guide's example (the names' byte order); the form itself is sent
+    # in the order the guide's upload examples use.
+    presign_values = dict(sorted(fields))
     return Reply(
         {
             "document": {
@@ -86,7 +88,7 @@ def get_document(call: Call, params: Mapping[str, Any]) -> Reply:
 def list_documents(call: Call, params: Mapping[str, Any]) -> Reply:
     subject_record_id = text(params, "subject_record_id", prefix="sr")
     if call.state.subject_record(subject_record_id, call.account_id) is None:
-        raise not_found("subject record", subject_record_id)
+        raise not_found("subject_record_id", subject_record_id)
     documents = [
         settle_upload(call, d)
         for d in list(call.state.documents.values())
@@ -96,8 +98,14 @@ def list_documents(call: Call, params: Mapping[str, Any]) -> Reply:
     return Reply({"documents": [document_json(d, encoding, full=False) for d in documents]})
 
 
+#: document.delete: "only the uploader may delete" (kompliant-api.md §5.7).
+NOT_THE_UPLOADER = "Only the uploader of a document may delete it."
+
+
 def delete_document(call: Call, params: Mapping[str, Any]) -> Reply:
     document = _document(call, text(params, "document_id", prefix="d"))
+    if document.uploaded_by != call.caller.api_key:
+        raise bad_request(NOT_THE_UPLOADER)
     if document.deleted_at is not None:
         return Reply()
     linked = [f for f in call.state.live_fulfillments() if f.document_id == document.document_id]

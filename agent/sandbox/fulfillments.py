@@ -19,20 +19,27 @@ from agent.sandbox.params import (
     flag,
     items,
     not_found,
-    rule,
     text,
 )
 from agent.sandbox.state import Fulfillment, Workflow, new_id
 from agent.sandbox.statuses import (
     COMPLETED,
     DECISIONS,
+    NEW_DECISION,
     PENDING,
     RD_INACTIVE,
     refresh_status,
     settle_upload,
 )
 from agent.sandbox.views import document_json, fulfillment_json, item_result
-from agent.sandbox.workflows import inactive, open_workflow, required_document_of
+from agent.sandbox.workflows import item_refusal, open_workflow, required_document_of
+
+#: The refusals of a batchAdd item, worded like batchRequestDocument's page words its own
+#: (a BAD_REQUEST with a sentence; no sub-code is documented for them).
+OTHER_SUBJECT = "The document belongs to another subject record than the workflow."
+NOT_UPLOADED = "The document has no completed upload yet."
+ADD_INACTIVE = "Cannot add a fulfillment to an inactive required document."
+DUPLICATE = "The document already fulfills this required document."
 
 
 def _new_fulfillment(call: Call, workflow: Workflow, item: Any) -> dict[str, Any]:
@@ -40,35 +47,22 @@ def _new_fulfillment(call: Call, workflow: Workflow, item: Any) -> dict[str, Any
         raise bad_request("Each item must be an object with document_id and required_document_id.")
     document_id = text(item, "document_id", prefix="d")
     rd = required_document_of(call, workflow, text(item, "required_document_id", prefix="rd"))
-    decision = choice(item, "decision_status", DECISIONS) or "NEEDS_REVIEW"
+    decision = choice(item, "decision_status", DECISIONS) or NEW_DECISION
     document = call.state.document(document_id, call.account_id)
     if document is None or document.deleted_at is not None:
-        raise not_found("document", document_id)
+        raise not_found("document_id", document_id)
     document = settle_upload(call, document)
     if document.subject_record_id != workflow.subject_record_id:
-        raise rule(
-            "Document",
-            "SUBJECT_RECORD_MISMATCH",
-            f"Document {document_id} belongs to another subject record than workflow "
-            f"{workflow.workflow_id}.",
-        )
+        raise bad_request(OTHER_SUBJECT)
     if document.upload_status != COMPLETED:
-        raise rule(
-            "Document",
-            "DOCUMENT_NOT_UPLOADED",
-            f"Document {document_id} has no completed upload yet.",
-        )
+        raise bad_request(NOT_UPLOADED)
     if rd.status == RD_INACTIVE:
-        raise inactive(rd)
+        raise bad_request(ADD_INACTIVE)
     if any(
         f.document_id == document_id and f.required_document_id == rd.required_document_id
         for f in call.state.live_fulfillments()
     ):
-        raise rule(
-            "Fulfillment",
-            "DUPLICATE_FULFILLMENT",
-            f"Document {document_id} already fulfills required document {rd.required_document_id}.",
-        )
+        raise bad_request(DUPLICATE)
     fulfillment = Fulfillment(
         fulfillment_id=new_id("f"),
         workflow_id=workflow.workflow_id,
@@ -84,23 +78,29 @@ def _new_fulfillment(call: Call, workflow: Workflow, item: Any) -> dict[str, Any
 
 
 def add_fulfillments(call: Call, params: Mapping[str, Any]) -> Reply:
+    """Link documents (batchAdd): the batch format, and the created fulfillments under
+    ``data.fulfillments`` as the upload guide's answer shows them."""
     workflow = open_workflow(call, text(params, "workflow_id", prefix="w"))
     results = []
+    created = []
     for item in items(params, "fulfillments"):
         try:
-            results.append(item_result(item, _new_fulfillment(call, workflow, item)))
+            data = _new_fulfillment(call, workflow, item)
         except ApiError as error:
-            results.append(item_result(item, error))
+            results.append(item_result(item, item_refusal(call, error)))
+            continue
+        created.append(data["fulfillment"])
+        results.append(item_result(item, data))
     call.state.changed()
-    return Reply(results=results)
+    return Reply({"fulfillments": created}, results=results)
 
 
 def list_fulfillments(call: Call, params: Mapping[str, Any]) -> Reply:
     rd_id = text(params, "required_document_id", prefix="rd")
     if call.state.required_document(rd_id, call.account_id) is None:
-        raise not_found("required document", rd_id)
+        raise not_found("required_document_id", rd_id)
     wanted = filters(params)
-    decision = choice(wanted, "decision_status", DECISIONS)
+    decision = choice(wanted, "decision_status", (NEW_DECISION, *DECISIONS))
     upload_status = choice(wanted, "document_upload_status", (PENDING, COMPLETED))
     verbose = flag(params, "verbose")
     found = []
@@ -120,7 +120,7 @@ def list_fulfillments(call: Call, params: Mapping[str, Any]) -> Reply:
 def _fulfillment_in_open_workflow(call: Call, fulfillment_id: str) -> Fulfillment:
     item = call.state.fulfillment(fulfillment_id, call.account_id)
     if item is None:
-        raise not_found("fulfillment", fulfillment_id)
+        raise not_found("fulfillment_id", fulfillment_id)
     open_workflow(call, item.workflow_id)
     return item
 

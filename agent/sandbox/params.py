@@ -23,6 +23,7 @@ class ApiError(Exception):
         *,
         entity_type: str | None = None,
         sub_code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
         http_status: int = 400,
     ) -> None:
         super().__init__(message)
@@ -30,10 +31,13 @@ class ApiError(Exception):
         self.message = message
         self.entity_type = entity_type
         self.sub_code = sub_code
+        self.details = details
         self.http_status = http_status
 
     def to_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            raw["details"] = [dict(d) for d in self.details]
         if self.entity_type:
             raw["entity_type"] = self.entity_type
         if self.sub_code:
@@ -45,8 +49,20 @@ def bad_request(message: str) -> ApiError:
     return ApiError("BAD_REQUEST", message)
 
 
-def not_found(what: str, entity_id: str) -> ApiError:
-    return ApiError("ENTITY_NOT_FOUND", f"No {what} with id {entity_id} exists.")
+#: batchRequestDocument's page words every ENTITY_NOT_FOUND this way, with the id in details.
+NOT_FOUND_MESSAGE = "The given entity(s) does not exist."
+#: What the sandbox answers to every refused batch item with ``plain_refusals`` on.
+PLAIN_REFUSAL = "This item was not processed."
+
+
+def not_found(field: str, entity_id: str, *, http_status: int = 400) -> ApiError:
+    """ENTITY_NOT_FOUND as the seed page shows it: the id named under ``details``."""
+    return ApiError(
+        "ENTITY_NOT_FOUND",
+        NOT_FOUND_MESSAGE,
+        details=[{field: entity_id}],
+        http_status=http_status,
+    )
 
 
 def rule(entity_type: str, sub_code: str, message: str) -> ApiError:

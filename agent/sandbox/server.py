@@ -84,6 +84,9 @@ class SandboxSettings:
     #: Seconds between the upload and upload_status COMPLETED.
     completion_delay: float = 0.0
     max_file_size: int = 5 * 1024**3
+    #: Answer every refused batch item as a bare BAD_REQUEST with a message of its own:
+    #: a client must settle without depending on the sandbox's codes or words.
+    plain_refusals: bool = False
     faults: FaultSettings = field(default_factory=FaultSettings)
     s3: S3Settings = field(default_factory=S3Settings)
     #: A real S3-compatible store to presign for, instead of the built-in upload endpoint.
@@ -116,6 +119,7 @@ class RunningSandbox:
             hash_encoding=settings.hash_encoding,
             completion_delay=settings.completion_delay,
             max_file_size=settings.max_file_size,
+            plain_refusals=settings.plain_refusals,
             probe=self._probe if settings.external_store is not None else None,
             allowed_extensions=(
                 {k.lower().lstrip("."): v for k, v in settings.allowed_extensions.items()}
@@ -165,7 +169,8 @@ class RunningSandbox:
         return Credentials(self.base_url, key.api_key, key.secret_key, key.auth_token)
 
     def configure(self, **changes: Any) -> None:
-        """Change API settings at run time (form_lifetime, completion_delay, hash_encoding)."""
+        """Change API settings at run time (form_lifetime, completion_delay, hash_encoding,
+        plain_refusals)."""
         self.api_config = replace(self.api_config, **changes)
 
     def _presign(
@@ -259,7 +264,8 @@ class RunningSandbox:
         try:
             reply = dispatch(call, method, params)
         except ApiError as error:
-            return 400, envelope(errors=[error.to_json()], trace=trace, version=version), {}
+            answer = envelope(errors=[error.to_json()], trace=trace, version=version)
+            return error.http_status, answer, {}
         return 200, envelope(reply=reply, trace=trace, version=version), {}
 
     def admin_answer(self, verb: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -313,6 +319,10 @@ class RunningSandbox:
             if raw["hash_encoding"] not in ("hex", "base64"):
                 raise FaultSettingsError("hash_encoding must be hex or base64")
             changes["hash_encoding"] = raw["hash_encoding"]
+        if "plain_refusals" in raw:
+            if not isinstance(raw["plain_refusals"], bool):
+                raise FaultSettingsError("plain_refusals must be true or false")
+            changes["plain_refusals"] = raw["plain_refusals"]
         steps = script_from_json(script) if script is not None else None
         self.faults.configure(settings, steps)
         if changes:
@@ -328,6 +338,7 @@ class RunningSandbox:
             "form_lifetime": config.form_lifetime,
             "completion_delay": config.completion_delay,
             "hash_encoding": config.hash_encoding,
+            "plain_refusals": config.plain_refusals,
         }
 
 

@@ -20,7 +20,10 @@ RD_ACTIVE, RD_NEEDS_REVIEW, RD_COMPLETED, RD_INACTIVE = (
 )
 RD_STATUSES = (RD_ACTIVE, RD_NEEDS_REVIEW, RD_COMPLETED, RD_INACTIVE)
 DECISIONS = ("NEEDS_REVIEW", "IN_REVIEW", "ACCEPTED", "REJECTED")
-PENDING_DECISIONS = frozenset({"NEEDS_REVIEW", "IN_REVIEW"})
+#: A fulfillment added without a decision starts here: the upload guide's batchAdd answer
+#: shows "PENDING" (a value the decision statuses page does not list).
+NEW_DECISION = "PENDING"
+PENDING_DECISIONS = frozenset({NEW_DECISION, "NEEDS_REVIEW", "IN_REVIEW"})
 WORKFLOW_STATES = ("CREATED", "STARTED", "ENDED")
 
 
@@ -82,7 +85,7 @@ def refresh_status(state: SandboxState, rd_id: str, stamp: str) -> None:
     }
     if "ACCEPTED" in decisions:
         status = RD_COMPLETED
-    elif decisions & PENDING_DECISIONS:
+    elif decisions - {"REJECTED"}:  # any decision still open, a value not known here too
         status = RD_NEEDS_REVIEW
     else:
         status = RD_ACTIVE

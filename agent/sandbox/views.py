@@ -59,16 +59,16 @@ def required_document_json(rd: RequiredDocument) -> dict[str, Any]:
         "name": rd.name,
         "category": rd.category,
         "requirement_text": rd.requirement_text,
-        "status": rd.status,
+        "required_document_status": rd.status,
         "created_at": rd.created_at,
-        "updated_at": rd.updated_at,
+        "updated_at": rd.updated_at or rd.created_at,
     }
 
 
 def fulfillment_json(item: Fulfillment) -> dict[str, Any]:
+    """A fulfillment with the fields the upload guide's batchAdd answer shows."""
     return {
         "fulfillment_id": item.fulfillment_id,
-        "workflow_id": item.workflow_id,
         "required_document_id": item.required_document_id,
         "document_id": item.document_id,
         "decision_status": item.decision_status,
@@ -78,6 +78,7 @@ def fulfillment_json(item: Fulfillment) -> dict[str, Any]:
 
 
 def item_result(request: Any, outcome: dict[str, Any] | ApiError) -> dict[str, Any]:
+    """One result of a batch answer: its status, the item echoed, and data or errors."""
     if isinstance(outcome, ApiError):
-        return {"request": request, "status": "ERROR", "errors": [outcome.to_json()]}
-    return {"request": request, "status": "SUCCESS", "data": outcome}
+        return {"status": "ERROR", "request": request, "errors": [outcome.to_json()]}
+    return {"status": "SUCCESS", "request": request, "data": outcome}

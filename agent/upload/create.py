@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from agent.errors import AmbiguousRequest
+from agent.errors import AmbiguousRequest, AuthError, CannotSucceed
 from agent.kompliant.models import CreatedDocument, Document
 
 log = logging.getLogger(__name__)
@@ -105,13 +105,23 @@ def remove_orphans(
         for doc in find_orphans(documents, file_name, file_size, since)
         if doc.document_id not in keep
     ]
+    removed = []
     for orphan in orphans:
         log.info(
             "deleting %s: left pending by a document.create whose answer was lost",
             orphan.document_id,
         )
-        client.delete_document(orphan.document_id)
-    return [orphan.document_id for orphan in orphans]
+        try:
+            client.delete_document(orphan.document_id)
+        except AuthError:
+            raise
+        except CannotSucceed as error:
+            # Only its uploader may delete a document: one that another key created (a
+            # colleague's agent sending a file of the same name) is not ours to remove.
+            log.info("%s is left as it is: %s", orphan.document_id, error.message)
+            continue
+        removed.append(orphan.document_id)
+    return removed
 
 
 def create_document(

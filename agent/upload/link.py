@@ -1,15 +1,16 @@
 """Link one uploaded document to its required documents: one ``fulfillment.batchAdd``.
 
 ``batchAdd`` has no idempotency key either (kompliant-api.md §8). What Kompliant already
-recorded is learned from ``fulfillment.list``, never guessed:
+recorded is learned from ``fulfillment.list``, never guessed — and never read from a
+refusal's code or words, which Kompliant does not document for batchAdd items:
 
-* a per-item ``DUPLICATE_FULFILLMENT`` for *our* document (left by an earlier attempt
-  whose answer was lost, or by a crash after the call) means the link exists: it counts
-  as linked, with the fulfillment id read back from the list;
-* an ambiguous answer (the whole call, or an item without a result) is reconciled by
-  listing the fulfillments of the requirements concerned, and only the missing links are
-  added again — a bounded number of times;
-* any other per-item refusal is raised, naming the requirement, with the links that did
+* a per-item refusal may mean the link exists already (left by an earlier attempt whose
+  answer was lost, or by a crash after the call). Whatever its code, the requirement's
+  fulfillments are listed: if our document is among them it counts as linked, with the
+  fulfillment id read back; if not, the refusal stands (and is never sent again);
+* an ambiguous answer (the whole call, or an item without a result) is reconciled the
+  same way, and only the missing links are added again — a bounded number of times;
+* what is still refused then is raised, naming the requirement, with the links that did
   succeed attached (``linked``) so nothing done is forgotten.
 """
 
@@ -19,12 +20,19 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from agent.errors import AgentError, AmbiguousRequest, CannotSucceed, RetryLater, RuleViolation
+from agent.errors import (
+    AgentError,
+    AmbiguousRequest,
+    AuthError,
+    CannotSucceed,
+    EntityNotFound,
+    RetryLater,
+    RuleViolation,
+)
 from agent.kompliant.models import BatchItemResult, Fulfillment
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_FULFILLMENT = "DUPLICATE_FULFILLMENT"
 DEFAULT_ATTEMPTS = 3
 
 
@@ -73,17 +81,32 @@ def fulfillment_id_of(data: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def is_duplicate(error: BaseException | None) -> bool:
-    return isinstance(error, RuleViolation) and (error.sub_code or "") == DUPLICATE_FULFILLMENT
+def may_mean_linked(error: BaseException | None) -> bool:
+    """Whether a per-item refusal could be "this link exists already".
+
+    Any refusal could: Kompliant documents no code for it. Only an unknown id cannot.
+    """
+    return not isinstance(error, EntityNotFound)
 
 
 def existing_links(
     client: FulfillmentApi, document_id: str, required_document_ids: Iterable[str]
 ) -> dict[str, str]:
-    """The requirements already fulfilled by ``document_id``, as rd → fulfillment id."""
+    """The requirements already fulfilled by ``document_id``, as rd → fulfillment id.
+
+    A requirement whose fulfillments Kompliant will not list (unknown, not ours) has
+    none; retry-later errors are raised.
+    """
     found: dict[str, str] = {}
     for rd in required_document_ids:
-        for fulfillment in client.list_fulfillments(rd):
+        try:
+            fulfillments = client.list_fulfillments(rd)
+        except AuthError:
+            raise
+        except CannotSucceed as error:
+            log.info("the fulfillments of %s cannot be listed: %s", rd, error.message)
+            continue
+        for fulfillment in fulfillments:
             if fulfillment.document_id == document_id and fulfillment.fulfillment_id:
                 found[rd] = fulfillment.fulfillment_id
                 break
@@ -120,30 +143,29 @@ def link(
             for rd in pending:
                 failed[rd] = error
             continue
-        unsure: list[str] = []
+        unsure: list[str] = []  # no usable answer: the link may or may not exist
+        refused: list[str] = []  # refused, perhaps because the link exists already
         for rd, result in zip(pending, results, strict=True):
             failed.pop(rd, None)
             fulfillment_id = fulfillment_id_of(result.data) if result.ok else None
             if fulfillment_id:
                 linked[rd] = fulfillment_id
-            elif (
-                result.ok
-                or is_duplicate(result.error)
-                or isinstance(result.error, AmbiguousRequest)
-            ):
-                unsure.append(rd)
-                if not result.ok:
-                    failed[rd] = _as_agent_error(result.error)
-            else:
+                continue
+            if not result.ok:
                 failed[rd] = _as_agent_error(result.error)
-        if not unsure:
+            if result.ok or isinstance(result.error, AmbiguousRequest):
+                unsure.append(rd)
+            elif may_mean_linked(result.error):
+                refused.append(rd)
+        if not unsure and not refused:
             break
-        linked.update(existing_links(client, document_id, unsure))
-        for rd in unsure:
+        linked.update(existing_links(client, document_id, unsure + refused))
+        for rd in unsure + refused:
             if rd in linked:
                 failed.pop(rd, None)
         # Requirements Kompliant answered ambiguously and has no link for: add again.
-        pending = [rd for rd in unsure if rd not in linked and not is_duplicate(failed.get(rd))]
+        # A refusal is never sent again: it stands unless the link turned out to exist.
+        pending = [rd for rd in unsure if rd not in linked]
     for rd in wanted:
         if rd not in linked and rd not in failed:
             failed[rd] = AmbiguousRequest(f"Kompliant gave no usable answer for {rd}")

@@ -3,8 +3,9 @@
 The body is built here rather than by httpx's ``files=`` so that every property S3 checks
 is explicit and visible in one place:
 
-* every ``presign_values`` field in the order given, then the file part LAST (S3 ignores
-  fields after the file and refuses a form whose file comes first);
+* every ``presign_values`` field, in the order of the upload guide's examples ("ORDER
+  MATTERS") for the fields it names and as given for any other, then the file part LAST
+  (S3 ignores fields after the file and refuses a form whose file comes first);
 * the file part's Content-Type is the one from ``presign_values`` (the policy has an eq
   condition on it);
 * a ``Content-Length`` header: S3 refuses chunked POSTs, and the length is known exactly
@@ -41,6 +42,29 @@ DEFAULT_TIMEOUT = 60.0
 FILE_FIELD = "file"
 _SUCCESS_STATUSES = frozenset({200, 201, 204})
 _KOMPLIANT_HEADERS = ("authorization", "x-api-key", "x-api-auth-token", "x-api-version")
+#: The order the upload guide's examples send the presigned fields in.
+FORM_ORDER = (
+    "Content-Type",
+    "key",
+    "policy",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+    "X-Amz-Signature",
+    "x-amz-meta-document-id",
+)
+
+
+def form_fields(form: PresignedForm) -> tuple[tuple[str, str], ...]:
+    """The form's fields in the guide's order; fields it does not name follow as given."""
+    rank = {name.lower(): i for i, name in enumerate(FORM_ORDER)}
+    order = sorted(
+        range(len(form.fields)),
+        key=lambda i: (rank.get(form.fields[i][0].lower(), len(rank)), i),
+    )
+    return tuple(form.fields[i] for i in order)
+
 
 Progress = Callable[[int, int], None]
 
@@ -173,7 +197,7 @@ def send_form(
         if not identity.same_stat(st):
             raise _changed(path, "before it was sent")
         body = FormBody(
-            form.fields,
+            form_fields(form),
             handle,
             file_name=file_name,
             content_type=form.content_type,

@@ -13,6 +13,7 @@ from agent.credentials import files, load_credentials
 from agent.errors import AuthError, NetworkError
 from agent.kompliant.auth import Credentials
 from agent.kompliant.models import VersionInfo
+from agent.locations import locations
 from tests.credentials.conftest import (
     API_KEY,
     API_URL,
@@ -240,3 +241,42 @@ def test_whoami_shows_where_the_secrets_are_but_not_them(
     out = capsys.readouterr().out
     assert API_KEY in out and "system keyring" in out
     assert SECRET_KEY not in out and AUTH_TOKEN not in out
+
+
+def test_plain_http_off_this_computer_is_the_agents_own_refusal(
+    memory_keyring: MemorySecretService,
+    checked: list[Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
+    args = ["login", "--api-url", "http://api.kompliant.com", "--api-key", API_KEY, "--stdin"]
+    assert main(args) == exitcodes.USAGE
+    err = capsys.readouterr().err
+    assert "kompliant-agent itself refuses" in err and "before asking Kompliant" in err
+    assert "Kompliant did not accept" not in err
+    assert "Use https://" in err and "127.0.0.1" in err
+    assert checked == [] and memory_keyring.entries == {}
+
+
+def test_login_logout_and_whoami_use_the_configured_profile_unless_told_otherwise(
+    memory_keyring: MemorySecretService,
+    checked: list[Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = locations().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[agent]\nprofile = "office"\n', encoding="utf-8")
+    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
+    assert main([*LOGIN, "--stdin"]) == exitcodes.OK
+    assert "profile 'office'" in capsys.readouterr().out
+    assert load_credentials("office") == Credentials(API_URL, API_KEY, SECRET_KEY, AUTH_TOKEN)
+    assert main(["whoami"]) == exitcodes.OK
+    assert "Profile 'office'" in capsys.readouterr().out
+    # --profile wins over the configured one, as in every other command.
+    assert main(["whoami", "--profile", "default"]) == exitcodes.CANNOT_SUCCEED
+    assert "profile 'default'" in capsys.readouterr().err
+    assert main(["logout"]) == exitcodes.OK
+    assert "Logged out of profile 'office'" in capsys.readouterr().out
+    assert memory_keyring.entries == {}

@@ -40,6 +40,12 @@ def seen(*decisions: str) -> list[FulfillmentSeen]:
         (("REJECTED", "NEEDS_REVIEW"), S.NEEDS_REVIEW),
         (("REJECTED", "IN_REVIEW", "NEEDS_REVIEW"), S.IN_REVIEW),
         (("REJECTED", "ACCEPTED", "NEEDS_REVIEW"), S.ACCEPTED),
+        # A decision the agent does not know (the upload guide shows PENDING): delivered,
+        # awaiting review — never missing, whatever rejection came before.
+        (("PENDING",), S.NEEDS_REVIEW),
+        (("REJECTED", "PENDING"), S.NEEDS_REVIEW),
+        (("SOMETHING_NEW",), S.NEEDS_REVIEW),
+        (("PENDING", "ACCEPTED"), S.ACCEPTED),
     ],
 )
 def test_the_most_advanced_fulfillment_wins(decisions: tuple[str, ...], state: S) -> None:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.watch.ignore import AGENT_OWNED
 from tests.conftest import (
     DEMO_WORKFLOW,
@@ -174,8 +176,10 @@ def test_a_request_reports_each_item_and_its_exit_code_says_partial(
     assert mixed.returncode == 5, mixed.stderr
     lines = mixed.stdout.splitlines()
     assert lines[0] == f"{RD_BANK} (Bank statements): SUCCESS"
-    assert lines[1].startswith(f"{RD_INACTIVE} (Tax return 2019): ERROR SYSTEM_RULE_VIOLATION")
-    assert "REQUIRED_DOCUMENT_INACTIVE" in lines[1]
+    assert lines[1] == (
+        f"{RD_INACTIVE} (Tax return 2019): ERROR BAD_REQUEST: "
+        "Cannot request files for an inactive required document."
+    )
     assert lines[2].startswith(f"{unknown}: ERROR ENTITY_NOT_FOUND: ")
     assert "1 of 3 requested" in mixed.stderr
 
@@ -198,6 +202,48 @@ def test_a_request_reports_each_item_and_its_exit_code_says_partial(
     with state.lock:
         asked = [r.required_document_id for r in state.document_requests]
     assert sorted(asked) == sorted([RD_BANK, RD_BANK, RD_ID, RD_ADDRESS])
+
+
+@pytest.mark.parametrize("decision", ["PENDING", "AWAITING_SECOND_LOOK"])
+def test_a_delivered_file_awaiting_an_unknown_decision_is_neither_missing_nor_asked_for(
+    agent_home: AgentHome, kompliant: Kompliant, decision: str
+) -> None:
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 delivered")
+    done = agent_home.run_once()
+    assert done.returncode == 0, done.stderr
+    (fulfillment,) = kompliant.fulfillments(RD_BANK)
+    # The guide's batchAdd answer shows PENDING: a new fulfillment starts there. Kompliant
+    # may also send a decision no page lists.
+    assert fulfillment.decision_status == "PENDING"
+    if decision != "PENDING":
+        changed = sandbox_admin(
+            agent_home.sandbox,
+            "admin",
+            {
+                "op": "set_fulfillment_decision",
+                "fulfillment_id": fulfillment.fulfillment_id,
+                "decision_status": decision,
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    assert (kompliant.fulfillments(RD_BANK)[0]).decision_status == decision
+
+    missing = missing_ids(missing_json(agent_home))
+    assert RD_BANK not in missing
+    assert set(missing) == {RD_ADDRESS, RD_ID}
+
+    asked = agent_home.cli("request", "--workflow", DEMO_WORKFLOW)
+    assert asked.returncode == 0, asked.stderr
+    assert sorted(asked.stdout.splitlines()) == [
+        f"{RD_ID} (Government ID): SUCCESS",
+        f"{RD_ADDRESS} (Proof of address): SUCCESS",
+    ]
+    states = requirement_states(agent_home.status())
+    assert states[RD_BANK] == "needs_review"
+    assert WAITING in notices(bank)
 
 
 def test_an_ended_workflow_is_ended_everywhere_and_requests_fail(

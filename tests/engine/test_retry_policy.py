@@ -4,13 +4,13 @@ from agent.engine.retry_policy import RetryPolicy, counts_against_budget
 from agent.errors import AmbiguousRequest, HashMismatch, NetworkError, ServerError, Throttled
 
 
-def test_delay_grows_and_is_capped() -> None:
+def test_delay_grows_with_full_jitter_and_is_capped() -> None:
     policy = RetryPolicy(base_seconds=2, cap_seconds=60, max_attempts=5)
     highest = [policy.delay(n, rng=lambda: 1.0) for n in range(1, 9)]
     lowest = [policy.delay(n, rng=lambda: 0.0) for n in range(1, 9)]
     assert highest[:5] == [2, 4, 8, 16, 32]
     assert highest[-1] == 60
-    assert all(low == high / 2 for low, high in zip(lowest[:5], highest[:5], strict=True))
+    assert lowest == [0.0] * 8
 
 
 def test_retry_after_is_honoured_but_capped() -> None:

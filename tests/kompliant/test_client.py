@@ -399,12 +399,12 @@ def test_a_429_on_batch_add_is_waited_out_and_retried() -> None:
         ],
     }
     rec = Recorder(
-        httpx.Response(429, headers={"Retry-After": "9"}), httpx.Response(200, json=results)
+        httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json=results)
     )
     with make_client(rec, sleeps) as client:
         (result,) = client.add_fulfillments("w_1", [("d_1", "rd_A")])
     assert result.fulfillment_id == "f_1"
-    assert sleeps.waits == [9.0]
+    assert sleeps.waits == [3.0]
 
 
 def test_unreadable_success_of_a_read_is_an_unexpected_response() -> None:

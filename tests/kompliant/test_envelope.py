@@ -407,3 +407,31 @@ def test_fulfillment_id_is_also_read_flat() -> None:
     }
     (result,) = match_batch_results(LINKS[:1], batch_envelope(flat), KEYS)
     assert result.fulfillment_id == "f_flat"
+
+
+def test_entity_not_found_with_http_404_as_batch_request_document_answers_it() -> None:
+    body = {
+        "meta": {"status": "ERROR", "trace_id": "trc_404"},
+        "errors": [
+            {
+                "code": "ENTITY_NOT_FOUND",
+                "message": "The given entity(s) does not exist.",
+                "details": [{"workflow_id": "w_Gone0001"}],
+            }
+        ],
+    }
+    err = failure(response(404, json=body))
+    assert isinstance(err, EntityNotFound) and not isinstance(err, AmbiguousRequest)
+    assert err.http_status == 404 and err.trace_id == "trc_404"
+    # The page's message names no id; its details do, and the message a person reads shows it.
+    assert err.message == "The given entity(s) does not exist (workflow_id w_Gone0001)"
+
+
+def test_a_batch_answer_is_read_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    meta = {"status": "BATCH_PROCESSED", "total_requests": 1, "success_count": 1}
+    item = {"status": "SUCCESS", "request": {"required_document_id": "rd_1"}, "data": {}}
+    envelope_module._seen_warnings.clear()  # each odd envelope is warned about once
+    caplog.set_level(logging.WARNING)
+    parsed = parse(response(json={"meta": meta, "results": [item]}))
+    assert parsed.results == (item,)
+    assert not caplog.records

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from agent.backoff import MAX_WAIT, Backoff
 from agent.errors import (
     AmbiguousRequest,
     BadRequest,
@@ -16,7 +17,7 @@ from agent.errors import (
     Throttled,
     WorkflowEnded,
 )
-from agent.kompliant.pacer import Pacer, PacerPolicy, backoff_ceiling, next_wait, should_retry
+from agent.kompliant.pacer import Pacer, PacerPolicy, should_retry
 
 
 class FakeTime:
@@ -68,24 +69,27 @@ def test_back_off_grows_exponentially_up_to_the_cap() -> None:
     assert fake.sleeps == pytest.approx([0.4995, 0.999, 1.998, 3.996, 3.996, 3.996])
 
 
-def test_full_jitter_stays_within_zero_and_the_ceiling() -> None:
-    policy = PacerPolicy(base=1.0, cap=8.0)
+def test_the_pacer_waits_by_the_one_back_off_policy() -> None:
+    assert PacerPolicy().backoff == Backoff(0.5, MAX_WAIT)
+    fake = FakeTime()
     rng = random.Random(1234)
-    for retry in range(6):
-        ceiling = backoff_ceiling(policy, retry)
-        waits = [next_wait(policy, retry, ServerError("x"), rng.random()) for _ in range(200)]
-        assert all(0.0 <= w <= ceiling for w in waits)
-        # Jitter really spreads the waits instead of giving everyone the same one.
-        assert max(waits) - min(waits) > ceiling / 2
-    assert backoff_ceiling(policy, 0) == 1.0
-    assert backoff_ceiling(policy, 10_000) == 8.0  # no overflow for huge retry counts
+    draws = [rng.random() for _ in range(5)]
+    fn = Failing(*[ServerError("busy") for _ in range(5)])
+    pacer = make_pacer(fake, rand=iter(draws).__next__, base=1.0, max_attempts=10)
+    assert pacer.call(fn) == "ok"
+    backoff = Backoff(1.0)
+    assert fake.sleeps == pytest.approx([backoff.wait(n, rand=r) for n, r in enumerate(draws)])
 
 
-def test_retry_after_is_never_cut_short() -> None:
+def test_retry_after_is_honoured_within_the_cap() -> None:
+    fake = FakeTime()
+    fn = Failing(Throttled("slow down", retry_after=12.0))
+    assert make_pacer(fake, rand=lambda: 0.0, cap=20.0).call(fn) == "ok"
+    assert fake.sleeps == [12.0]
     fake = FakeTime()
     fn = Failing(Throttled("slow down", retry_after=12.0))
     assert make_pacer(fake, rand=lambda: 0.0, cap=5.0).call(fn) == "ok"
-    assert fake.sleeps == [12.0]
+    assert fake.sleeps == [5.0]
 
 
 def test_retry_after_shorter_than_the_back_off_keeps_the_back_off() -> None:

@@ -1,8 +1,11 @@
 """The PyInstaller one-folder app: built from packaging/kompliant-agent.spec, then run.
 
-The frozen app is run as a user would: ``--version``, ``doctor`` and ``run --once``
-against the sandbox (started from the test environment), with the credentials in the
-KOMPLIANT_* variables. The build takes about half a minute, once per test session.
+The build environment is a fresh virtualenv holding exactly packaging/requirements.lock
+(``pip install --require-hashes``): the app is built from the pinned, hash-checked
+releases, never from whatever versions the day brings. The frozen app is run as a user
+would: ``--version``, ``doctor`` and ``run --once`` against the sandbox (started from the
+test environment), with the credentials in the KOMPLIANT_* variables. Installing and
+building take a minute or two, once per test session.
 """
 
 from __future__ import annotations
@@ -24,13 +27,70 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.bundle
 
 
+LOCK = REPO / "packaging" / "requirements.lock"
+
+
+def locked_environment(folder: Path) -> Path:
+    """A virtualenv with exactly the lock's pins for this platform; its python."""
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", str(folder)], capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    python = folder / "bin" / "python"
+    installed = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "--requirement",
+            str(LOCK),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-5000:]
+    return python
+
+
+def pinned(text: str) -> dict[str, str]:
+    """name → version of every ``name==version`` line (names normalised as pip does)."""
+    found = {}
+    for line in text.splitlines():
+        head = line.split(";", 1)[0].split("\\", 1)[0].strip()
+        if "==" in head and not head.startswith("#"):
+            name, version = head.split("==", 1)
+            found[name.strip().lower().replace("_", "-").replace(".", "-")] = version.strip()
+    return found
+
+
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    pytest.importorskip("PyInstaller")
     build = tmp_path_factory.mktemp("pyinstaller")
+    python = locked_environment(build / "venv")
+    frozen_list = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = pinned(frozen_list.stdout)
+    locked = pinned(LOCK.read_text(encoding="utf-8"))
+    strays = {
+        name: version
+        for name, version in installed.items()
+        if name not in ("pip",) and locked.get(name) != version
+    }
+    assert not strays, f"the build environment holds what the lock does not pin: {strays}"
     done = subprocess.run(
         [
-            sys.executable,
+            str(python),
             "-m",
             "PyInstaller",
             "--noconfirm",

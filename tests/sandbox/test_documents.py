@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent.kompliant.auth import Credentials
 from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
+from agent.sandbox.server import DEMO_FIXTURE
 from tests.conftest import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
@@ -20,15 +23,16 @@ from tests.conftest import (
     sandbox_upload,
 )
 
+# The order of the upload guide's document.create answer.
 PRESIGN_ORDER = [
     "Content-Type",
-    "key",
-    "policy",
     "X-Amz-Algorithm",
     "X-Amz-Credential",
     "X-Amz-Date",
     "X-Amz-Security-Token",
     "X-Amz-Signature",
+    "key",
+    "policy",
     "x-amz-meta-document-id",
 ]
 
@@ -186,6 +190,33 @@ def test_delete_is_soft_and_idempotent(sandbox: RunningSandbox, uploaded_documen
     assert got["deleted_at"] is not None
     listed = sandbox_call(sandbox, "document.list", {"subject_record_id": DEMO_SUBJECT})
     assert listed.json()["data"]["documents"] == []
+
+
+def test_only_the_uploader_may_delete(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    fixture = json.loads(DEMO_FIXTURE.read_text(encoding="utf-8"))
+    second = {
+        "api_key": "sb_SecondDemoKey0000000001",
+        "secret_key": base64.b64encode(bytes(range(33))).decode(),
+        "auth_token": "second-token",
+        "account_id": "sb_demoacct",
+    }
+    fixture["api_keys"].append(second)
+    (tmp_path / "two-keys.json").write_text(json.dumps(fixture), encoding="utf-8")
+    with start_sandbox(tmp_path / "data", fixture=tmp_path / "two-keys.json") as two:
+        document_id = create_document(two)
+        colleague = Credentials(
+            two.base_url, second["api_key"], second["secret_key"], second["auth_token"]
+        )
+        body = {"document_id": document_id}
+        refused = sandbox_call(two, "document.delete", body, credentials=colleague)
+        error = _error(refused)
+        assert (error["code"], error["message"]) == (
+            "BAD_REQUEST",
+            "Only the uploader of a document may delete it.",
+        )
+        got = sandbox_call(two, "document.get", body, credentials=colleague)
+        assert got.json()["data"]["document"]["deleted_at"] is None  # the colleague may read it
+        assert sandbox_call(two, "document.delete", body).status_code == 200
 
 
 def _link(sandbox: RunningSandbox, document_id: str) -> str:

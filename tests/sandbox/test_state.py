@@ -120,7 +120,7 @@ def test_admin_operations(tmp_path: Path) -> None:
         )
         by_id = {r["required_document_id"]: r for r in listed.json()["data"]["required_documents"]}
         assert by_id[rd_id]["name"] == "Articles of incorporation"
-        assert by_id[RD_INACTIVE]["status"] == "ACTIVE"
+        assert by_id[RD_INACTIVE]["required_document_status"] == "ACTIVE"
         workflow = sandbox_admin(
             sandbox,
             "admin",

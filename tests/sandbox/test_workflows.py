@@ -36,7 +36,7 @@ def _add(sandbox: RunningSandbox, *pairs: tuple[str, str], workflow: str = DEMO_
 def _rd_status(sandbox: RunningSandbox, rd_id: str) -> str:
     answer = sandbox_call(sandbox, "workflow.requiredDocument.list", {"workflow_id": DEMO_WORKFLOW})
     by_id = {rd["required_document_id"]: rd for rd in answer.json()["data"]["required_documents"]}
-    return str(by_id[rd_id]["status"])
+    return str(by_id[rd_id]["required_document_status"])
 
 
 def _whole_error(answer: Any) -> dict[str, Any]:
@@ -58,6 +58,13 @@ def test_workflow_get_and_list(sandbox: RunningSandbox) -> None:
     assert _whole_error(foreign)["code"] == "ENTITY_NOT_FOUND"
 
 
+def _outcome(result: dict[str, Any]) -> str | tuple[str, str]:
+    """A batch result as SUCCESS or (code, message)."""
+    if result["status"] == "SUCCESS":
+        return "SUCCESS"
+    return (result["errors"][0]["code"], result["errors"][0]["message"])
+
+
 def test_required_documents_list_and_status_filter(sandbox: RunningSandbox) -> None:
     body: dict[str, Any] = {"workflow_id": DEMO_WORKFLOW}
     every = sandbox_call(sandbox, "workflow.requiredDocument.list", body).json()
@@ -65,7 +72,8 @@ def test_required_documents_list_and_status_filter(sandbox: RunningSandbox) -> N
     assert {rd["required_document_id"] for rd in items} == {RD_BANK, RD_ADDRESS, RD_ID, RD_INACTIVE}
     bank = next(rd for rd in items if rd["required_document_id"] == RD_BANK)
     assert bank["name"] == "Bank statements" and bank["document_type_code"] == "BANK_STATEMENTS"
-    assert bank["status"] == "ACTIVE" and bank["requirement_text"]
+    assert bank["required_document_status"] == "ACTIVE" and bank["requirement_text"]
+    assert "status" not in bank
     body["filters"] = {"required_document_status": "INACTIVE"}
     inactive = sandbox_call(sandbox, "workflow.requiredDocument.list", body).json()
     assert [rd["required_document_id"] for rd in inactive["data"]["required_documents"]] == [
@@ -81,13 +89,17 @@ def test_batch_add_links_a_completed_document(sandbox: RunningSandbox) -> None:
     answer = _add(sandbox, (document_id, RD_BANK))
     assert answer.status_code == 200
     body = answer.json()
-    assert body["meta"]["status"] == "SUCCESS"
+    meta = body["meta"]
+    assert meta["status"] == "BATCH_PROCESSED"
+    assert (meta["total_requests"], meta["success_count"], meta["failure_count"]) == (1, 1, 0)
     [result] = body["results"]
     assert result["status"] == "SUCCESS"
     assert result["request"] == {"document_id": document_id, "required_document_id": RD_BANK}
     fulfillment = result["data"]["fulfillment"]
     assert fulfillment["fulfillment_id"].startswith("f_")
-    assert fulfillment["decision_status"] == "NEEDS_REVIEW"
+    # The upload guide's answer: a new fulfillment is PENDING, and listed under data.
+    assert fulfillment["decision_status"] == "PENDING"
+    assert body["data"]["fulfillments"] == [fulfillment]
     assert _rd_status(sandbox, RD_BANK) == "NEEDS_REVIEW"
 
 
@@ -116,28 +128,30 @@ def test_batch_add_refuses_each_bad_item_on_its_own(sandbox: RunningSandbox) -> 
         ("w_NotADocument0000000001", RD_ADDRESS),
     )
     assert answer.status_code == 200
-    results = answer.json()["results"]
-    outcomes = []
-    for result in results:
-        if result["status"] == "SUCCESS":
-            outcomes.append("SUCCESS")
-        else:
-            error = result["errors"][0]
-            outcomes.append(error.get("sub_code") or error["code"])
+    body = answer.json()
+    results = body["results"]
+    outcomes = [_outcome(r) for r in results]
+    not_found = ("ENTITY_NOT_FOUND", "The given entity(s) does not exist.")
     assert outcomes == [
         "SUCCESS",
-        "DUPLICATE_FULFILLMENT",
-        "ENTITY_NOT_FOUND",
-        "ENTITY_NOT_FOUND",
-        "ENTITY_NOT_FOUND",
-        "SUBJECT_RECORD_MISMATCH",
-        "DOCUMENT_NOT_UPLOADED",
-        "REQUIRED_DOCUMENT_INACTIVE",
-        "BAD_REQUEST",
+        ("BAD_REQUEST", "The document already fulfills this required document."),
+        not_found,
+        not_found,
+        not_found,
+        ("BAD_REQUEST", "The document belongs to another subject record than the workflow."),
+        ("BAD_REQUEST", "The document has no completed upload yet."),
+        ("BAD_REQUEST", "Cannot add a fulfillment to an inactive required document."),
+        ("BAD_REQUEST", "document_id must be an id in the d_ prefix format."),
     ]
-    mismatch = results[5]["errors"][0]
-    assert mismatch["code"] == "SYSTEM_RULE_VIOLATION" and mismatch["entity_type"] == "Document"
+    assert [r["errors"][0].get("details") for r in results[2:5]] == [
+        [{"document_id": "d_NoSuchDocument000000001"}],
+        [{"required_document_id": "rd_NoSuchRequirement00001"}],
+        [{"required_document_id": RD_OTHER}],
+    ]
+    assert not any("sub_code" in r["errors"][0] for r in results[1:])
     assert results[6]["request"]["document_id"] == pending
+    meta = body["meta"]
+    assert (meta["total_requests"], meta["success_count"], meta["failure_count"]) == (9, 1, 8)
 
 
 def test_a_rejected_pair_may_not_be_added_again_but_a_deleted_one_may(
@@ -148,7 +162,7 @@ def test_a_rejected_pair_may_not_be_added_again_but_a_deleted_one_may(
     fulfillment_id = first["data"]["fulfillment"]["fulfillment_id"]
     sandbox_call(sandbox, UPDATE, {"fulfillment_id": fulfillment_id, "decision_status": "REJECTED"})
     again = _add(sandbox, (document_id, RD_BANK)).json()["results"][0]
-    assert again["errors"][0]["sub_code"] == "DUPLICATE_FULFILLMENT"
+    assert again["status"] == "ERROR" and again["errors"][0]["code"] == "BAD_REQUEST"
     deleted = sandbox_call(
         sandbox, "workflow.requiredDocument.fulfillment.delete", {"fulfillment_id": fulfillment_id}
     )
@@ -215,21 +229,55 @@ def test_batch_request_document_answers_per_item_and_records_requests(
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [r["request"]["required_document_id"] for r in results] == items
-    summary = [
-        r["status"]
-        if r["status"] == "SUCCESS"
-        else r["errors"][0].get("sub_code") or r["errors"][0]["code"]
-        for r in results
-    ]
+    summary = [_outcome(r) for r in results]
+    not_found = ("ENTITY_NOT_FOUND", "The given entity(s) does not exist.")
     assert summary == [
         "SUCCESS",
-        "REQUIRED_DOCUMENT_INACTIVE",
-        "ENTITY_NOT_FOUND",
-        "ENTITY_NOT_FOUND",
+        ("BAD_REQUEST", "Cannot request files for an inactive required document."),
+        not_found,
+        not_found,
         "SUCCESS",
     ]
+    assert results[0]["data"] == {}
     requested = [r.required_document_id for r in sandbox.state.document_requests]
     assert requested == [RD_BANK, RD_ADDRESS]
+
+
+def test_an_unknown_workflow_is_404_for_batch_request_document(sandbox: RunningSandbox) -> None:
+    request = {
+        "workflow_id": "w_NoSuchWorkflow000000001",
+        "required_documents": [{"required_document_id": RD_BANK}],
+    }
+    answer = sandbox_call(sandbox, "workflow.requiredDocument.batchRequestDocument", request)
+    assert answer.status_code == 404
+    assert answer.json()["meta"]["status"] == "ERROR"
+    assert answer.json()["errors"][0] == {
+        "code": "ENTITY_NOT_FOUND",
+        "message": "The given entity(s) does not exist.",
+        "details": [{"workflow_id": "w_NoSuchWorkflow000000001"}],
+    }
+
+
+def test_plain_refusals_strip_every_refused_item_to_a_bare_bad_request(
+    sandbox: RunningSandbox,
+) -> None:
+    set_plain = sandbox_admin(sandbox, "faults", {"plain_refusals": True})
+    assert set_plain.status_code == 200 and set_plain.json()["plain_refusals"] is True
+    document_id = create_document(sandbox)
+    assert _add(sandbox, (document_id, RD_BANK)).json()["results"][0]["status"] == "SUCCESS"
+    results = _add(
+        sandbox, (document_id, RD_BANK), (document_id, "rd_NoSuchRequirement00001")
+    ).json()["results"]
+    request = {
+        "workflow_id": DEMO_WORKFLOW,
+        "required_documents": [{"required_document_id": RD_INACTIVE}],
+    }
+    asked = sandbox_call(sandbox, "workflow.requiredDocument.batchRequestDocument", request)
+    for result in [*results, *asked.json()["results"]]:
+        assert result["status"] == "ERROR"
+        assert result["errors"] == [
+            {"code": "BAD_REQUEST", "message": "This item was not processed."}
+        ]
 
 
 def test_review_moves_the_required_document(sandbox: RunningSandbox) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from agent.errors import AgentError, AmbiguousRequest, RuleViolation
+from agent.errors import AgentError, AmbiguousRequest, BadRequest
 from agent.kompliant.models import (
     BatchItemResult,
     CreatedDocument,
@@ -98,9 +98,8 @@ class FakeKompliant:
                     f.document_id == document_id and f.required_document_id == rd
                     for f in self.fulfillments
                 ):
-                    dup = RuleViolation(
-                        "duplicate", sub_code="DUPLICATE_FULFILLMENT", code="SYSTEM_RULE_VIOLATION"
-                    )
+                    # Kompliant documents no code or words for "already linked".
+                    dup = BadRequest("This item was not processed.", code="BAD_REQUEST")
                     out.append(BatchItemResult(request, False, error=dup))
                 else:
                     fulfillment = Fulfillment(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import AmbiguousRequest, EntityNotFound, RuleViolation, WorkflowEnded
+from agent.errors import (
+    AmbiguousRequest,
+    BadRequest,
+    EntityNotFound,
+    RuleViolation,
+    WorkflowEnded,
+)
 from agent.kompliant.models import Fulfillment
 from agent.upload.link import LinkFailed, LinkIncomplete, link
 from tests.upload.fakes import FakeKompliant
@@ -20,12 +26,27 @@ def test_one_batch_links_every_requirement() -> None:
     assert len(api.fulfillments) == 2
 
 
-def test_a_duplicate_of_our_own_link_counts_as_linked() -> None:
-    api = FakeKompliant(fulfillments=[Fulfillment("f_old", "d_1", "rd_A", "NEEDS_REVIEW")])
+def test_a_refused_link_that_exists_counts_as_linked() -> None:
+    # The fake refuses the existing link with a bare BAD_REQUEST: no sub-code, no words
+    # the agent knows. fulfillment.list decides.
+    api = FakeKompliant(fulfillments=[Fulfillment("f_old", "d_1", "rd_A", "PENDING")])
     result = link(api, "w_1", "d_1", RDS)
     assert result["rd_A"] == "f_old"
     assert result["rd_B"].startswith("f_")
     assert len(api.fulfillments) == 2
+    assert api.calls.count("batchAdd") == 1
+    assert "list_fulfillments rd_A" in api.calls
+
+
+def test_a_refused_link_that_does_not_exist_stands_and_is_not_sent_again() -> None:
+    refused = BadRequest("Something we have never seen.", code="BAD_REQUEST")
+    api = FakeKompliant(item_errors={"rd_B": refused})
+    with pytest.raises(LinkFailed) as info:
+        link(api, "w_1", "d_1", RDS)
+    assert list(info.value.linked) == ["rd_A"]
+    assert "Something we have never seen" in info.value.message
+    assert api.calls.count("batchAdd") == 1
+    assert api.calls.count("list_fulfillments rd_B") == 1
 
 
 def test_a_lost_answer_adds_only_what_is_missing() -> None:
