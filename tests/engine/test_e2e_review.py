@@ -211,7 +211,7 @@ def test_a_delivered_file_awaiting_an_unknown_decision_is_neither_missing_nor_as
     agent_home.write_config()
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 delivered")
+    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 delivered\n%%EOF\n")
     done = agent_home.run_once()
     assert done.returncode == 0, done.stderr
     (fulfillment,) = kompliant.fulfillments(RD_BANK)
