@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -43,12 +44,15 @@ def free_port() -> int:
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a server started in a session of its own, with everything it forked."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -186,10 +190,12 @@ class SambaShare:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> SambaShare:
+        # A session of its own: smbd signals its whole process group when it stops.
         self._process = subprocess.Popen(
             ["smbd", "--foreground", "--no-process-group", f"--configfile={self.config}"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -254,7 +260,10 @@ class FtpServer:
 
     def __enter__(self) -> FtpServer:
         self._process = subprocess.Popen(
-            ["vsftpd", str(self.config)], stdout=self._log, stderr=subprocess.STDOUT
+            ["vsftpd", str(self.config)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while True:
@@ -273,7 +282,7 @@ class FtpServer:
     def upload(self, source: Path, folder: str, *, limit_rate: str | None = None) -> None:
         """``curl -T`` ``source`` into ``folder`` (relative to the root), optionally slowly."""
         rate = ["--limit-rate", limit_rate] if limit_rate else []
-        url = f"ftp://127.0.0.1:{self.port}/{folder.strip('/')}/"
+        url = f"ftp://127.0.0.1:{self.port}/{quote(folder.strip('/'))}/"
         subprocess.run(
             ["curl", "-sS", "--ftp-pasv", *rate, "-T", str(source), url],
             check=True,
