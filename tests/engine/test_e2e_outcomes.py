@@ -23,6 +23,7 @@ from tests.engine.conftest import (
     drop,
     files_in,
 )
+from tests.realwriters import documents
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 
@@ -56,8 +57,8 @@ def test_good_files_of_each_type_are_uploaded_linked_and_done(
     agent_home.add_workflow()
     files = {
         ("Bank statements", "march.pdf", RD_BANK): b"%PDF-1.4 march\n%%EOF\n",
-        ("Government ID", "passport.jpg", RD_ID): b"\xff\xd8\xff jpg",
-        ("Proof of address", "bill.jpeg", RD_ADDRESS): b"\xff\xd8\xff jpeg",
+        ("Government ID", "passport.jpg", RD_ID): b"\xff\xd8\xff jpg\xff\xd9",
+        ("Proof of address", "bill.jpeg", RD_ADDRESS): b"\xff\xd8\xff jpeg\xff\xd9",
         ("Government ID", "licence.png", RD_ID): b"\x89PNG\r\n\x1a\n png IEND\xaeB`\x82",
     }
     for (folder, name, _), content in files.items():
@@ -109,7 +110,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     drop(bank, "notes.txt", b"just some notes")
-    drop(bank, "letter.docx", b"PK\x03\x04 docx")
+    drop(bank, "letter.docx", documents.docx("letter"))
 
     ran = agent_home.run_once()
 

@@ -35,7 +35,7 @@ def test_a_file_written_slowly_is_uploaded_once_and_whole(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     agent = agent_home.start()
-    chunks = [b"%%PDF-1.4 page %d\n" % i for i in range(7)]
+    chunks = [b"%%PDF-1.4 page %d\n" % i for i in range(7)] + [b"%%EOF\n"]
 
     with (bank / "scan.pdf").open("wb") as handle:
         for chunk in chunks:  # the scenario itself: a scanner writing page by page
