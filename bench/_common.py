@@ -128,9 +128,11 @@ class Sandbox:
 
 
 @contextmanager
-def running_sandbox(data_dir: Path) -> Iterator[Sandbox]:
+def running_sandbox(data_dir: Path, *, root: Path = ROOT) -> Iterator[Sandbox]:
+    """The sandbox of the checkout at ``root`` (default: this one) in a child process."""
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--sandbox", str(data_dir)],
+        [sys.executable, str(root / "bench" / "_common.py"), "--sandbox", str(data_dir)],
+        cwd=root,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -14,6 +14,7 @@ from agent.cli import exitcodes
 from agent.locations import locations
 from agent.sandbox import DEMO_FIXTURE, FaultSettings, SandboxSettings, start_sandbox
 from agent.sandbox.state import DEFAULT_EXTENSIONS, FixtureError
+from agent.sandbox.store import has_saved_state
 
 DESCRIPTION = """\
 Runs a strict local emulator of the Kompliant API and of the S3 presigned upload, for
@@ -213,7 +214,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         )
         return exitcodes.USAGE
     settings = settings_from(args)
-    seeded = not (data_dir / "state.json").exists()
+    seeded = not has_saved_state(data_dir)
     try:
         sandbox = start_sandbox(
             data_dir, fixture=args.fixture, host=args.host, port=args.port, settings=settings

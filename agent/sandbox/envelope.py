@@ -9,17 +9,16 @@ created fulfillments, as the upload guide shows them).
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from agent.sandbox.call import Reply
-from agent.sandbox.state import BASE62
+from agent.sandbox.state import new_id
 
 BATCH_PROCESSED = "BATCH_PROCESSED"
 
 
 def trace_id() -> str:
-    return "trc_" + "".join(secrets.choice(BASE62) for _ in range(22))
+    return new_id("trc")
 
 
 def envelope(

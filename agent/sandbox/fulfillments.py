@@ -60,7 +60,7 @@ def _new_fulfillment(call: Call, workflow: Workflow, item: Any) -> dict[str, Any
         raise bad_request(ADD_INACTIVE)
     if any(
         f.document_id == document_id and f.required_document_id == rd.required_document_id
-        for f in call.state.live_fulfillments()
+        for f in call.state.live_fulfillments(document_id=document_id)
     ):
         raise bad_request(DUPLICATE)
     fulfillment = Fulfillment(
@@ -104,7 +104,7 @@ def list_fulfillments(call: Call, params: Mapping[str, Any]) -> Reply:
     upload_status = choice(wanted, "document_upload_status", (PENDING, COMPLETED))
     verbose = flag(params, "verbose")
     found = []
-    for item in list(call.state.live_fulfillments()):
+    for item in list(call.state.live_fulfillments(required_document_id=rd_id)):
         if item.required_document_id != rd_id or decision not in (None, item.decision_status):
             continue
         document = settle_upload(call, call.state.documents[item.document_id])

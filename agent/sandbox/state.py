@@ -1,13 +1,17 @@
-"""The sandbox's records and their JSON form: one document for fixtures and saved state.
+"""The sandbox's records and their JSON form, for fixtures and for the saved state.
 
-One JSON document holds everything: the fixture format (docs/sandbox.md) is the same
-format the sandbox saves, with the collections a fixture leaves out (documents,
-fulfillments, document requests) empty. :mod:`agent.sandbox.store` keeps it on disk.
+The fixture format (docs/sandbox.md) is one JSON document, and ``/_sandbox/state``
+answers the same form with the collections a fixture leaves out (documents,
+fulfillments, document requests) filled in. :mod:`agent.sandbox.store` keeps the state on
+disk, one row per record.
 
-Records are frozen dataclasses; a change replaces a record in its table. All access goes
-through ``SandboxState.lock`` (one lock), and every change ends with ``changed()``, which
-lets the writer thread save a snapshot — changes made in quick succession are saved
-together, never out of order.
+Records are frozen dataclasses; a change replaces a record in its ``Table`` (a dict by
+id), which remembers the ids it changed, so that saving costs what changed and not what
+is stored. All access goes through ``SandboxState.lock`` (one lock), and every change
+ends with ``changed()``, which wakes the writer thread — changes made in quick
+succession are saved together, never out of order. The fulfillments are also indexed by
+document and by required document, so that the checks of one new link do not read them
+all.
 """
 
 from __future__ import annotations
@@ -15,14 +19,25 @@ from __future__ import annotations
 import secrets
 import string
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from agent.sandbox.tables import FulfillmentTable, Table
 from agent.sandbox.verify import ApiKey
 
 FORMAT_VERSION = 1
+#: The tables of records by id, by their name in the fixture format, parents first.
+TABLES = (
+    "accounts",
+    "api_keys",
+    "subject_records",
+    "workflows",
+    "required_documents",
+    "documents",
+    "fulfillments",
+)
 BASE62 = string.ascii_letters + string.digits
 
 DEFAULT_EXTENSIONS: Mapping[str, str] = {
@@ -33,9 +48,19 @@ DEFAULT_EXTENSIONS: Mapping[str, str] = {
 }
 
 
+#: Random bytes below this are used (four times 62), so every character is equally likely.
+_BASE62_BOUND = 4 * len(BASE62)
+
+
 def new_id(prefix: str) -> str:
-    """``<prefix>_`` and 22 random base62 characters, like Kompliant's ids."""
-    return prefix + "_" + "".join(secrets.choice(BASE62) for _ in range(22))
+    """``<prefix>_`` and 22 random base62 characters, like Kompliant's ids.
+
+    One read of the system's random source per id, not one per character.
+    """
+    chars: list[str] = []
+    while len(chars) < 22:
+        chars.extend(BASE62[b % 62] for b in secrets.token_bytes(32) if b < _BASE62_BOUND)
+    return prefix + "_" + "".join(chars[:22])
 
 
 def iso(timestamp: float) -> str:
@@ -163,13 +188,14 @@ def _list(raw: Mapping[str, Any], name: str) -> list[Any]:
 class SandboxState:
     """Every table of the sandbox, guarded by ``lock``."""
 
-    api_keys: dict[str, ApiKey] = field(default_factory=dict)
-    accounts: dict[str, Account] = field(default_factory=dict)
-    subject_records: dict[str, SubjectRecord] = field(default_factory=dict)
-    workflows: dict[str, Workflow] = field(default_factory=dict)
-    required_documents: dict[str, RequiredDocument] = field(default_factory=dict)
-    documents: dict[str, Document] = field(default_factory=dict)
-    fulfillments: dict[str, Fulfillment] = field(default_factory=dict)
+    api_keys: Table[ApiKey] = field(default_factory=Table)
+    accounts: Table[Account] = field(default_factory=Table)
+    subject_records: Table[SubjectRecord] = field(default_factory=Table)
+    workflows: Table[Workflow] = field(default_factory=Table)
+    required_documents: Table[RequiredDocument] = field(default_factory=Table)
+    documents: Table[Document] = field(default_factory=Table)
+    fulfillments: FulfillmentTable[Fulfillment] = field(default_factory=FulfillmentTable)
+    #: Only ever appended to.
     document_requests: list[DocumentRequest] = field(default_factory=list)
     allowed_extensions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXTENSIONS))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -221,8 +247,38 @@ class SandboxState:
             return item
         return None
 
-    def live_fulfillments(self) -> Iterator[Fulfillment]:
-        return (f for f in self.fulfillments.values() if f.deleted_at is None)
+    def live_fulfillments(
+        self, *, document_id: str | None = None, required_document_id: str | None = None
+    ) -> Iterator[Fulfillment]:
+        """The fulfillments not deleted, oldest first; of one document and/or required
+        document when given (looked up in the index, not by reading them all)."""
+        if document_id is not None:
+            found: Iterable[Fulfillment] = self.fulfillments.of_document(document_id)
+        elif required_document_id is not None:
+            found = self.fulfillments.of_required_document(required_document_id)
+        else:
+            found = self.fulfillments.values()
+        return (
+            f
+            for f in found
+            if f.deleted_at is None and required_document_id in (None, f.required_document_id)
+        )
+
+    # -- what changed since the last save ---------------------------------------------------
+
+    def tables(self) -> dict[str, Table[Any]]:
+        """The tables of records by id, by their name in the fixture format."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    def take_changes(self) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
+        """Per table, the rows changed since the last call (``None``: removed), with the lock
+        held. The rows are the records' JSON form; the fixture nests a workflow's required
+        documents, a row names its ``workflow_id`` instead."""
+        return {
+            name: [(key, None if record is None else _row(record)) for key, record in changed]
+            for name, table in self.tables().items()
+            if (changed := table.take_changed())
+        }
 
     # -- JSON -----------------------------------------------------------------------------
 
@@ -248,6 +304,45 @@ class SandboxState:
             "fulfillments": [_row(f) for f in self.fulfillments.values()],
             "document_requests": [_row(r) for r in self.document_requests],
         }
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Mapping[str, list[dict[str, Any]]],
+        *,
+        allowed_extensions: Any,
+        document_requests: list[dict[str, Any]],
+        now: float,
+    ) -> SandboxState:
+        """The state from saved rows (as :meth:`take_changes` gave them), read and checked
+        as the fixture is, and with nothing left to save."""
+        workflows = [
+            {**row, "required_documents": []} if isinstance(row, Mapping) else row
+            for row in rows.get("workflows", [])
+        ]
+        by_id = {w.get("workflow_id"): w for w in workflows if isinstance(w, dict)}
+        for i, row in enumerate(rows.get("required_documents", [])):
+            if not isinstance(row, Mapping):
+                raise FixtureError(f"required_documents[{i}] must be a JSON object")
+            rd = dict(row)
+            workflow = by_id.get(rd.pop("workflow_id", None))
+            if workflow is None:
+                raise FixtureError(
+                    f"required_documents[{i}]: unknown workflow {row.get('workflow_id')!r}"
+                )
+            workflow["required_documents"].append(rd)
+        state = cls.from_json(
+            {
+                **{name: rows.get(name, []) for name in TABLES},
+                "format_version": FORMAT_VERSION,
+                "allowed_extensions": allowed_extensions,
+                "workflows": workflows,
+                "document_requests": document_requests,
+            },
+            now=now,
+        )
+        state.take_changes()
+        return state
 
     @classmethod
     def from_json(cls, raw: Any, *, now: float) -> SandboxState:

@@ -80,9 +80,7 @@ def refresh_status(state: SandboxState, rd_id: str, stamp: str) -> None:
     rd = state.required_documents.get(rd_id)
     if rd is None or rd.status == RD_INACTIVE:
         return
-    decisions = {
-        f.decision_status for f in state.live_fulfillments() if f.required_document_id == rd_id
-    }
+    decisions = state.fulfillments.live_decisions(rd_id)
     if "ACCEPTED" in decisions:
         status = RD_COMPLETED
     elif decisions - {"REJECTED"}:  # any decision still open, a value not known here too

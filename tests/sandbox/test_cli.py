@@ -74,7 +74,7 @@ def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Pa
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert (tmp_path / "d" / "state.json").exists()
+    assert (tmp_path / "d" / "state.sqlite3").exists()
 
 
 def test_a_port_in_use_is_a_readable_failure(

@@ -34,7 +34,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             },
         )
         assert added.json()["results"][0]["status"] == "SUCCESS"
-    assert (tmp_path / "state.json").exists()
+    assert (tmp_path / "state.sqlite3").exists()
     with start_sandbox(tmp_path) as second:
         got = sandbox_call(second, "document.get", {"document_id": document_id})
         assert got.json()["data"]["document"]["upload_status"] == "COMPLETED"

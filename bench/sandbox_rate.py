@@ -1,0 +1,301 @@
+"""The sandbox alone: how many of the agent's requests per second it serves, by state size.
+
+    .venv/bin/python bench/sandbox_rate.py [--documents 0,1000,10000] [--clients 8]
+                                           [--processes 2] [--seconds 10] [--code DIR]
+
+For each state size, a fresh data folder holds a saved state: the demo fixture plus that
+many uploaded documents of the demo subject, each linked to one of the demo workflow's
+three ACTIVE requirements (as the agent leaves them), written as ``state.json``, the form
+every version of the sandbox reads. The sandbox then runs in its own process as the
+other benchmarks run it (bench/_common.py), from ``--code`` (default: this checkout;
+give an export of another commit, e.g. ``git archive main | tar -x -C /tmp/main``, to
+measure its store).
+
+``--clients`` threads spread over ``--processes`` client processes each repeat the
+agent's calls for one small file (2 KiB): document.create → presigned POST →
+document.get → workflow.requiredDocument.fulfillment.batchAdd, KSig1-signed with the
+agent's own :class:`~agent.kompliant.client.KompliantClient`, one per process, as the
+agent shares one among its workers. Clients start at once; the sandbox's counters are
+reset after a warm-up second and read ``--seconds`` later, so the rate counts only
+requests the sandbox answered inside the window, whoever sent them. The sandbox
+process's CPU time over the window (``/proc/<pid>/stat``) gives its cost per request,
+which is steadier than the rate on a shared machine: one Python process serves at most
+about one core's worth of requests, so ``1 / cost`` is its ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _common import (
+    DEMO_SUBJECT,
+    DEMO_WORKFLOW,
+    REQUIREMENTS,
+    ROOT,
+    machine,
+    pdf_bytes,
+    running_sandbox,
+)
+
+WARM_UP = 1.0
+BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+CALLS = (
+    "document.create",
+    "upload",
+    "document.get",
+    "workflow.requiredDocument.fulfillment.batchAdd",
+)
+
+
+# ---------------------------------------------------------------- the seeded state
+
+
+def _id(prefix: str, index: int) -> str:
+    digits = ""
+    while True:
+        index, rest = divmod(index, 62)
+        digits = BASE62[rest] + digits
+        if not index:
+            break
+    return f"{prefix}_Bench{digits.rjust(17, '0')}"
+
+
+def seeded_fixture(documents: int) -> dict[str, Any]:
+    """The demo fixture plus ``documents`` uploaded and linked documents."""
+    from agent.sandbox import DEMO_FIXTURE
+
+    raw: dict[str, Any] = json.loads(DEMO_FIXTURE.read_text(encoding="utf-8"))
+    demo_key = next(k["api_key"] for k in raw["api_keys"] if k.get("public"))
+    stamp = "2025-01-01T00:00:00.000Z"
+    rds = list(REQUIREMENTS.values())
+    raw["documents"] = []
+    raw["fulfillments"] = []
+    for index in range(documents):
+        document_id = _id("d", index)
+        raw["documents"].append(
+            {
+                "document_id": document_id,
+                "subject_record_id": DEMO_SUBJECT,
+                "file_name": f"seeded-{index:05d}.pdf",
+                "file_size": 2048,
+                "content_type": "application/pdf",
+                "key": f"{DEMO_SUBJECT}/{document_id}.pdf",
+                "upload_status": "COMPLETED",
+                "hash": secrets.token_hex(32),
+                "uploaded_by": demo_key,
+                "stored_at": 1735689600.0,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+        raw["fulfillments"].append(
+            {
+                "fulfillment_id": _id("f", index),
+                "workflow_id": DEMO_WORKFLOW,
+                "required_document_id": rds[index % len(rds)],
+                "document_id": document_id,
+                "decision_status": "NEEDS_REVIEW",
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+    if documents:
+        for workflow in raw["workflows"]:
+            for rd in workflow["required_documents"]:
+                if rd["required_document_id"] in rds:
+                    rd["status"] = "NEEDS_REVIEW"
+    return raw
+
+
+# ---------------------------------------------------------------- the sandbox process
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- the clients
+
+
+def run_client(env: Mapping[str, str], threads: int, until: float, tag: str) -> dict[str, Any]:
+    """``threads`` threads doing the agent's calls for one file after another until ``until``
+    (wall-clock time); how many files they finished and which errors they met."""
+    from agent.kompliant.auth import Credentials
+    from agent.kompliant.client import KompliantClient
+
+    credentials = Credentials(
+        env["KOMPLIANT_API_URL"],
+        env["KOMPLIANT_API_KEY"],
+        env["KOMPLIANT_SECRET_KEY"],
+        env["KOMPLIANT_AUTH_TOKEN"],
+    )
+    rds = list(REQUIREMENTS.values())
+    done = [0] * threads
+    errors: list[str] = []
+
+    def work(api: KompliantClient, http: httpx.Client, slot: int) -> None:
+        index = 0
+        while time.time() < until and not errors:
+            name = f"rate-{tag}-{slot}-{index}.pdf"
+            content = pdf_bytes(name)
+            try:
+                created = api.create_document(DEMO_SUBJECT, name, len(content))
+                form = created.form
+                sent = http.post(
+                    form.upload_url,
+                    data=dict(form.fields),
+                    files={"file": (name, content, form.content_type)},
+                )
+                if sent.status_code not in (200, 201, 204):
+                    raise RuntimeError(f"upload: HTTP {sent.status_code} {sent.text[:200]}")
+                document = api.get_document(created.document_id)
+                if not document.completed:
+                    raise RuntimeError(f"{created.document_id} is not COMPLETED after its upload")
+                (result,) = api.add_fulfillments(
+                    DEMO_WORKFLOW, [(created.document_id, rds[index % len(rds)])]
+                )
+                if not result.ok:
+                    raise RuntimeError(f"batchAdd refused: {result.error}")
+            except Exception as error:  # reported to the parent, which fails the run
+                errors.append(f"{type(error).__name__}: {error}")
+                return
+            done[slot] += 1
+            index += 1
+
+    with KompliantClient(credentials) as api, httpx.Client(timeout=30.0) as http:
+        workers = [
+            threading.Thread(target=work, args=(api, http, slot), daemon=True)
+            for slot in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return {"files": sum(done), "errors": errors[:5]}
+
+
+@dataclass
+class Measured:
+    documents: int
+    seconds: float
+    requests: int
+    calls: dict[str, int]
+    cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / max(1, self.requests)
+
+
+def measure(
+    code: Path, work: Path, documents: int, clients: int, processes: int, seconds: float
+) -> Measured:
+    data = work / f"state-{documents}"
+    data.mkdir()
+    # The saved state of a sandbox from before its database, which every version reads.
+    (data / "state.json").write_text(json.dumps(seeded_fixture(documents)), encoding="utf-8")
+    with running_sandbox(data, root=code) as sandbox:
+        pid = sandbox.process.pid
+        until = time.time() + WARM_UP + seconds + 0.5
+        shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+        children = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--client", str(share), str(until), f"p{i}"],
+                env={**os.environ, **sandbox.env},
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i, share in enumerate(shares)
+            if share
+        ]
+        time.sleep(WARM_UP)
+        sandbox.reset_stats()
+        cpu_start, started = cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        calls = sandbox.stats()
+        cpu, elapsed = cpu_seconds(pid) - cpu_start, time.monotonic() - started
+        outcomes = [json.loads(child.communicate(timeout=300)[0]) for child in children]
+    errors = [e for outcome in outcomes for e in outcome["errors"]]
+    if errors:
+        raise RuntimeError("the clients met errors:\n" + "\n".join(errors))
+    return Measured(documents, elapsed, sum(calls.values()), calls, cpu)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--documents",
+        default="0,1000,10000",
+        help="documents already in state, one run each (default %(default)s)",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="client processes sharing them (default 2)"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured window (default 10)")
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="checkout the sandbox runs from (default: this one)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.documents.split(",") if n.strip()]
+    if args.clients < 1 or not 1 <= args.processes <= args.clients:
+        parser.error("give at least one client and at most one process per client")
+    code = args.code.resolve()
+    if not (code / "agent" / "sandbox").is_dir():
+        parser.error(f"{code} holds no agent/sandbox")
+
+    host = machine()
+    work = Path(tempfile.mkdtemp(prefix="sandbox-rate-bench-"))
+    results = []
+    try:
+        for documents in sizes:
+            print(f"{documents} documents in state …", file=sys.stderr)
+            results.append(
+                measure(code, work, documents, args.clients, args.processes, args.seconds)
+            )
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"sandbox from {code}; {args.clients} clients in {args.processes} processes, "
+        f"{args.seconds:g} s windows ({host})"
+    )
+    print(f"{'documents':>9} {'requests/s':>10} {'files/s':>8} {'CPU/request':>11}  calls")
+    for r in results:
+        calls = " ".join(str(r.calls.get(name, 0)) for name in CALLS)
+        files = r.calls.get("document.create", 0) / r.seconds
+        print(f"{r.documents:>9} {r.rate:>10.0f} {files:>8.0f} {r.cpu_ms:>8.2f} ms  {calls}")
+    print("calls: " + ", ".join(CALLS))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--client":
+        outcome = run_client(os.environ, int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+        print(json.dumps(outcome), flush=True)
+        raise SystemExit(0)
+    raise SystemExit(main())
