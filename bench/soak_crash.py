@@ -49,7 +49,6 @@ from _soak import (
 )
 
 from tests.engine.crashkit import (
-    AgentProcess,
     Dropped,
     Install,
     all_settled,
@@ -58,6 +57,7 @@ from tests.engine.crashkit import (
     make_batch,
     settled_names,
 )
+from tests.kit.agent import AgentProcess
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

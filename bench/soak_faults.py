@@ -56,7 +56,6 @@ from _soak import (
 )
 
 from tests.engine.crashkit import (
-    AgentProcess,
     Dropped,
     Install,
     all_settled,
@@ -64,6 +63,7 @@ from tests.engine.crashkit import (
     make_batch,
     settled_names,
 )
+from tests.kit.agent import AgentProcess
 
 
 @dataclass

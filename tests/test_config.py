@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,32 @@ def test_save_is_atomic_old_file_survives_a_failed_replace(
         save_config(Config(workflows=(WorkflowConfig("w_New"),)))
     assert config_path().read_bytes() == before
     assert sorted(p.name for p in config_path().parent.iterdir()) == ["config.toml"]
+
+
+def test_save_changes_only_what_differs_in_the_users_file() -> None:
+    """A changed value is replaced where it stands, its comment kept; a workflow no longer
+    configured goes with its lines; a new one is added at the end."""
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[agent]\n"
+        "workers = 2  # files at once\n"
+        "\n"
+        "[[workflows]]\n"
+        "workflow_id = 'w_Keep'  # the main one\n"
+        "\n"
+        "[[workflows]]\n"
+        "workflow_id = 'w_Gone'\n",
+        encoding="utf-8",
+    )
+    config = load_config()
+    changed = config.without_workflow("w_Gone").with_workflow(WorkflowConfig("w_New", "New"))
+    save_config(replace(changed, agent=replace(changed.agent, workers=3)))
+    text = path.read_text(encoding="utf-8")
+    assert "workers = 3  # files at once\n" in text
+    assert "workflow_id = 'w_Keep'  # the main one\n" in text
+    assert "w_Gone" not in text
+    assert [w.workflow_id for w in load_config().workflows] == ["w_Keep", "w_New"]
 
 
 def test_with_and_without_workflow() -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.appinfo import COMMAND
+from agent.atomic import write_atomically
 from agent.autostart.entries import (
     SYSTEMD_UNIT,
     AutostartKind,
@@ -29,7 +30,6 @@ from agent.autostart.entries import (
     wants_link,
 )
 from agent.autostart.templates import packaging_dir
-from agent.config import write_atomically
 from agent.errors import AgentError
 from agent.locations import HOME_ENV, locations
 

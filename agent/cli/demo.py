@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.cli import exitcodes
 from agent.locations import HOME_ENV, locations
+from agent.owned_names import AGENT_OWNED
 
 DEMO_WORKFLOW = "w_DemoApplication000000001"
 BANK_STATEMENTS = "rd_BankStatements00000001"
@@ -139,7 +140,7 @@ def run_demo(args: argparse.Namespace) -> int:
         lock.release()
     finally:
         sandbox.stop()
-    sample_done = (bank / "done" / SAMPLE_NAME).exists()
+    sample_done = (bank / AGENT_OWNED.done_dir / SAMPLE_NAME).exists()
     print(
         f"\nDemo stopped: {summary.done} done, {summary.failed} failed, "
         f"{summary.unsettled} still to do. Everything stays in {home}."
@@ -177,7 +178,7 @@ def _announce_done(root: Path, stop: threading.Event) -> None:
     """Print each file as it reaches done/ or failed/, so the demo shows what happens."""
     seen: set[Path] = set()
     while True:
-        for outcome in ("done", "failed"):
+        for outcome in (AGENT_OWNED.done_dir, AGENT_OWNED.failed_dir):
             for note in root.glob(f"*/*/{outcome}/*.txt"):
                 if note in seen or note.name.startswith("."):
                     continue

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from agent.cli import exitcodes
+from agent.cli.profile import add_profile_option, profile_for
 from agent.config import load_config
 from agent.doctor import Finding, Outcome, run_checks
 
@@ -32,13 +33,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
-    doctor.add_argument("--profile", metavar="NAME", help="credentials and state profile")
+    add_profile_option(doctor)
     doctor.set_defaults(func=run_doctor)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     config = load_config()
-    profile = args.profile or config.agent.profile
+    profile = profile_for(args, config)
     findings = run_checks(config, profile, os.environ)
     ok = all(f.passed for f in findings)
     if args.json:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from agent.cli import exitcodes
-from agent.cli.profile import add_profile_option, config_for
+from agent.cli.profile import add_profile_option, profile_for
 from agent.credentials import (
     SecretStore,
     credentials_from_environment,
@@ -84,11 +84,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     whoami.set_defaults(func=run_whoami)
 
 
-def _profile(args: argparse.Namespace) -> str:
-    """``--profile``, else the configured profile — as every other command takes it."""
-    return config_for(args).agent.profile
-
-
 def verify_credentials(credentials: Credentials) -> VersionInfo:
     """Ask Kompliant whether the credentials work (meta.checkVersion)."""
     from agent.kompliant.client import KompliantClient
@@ -150,6 +145,7 @@ def check_api_url(url: str) -> str:
 
 
 def run_login(args: argparse.Namespace) -> int:
+    profile = profile_for(args)
     try:
         api_url = check_api_url(args.api_url)
         secret_key, auth_token = read_secrets(args.stdin)
@@ -158,7 +154,6 @@ def run_login(args: argparse.Namespace) -> int:
         return exitcodes.USAGE
     credentials = Credentials(api_url, args.api_key.strip(), secret_key, auth_token)
     check_credentials(credentials)
-    profile = _profile(args)
     # Where the secrets will go is settled first: a missing or locked keyring is reported
     # before Kompliant is asked anything.
     plan_storage(profile, allow_plaintext=args.allow_plaintext)
@@ -199,7 +194,7 @@ def _without_hint(error: AgentError) -> str:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    profile = _profile(args)
+    profile = profile_for(args)
     removed = delete_credentials(profile)
     if not removed:
         print(f"Nothing was stored for profile '{profile}'; nothing to remove.")
@@ -218,7 +213,7 @@ def run_whoami(args: argparse.Namespace) -> int:
             f"{from_env.api_url}. Stored profiles are not used while these are set."
         )
         return exitcodes.OK
-    profile = _profile(args)
+    profile = profile_for(args)
     stored = stored_profile(profile)
     if stored is None:
         raise CredentialsError(

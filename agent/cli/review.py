@@ -22,12 +22,12 @@ from agent.cli.profile import add_profile_option, config_for
 from agent.config import Config
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
-from agent.decide.review import RequirementReview, RequirementState, WorkflowReview, age_seconds
-from agent.engine.review import ReviewChange, ReviewKeeper, stored_reviews
 from agent.errors import AgentError, RetryLater, RuleViolation
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import BatchItemResult
 from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.review.keeper import ReviewChange, ReviewKeeper, stored_reviews
+from agent.review.state import RequirementReview, RequirementState, WorkflowReview, age_seconds
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

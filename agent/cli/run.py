@@ -17,7 +17,6 @@ from agent.cli.profile import add_profile_option, config_for
 from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
-from agent.engine.review import stored_reviews
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot, read_snapshot
@@ -27,6 +26,7 @@ from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
+from agent.review.keeper import stored_reviews
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
 from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_pystray

@@ -29,6 +29,7 @@ from agent.autostart import default_kind
 from agent.cli import exitcodes
 from agent.cli.autostart import enable_and_say
 from agent.cli.login import UsageProblem, check_api_url, read_secrets, verify_credentials
+from agent.cli.profile import add_profile_option, profile_for
 from agent.cli.workflows import tell_running_agent
 from agent.config import load_config, save_config
 from agent.credentials import (
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    setup.add_argument("--profile", metavar="NAME", help="credentials and state profile")
+    add_profile_option(setup)
     setup.add_argument("--api-url", metavar="URL", help="sign in to this Kompliant API")
     setup.add_argument("--api-key", metavar="KEY", help="with this API key (sb_… or lv_…)")
     setup.add_argument(
@@ -116,7 +117,7 @@ def run_setup(args: argparse.Namespace) -> int:
     interactive = not args.non_interactive and not args.stdin and sys.stdin.isatty()
     asker = Asker(interactive)
     config = load_config()
-    profile = args.profile or config.agent.profile
+    profile = profile_for(args, config)
     print("Step 1 of 3: sign in to Kompliant")
     try:
         credentials = sign_in(args, profile, asker)

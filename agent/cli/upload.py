@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.cli import exitcodes
+from agent.cli.profile import add_profile_option, profile_for
 from agent.credentials import resolve_credentials
 from agent.errors import AgentError
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
-from agent.locations import DEFAULT_PROFILE
 from agent.upload.link import LinkFailed, LinkIncomplete
 from agent.upload.oneshot import UploadResult, upload_file
 
@@ -88,9 +88,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="how long one Kompliant call is retried while the network or server has trouble "
         "(default %(default)g; 0 gives up at the first failure)",
     )
-    parser.add_argument(
-        "--profile", default=None, help=f"credentials profile (default {DEFAULT_PROFILE!r})"
-    )
+    add_profile_option(parser)
     parser.set_defaults(func=run, parser=parser)
 
 
@@ -121,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kompliant-agent upload: error: {problem}", file=sys.stderr)
         return exitcodes.USAGE
     try:
-        credentials = resolve_credentials(args.profile)
+        credentials = resolve_credentials(profile_for(args))
         pacer = Pacer(PacerPolicy(max_elapsed=max(args.retry_for, 0.0)))
         with KompliantClient(credentials, pacer=pacer) as client:
             result = upload_file(

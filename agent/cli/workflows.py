@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from agent.cli import exitcodes
+from agent.cli.profile import add_profile_option, profile_for
 from agent.config import config_path, load_config, save_config
 from agent.credentials import resolve_credentials
 from agent.decide import add_workflow, refresh_workflow, remove_workflow
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     add.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (w_…)")
     add.add_argument("--label", metavar="TEXT", help="a readable name for the workflow's folder")
-    _profile_option(add)
+    add_profile_option(add)
     add.set_defaults(func=run_add)
 
     remove = sub.add_parser(
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="WORKFLOW_ID",
         help="refresh only this workflow (repeatable); default: every configured workflow",
     )
-    _profile_option(refresh)
+    add_profile_option(refresh)
     refresh.set_defaults(func=run_refresh)
 
 
@@ -85,7 +86,7 @@ def tell_running_agent(profile: str) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     config = load_config()
-    profile = args.profile or config.agent.profile
+    profile = profile_for(args, config)
     with open_client(profile) as client:
         updated, result = add_workflow(client, config, args.workflow_id, args.label)
     path = save_config(updated)
@@ -132,7 +133,7 @@ def run_refresh(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exitcodes.USAGE
-    profile = args.profile or config.agent.profile
+    profile = profile_for(args, config)
     with open_client(profile) as client:
         report = refresh_workflow(client, config, workflow_ids=args.workflow)
     tell_running_agent(profile)
@@ -144,11 +145,3 @@ def run_refresh(args: argparse.Namespace) -> int:
     if len(errors) == len(report.workflows):
         return exitcodes.for_error(errors[0])
     return exitcodes.PARTIAL
-
-
-def _profile_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--profile",
-        metavar="NAME",
-        help="the credentials profile (default: the config's agent.profile)",
-    )

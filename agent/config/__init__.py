@@ -15,7 +15,7 @@ from agent.config.model import (
     default_root,
 )
 from agent.config.parse import ConfigError, parse_config
-from agent.config.store import config_path, load_config, save_config, write_atomically
+from agent.config.store import config_path, load_config, save_config
 
 __all__ = [
     "AgentSettings",
@@ -31,5 +31,4 @@ __all__ = [
     "load_config",
     "parse_config",
     "save_config",
-    "write_atomically",
 ]

@@ -1,23 +1,22 @@
 """Reading and writing the config file (``locations().config_file``).
 
-The file is written atomically: a temporary file beside it, flushed to disk, then
-``os.replace``. A crash or a full disk leaves the old file or the new one, never half of
-either. Comments in a hand-edited file are not kept when the agent writes it back
-(``add-workflow`` / ``remove-workflow``); docs/folders.md says so.
+The file is written atomically (:mod:`agent.atomic`): a crash or a full disk leaves the
+old file or the new one, never half of either. When the agent writes it back
+(``add-workflow`` / ``remove-workflow``) it edits the file as the user left it
+(:mod:`agent.config.edit`): their comments and layout stay.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 
-import tomli_w
+from tomlkit.exceptions import TOMLKitError
 
+from agent.atomic import write_atomically
 from agent.config.dump import config_to_data
+from agent.config.edit import edited
 from agent.config.model import Config
 from agent.config.parse import ConfigError, parse_config
 from agent.locations import locations
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 HEADER = (
     "# kompliant-agent configuration; the format is described in docs/folders.md.\n"
-    "# add-workflow and remove-workflow rewrite this file (comments are not kept).\n\n"
+    "# add-workflow and remove-workflow edit this file; your comments are kept.\n\n"
 )
 
 
@@ -56,25 +55,15 @@ def load_config(path: Path | None = None) -> Config:
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write ``config`` atomically to ``path`` (default: the config file) and return the path."""
     path = path or config_path()
-    text = HEADER + tomli_w.dumps(config_to_data(config))
+    data = config_to_data(config)
+    try:
+        text = edited(path.read_text(encoding="utf-8"), data)
+    except FileNotFoundError:
+        text = edited(HEADER, data)
+    except (OSError, UnicodeDecodeError, TOMLKitError) as error:
+        log.warning("writing %s anew: the file as it is cannot be edited (%s)", path, error)
+        text = edited(HEADER, data)
     # Read back before replacing: the file the agent writes must be one it can load.
     parse_config(tomllib.loads(text), source=path)
     write_atomically(path, text.encode("utf-8"))
     return path
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise

@@ -10,14 +10,14 @@ folder of mode 0700.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 
+from agent.atomic import write_atomically
 from agent.errors import CredentialsError
 from agent.locations import locations
 
@@ -53,19 +53,8 @@ def write_private(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         path.parent.chmod(0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(tomli_w.dumps(data).encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a file left by a crash
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    # The temporary file is created readable by the owner only (agent.atomic).
+    write_atomically(path, tomlkit.dumps(data))
 
 
 def read_toml(path: Path) -> dict[str, Any] | None:

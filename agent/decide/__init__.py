@@ -9,7 +9,6 @@ Public face::
     add_workflow(client, config, workflow_id, label=None) -> (Config, WorkflowRefresh)
     remove_workflow(config, workflow_id) -> Config
     load_cache(requirements_file(profile)) -> RequirementsCache
-    requirement_state(fulfillments, inactive=, workflow_ended=) -> RequirementState  # pure
 
 docs/folders.md describes the tree for users.
 """
@@ -39,12 +38,6 @@ from agent.decide.refresh import (
     refresh_workflow,
     remove_workflow,
 )
-from agent.decide.review import (
-    FulfillmentSeen,
-    RequirementReview,
-    RequirementState,
-    WorkflowReview,
-)
 from agent.decide.route import Decision, Destination, NeedsRouting, Refusal, route
 from agent.decide.tree import FolderTree, watched_folders
 
@@ -58,16 +51,12 @@ __all__ = [
     "Destination",
     "FolderKind",
     "FolderTree",
-    "FulfillmentSeen",
     "Marker",
     "NeedsRouting",
     "RefreshReport",
     "Refusal",
-    "RequirementReview",
-    "RequirementState",
     "RequirementsCache",
     "WorkflowRefresh",
-    "WorkflowReview",
     "WorkflowSource",
     "add_workflow",
     "load_cache",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import write_atomically
+from agent.atomic import write_atomically
 from agent.kompliant.models import RequiredDocument, Workflow
 from agent.locations import locations
 

@@ -23,8 +23,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from agent.config import write_atomically
-from agent.watch.ignore import AGENT_OWNED
+from agent.atomic import write_atomically
+from agent.owned_names import AGENT_OWNED
 
 log = logging.getLogger(__name__)
 

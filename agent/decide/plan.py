@@ -16,7 +16,7 @@ from agent.config import WorkflowConfig
 from agent.decide.cache import CachedWorkflow
 from agent.decide.markers import NOTICE_ENDED, NOTICE_INACTIVE, FolderKind, Marker
 from agent.decide.names import safe_name, type_in_words, unique_names
-from agent.watch.ignore import AGENT_OWNED
+from agent.owned_names import AGENT_OWNED
 
 INBOX_NAME = "Inbox"
 UPLOAD_ONLY_NAME = "Upload only"

@@ -84,8 +84,7 @@ def _decide(path: Path, folder: Path, marker: Marker, tree: FolderTree) -> Decis
     cached = tree.cached(marker.workflow_id)
     if cached.workflow.ended if cached is not None else marker.ended:
         return _ended(marker.workflow_id, tree)
-    subject = cached.workflow.subject_record_id if cached is not None else ""
-    subject = subject or marker.subject_record_id
+    subject = tree.subject_record_id(marker.workflow_id) or marker.subject_record_id
     if marker.kind is FolderKind.WORKFLOW:
         if path.parent == folder:
             return NeedsRouting(folder)

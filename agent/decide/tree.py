@@ -73,6 +73,17 @@ class FolderTree:
     def cached(self, workflow_id: str) -> CachedWorkflow | None:
         return self.cache.get(workflow_id)
 
+    def subject_record_id(self, workflow_id: str) -> str:
+        """The workflow's subject record: the requirements cache's, else the one its
+        folders' markers were written with; "" when neither knows it."""
+        cached = self.cached(workflow_id)
+        if cached is not None and cached.workflow.subject_record_id:
+            return cached.workflow.subject_record_id
+        for marker in self.folders.values():
+            if marker.workflow_id == workflow_id and marker.subject_record_id:
+                return marker.subject_record_id
+        return ""
+
     def settings_for(self, path: Path) -> StabilitySettings:
         """Finished-file settings for a file or folder below the root.
 

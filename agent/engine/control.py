@@ -10,10 +10,10 @@ requests, numbered so that each is carried out once.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from agent.atomic import write_atomically
 
 CONTROL_FILE = "control.json"
 
@@ -40,17 +40,7 @@ def read_control(state_dir: Path) -> Control:
 
 
 def write_control(state_dir: Path, control: Control) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".control-", dir=state_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(control), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, state_dir / CONTROL_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(state_dir / CONTROL_FILE, json.dumps(asdict(control)))
 
 
 def set_paused(state_dir: Path, paused: bool) -> Control:

@@ -54,7 +54,6 @@ from agent.errors import (
     FileChanged,
     FileProblem,
     HashMismatch,
-    RetryLater,
     UploadFormExpired,
     WrongContent,
 )
@@ -63,10 +62,9 @@ from agent.kompliant.client import KompliantClient
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
 from agent.settle.verified import as_read
-from agent.upload.create import DEFAULT_SKEW, create_document, remove_orphans
+from agent.upload.create import DEFAULT_SKEW, create_document, discard, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
-from agent.upload.oneshot import discard
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
@@ -443,16 +441,3 @@ def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
 
 def _action(error: AgentError) -> str:
     return error.hint or "Check the file, then move it back into its folder to try again."
-
-
-def gave_up(entry: Entry, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note for a file whose retry budget is spent."""
-    problem = (
-        f"The upload kept failing after {entry.attempts} attempts; the last problem was: "
-        f"{error.message}"
-    )
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_atomically
 from agent.engine.state import AgentState
 from agent.journal import FolderCounts
 
@@ -81,15 +81,9 @@ class Snapshot:
 
 
 def write_snapshot(state_dir: Path, snapshot: Snapshot) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(snapshot.to_data(), handle, indent=1)
-        os.replace(tmp, state_dir / STATUS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Rewritten on every change: atomic, not synced (a crash loses only the status).
+    text = json.dumps(snapshot.to_data(), indent=1)
+    write_atomically(state_dir / STATUS_FILE, text, durable=False)
 
 
 def read_snapshot(state_dir: Path) -> Snapshot | None:

@@ -9,16 +9,13 @@ Public face:
 - :class:`ProfileLock` / :class:`AlreadyRunning` (:mod:`agent.settle.lock`);
 - :class:`MoveFailed`: the disk refused a move; the file stays claimed (retry later).
 
-:data:`AGENT_NAMES` are the folder names the agent creates inside a watched folder, for
-the watcher to ignore; ``*.claim.json``, ``*.receipt.txt`` and ``*.error.txt`` live only
-inside them.
+The folder and file names it creates are :data:`agent.owned_names.AGENT_OWNED`'s, the
+ones the watcher ignores.
 """
 
 from __future__ import annotations
 
 from agent.settle.claim import (
-    CLAIM_SUFFIX,
-    PROCESSING_DIR,
     Claim,
     ClaimOwner,
     adopt,
@@ -32,11 +29,6 @@ from agent.settle.claim import (
 from agent.settle.lock import LOCK_FILE, AlreadyRunning, ProfileLock
 from agent.settle.moves import MoveFailed
 from agent.settle.outcome import (
-    DONE_DIR,
-    ERROR_SUFFIX,
-    FAILED_DIR,
-    RECEIPT_SUFFIX,
-    RETRIED_DIR,
     DoneRecord,
     Fulfilled,
     find_done,
@@ -45,18 +37,8 @@ from agent.settle.outcome import (
     settle_failed,
 )
 
-AGENT_NAMES = frozenset({PROCESSING_DIR, DONE_DIR, FAILED_DIR})
-
 __all__ = [
-    "AGENT_NAMES",
-    "CLAIM_SUFFIX",
-    "DONE_DIR",
-    "ERROR_SUFFIX",
-    "FAILED_DIR",
     "LOCK_FILE",
-    "PROCESSING_DIR",
-    "RECEIPT_SUFFIX",
-    "RETRIED_DIR",
     "AlreadyRunning",
     "Claim",
     "ClaimOwner",

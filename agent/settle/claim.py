@@ -26,18 +26,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_atomically
+from agent.owned_names import AGENT_OWNED
 from agent.settle.moves import (
     move_failed,
     move_to_free_name,
     rename_no_clobber,
     sidecar_name,
-    write_replacing,
 )
 
 log = logging.getLogger(__name__)
 
-PROCESSING_DIR = ".processing"
-CLAIM_SUFFIX = ".claim.json"
 _RECORD_KIND = "kompliant-agent claim"
 
 #: Claims of another host are taken over when older than this (its agent cannot be asked).
@@ -71,7 +70,7 @@ class Claim:
 
     @property
     def record_path(self) -> Path:
-        return self.path.with_name(sidecar_name(self.path.name, CLAIM_SUFFIX))
+        return self.path.with_name(sidecar_name(self.path.name, AGENT_OWNED.claim_suffix))
 
     @property
     def folder(self) -> Path:
@@ -97,12 +96,12 @@ def _pid_running(pid: int) -> bool:
     if sys.platform == "win32":
         import ctypes
 
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
         if not handle:
             return False
         code = ctypes.c_ulong()
-        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))  # type: ignore[attr-defined]
-        ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(handle)
         return code.value == 259  # STILL_ACTIVE
     try:
         os.kill(pid, 0)
@@ -172,7 +171,7 @@ def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
 
 def _write_record(claim: Claim, *, durable: bool = True) -> None:
     """Write the owner record in place of any earlier one (we own the claim)."""
-    write_replacing(claim.record_path, _record_text(claim), durable=durable)
+    write_atomically(claim.record_path, _record_text(claim), durable=durable)
 
 
 def claim(
@@ -186,11 +185,14 @@ def claim(
     Raises :class:`agent.settle.moves.MoveFailed` when the folder refuses the move
     (permissions, full disk); the file then stays where it is.
     """
-    processing = path.parent / PROCESSING_DIR
+    processing = path.parent / AGENT_OWNED.processing_dir
     try:
         processing.mkdir(exist_ok=True)
         target = move_to_free_name(
-            path, processing, path.name, also_free=lambda name: [sidecar_name(name, CLAIM_SUFFIX)]
+            path,
+            processing,
+            path.name,
+            also_free=lambda name: [sidecar_name(name, AGENT_OWNED.claim_suffix)],
         )
     except FileNotFoundError:
         return None
@@ -200,7 +202,7 @@ def claim(
     try:
         # Not synced to disk: after a power cut an unsynced rename leaves the file where
         # the user put it, and a lost record makes the claim an orphan that is recovered
-        # (agent/engine/runner.py); two fsyncs per file are not worth that.
+        # (agent/engine/recovery.py); two fsyncs per file are not worth that.
         _write_record(taken, durable=False)
     except OSError as error:
         # without a record the claim is still safe: it is recovered as an orphan later
@@ -226,7 +228,7 @@ def release(taken: Claim) -> Path:
 
 def claims_in(folder: Path) -> list[Claim]:
     """Every claim in ``folder/.processing`` (with or without an owner record)."""
-    processing = folder / PROCESSING_DIR
+    processing = folder / AGENT_OWNED.processing_dir
     try:
         names = sorted(os.listdir(processing))
     except FileNotFoundError:
@@ -234,11 +236,11 @@ def claims_in(folder: Path) -> list[Claim]:
     found = []
     for name in names:
         path = processing / name
-        if name.startswith(".tmp-") or not path.is_file():
+        if name.startswith(AGENT_OWNED.temp_prefix) or not path.is_file():
             continue
-        if name.endswith(CLAIM_SUFFIX) and _read_record(path) is not None:
+        if name.endswith(AGENT_OWNED.claim_suffix) and _read_record(path) is not None:
             continue  # an owner record
-        record = path.with_name(sidecar_name(name, CLAIM_SUFFIX))
+        record = path.with_name(sidecar_name(name, AGENT_OWNED.claim_suffix))
         found.append(_claim_from(path, _read_record(record)))
     return found
 
@@ -293,7 +295,7 @@ def adopt(
     taken = Claim(stale.path, stale.source, owner or current_owner(), now())
     record = stale.record_path
     if stale.owner is not None:
-        moved = record.with_name(f".tmp-{uuid.uuid4().hex}")
+        moved = record.with_name(f"{AGENT_OWNED.temp_prefix}{uuid.uuid4().hex}")
         try:
             rename_no_clobber(record, moved)
         except FileNotFoundError:

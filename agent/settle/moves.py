@@ -17,7 +17,6 @@ FileNotFoundError (someone else took the file).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -25,7 +24,6 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,8 +36,6 @@ _RENAME_NOREPLACE = 1  # Linux
 _RENAME_EXCL = 0x4  # macOS
 
 NAME_TRIES = 10_000
-#: How the agent's temporary files start; everything else ignores them.
-TEMP_PREFIX = ".tmp-"
 
 
 class MoveFailed(RetryLater):
@@ -170,35 +166,6 @@ def move_to_free_name(
             continue
         return target
     raise FileExistsError(errno.EEXIST, f"no free name for {name}", str(folder))
-
-
-def write_temp(folder: Path, text: str, *, durable: bool = True) -> Path:
-    """``text`` in a new hidden ``.tmp-…`` file in ``folder``, synced to disk (``durable``).
-
-    On an OSError (for example ENOSPC) no partial file is left behind.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def write_replacing(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write a file the agent owns atomically (temp file, then ``os.replace``)."""
-    tmp = write_temp(path.parent, text, durable=durable)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def fsync_folder(folder: Path) -> None:

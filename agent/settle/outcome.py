@@ -25,25 +25,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.atomic import write_temp
 from agent.errors import FileProblem
 from agent.journal.redact import redact
+from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
 from agent.settle.moves import (
-    TEMP_PREFIX,
     fsync_folder,
     move_failed,
     move_to_free_name,
     sidecar_name,
-    write_temp,
 )
 
 log = logging.getLogger(__name__)
-
-DONE_DIR = "done"
-FAILED_DIR = "failed"
-RETRIED_DIR = ".retried"
-RECEIPT_SUFFIX = ".receipt.txt"
-ERROR_SUFFIX = ".error.txt"
 
 
 @dataclass(frozen=True)
@@ -171,7 +165,7 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
 def settle_done(claimed: Claim, record: DoneRecord) -> Path:
     """Move a claimed file to ``done/`` with its receipt; return where it is now."""
     text = receipt_text(claimed.source.name, record)
-    return _settle(claimed, DONE_DIR, RECEIPT_SUFFIX, text)
+    return _settle(claimed, AGENT_OWNED.done_dir, AGENT_OWNED.receipt_suffix, text)
 
 
 def settle_failed(
@@ -187,7 +181,7 @@ def settle_failed(
     text = error_text(
         claimed.source.name, claimed.folder, problem, action, when, retry_helps=retry_helps
     )
-    return _settle(claimed, FAILED_DIR, ERROR_SUFFIX, text)
+    return _settle(claimed, AGENT_OWNED.failed_dir, AGENT_OWNED.error_suffix, text)
 
 
 def _failed_files(failed: Path) -> tuple[list[Path], list[Path]]:
@@ -202,7 +196,7 @@ def _failed_files(failed: Path) -> tuple[list[Path], list[Path]]:
         path = failed / name
         if name.startswith(".") or not path.is_file():
             continue
-        (notes if name.endswith(ERROR_SUFFIX) else files).append(path)
+        (notes if name.endswith(AGENT_OWNED.error_suffix) else files).append(path)
     return files, notes
 
 
@@ -214,11 +208,11 @@ def retry_failed(folder: Path) -> list[Path]:
     A file the disk refuses to move raises :class:`MoveFailed`; those moved before it
     stay moved.
     """
-    failed = folder / FAILED_DIR
+    failed = folder / AGENT_OWNED.failed_dir
     if not failed.is_dir():
         return []
     files, notes = _failed_files(failed)
-    retried = failed / RETRIED_DIR
+    retried = failed / AGENT_OWNED.retried_dir
     moved = []
     for path in files:
         try:
@@ -230,11 +224,11 @@ def retry_failed(folder: Path) -> list[Path]:
         moved.append(back)
         log.info("retrying %s (back in %s)", path.name, folder)
     for note in notes:
-        if note.with_name(note.name[: -len(ERROR_SUFFIX)]).exists():
+        if note.with_name(note.name[: -len(AGENT_OWNED.error_suffix)]).exists():
             continue  # its file is still here: keep explaining it
         try:
             retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name, suffix=ERROR_SUFFIX)
+            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
         except OSError as error:
             log.warning("could not put %s aside: %s", note.name, error)
     return moved
@@ -249,25 +243,25 @@ def find_done(folder: Path, document_id: str) -> Path | None:
     temporary note in done/; it is given its name now (:func:`_finish_receipt`). (A
     duplicate's receipt names a document it did not upload, so it is not looked for here.)
     """
-    done = folder / DONE_DIR
+    done = folder / AGENT_OWNED.done_dir
     try:
         names = sorted(os.listdir(done))
     except FileNotFoundError:
         return None
     wanted = _uploaded_line(document_id)
     for name in names:
-        if not name.endswith(RECEIPT_SUFFIX):
+        if not name.endswith(AGENT_OWNED.receipt_suffix):
             continue
         try:
             text = (done / name).read_text(encoding="utf-8")
         except OSError:
             continue
         if wanted in text:
-            target = done / name[: -len(RECEIPT_SUFFIX)]
+            target = done / name[: -len(AGENT_OWNED.receipt_suffix)]
             if target.exists():
                 return target
     for name in names:
-        if name.startswith(TEMP_PREFIX):
+        if name.startswith(AGENT_OWNED.temp_prefix):
             found = _finish_receipt(done / name, wanted)
             if found is not None:
                 return found
@@ -300,12 +294,17 @@ def _finish_receipt(note: Path, wanted: str) -> Path | None:
         target = done / candidate
         if (
             not _numbered_variant(candidate, file_name)
-            or (done / (candidate + RECEIPT_SUFFIX)).exists()
+            or (done / (candidate + AGENT_OWNED.receipt_suffix)).exists()
             or _sha256(target) != sha256
         ):
             continue
         try:
-            move_to_free_name(note, done, candidate + RECEIPT_SUFFIX, suffix=RECEIPT_SUFFIX)
+            move_to_free_name(
+                note,
+                done,
+                candidate + AGENT_OWNED.receipt_suffix,
+                suffix=AGENT_OWNED.receipt_suffix,
+            )
         except OSError as error:
             log.warning("could not name the receipt of %s: %s", target, error)
         else:

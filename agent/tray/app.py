@@ -30,11 +30,12 @@ from typing import Any, TypeVar
 from agent.config import Config
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import request_refresh, request_retry, set_paused
-from agent.engine.review import stored_reviews
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.errors import AgentError
 from agent.locations import locations
+from agent.owned_names import AGENT_OWNED
+from agent.review.keeper import stored_reviews
 from agent.tray import desktop
 from agent.tray.icons import icon_for, icon_key, tooltip
 from agent.tray.menu import (
@@ -359,10 +360,11 @@ class TrayApp:
     def failed_folders(self) -> list[Path]:
         cache = load_cache(requirements_file(self.config.agent.profile))
         tree = FolderTree.scan(self.config.root, self.config, cache)
+        failed = AGENT_OWNED.failed_dir
         return [
-            folder / "failed"
+            folder / failed
             for folder in tree.folders
-            if (folder / "failed").is_dir() and any((folder / "failed").iterdir())
+            if (folder / failed).is_dir() and any((folder / failed).iterdir())
         ]
 
     def _write_status_text(self) -> Path:

@@ -18,7 +18,7 @@ TERMINALS = ("x-terminal-emulator", "gnome-terminal", "konsole", "xfce4-terminal
 def open_path(path: Path) -> bool:
     """Show ``path`` in the desktop's file manager or viewer; False (logged) when it can't."""
     if sys.platform == "win32":  # pragma: no cover - Windows only
-        os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
+        os.startfile(path)
         return True
     command = ["open", str(path)] if sys.platform == "darwin" else ["xdg-open", str(path)]
     if shutil.which(command[0]) is None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 
 from agent.config import Config
 from agent.decide import RequirementsCache
-from agent.decide.review import RequirementState, WorkflowReview
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot
+from agent.review.state import RequirementState, WorkflowReview
 
 TEXT_LIMIT = 60  # characters of a menu line; longer ones end in "…"
 

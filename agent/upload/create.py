@@ -15,6 +15,10 @@ document that never got its file. So after an ambiguous answer we reconcile firs
 3. create anew.
 
 The number of attempts is bounded; the last ambiguity is raised as it came (retry later).
+
+:func:`discard` deletes a document that was created but cannot be finished (its upload
+failed, its stored copy differs, no required document took it), for the engine's
+pipeline and the one-shot ``upload`` alike.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from agent.errors import AmbiguousRequest, AuthError, CannotSucceed
+from agent.errors import AgentError, AmbiguousRequest, AuthError, CannotSucceed
 from agent.kompliant.models import CreatedDocument, Document
 
 log = logging.getLogger(__name__)
@@ -154,3 +158,12 @@ def create_document(
             remove_orphans(client, subject_record_id, file_name, file_size, started - skew)
     assert last is not None
     raise last
+
+
+def discard(client: DocumentApi, document_id: str) -> None:
+    """Delete a document this run could not finish; a failure here is only logged."""
+    try:
+        client.delete_document(document_id)
+        log.info("deleted %s, which could not be finished", document_id)
+    except AgentError as error:
+        log.warning("could not delete unfinished document %s: %s", document_id, error)

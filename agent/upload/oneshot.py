@@ -32,7 +32,7 @@ from agent.errors import (
     WorkflowEnded,
 )
 from agent.kompliant.models import RequiredDocument, Workflow
-from agent.upload.create import DocumentApi, create_document, utc_now
+from agent.upload.create import DocumentApi, create_document, discard, utc_now
 from agent.upload.identity import identify
 from agent.upload.link import FulfillmentApi
 from agent.upload.link import link as link_document
@@ -107,15 +107,6 @@ def check_workflow(
                 hint="Ask the Kompliant team whether another requirement should get the file.",
             )
     return workflow.subject_record_id
-
-
-def discard(client: DocumentApi, document_id: str) -> None:
-    """Delete a document this run could not finish; a failure here is only logged."""
-    try:
-        client.delete_document(document_id)
-        log.info("deleted %s, which could not be finished", document_id)
-    except AgentError as error:
-        log.warning("could not delete unfinished document %s: %s", document_id, error)
 
 
 def upload_file(

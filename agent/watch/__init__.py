@@ -7,8 +7,6 @@ The engine wires three pieces: :class:`FolderWatcher` forwards changes, a
 
 from agent.watch.events import EventKind
 from agent.watch.ignore import (
-    AGENT_OWNED,
-    AgentNames,
     ignore_under,
     is_agent_owned,
     is_ignored,
@@ -18,8 +16,6 @@ from agent.watch.observer import FolderWatcher, RootState
 from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
 
 __all__ = [
-    "AGENT_OWNED",
-    "AgentNames",
     "EventKind",
     "FileStat",
     "FolderWatcher",

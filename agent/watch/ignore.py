@@ -10,8 +10,8 @@ Three kinds of names are skipped before a file reaches finished-file detection:
 - the agent's own folders, markers and sidecars (see :data:`AGENT_OWNED`), and the user's
   ignore patterns from the config.
 
-The agent's own names live here, in one place, so :mod:`agent.decide` and
-:mod:`agent.settle` create exactly the names this module skips.
+The agent's own names live in :mod:`agent.owned_names`, so :mod:`agent.decide`,
+:mod:`agent.settle` and :mod:`agent.review` create exactly the names this module skips.
 """
 
 from __future__ import annotations
@@ -19,67 +19,9 @@ from __future__ import annotations
 import fnmatch
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-
-@dataclass(frozen=True)
-class AgentNames:
-    """The names the agent writes into watched folders; never treated as documents."""
-
-    done_dir: str = "done"
-    failed_dir: str = "failed"
-    processing_dir: str = ".processing"
-    marker_prefix: str = ".kompliant"
-    error_suffix: str = ".error.txt"
-    receipt_suffix: str = ".receipt.txt"
-    # Beside a receipt in done/ (ignored as a whole, so not a sidecar suffix): rejected.
-    rejected_suffix: str = ".rejected.txt"
-    folder_marker: str = ".kompliant-folder.json"
-    inactive_notice: str = "_INACTIVE - no longer required.txt"
-    ended_notice: str = "_ENDED - workflow ended.txt"
-    # A requirement folder's review state: one of these at a time, named after the state.
-    status_missing: str = "_STATUS - missing, drop the document here.txt"
-    status_needs_review: str = "_STATUS - uploaded, waiting for review.txt"
-    status_in_review: str = "_STATUS - in review.txt"
-    status_accepted: str = "_STATUS - accepted.txt"
-    status_rejected: str = "_STATUS - rejected, send a new file.txt"
-
-    @property
-    def folders(self) -> frozenset[str]:
-        """Folders the agent owns inside every watched folder."""
-        return frozenset({self.done_dir, self.failed_dir, self.processing_dir})
-
-    @property
-    def status_notices(self) -> frozenset[str]:
-        """The review-state notices; exactly these names, so a user's ``_STATUS …`` file
-        of another name is a document like any other."""
-        return frozenset(
-            {
-                self.status_missing,
-                self.status_needs_review,
-                self.status_in_review,
-                self.status_accepted,
-                self.status_rejected,
-            }
-        )
-
-    @property
-    def files(self) -> frozenset[str]:
-        """Whole file names the agent writes into watched folders (marker and notices)."""
-        return (
-            frozenset({self.folder_marker, self.inactive_notice, self.ended_notice})
-            | self.status_notices
-        )
-
-    @property
-    def sidecar_suffixes(self) -> tuple[str, ...]:
-        """Endings of the readable records the agent writes beside settled files."""
-        return (self.error_suffix, self.receipt_suffix)
-
-
-#: The one set of agent-owned names. Import it rather than spelling the names again.
-AGENT_OWNED = AgentNames()
+from agent.owned_names import AGENT_OWNED
 
 #: Whether file names compare without regard to case on this system (Windows, macOS).
 OS_CASE_INSENSITIVE = sys.platform in ("win32", "darwin")

@@ -20,11 +20,10 @@ from agent.credentials import files, resolve_credentials
 from agent.credentials.keyring_store import service_name
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
+from tests.kit.sandbox import DEMO_WORKFLOW
 
 pytestmark = pytest.mark.keyring
 
-DEMO_SUBJECT = "sr_DemoSubject000000000001"
-DEMO_WORKFLOW = "w_DemoApplication000000001"
 REQUIRED = os.environ.get("KOMPLIANT_REQUIRE_KEYRING") == "1"
 
 

@@ -6,15 +6,16 @@ from dataclasses import dataclass, field, replace
 
 from agent.errors import EntityNotFound, NetworkError
 from agent.kompliant.models import RequiredDocument, Workflow
+from tests.kit.sandbox import DEMO_SUBJECT as SUBJECT
+from tests.kit.sandbox import DEMO_WORKFLOW as DEMO
+from tests.kit.sandbox import ENDED_WORKFLOW as ENDED
+from tests.kit.sandbox import RD_ADDRESS as ADDRESS
+from tests.kit.sandbox import RD_BANK as BANK
+from tests.kit.sandbox import RD_ENDED as ENDED_BANK
+from tests.kit.sandbox import RD_ID as GOV_ID
+from tests.kit.sandbox import RD_INACTIVE as OLD_TAX
 
-DEMO = "w_DemoApplication000000001"
-ENDED = "w_DemoEnded00000000000001"
-SUBJECT = "sr_DemoSubject000000000001"
-BANK = "rd_BankStatements00000001"
-ADDRESS = "rd_ProofOfAddress0000001"
-GOV_ID = "rd_GovernmentId000000001"
-OLD_TAX = "rd_OldTaxReturn00000001"
-ENDED_BANK = "rd_EndedBankStatement001"
+__all__ = ["ADDRESS", "BANK", "DEMO", "ENDED", "ENDED_BANK", "GOV_ID", "OLD_TAX", "SUBJECT"]
 
 
 def rd(rd_id: str, code: str, name: str, status: str = "ACTIVE") -> RequiredDocument:

@@ -9,7 +9,14 @@ import pytest
 
 import agent.cli
 from agent.cli import exitcodes, main
-from agent.config import AgentSettings, Config, WorkflowConfig, load_config, save_config
+from agent.config import (
+    AgentSettings,
+    Config,
+    WorkflowConfig,
+    config_path,
+    load_config,
+    save_config,
+)
 from agent.decide import (
     NOTICE_ENDED,
     NOTICE_INACTIVE,
@@ -24,16 +31,15 @@ from agent.decide import (
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from tests.decide.fakes import ADDRESS, BANK, DEMO, ENDED, GOV_ID, OLD_TAX
+from tests.kit.agent import credentials_env
 
 HOME = "Business application (w_DemoApplication000000001)"
 
 
 @pytest.fixture
 def cli_env(live_sandbox: Credentials, root: Path, monkeypatch: pytest.MonkeyPatch) -> Credentials:
-    monkeypatch.setenv("KOMPLIANT_API_URL", live_sandbox.api_url)
-    monkeypatch.setenv("KOMPLIANT_API_KEY", live_sandbox.api_key)
-    monkeypatch.setenv("KOMPLIANT_SECRET_KEY", live_sandbox.secret_key)
-    monkeypatch.setenv("KOMPLIANT_AUTH_TOKEN", live_sandbox.auth_token)
+    for name, value in credentials_env(live_sandbox).items():
+        monkeypatch.setenv(name, value)
     save_config(Config(agent=AgentSettings(root=root)))
     if "agent.cli.workflows" not in agent.cli.COMMAND_MODULES:  # until the dispatcher lists it
         modules = (*agent.cli.COMMAND_MODULES, "agent.cli.workflows")
@@ -89,6 +95,42 @@ def test_add_refresh_remove_on_the_command_line(
     assert "every file and folder stays where it is" in capsys.readouterr().out
     assert (home / "Bank statements" / "kept.pdf").read_bytes() == b"%PDF kept"
     assert [w.workflow_id for w in load_config().workflows] == [ENDED]
+
+
+def test_the_users_comments_in_config_toml_survive_add_and_remove_workflow(
+    cli_env: Credentials, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_path()
+    path.write_text(
+        "# Our office's agent: ask Sam before changing it.\n"
+        "[agent]\n"
+        f"root = '{root}'  # the shared drive\n"
+        "workers = 2 # the old laptop is slow\n"
+        "\n"
+        "# Files from the scanner are written slowly.\n"
+        "[stability]\n"
+        "quiet_seconds = 5.0\n",
+        encoding="utf-8",
+    )
+    assert main(["add-workflow", DEMO, "--label", "Demo business"]) == exitcodes.OK
+    added = path.read_text(encoding="utf-8")
+    for comment in (
+        "# Our office's agent: ask Sam before changing it.\n",
+        f"root = '{root}'  # the shared drive\n",
+        "workers = 2 # the old laptop is slow\n",
+        "# Files from the scanner are written slowly.\n[stability]\n",
+    ):
+        assert comment in added
+    config = load_config()
+    assert [(w.workflow_id, w.label) for w in config.workflows] == [(DEMO, "Demo business")]
+    assert config.agent.workers == 2 and config.stability.quiet_seconds == 5.0
+
+    assert main(["remove-workflow", DEMO]) == exitcodes.OK
+    removed = path.read_text(encoding="utf-8")
+    assert "workers = 2 # the old laptop is slow\n" in removed
+    assert "# Files from the scanner are written slowly.\n" in removed
+    assert DEMO not in removed
+    assert load_config().workflows == ()
 
 
 def test_unknown_workflow_exits_cannot_succeed_and_changes_nothing(

@@ -19,6 +19,7 @@ from agent.kompliant.client import KompliantClient
 from agent.sandbox import RunningSandbox
 from agent.watch.mounts import Mount
 from tests.conftest import DEMO_WORKFLOW
+from tests.kit.agent import credentials_env
 
 SECURE = BackendChoice(BackendKind.SECURE, "keyring.backends.SecretService.Keyring", None)
 HEALTHY = Probes(
@@ -27,15 +28,6 @@ HEALTHY = Probes(
     tray=lambda env: TrayFacts(True, "gtk", has_menu=True),
     platform="linux",
 )
-
-
-def env_for(credentials: Credentials) -> dict[str, str]:
-    return {
-        "KOMPLIANT_API_URL": credentials.api_url,
-        "KOMPLIANT_API_KEY": credentials.api_key,
-        "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-        "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-    }
 
 
 @pytest.fixture
@@ -53,7 +45,9 @@ def by_check(findings: list[Finding]) -> dict[str, Finding]:
 def test_everything_passes_on_a_healthy_installation(
     configured: Config, demo_credentials: Credentials
 ) -> None:
-    findings = by_check(run_checks(configured, "default", env_for(demo_credentials), HEALTHY))
+    findings = by_check(
+        run_checks(configured, "default", credentials_env(demo_credentials), HEALTHY)
+    )
     assert {k: f.outcome for k, f in findings.items()} == {
         "keyring": Outcome.OK,
         "API reachable": Outcome.OK,
@@ -70,7 +64,7 @@ def test_rejected_credentials_fail_with_how_to_sign_in_again(
     configured: Config, demo_credentials: Credentials
 ) -> None:
     wrong = dataclasses.replace(demo_credentials, auth_token="x" * 40)
-    findings = by_check(run_checks(configured, "default", env_for(wrong), HEALTHY))
+    findings = by_check(run_checks(configured, "default", credentials_env(wrong), HEALTHY))
     assert findings["API reachable"].outcome is Outcome.OK
     assert findings["credentials"].outcome is Outcome.FAILED
     assert "kompliant-agent login" in findings["credentials"].fix
@@ -82,7 +76,7 @@ def test_rejected_credentials_fail_with_how_to_sign_in_again(
 def test_an_unreachable_api_fails_and_skips_the_credentials(
     configured: Config, sandbox: RunningSandbox, demo_credentials: Credentials
 ) -> None:
-    env = env_for(demo_credentials)
+    env = credentials_env(demo_credentials)
     sandbox.stop()
     findings = by_check(run_checks(configured, "default", env, HEALTHY))
     assert findings["API reachable"].outcome is Outcome.FAILED
@@ -102,14 +96,18 @@ def test_a_missing_workflow_folder_fails_with_add_workflow(
 ) -> None:
     folder = configured.root / f"Demo Ltd ({DEMO_WORKFLOW})"
     folder.rename(configured.root.parent / "moved away")
-    findings = by_check(run_checks(configured, "default", env_for(demo_credentials), HEALTHY))
+    findings = by_check(
+        run_checks(configured, "default", credentials_env(demo_credentials), HEALTHY)
+    )
     assert findings["watched folders"].outcome is Outcome.FAILED
     assert f"kompliant-agent add-workflow {DEMO_WORKFLOW}" in findings["watched folders"].fix
 
 
 def test_a_missing_root_fails(configured: Config, demo_credentials: Credentials) -> None:
     configured.root.rename(configured.root.parent / "gone")
-    findings = by_check(run_checks(configured, "default", env_for(demo_credentials), HEALTHY))
+    findings = by_check(
+        run_checks(configured, "default", credentials_env(demo_credentials), HEALTHY)
+    )
     assert findings["watched folders"].outcome is Outcome.FAILED
     assert "does not exist" in findings["watched folders"].detail
 
@@ -121,7 +119,9 @@ def test_an_unwritable_folder_fails(configured: Config, demo_credentials: Creden
         return "Permission denied" if folder == bank else probe_writable(folder)
 
     probes = dataclasses.replace(HEALTHY, writable=writable)
-    findings = by_check(run_checks(configured, "default", env_for(demo_credentials), probes))
+    findings = by_check(
+        run_checks(configured, "default", credentials_env(demo_credentials), probes)
+    )
     assert findings["watched folders"].outcome is Outcome.FAILED
     assert "Bank statements is not writable" in findings["watched folders"].detail
     assert "write access" in findings["watched folders"].fix
@@ -135,7 +135,9 @@ def test_the_writable_probe_creates_nothing_that_stays(tmp_path: Path) -> None:
 
 def test_too_few_inotify_watches_fail(configured: Config, demo_credentials: Credentials) -> None:
     probes = dataclasses.replace(HEALTHY, inotify_limit=lambda: 3)
-    findings = by_check(run_checks(configured, "default", env_for(demo_credentials), probes))
+    findings = by_check(
+        run_checks(configured, "default", credentials_env(demo_credentials), probes)
+    )
     assert findings["inotify watch limit"].outcome is Outcome.FAILED
 
 
@@ -162,7 +164,7 @@ def test_the_cli_exit_code_says_whether_all_passed(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name, value in env_for(demo_credentials).items():
+    for name, value in credentials_env(demo_credentials).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("agent.doctor.checks.Probes", lambda: HEALTHY)
     assert main(["doctor"]) == 0
@@ -181,7 +183,7 @@ def test_a_root_on_a_network_share_is_named_as_polled(
 ) -> None:
     share = Mount(str(configured.root.parent), "nfs4", "filer:/home")
     probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4"), share])
-    folders = by_check(run_checks(configured, "default", env_for(demo_credentials), probes))
+    folders = by_check(run_checks(configured, "default", credentials_env(demo_credentials), probes))
     found = folders["watched folders"]
     assert found.outcome is Outcome.OK
     assert f"network folder — checked every 1 s: {configured.root} (nfs4)" in found.detail
@@ -195,7 +197,7 @@ def test_a_network_folder_forced_to_events_is_a_warning(
     )
     share = Mount(str(configured.root), "fuse.sshfs", "ann@host:/docs")
     probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4"), share])
-    found = by_check(run_checks(forced, "default", env_for(demo_credentials), probes))
+    found = by_check(run_checks(forced, "default", credentials_env(demo_credentials), probes))
     assert found["watched folders"].outcome is Outcome.WARNING
     assert "polling = false" in found["watched folders"].detail
     assert "Remove `polling = false`" in found["watched folders"].fix
@@ -205,5 +207,5 @@ def test_a_local_root_names_no_network_folder(
     configured: Config, demo_credentials: Credentials
 ) -> None:
     probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4")])
-    found = by_check(run_checks(configured, "default", env_for(demo_credentials), probes))
+    found = by_check(run_checks(configured, "default", credentials_env(demo_credentials), probes))
     assert "network folder" not in found["watched folders"].detail

@@ -8,15 +8,13 @@ case also checks that the agent is still running afterwards.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.engine.conftest import REPO, AgentHome, RunningAgent, wait_for
-
-RECEIPT = ".receipt.txt"
-ERROR = ".error.txt"
+from agent.owned_names import AGENT_OWNED
+from tests.engine.conftest import AgentHome
+from tests.kit.agent import AgentProcess
+from tests.kit.wait import wait_for
 
 # The capabilities that let root read and write whatever the permissions say; without
 # them root meets permission bits like any other user.
@@ -42,7 +40,10 @@ class Outcome:
 
 def settled(folder: Path, name: str) -> Outcome | None:
     """The outcome of ``name`` dropped in ``folder``, once it has its sidecar."""
-    for kind, suffix in (("done", RECEIPT), ("failed", ERROR)):
+    for kind, suffix in (
+        (AGENT_OWNED.done_dir, AGENT_OWNED.receipt_suffix),
+        (AGENT_OWNED.failed_dir, AGENT_OWNED.error_suffix),
+    ):
         path = folder / kind / name
         sidecar = path.with_name(name + suffix)
         if path.exists() or path.is_symlink():
@@ -53,7 +54,7 @@ def settled(folder: Path, name: str) -> Outcome | None:
     return None
 
 
-def wait_outcome(agent: RunningAgent, folder: Path, name: str, *, timeout: float = 30.0) -> Outcome:
+def wait_outcome(agent: AgentProcess, folder: Path, name: str, *, timeout: float = 30.0) -> Outcome:
     """Wait (bounded) for ``name`` to reach done/ or failed/; the agent must stay up."""
     found = wait_for(
         lambda: settled(folder, name),
@@ -65,34 +66,8 @@ def wait_outcome(agent: RunningAgent, folder: Path, name: str, *, timeout: float
     return found
 
 
-def start_without_dac(home: AgentHome) -> RunningAgent:
+def start_without_dac(home: AgentHome) -> AgentProcess:
     """A running agent as root without the capabilities that bypass file permissions."""
     if shutil.which("setpriv") is None:
         raise RuntimeError("setpriv (util-linux) is needed to drop root's file capabilities")
-    log = home.home / f"agent-{len(home.running)}.log"
-    handle = log.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [
-            "setpriv",
-            f"--inh-caps={DAC_CAPS}",
-            f"--bounding-set={DAC_CAPS}",
-            sys.executable,
-            "-m",
-            "agent",
-            "run",
-        ],
-        env=home.env,
-        cwd=REPO,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    handle.close()
-    agent = RunningAgent(process, log)
-    home.running.append(agent)
-    wait_for(
-        lambda: "watching" in agent.output() and home.status_file().get("pid"),
-        what="the agent to start watching",
-        process=process,
-    )
-    return agent
+    return home.start(prefix=("setpriv", f"--inh-caps={DAC_CAPS}", f"--bounding-set={DAC_CAPS}"))

@@ -4,7 +4,8 @@
   credentials in the environment, small stability settings in the config, and helpers to
   add workflows, run ``python -m agent …`` as a subprocess (``cli``), start a long-running
   ``run`` (``start``), and look at the folders;
-- ``wait_for(condition, …)``: a bounded polling wait for a condition, never a fixed sleep;
+- ``wait_for(condition, …)`` (:mod:`tests.kit.wait`): a bounded polling wait for a
+  condition, never a fixed sleep;
 - ``Kompliant`` reads the sandbox back through its API with the agent's own client
   (document.list, fulfillment.list).
 """
@@ -13,14 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,6 +27,7 @@ from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import Document, Fulfillment
 from agent.locations import HOME_ENV, locations
+from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
 from tests.conftest import (
     DEMO_SUBJECT,
@@ -38,41 +37,12 @@ from tests.conftest import (
     RD_ID,
     RD_INACTIVE,
 )
-from tests.engine.crashkit import agent_cli
+from tests.kit.agent import AgentProcess, agent_cli, agent_env, start_agent
+from tests.kit.wait import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 LABEL = "Demo Ltd"
 DEMO_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
 ALL_RDS = (RD_BANK, RD_ADDRESS, RD_ID, RD_INACTIVE)
-
-T = TypeVar("T")
-
-
-def wait_for(
-    condition: Callable[[], T | None],
-    *,
-    timeout: float = 20.0,
-    interval: float = 0.05,
-    what: str = "the condition",
-    process: subprocess.Popen[str] | None = None,
-) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s.
-
-    With ``process``, stop early (and say so) when the agent exits meanwhile.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if process is not None and process.poll() is not None:
-            value = condition()
-            if value:
-                return value
-            raise AssertionError(f"the agent exited ({process.returncode}) before {what}")
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def files_in(folder: Path) -> list[str]:
@@ -87,7 +57,7 @@ def documents_in(folder: Path) -> list[str]:
     return [
         n
         for n in files_in(folder)
-        if not n.startswith((".", "_")) and not n.endswith((".receipt.txt", ".error.txt"))
+        if not n.startswith((".", "_")) and not n.endswith(AGENT_OWNED.sidecar_suffixes)
     ]
 
 
@@ -111,28 +81,6 @@ class Kompliant:
 
 
 @dataclass
-class RunningAgent:
-    """A ``python -m agent run`` process; its stderr goes to ``log``."""
-
-    process: subprocess.Popen[str]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM, then wait for a clean exit (the test fails if it does not come)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"the agent did not stop on SIGTERM:\n{self.output()}") from None
-
-
-@dataclass
 class AgentHome:
     """One agent installation in a temporary ``KOMPLIANT_AGENT_HOME``."""
 
@@ -140,7 +88,7 @@ class AgentHome:
     sandbox: RunningSandbox
     credentials: Credentials
     env: dict[str, str]
-    running: list[RunningAgent] = field(default_factory=list)
+    running: list[AgentProcess] = field(default_factory=list)
 
     @property
     def root(self) -> Path:
@@ -208,26 +156,17 @@ class AgentHome:
     def run_once(self, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.cli("run", "--once", *extra)
 
-    def start(self, *extra: str, wait: bool = True) -> RunningAgent:
-        """A long-running ``run``; with ``wait``, returns once it watches (status.json)."""
+    def start(self, *extra: str, wait: bool = True, prefix: Sequence[str] = ()) -> AgentProcess:
+        """A long-running ``run`` (behind ``prefix``, e.g. setpriv); with ``wait``, returns
+        once it watches (status.json)."""
         log = self.home / f"agent-{len(self.running)}.log"
-        handle = log.open("w", encoding="utf-8")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "agent", "run", *extra],
-            env=self.env,
-            cwd=REPO,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        handle.close()
-        agent = RunningAgent(process, log)
+        agent = start_agent(self.env, log, *extra, prefix=prefix)
         self.running.append(agent)
         if wait:
             wait_for(
                 lambda: "watching" in agent.output() and self.status_file().get("pid"),
                 what="the agent to start watching",
-                process=process,
+                process=agent.process,
             )
         return agent
 
@@ -265,9 +204,7 @@ class AgentHome:
 
     def stop_all(self) -> None:
         for agent in self.running:
-            if agent.process.poll() is None:
-                agent.process.kill()
-                agent.process.wait()
+            agent.kill()
 
 
 def _toml(value: Any) -> str:
@@ -290,17 +227,7 @@ def agent_home(sandbox: RunningSandbox) -> Iterator[AgentHome]:
     home = Path(os.environ[HOME_ENV])
     credentials = sandbox.demo_credentials()
     assert credentials is not None
-    env = dict(os.environ)
-    env.update(
-        {
-            HOME_ENV: str(home),
-            "KOMPLIANT_API_URL": credentials.api_url,
-            "KOMPLIANT_API_KEY": credentials.api_key,
-            "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-            "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-            "PYTHONPATH": str(REPO),
-        }
-    )
+    env = agent_env(home, credentials)
     installed = AgentHome(home=home, sandbox=sandbox, credentials=credentials, env=env)
     try:
         yield installed

@@ -2,13 +2,14 @@
 
 - :class:`Install`: one agent installation (its own ``KOMPLIANT_AGENT_HOME``, config,
   journal and lock) pointed at a sandbox and at a root folder that may be shared;
-- :class:`AgentProcess`: a ``python -m agent run`` process that can be SIGKILLed;
+- :class:`tests.kit.agent.AgentProcess`: a ``python -m agent run`` process that can be
+  SIGKILLed;
 - :func:`make_batch` / :class:`Dropped`: files with unique, seeded content;
 - :func:`journal_steps`: the unsettled steps of a journal, read-only from outside;
 - :func:`check_settled_once`: the end state every file must reach, on disk and on the
   sandbox, however often the agents were killed on the way.
 
-Waiting is always a bounded poll for a condition (:func:`wait_for`).
+Waiting is always a bounded poll for a condition (:func:`tests.kit.wait.wait_for`).
 """
 
 from __future__ import annotations
@@ -18,43 +19,19 @@ import hashlib
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
+from typing import Any
 
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.auth import Credentials
-from agent.locations import HOME_ENV
-from agent.sandbox import RunningSandbox
-from agent.settle import DONE_DIR, FAILED_DIR, PROCESSING_DIR, RECEIPT_SUFFIX
+from agent.owned_names import AGENT_OWNED
 from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def agent_cli(
-    env: Mapping[str, str], *args: str, timeout: float = 60.0
-) -> subprocess.CompletedProcess[str]:
-    """``python -m agent ARGS`` to its end, in ``env``, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        env=dict(env),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
+from tests.kit.agent import AgentProcess, agent_cli, agent_env, start_agent
 
 LABEL = "Crash Ltd"
 WORKFLOW_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
@@ -67,58 +44,8 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     COMBINED: (RD_BANK, RD_ADDRESS),
 }
 
-T = TypeVar("T")
-
-
-def wait_for(
-    condition: Callable[[], T],
-    *,
-    timeout: float,
-    interval: float = 0.02,
-    what: str = "the condition",
-) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
 
 # -- installations and processes ------------------------------------------------------------
-
-
-@dataclass
-class AgentProcess:
-    """A ``python -m agent run``; its output goes to ``log``."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind runs in the agent."""
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait for the agent's own clean exit; its exit code."""
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"the agent did not stop on SIGTERM:\n{self.output()}") from None
 
 
 @dataclass
@@ -140,18 +67,7 @@ class Install:
         workers: int = 4,
     ) -> Install:
         home.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            {
-                HOME_ENV: str(home),
-                "KOMPLIANT_API_URL": credentials.api_url,
-                "KOMPLIANT_API_KEY": credentials.api_key,
-                "KOMPLIANT_SECRET_KEY": credentials.secret_key,
-                "KOMPLIANT_AUTH_TOKEN": credentials.auth_token,
-                "PYTHONPATH": str(REPO),
-            }
-        )
-        install = cls(home=home, root=root, env=env)
+        install = cls(home=home, root=root, env=agent_env(home, credentials))
         install.write_config(workers=workers)
         return install
 
@@ -199,16 +115,7 @@ required_document_ids = [{combined}]
             assert (self.workflow / name).is_dir(), f"add-workflow made no {name!r} folder"
 
     def start(self) -> AgentProcess:
-        log = self.home / f"run-{len(self.started):02d}.log"
-        with log.open("wb") as handle:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run"],
-                env=self.env,
-                cwd=REPO,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
-        agent = AgentProcess(process, log)
+        agent = start_agent(self.env, self.home / f"run-{len(self.started):02d}.log")
         self.started.append(agent)
         return agent
 
@@ -305,8 +212,8 @@ def settled_names(workflow: Path) -> Counter[str]:
     """How often each dropped file's name appears in any done/ folder (receipts aside)."""
     seen: Counter[str] = Counter()
     for name in FOLDERS:
-        for found in visible_files(workflow / name / DONE_DIR):
-            if not found.endswith(RECEIPT_SUFFIX):
+        for found in visible_files(workflow / name / AGENT_OWNED.done_dir):
+            if not found.endswith(AGENT_OWNED.receipt_suffix):
                 seen[found] += 1
     return seen
 
@@ -318,7 +225,7 @@ def all_settled(workflow: Path, dropped: Sequence[Dropped]) -> bool:
         return False
     for name in FOLDERS:
         folder = workflow / name
-        if _documents_in(folder) or _documents_in(folder / PROCESSING_DIR):
+        if _documents_in(folder) or _documents_in(folder / AGENT_OWNED.processing_dir):
             return False
     return True
 
@@ -335,19 +242,6 @@ def _documents_in(folder: Path) -> list[str]:
         and not p.name.startswith("_")
         and not p.name.endswith(".claim.json")
     )
-
-
-def sandbox_state(sandbox: RunningSandbox) -> dict[str, Any]:
-    """Everything the sandbox holds, deleted records included (GET /_sandbox/state)."""
-    answer = httpx.get(f"{sandbox.base_url}/_sandbox/state", timeout=30)
-    answer.raise_for_status()
-    data: dict[str, Any] = answer.json()
-    return data
-
-
-def set_faults(sandbox: RunningSandbox, **settings: Any) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=settings, timeout=30)
-    assert answer.status_code == 200, answer.text
 
 
 @dataclass(frozen=True)
@@ -390,8 +284,8 @@ def check_settled_once(
         folder = workflow / name
         for where, left in (
             ("its folder", _documents_in(folder)),
-            (".processing/", _documents_in(folder / PROCESSING_DIR)),
-            ("failed/", visible_files(folder / FAILED_DIR)),
+            (".processing/", _documents_in(folder / AGENT_OWNED.processing_dir)),
+            ("failed/", visible_files(folder / AGENT_OWNED.failed_dir)),
         ):
             if left:
                 problems.append(f"{name}: left in {where}: {left}")
@@ -419,7 +313,9 @@ def check_settled_once(
             expected_links.add((document_id, rd))
             if links[(document_id, rd)] != 1:
                 problems.append(f"{d.name}: {links[(document_id, rd)]} fulfillments of {rd}")
-        receipt_path = workflow / d.folder / DONE_DIR / (d.name + RECEIPT_SUFFIX)
+        receipt_path = (
+            workflow / d.folder / AGENT_OWNED.done_dir / (d.name + AGENT_OWNED.receipt_suffix)
+        )
         if not receipt_path.exists():
             problems.append(f"{d.name}: no receipt in {d.folder}/done")
             continue

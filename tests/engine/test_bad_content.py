@@ -11,31 +11,17 @@ import os
 import stat
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
-from tests.engine.badkit import ERROR, settled
+from agent.owned_names import AGENT_OWNED
+from agent.sandbox import SandboxSettings
+from tests.engine.badkit import settled
 from tests.engine.conftest import AgentHome, Kompliant, wait_for
 from tests.engine.writerkit import Run, start
 from tests.realwriters import documents
 from tests.realwriters.servers import require
-
-
-@pytest.fixture
-def sandbox_settings() -> SandboxSettings:
-    return SandboxSettings()
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, sandbox_settings: SandboxSettings) -> Iterator[RunningSandbox]:
-    running = start_sandbox(tmp_path / "sandbox-data", settings=sandbox_settings)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -144,7 +130,7 @@ def test_a_pipe_or_device_named_like_a_document_is_left_in_place_with_a_status_l
         process=run.agent.process,
     )
     assert special.exists() and settled(run.bank, "x.pdf") is None
-    assert not (run.bank / "failed" / ("x.pdf" + ERROR)).exists()
+    assert not (run.bank / "failed" / ("x.pdf" + AGENT_OWNED.error_suffix)).exists()
     assert run.creates() == 0
     good = documents.pdf("beside the pipe")
     (run.bank / "good.pdf").write_bytes(good)

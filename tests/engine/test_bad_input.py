@@ -26,9 +26,9 @@ import pytest
 
 from agent.journal import JOURNAL_FILE
 from agent.kompliant.models import Document
-from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
+from agent.owned_names import AGENT_OWNED
+from agent.sandbox import SandboxSettings
 from agent.settle.moves import sidecar_name
-from agent.settle.outcome import RECEIPT_SUFFIX
 from tests.conftest import (
     DEMO_WORKFLOW,
     RD_ADDRESS,
@@ -38,15 +38,15 @@ from tests.conftest import (
 )
 from tests.engine.badkit import Outcome, settled, start_without_dac, wait_outcome
 from tests.engine.conftest import (
-    REPO,
     AgentHome,
     Kompliant,
-    RunningAgent,
     documents_in,
     drop,
-    wait_for,
 )
 from tests.engine.crashkit import journal_steps
+from tests.kit.agent import REPO, AgentProcess
+from tests.kit.sandbox import sandbox_stats, set_faults
+from tests.kit.wait import wait_for
 from tests.realwriters import documents
 
 PDF = b"%PDF-1.4\n"
@@ -68,25 +68,10 @@ class ShiftedClock:
         return time.time() + self.offset
 
 
-@pytest.fixture
-def sandbox_settings() -> SandboxSettings:
-    return SandboxSettings()
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, sandbox_settings: SandboxSettings) -> Iterator[RunningSandbox]:
-    """The shared sandbox fixture, with settings a test may parametrize."""
-    running = start_sandbox(tmp_path / "sandbox-data", settings=sandbox_settings)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @dataclass
 class Setup:
     home: AgentHome
-    agent: RunningAgent
+    agent: AgentProcess
     kompliant: Kompliant
 
     @property
@@ -105,12 +90,10 @@ class Setup:
         return [self.kompliant.client.get_document(d.document_id) for d in listed]
 
     def faults(self, **settings: Any) -> None:
-        answer = sandbox_admin(self.home.sandbox, "faults", settings)
-        assert answer.status_code == 200, answer.text
+        set_faults(self.home.sandbox, **settings)
 
     def stats(self) -> dict[str, Any]:
-        data: dict[str, Any] = sandbox_admin(self.home.sandbox, "stats").json()
-        return data
+        return sandbox_stats(self.home.sandbox)
 
     def admin(self, **op: Any) -> None:
         answer = sandbox_admin(self.home.sandbox, "admin", op)
@@ -363,7 +346,7 @@ def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
     the start of the name and a short hash, and names the file in full inside."""
     name = "s" * 251 + ".pdf"
     drop(setup.bank, name, pdf(b"longest"))
-    receipt = setup.bank / "done" / sidecar_name(name, RECEIPT_SUFFIX)
+    receipt = setup.bank / "done" / sidecar_name(name, AGENT_OWNED.receipt_suffix)
     assert len(receipt.name.encode()) == 255
     wait_for(receipt.exists, what="the long name's receipt in done/", timeout=30)
     assert (setup.bank / "done" / name).read_bytes() == pdf(b"longest")

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from agent.sandbox import RunningSandbox
 from tests.engine.crashkit import (
-    AgentProcess,
     Dropped,
     Install,
     all_settled,
@@ -35,10 +34,10 @@ from tests.engine.crashkit import (
     journal_outcomes,
     journal_steps,
     make_batch,
-    sandbox_state,
-    set_faults,
-    wait_for,
 )
+from tests.kit.agent import AgentProcess
+from tests.kit.sandbox import sandbox_state, set_faults
+from tests.kit.wait import wait_for
 
 WAVES = 3
 PER_WAVE = 12

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from agent.journal import Journal
+from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
 from agent.settle import (
-    DONE_DIR,
-    RECEIPT_SUFFIX,
     ClaimOwner,
     DoneRecord,
     claim,
@@ -34,8 +33,8 @@ from tests.engine.crashkit import (
     Dropped,
     Install,
     check_settled_once,
-    sandbox_state,
 )
+from tests.kit.sandbox import sandbox_state
 
 
 def _dead_pid() -> int:
@@ -102,18 +101,18 @@ def test_killed_between_moving_to_done_and_naming_the_receipt(tmp_path: Path) ->
     final = settle_done(taken, record)
     assert final.name == "a (2).pdf"
     # the kill came after the file's move, before its receipt was named
-    receipt = final.with_name(final.name + RECEIPT_SUFFIX)
-    receipt.rename(folder / DONE_DIR / ".tmp-interrupted")
+    receipt = final.with_name(final.name + AGENT_OWNED.receipt_suffix)
+    receipt.rename(folder / AGENT_OWNED.done_dir / ".tmp-interrupted")
 
     assert find_done(folder, "d_Other") is None
     assert not receipt.exists()
     assert find_done(folder, "d_Settling") == final
     assert "document d_Settling." in receipt.read_text()
-    assert sorted(os.listdir(folder / DONE_DIR)) == [
+    assert sorted(os.listdir(folder / AGENT_OWNED.done_dir)) == [
         "a (2).pdf",
-        "a (2).pdf" + RECEIPT_SUFFIX,
+        "a (2).pdf" + AGENT_OWNED.receipt_suffix,
         "a.pdf",
-        "a.pdf" + RECEIPT_SUFFIX,
+        "a.pdf" + AGENT_OWNED.receipt_suffix,
     ]
 
 
@@ -124,6 +123,8 @@ def test_an_unnamed_receipt_of_other_content_is_left_alone(tmp_path: Path) -> No
     taken = claim(folder / "a.pdf")
     assert taken is not None
     final = settle_done(taken, DoneRecord("d_One", hashlib.sha256(b"not it").hexdigest(), 8))
-    final.with_name(final.name + RECEIPT_SUFFIX).rename(folder / DONE_DIR / ".tmp-x")
+    final.with_name(final.name + AGENT_OWNED.receipt_suffix).rename(
+        folder / AGENT_OWNED.done_dir / ".tmp-x"
+    )
     assert find_done(folder, "d_One") is None
-    assert (folder / DONE_DIR / ".tmp-x").exists()
+    assert (folder / AGENT_OWNED.done_dir / ".tmp-x").exists()

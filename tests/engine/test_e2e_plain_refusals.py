@@ -21,8 +21,9 @@ import httpx
 
 from agent.journal import Journal, Step
 from agent.kompliant.client import KompliantClient
+from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from agent.settle import FAILED_DIR, ClaimOwner, claim, current_owner
+from agent.settle import ClaimOwner, claim, current_owner
 from agent.upload.identity import identify
 from agent.upload.presigned import send_form
 from tests.conftest import DEMO_SUBJECT, DEMO_WORKFLOW, RD_ADDRESS, RD_BANK, sandbox_admin
@@ -32,9 +33,8 @@ from tests.engine.crashkit import (
     Install,
     check_settled_once,
     drop,
-    sandbox_state,
-    set_faults,
 )
+from tests.kit.sandbox import sandbox_state, set_faults
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 PLAIN = "This item was not processed."
@@ -150,7 +150,7 @@ def test_a_refusal_that_stands_fails_the_file_and_keeps_no_document(
     )
     done = install.cli("run", "--once", timeout=120)
     assert done.returncode == 0, done.stderr
-    failed = install.workflow / "Proof of address" / FAILED_DIR
+    failed = install.workflow / "Proof of address" / AGENT_OWNED.failed_dir
     assert sorted(os.listdir(failed)) == ["bill.pdf", "bill.pdf.error.txt"]
     note = (failed / "bill.pdf.error.txt").read_text(encoding="utf-8")
     assert RD_ADDRESS in note and PLAIN.rstrip(".") in note

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent.watch.ignore import AGENT_OWNED
+from agent.owned_names import AGENT_OWNED
 from tests.conftest import (
     DEMO_WORKFLOW,
     ENDED_WORKFLOW,
@@ -20,7 +20,8 @@ from tests.conftest import (
     RD_INACTIVE,
     sandbox_admin,
 )
-from tests.engine.conftest import AgentHome, Kompliant, wait_for
+from tests.engine.conftest import AgentHome, Kompliant
+from tests.kit.wait import wait_for
 
 ACCEPTED = AGENT_OWNED.status_accepted
 REJECTED = AGENT_OWNED.status_rejected

@@ -12,7 +12,8 @@ import pytest
 from agent.decide import MARKER_NAME, read_marker
 from agent.sandbox import RunningSandbox, start_sandbox
 from tests.conftest import DEMO_WORKFLOW, RD_BANK, sandbox_admin
-from tests.engine.conftest import AgentHome, Kompliant, documents_in, wait_for
+from tests.engine.conftest import AgentHome, Kompliant, documents_in
+from tests.kit.wait import wait_for
 
 RD_NEW = "rd_BoardResolution000001"
 

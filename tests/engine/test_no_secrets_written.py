@@ -17,7 +17,8 @@ import pytest
 import agent.sandbox.server as sandbox_server
 from agent.logfile import LOG_FILE_NAME
 from tests.conftest import DEMO_WORKFLOW, RD_BANK
-from tests.engine.conftest import AgentHome, drop, wait_for
+from tests.engine.conftest import AgentHome, drop
+from tests.kit.wait import wait_for
 
 PDF = b"%PDF-1.4 statement for the secret test\n%%EOF\n"
 

@@ -20,10 +20,9 @@ from tests.engine.crashkit import (
     check_settled_once,
     drop,
     make_batch,
-    sandbox_state,
-    set_faults,
-    wait_for,
 )
+from tests.kit.sandbox import sandbox_state, set_faults
+from tests.kit.wait import wait_for
 
 FILES = 50
 SEED = 20261122

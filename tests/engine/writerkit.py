@@ -13,15 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from agent.kompliant.models import Document
-from tests.conftest import sandbox_admin
-from tests.engine.badkit import RECEIPT, Outcome, wait_outcome
-from tests.engine.conftest import AgentHome, Kompliant, RunningAgent
+from agent.owned_names import AGENT_OWNED
+from tests.engine.badkit import Outcome, wait_outcome
+from tests.engine.conftest import AgentHome, Kompliant
+from tests.kit.agent import AgentProcess
+from tests.kit.sandbox import sandbox_stats
+
+RECEIPT = AGENT_OWNED.receipt_suffix
 
 
 @dataclass
 class Run:
     home: AgentHome
-    agent: RunningAgent
+    agent: AgentProcess
     kompliant: Kompliant
 
     @property
@@ -38,7 +42,7 @@ class Run:
         return wait_outcome(self.agent, folder or self.bank, name, timeout=timeout)
 
     def creates(self) -> int:
-        stats: dict[str, Any] = sandbox_admin(self.home.sandbox, "stats").json()
+        stats: dict[str, Any] = sandbox_stats(self.home.sandbox)
         return int(stats["methods"].get("document.create", 0))
 
     def live(self, name: str) -> list[Document]:

@@ -12,29 +12,21 @@ import pytest
 
 from agent.journal import Journal, JournalError, Outcome, Step
 from agent.journal.schema import SCHEMA_VERSION
+from tests.kit.clock import FakeClock
+from tests.kit.sandbox import DEMO_WORKFLOW as WF
+from tests.kit.sandbox import RD_ADDRESS, RD_BANK
 
 T0 = datetime(2025, 3, 24, 12, 0, tzinfo=UTC)
-RD_BANK = "rd_BankStatements00000001"
-RD_ADDRESS = "rd_ProofOfAddress0000001"
-WF = "w_DemoApplication000000001"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0.timestamp())
 
 
 @pytest.fixture
 def journal(tmp_path: Path, clock: FakeClock) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "state" / "journal.sqlite3", clock=clock)
+    opened = Journal.open(tmp_path / "state" / "journal.sqlite3", clock=clock.datetime)
     yield opened
     opened.close()
 
@@ -61,7 +53,7 @@ def run_to_linked(
 def test_each_step_and_its_results_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "journal.sqlite3"
     expiry = T0 + timedelta(minutes=5)
-    with Journal.open(path, clock=clock) as journal:
+    with Journal.open(path, clock=clock.datetime) as journal:
         entry = journal.begin(
             Path("/in/report.pdf"),
             folder_key="k",
@@ -72,7 +64,7 @@ def test_each_step_and_its_results_survive_reopening(tmp_path: Path, clock: Fake
         assert entry.required_document_ids == (RD_BANK, RD_ADDRESS)  # sorted, unique
         assert entry.file_name == "report.pdf"
         eid = entry.id
-        clock.now = T0 + timedelta(seconds=1)
+        clock.now = T0.timestamp() + 1
         entry = journal.advance(
             eid, Step.STABLE, claimed_path=Path("/in/.processing/report.pdf"), size=10, mtime_ns=99
         )
@@ -84,10 +76,10 @@ def test_each_step_and_its_results_survive_reopening(tmp_path: Path, clock: Fake
         assert journal.advance(eid, Step.VERIFIED).step is Step.VERIFIED
         entry = journal.advance(eid, Step.LINKED, fulfillments={RD_BANK: "f_1", RD_ADDRESS: "f_2"})
         assert entry.fulfillments == {RD_BANK: "f_1", RD_ADDRESS: "f_2"}
-        clock.now = T0 + timedelta(seconds=2)
+        clock.now = T0.timestamp() + 2
         journal.settle(eid, Outcome.DONE, Path("/in/done/report.pdf"), "uploaded and linked")
 
-    with Journal.open(path, clock=clock) as journal:
+    with Journal.open(path, clock=clock.datetime) as journal:
         found = journal.get(eid)
         assert found is not None
         entry = found

@@ -24,6 +24,7 @@ from agent.errors import (
 from agent.kompliant import KompliantClient
 from agent.kompliant.auth import API_VERSION
 from agent.kompliant.pacer import Pacer, PacerPolicy
+from tests.kit.clock import FakeClock
 from tests.kompliant.conftest import API_KEY, AUTH_TOKEN, SECRET_KEY, SECRETS, make_credentials
 from tests.kompliant.scripted_server import envelope, error_envelope
 
@@ -55,21 +56,6 @@ class Recorder:
         return [r.url.path for r in self.requests]
 
 
-class Sleeps:
-    """A fake sleep with its own clock: waits are recorded, never slept."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.now = 0.0
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
 def ok(data: dict[str, Any] | None = None, trace_id: str = "trc_ok") -> httpx.Response:
     return httpx.Response(200, json=envelope(data, trace_id))
 
@@ -79,13 +65,13 @@ def fail(status: int, code: str = "X", message: str = "failed", **extra: Any) ->
 
 
 def make_client(
-    recorder: Recorder, sleeps: Sleeps | None = None, *, attempts: int = 5
+    recorder: Recorder, sleeps: FakeClock | None = None, *, attempts: int = 5
 ) -> KompliantClient:
-    sleeps = sleeps or Sleeps()
+    sleeps = sleeps or FakeClock(0.0)
     pacer = Pacer(
         PacerPolicy(base=0.5, cap=4.0, max_attempts=attempts, max_elapsed=60.0),
-        clock=sleeps.clock,
-        sleep=sleeps,
+        clock=sleeps,
+        sleep=sleeps.sleep,
         rand=lambda: 0.5,
     )
     return KompliantClient(
@@ -300,7 +286,7 @@ def test_a_whole_batch_refused_for_an_ended_workflow_raises() -> None:
 
 
 def test_idempotent_calls_retry_server_errors_and_timeouts() -> None:
-    sleeps = Sleeps()
+    sleeps = FakeClock(0.0)
     rec = Recorder(
         fail(500, "INTERNAL", "boom"),
         httpx.ReadTimeout("slow"),
@@ -310,7 +296,7 @@ def test_idempotent_calls_retry_server_errors_and_timeouts() -> None:
     with make_client(rec, sleeps) as client:
         assert client.get_document("d_1").document_id == "d_1"
     assert len(rec.requests) == 4
-    assert sleeps.waits == [0.25, 0.5, 1.0]  # rand 0.5 × 0.5, 1, 2
+    assert sleeps.sleeps == [0.25, 0.5, 1.0]  # rand 0.5 × 0.5, 1, 2
 
 
 def test_idempotent_call_gives_up_with_the_last_retry_later_error() -> None:
@@ -343,13 +329,13 @@ def test_cannot_succeed_is_not_retried() -> None:
 def test_create_is_retried_when_it_certainly_did_not_reach_kompliant(
     first: httpx.Response | Exception,
 ) -> None:
-    sleeps = Sleeps()
+    sleeps = FakeClock(0.0)
     rec = Recorder(first, ok(CREATED))
     with make_client(rec, sleeps) as client:
         assert client.create_document("sr_1", "a.pdf", 3).document_id == "d_1"
     assert len(rec.requests) == 2
     if isinstance(first, httpx.Response) and first.status_code == 429:
-        assert sleeps.waits == [3.0]
+        assert sleeps.sleeps == [3.0]
 
 
 @pytest.mark.parametrize(
@@ -387,7 +373,7 @@ def test_batch_add_is_not_repeated_after_a_dropped_connection() -> None:
 
 
 def test_a_429_on_batch_add_is_waited_out_and_retried() -> None:
-    sleeps = Sleeps()
+    sleeps = FakeClock(0.0)
     results = {
         "meta": {"status": "SUCCESS"},
         "results": [
@@ -404,7 +390,7 @@ def test_a_429_on_batch_add_is_waited_out_and_retried() -> None:
     with make_client(rec, sleeps) as client:
         (result,) = client.add_fulfillments("w_1", [("d_1", "rd_A")])
     assert result.fulfillment_id == "f_1"
-    assert sleeps.waits == [3.0]
+    assert sleeps.sleeps == [3.0]
 
 
 def test_unreadable_success_of_a_read_is_an_unexpected_response() -> None:

@@ -11,6 +11,7 @@ from agent.kompliant import KompliantClient
 from agent.kompliant.auth import API_VERSION
 from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.kompliant.transport import USER_AGENT
+from tests.kit.clock import FakeClock
 from tests.kompliant.conftest import API_KEY, AUTH_TOKEN, SIGNATURE, make_credentials
 from tests.kompliant.scripted_server import Reply, envelope, scripted
 
@@ -35,25 +36,13 @@ GATEWAY_PAGE = (
 )
 
 
-class Waits:
-    """Records the pacer's waits instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.now = 0.0
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
 def client_for(
-    url: str, waits: Waits, *, timeout: float = 5.0, attempts: int = 4
+    url: str, waits: FakeClock, *, timeout: float = 5.0, attempts: int = 4
 ) -> KompliantClient:
     pacer = Pacer(
         PacerPolicy(base=0.5, cap=4.0, max_attempts=attempts, max_elapsed=60.0),
-        clock=lambda: waits.now,
-        sleep=waits,
+        clock=waits,
+        sleep=waits.sleep,
         rand=lambda: 0.5,
     )
     return KompliantClient(make_credentials(url), timeout=timeout, pacer=pacer)
@@ -61,7 +50,7 @@ def client_for(
 
 def test_headers_on_the_wire() -> None:
     version = envelope({"current_version": "v", "latest_version": "v"})
-    with scripted(Reply(200, version)) as srv, client_for(srv.url, Waits()) as client:
+    with scripted(Reply(200, version)) as srv, client_for(srv.url, FakeClock(0.0)) as client:
         client.check_version()
     (seen,) = srv.seen
     assert (seen.method, seen.target) == ("POST", "/meta.checkVersion")
@@ -75,7 +64,7 @@ def test_headers_on_the_wire() -> None:
 
 
 def test_429_with_retry_after_then_200() -> None:
-    waits = Waits()
+    waits = FakeClock(0.0)
     with (
         scripted(
             Reply(429, b"Too Many Requests", {"Retry-After": "2"}),
@@ -86,12 +75,12 @@ def test_429_with_retry_after_then_200() -> None:
         created = client.create_document("sr_1", "a.pdf", 3)
     assert created.document_id == "d_1"
     assert len(srv.seen) == 2
-    assert waits.waits == [2.0]
+    assert waits.sleeps == [2.0]
     assert srv.seen[0].json() == srv.seen[1].json()
 
 
 def test_429_for_too_long_gives_up_as_throttled() -> None:
-    waits = Waits()
+    waits = FakeClock(0.0)
     replies = [Reply(429, b"", {"Retry-After": "1"}) for _ in range(3)]
     with (
         scripted(*replies) as srv,
@@ -106,7 +95,7 @@ def test_429_for_too_long_gives_up_as_throttled() -> None:
 def test_create_dropped_after_the_request_is_ambiguous_and_sent_once() -> None:
     with (
         scripted(Reply(action="close"), Reply(200, envelope(CREATED))) as srv,
-        client_for(srv.url, Waits()) as client,
+        client_for(srv.url, FakeClock(0.0)) as client,
         pytest.raises(AmbiguousRequest) as caught,
     ):
         client.create_document("sr_1", "a.pdf", 3)
@@ -122,7 +111,7 @@ def test_create_dropped_after_the_request_is_ambiguous_and_sent_once() -> None:
 def test_a_read_dropped_after_the_request_is_simply_retried() -> None:
     with (
         scripted(Reply(action="close"), Reply(200, envelope({"document": DOC}))) as srv,
-        client_for(srv.url, Waits()) as client,
+        client_for(srv.url, FakeClock(0.0)) as client,
     ):
         assert client.get_document("d_1").completed
     assert len(srv.seen) == 2
@@ -130,7 +119,10 @@ def test_a_read_dropped_after_the_request_is_simply_retried() -> None:
 
 def test_gateway_html_page() -> None:
     page = Reply(502, GATEWAY_PAGE, {"Content-Type": "text/html"})
-    with scripted(page, page, page) as srv, client_for(srv.url, Waits(), attempts=2) as client:
+    with (
+        scripted(page, page, page) as srv,
+        client_for(srv.url, FakeClock(0.0), attempts=2) as client,
+    ):
         with pytest.raises(AmbiguousRequest) as ambiguous:
             client.create_document("sr_1", "a.pdf", 3)
         assert len(srv.seen) == 1
@@ -147,7 +139,7 @@ def test_slow_answer_beyond_the_read_timeout() -> None:
     slow = Reply(200, envelope(CREATED), action="hang")
     with (
         scripted(slow, slow) as srv,
-        client_for(srv.url, Waits(), timeout=0.3, attempts=1) as client,
+        client_for(srv.url, FakeClock(0.0), timeout=0.3, attempts=1) as client,
     ):
         started = time.monotonic()
         with pytest.raises(AmbiguousRequest):
@@ -165,19 +157,19 @@ def test_slow_answer_beyond_the_read_timeout() -> None:
 def test_nothing_listening_is_a_network_error_and_create_may_retry_it() -> None:
     with scripted() as srv:
         url = srv.url
-    waits = Waits()
+    waits = FakeClock(0.0)
     with client_for(url, waits, attempts=2) as client, pytest.raises(NetworkError) as caught:
         client.create_document("sr_1", "a.pdf", 3)
     # The connection could not be opened: the request certainly did not arrive, so
     # the create was retried instead of being reported ambiguous.
     assert not isinstance(caught.value, AmbiguousRequest)
-    assert len(waits.waits) == 1
+    assert len(waits.sleeps) == 1
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_plain_http_is_accepted_on_loopback(host: str) -> None:
     with scripted(Reply(200, envelope({"current_version": "v", "latest_version": "w"}))) as srv:
         url = f"http://{host}:{srv.port}"
-        with client_for(url, Waits()) as client:
+        with client_for(url, FakeClock(0.0)) as client:
             assert client.check_version().latest_version == "w"
     assert len(srv.seen) == 1

@@ -22,38 +22,33 @@ from agent.kompliant import CreatedDocument, KompliantClient
 from agent.kompliant.auth import API_VERSION, Credentials
 from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.sandbox import RunningSandbox
+from tests.kit.clock import FakeClock
+from tests.kit.sandbox import (
+    DEMO_SUBJECT,
+    DEMO_WORKFLOW,
+    ENDED_WORKFLOW,
+    OTHER_SUBJECT,
+    RD_ADDRESS,
+    RD_BANK,
+    RD_ENDED,
+    RD_ID,
+    RD_INACTIVE,
+    sandbox_stats,
+    set_faults,
+)
 
-DEMO_SUBJECT = "sr_DemoSubject000000000001"
-OTHER_SUBJECT = "sr_OtherSubject00000000002"
-DEMO_WORKFLOW = "w_DemoApplication000000001"
-ENDED_WORKFLOW = "w_DemoEnded00000000000001"
-RD_BANK = "rd_BankStatements00000001"
-RD_ADDRESS = "rd_ProofOfAddress0000001"
-RD_ID = "rd_GovernmentId000000001"
-RD_INACTIVE = "rd_OldTaxReturn00000001"
-RD_ENDED = "rd_EndedBankStatement001"
 RD_UNKNOWN = "rd_NoSuchRequirement00001"
 PDF = b"%PDF-1.4 a bank statement"
 
 
-class Waits:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.now = 0.0
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
+@pytest.fixture
+def waits() -> FakeClock:
+    return FakeClock(0.0)
 
 
 @pytest.fixture
-def waits() -> Waits:
-    return Waits()
-
-
-@pytest.fixture
-def client(demo_credentials: Credentials, waits: Waits) -> Iterator[KompliantClient]:
-    pacer = Pacer(PacerPolicy(max_attempts=4), clock=lambda: waits.now, sleep=waits)
+def client(demo_credentials: Credentials, waits: FakeClock) -> Iterator[KompliantClient]:
+    pacer = Pacer(PacerPolicy(max_attempts=4), clock=waits, sleep=waits.sleep)
     with KompliantClient(demo_credentials, timeout=10.0, pacer=pacer) as made:
         yield made
 
@@ -73,13 +68,11 @@ def uploaded(client: KompliantClient, subject: str = DEMO_SUBJECT, content: byte
 
 
 def faults(sandbox: RunningSandbox, *script: dict[str, Any]) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json={"script": list(script)})
-    assert answer.status_code == 200, answer.text
+    set_faults(sandbox, script=list(script))
 
 
 def calls(sandbox: RunningSandbox, method: str) -> int:
-    stats = httpx.get(f"{sandbox.base_url}/_sandbox/stats").json()
-    return int(stats["methods"].get(method, 0))
+    return int(sandbox_stats(sandbox)["methods"].get(method, 0))
 
 
 # --------------------------------------------------------------------------- methods
@@ -221,10 +214,10 @@ def test_list_and_review_fulfillments(client: KompliantClient) -> None:
 
 
 def test_wrong_auth_token_is_an_auth_error_not_retried(
-    sandbox: RunningSandbox, demo_credentials: Credentials, waits: Waits
+    sandbox: RunningSandbox, demo_credentials: Credentials, waits: FakeClock
 ) -> None:
     wrong = replace(demo_credentials, auth_token=demo_credentials.auth_token[:-1] + "X")
-    pacer = Pacer(clock=lambda: waits.now, sleep=waits)
+    pacer = Pacer(clock=waits, sleep=waits.sleep)
     with KompliantClient(wrong, pacer=pacer) as client, pytest.raises(AuthError) as caught:
         client.check_version()
     assert caught.value.http_status == 401
@@ -275,7 +268,7 @@ def test_create_with_an_unclear_answer_is_ambiguous(
 
 @pytest.mark.parametrize("action", ["http_429", "http_503"])
 def test_create_refused_before_processing_is_retried_once_made(
-    sandbox: RunningSandbox, client: KompliantClient, waits: Waits, action: str
+    sandbox: RunningSandbox, client: KompliantClient, waits: FakeClock, action: str
 ) -> None:
     before = len(client.list_documents(DEMO_SUBJECT))
     faults(sandbox, {"method": "document.create", "action": action, "retry_after": 2})
@@ -284,7 +277,7 @@ def test_create_refused_before_processing_is_retried_once_made(
     assert len(client.list_documents(DEMO_SUBJECT)) == before + 1
     assert created.document_id
     if action == "http_429":
-        assert waits.waits == [2.0]
+        assert waits.sleeps == [2.0]
 
 
 def test_reads_ride_out_drops_and_server_errors(

@@ -18,24 +18,13 @@ from agent.errors import (
     WorkflowEnded,
 )
 from agent.kompliant.pacer import Pacer, PacerPolicy, should_retry
+from tests.kit.clock import FakeClock
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def make_pacer(fake: FakeTime, rand: Callable[[], float] = lambda: 0.999, **policy: float) -> Pacer:
-    return Pacer(PacerPolicy(**policy), clock=fake.clock, sleep=fake.sleep, rand=rand)  # type: ignore[arg-type]
+def make_pacer(
+    fake: FakeClock, rand: Callable[[], float] = lambda: 0.999, **policy: float
+) -> Pacer:
+    return Pacer(PacerPolicy(**policy), clock=fake, sleep=fake.sleep, rand=rand)  # type: ignore[arg-type]
 
 
 class Failing:
@@ -53,7 +42,7 @@ class Failing:
 
 
 def test_success_needs_no_wait() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing()
     assert make_pacer(fake).call(fn) == "ok"
     assert fn.calls == 1
@@ -61,7 +50,7 @@ def test_success_needs_no_wait() -> None:
 
 
 def test_back_off_grows_exponentially_up_to_the_cap() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(*[ServerError("busy") for _ in range(6)])
     pacer = make_pacer(fake, rand=lambda: 0.999, base=0.5, cap=4.0, max_attempts=10)
     assert pacer.call(fn) == "ok"
@@ -71,7 +60,7 @@ def test_back_off_grows_exponentially_up_to_the_cap() -> None:
 
 def test_the_pacer_waits_by_the_one_back_off_policy() -> None:
     assert PacerPolicy().backoff == Backoff(0.5, MAX_WAIT)
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     rng = random.Random(1234)
     draws = [rng.random() for _ in range(5)]
     fn = Failing(*[ServerError("busy") for _ in range(5)])
@@ -82,25 +71,25 @@ def test_the_pacer_waits_by_the_one_back_off_policy() -> None:
 
 
 def test_retry_after_is_honoured_within_the_cap() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(Throttled("slow down", retry_after=12.0))
     assert make_pacer(fake, rand=lambda: 0.0, cap=20.0).call(fn) == "ok"
     assert fake.sleeps == [12.0]
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(Throttled("slow down", retry_after=12.0))
     assert make_pacer(fake, rand=lambda: 0.0, cap=5.0).call(fn) == "ok"
     assert fake.sleeps == [5.0]
 
 
 def test_retry_after_shorter_than_the_back_off_keeps_the_back_off() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(ServerError("x"), Throttled("slow down", retry_after=0.1))
     make_pacer(fake, rand=lambda: 0.999, base=1.0).call(fn)
     assert fake.sleeps == pytest.approx([0.999, 1.998])
 
 
 def test_retry_after_holds_back_every_call_through_the_same_pacer() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     pacer = make_pacer(fake, max_attempts=1)
     with pytest.raises(Throttled):
         pacer.call(Failing(Throttled("slow down", retry_after=30.0)))
@@ -112,7 +101,7 @@ def test_retry_after_holds_back_every_call_through_the_same_pacer() -> None:
 
 
 def test_bounded_in_attempts_and_raises_the_last_error() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     errors = [NetworkError(f"down {i}") for i in range(10)]
     fn = Failing(*errors)
     with pytest.raises(NetworkError) as caught:
@@ -123,7 +112,7 @@ def test_bounded_in_attempts_and_raises_the_last_error() -> None:
 
 
 def test_bounded_in_total_time() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(*[ServerError("x") for _ in range(10)])
     with pytest.raises(ServerError):
         make_pacer(
@@ -136,7 +125,7 @@ def test_bounded_in_total_time() -> None:
 
 
 def test_a_retry_after_beyond_the_time_bound_gives_up_without_waiting() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(Throttled("come back tomorrow", retry_after=86_400.0))
     with pytest.raises(Throttled):
         make_pacer(fake, max_elapsed=120.0).call(fn)
@@ -153,7 +142,7 @@ def test_a_retry_after_beyond_the_time_bound_gives_up_without_waiting() -> None:
     ],
 )
 def test_cannot_succeed_and_ambiguous_requests_are_not_retried(error: Exception) -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(error)
     with pytest.raises(type(error)):
         make_pacer(fake).call(fn)
@@ -162,7 +151,7 @@ def test_cannot_succeed_and_ambiguous_requests_are_not_retried(error: Exception)
 
 
 def test_foreign_exceptions_pass_through_untouched() -> None:
-    fake = FakeTime()
+    fake = FakeClock(0.0)
     fn = Failing(ValueError("bug"))
     with pytest.raises(ValueError):
         make_pacer(fake).call(fn)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.owned_names import AGENT_OWNED
 from agent.settle import (
-    CLAIM_SUFFIX,
-    PROCESSING_DIR,
     Claim,
     ClaimOwner,
     adopt,
@@ -44,7 +43,7 @@ def test_claim_moves_the_file_aside_and_writes_its_owner(tmp_path: Path) -> None
     source = drop(tmp_path, "report.pdf", "the bytes")
     taken = claim(source, now=lambda: T0)
     assert taken is not None
-    assert taken.path == tmp_path / PROCESSING_DIR / "report.pdf"
+    assert taken.path == tmp_path / AGENT_OWNED.processing_dir / "report.pdf"
     assert taken.path.read_text() == "the bytes" and not source.exists()
     assert taken.source == source and taken.folder == tmp_path
     record = json.loads(taken.record_path.read_text())
@@ -90,9 +89,9 @@ def test_threads_racing_for_one_file_exactly_one_wins(tmp_path: Path) -> None:
         for thread in threads:
             thread.join(timeout=30)
         assert len(wins) == 1, f"round {round_}: {wins}"
-        assert sorted(os.listdir(folder / PROCESSING_DIR)) == [
+        assert sorted(os.listdir(folder / AGENT_OWNED.processing_dir)) == [
             "scan.pdf",
-            "scan.pdf" + CLAIM_SUFFIX,
+            "scan.pdf" + AGENT_OWNED.claim_suffix,
         ]
 
 
@@ -143,10 +142,10 @@ def test_two_processes_on_one_folder_never_take_the_same_file(tmp_path: Path) ->
     all_won = [name for names in won for name in names]
     assert sorted(all_won) == [f"f{n:03}.pdf" for n in range(count)]  # each once, none lost
     assert sum(1 for names in won if names) >= 2  # they really competed
-    processing = folder / PROCESSING_DIR
-    assert sorted(p.name for p in processing.iterdir() if not p.name.endswith(CLAIM_SUFFIX)) == [
-        f"f{n:03}.pdf" for n in range(count)
-    ]
+    processing = folder / AGENT_OWNED.processing_dir
+    assert sorted(
+        p.name for p in processing.iterdir() if not p.name.endswith(AGENT_OWNED.claim_suffix)
+    ) == [f"f{n:03}.pdf" for n in range(count)]
     assert not any(p.suffix == ".pdf" for p in folder.iterdir() if p.is_file())
 
 
@@ -201,7 +200,10 @@ def test_only_one_agent_adopts_a_stale_claim(tmp_path: Path) -> None:
     record = json.loads(found.record_path.read_text())
     assert record["instance_id"] == "me"
     assert stale_claims(tmp_path, is_alive=lambda owner: owner.instance_id == "me") == []
-    assert sorted(os.listdir(tmp_path / PROCESSING_DIR)) == ["a.pdf", "a.pdf" + CLAIM_SUFFIX]
+    assert sorted(os.listdir(tmp_path / AGENT_OWNED.processing_dir)) == [
+        "a.pdf",
+        "a.pdf" + AGENT_OWNED.claim_suffix,
+    ]
 
 
 def test_adopting_an_orphan_is_exclusive(tmp_path: Path) -> None:
@@ -220,7 +222,7 @@ def test_release_puts_the_file_back_without_replacing_anything(tmp_path: Path) -
     back = release(taken)
     assert back == tmp_path / "report (2).pdf" and back.read_text() == "claimed"
     assert (tmp_path / "report.pdf").read_text() == "a newer file of the same name"
-    assert list((tmp_path / PROCESSING_DIR).iterdir()) == []
+    assert list((tmp_path / AGENT_OWNED.processing_dir).iterdir()) == []
 
 
 def test_claim_survives_a_record_it_cannot_write(
@@ -231,7 +233,7 @@ def test_claim_survives_a_record_it_cannot_write(
     def full(*args: object, **kw: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(claim_module, "write_replacing", full)
+    monkeypatch.setattr(claim_module, "write_atomically", full)
     taken = claim(drop(tmp_path, "a.pdf"))
     assert taken is not None and taken.path.exists() and not taken.record_path.exists()
     # recovered as an orphan later

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import FileProblem, RetryLater
+from agent.owned_names import AGENT_OWNED
 from agent.settle import (
-    DONE_DIR,
-    FAILED_DIR,
-    PROCESSING_DIR,
-    RETRIED_DIR,
     Claim,
     DoneRecord,
     Fulfilled,
@@ -58,10 +55,12 @@ def record(**kw: object) -> DoneRecord:
 def test_done_keeps_the_name_and_writes_a_receipt(tmp_path: Path) -> None:
     taken = claimed(tmp_path)
     final = settle_done(taken, record())
-    assert final == tmp_path / DONE_DIR / "report.pdf"
+    assert final == tmp_path / AGENT_OWNED.done_dir / "report.pdf"
     assert final.read_text() == "pdf bytes"
-    assert list((tmp_path / PROCESSING_DIR).iterdir()) == []  # file and claim record gone
-    receipt = (tmp_path / DONE_DIR / "report.pdf.receipt.txt").read_text()
+    assert (
+        list((tmp_path / AGENT_OWNED.processing_dir).iterdir()) == []
+    )  # file and claim record gone
+    receipt = (tmp_path / AGENT_OWNED.done_dir / "report.pdf.receipt.txt").read_text()
     assert receipt == (
         "kompliant-agent receipt for report.pdf\n"
         "\n"
@@ -73,7 +72,10 @@ def test_done_keeps_the_name_and_writes_a_receipt(tmp_path: Path) -> None:
         "Size: 9 bytes\n"
         "Time: 2025-03-24T12:00:05Z\n"
     )
-    assert sorted(os.listdir(tmp_path / DONE_DIR)) == ["report.pdf", "report.pdf.receipt.txt"]
+    assert sorted(os.listdir(tmp_path / AGENT_OWNED.done_dir)) == [
+        "report.pdf",
+        "report.pdf.receipt.txt",
+    ]
 
 
 def test_a_duplicate_receipt_names_the_matching_document(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_an_upload_only_receipt_says_so(tmp_path: Path) -> None:
 def test_many_same_name_files_never_overwrite(tmp_path: Path) -> None:
     for n in range(15):
         settle_done(claimed(tmp_path, content=f"version {n}"), record(document_id=f"d_{n}"))
-    done = tmp_path / DONE_DIR
+    done = tmp_path / AGENT_OWNED.done_dir
     files = sorted(p for p in done.iterdir() if not p.name.endswith(".receipt.txt"))
     expected = ["report.pdf"] + [f"report ({n}).pdf" for n in range(2, 16)]
     assert sorted(p.name for p in files) == sorted(expected)
@@ -104,12 +106,14 @@ def test_many_same_name_files_never_overwrite(tmp_path: Path) -> None:
 
 
 def test_a_leftover_receipt_is_not_overwritten(tmp_path: Path) -> None:
-    (tmp_path / DONE_DIR).mkdir(parents=True)
-    (tmp_path / DONE_DIR / "report.pdf.receipt.txt").write_text("someone else's")
+    (tmp_path / AGENT_OWNED.done_dir).mkdir(parents=True)
+    (tmp_path / AGENT_OWNED.done_dir / "report.pdf.receipt.txt").write_text("someone else's")
     final = settle_done(claimed(tmp_path), record())
     assert final.name == "report (2).pdf"
-    assert (tmp_path / DONE_DIR / "report.pdf.receipt.txt").read_text() == "someone else's"
-    assert (tmp_path / DONE_DIR / "report (2).pdf.receipt.txt").exists()
+    assert (
+        tmp_path / AGENT_OWNED.done_dir / "report.pdf.receipt.txt"
+    ).read_text() == "someone else's"
+    assert (tmp_path / AGENT_OWNED.done_dir / "report (2).pdf.receipt.txt").exists()
 
 
 def test_failed_writes_what_happened_and_what_to_do(tmp_path: Path) -> None:
@@ -119,8 +123,8 @@ def test_failed_writes_what_happened_and_what_to_do(tmp_path: Path) -> None:
         "Save it as PDF, JPG or PNG and drop it in again.",
         at=T0,
     )
-    assert final == tmp_path / FAILED_DIR / "scan.gif"
-    text = (tmp_path / FAILED_DIR / "scan.gif.error.txt").read_text()
+    assert final == tmp_path / AGENT_OWNED.failed_dir / "scan.gif"
+    text = (tmp_path / AGENT_OWNED.failed_dir / "scan.gif.error.txt").read_text()
     assert text == (
         "kompliant-agent could not upload scan.gif\n"
         "\n"
@@ -136,7 +140,7 @@ def test_failed_writes_what_happened_and_what_to_do(tmp_path: Path) -> None:
 def test_error_notes_never_carry_credentials(tmp_path: Path) -> None:
     token = "snyemajLjsUj3H6Y3AnZp3JbTlLBeDYLoV18w1VMKuXoWo8dwTevCa37"
     settle_failed(claimed(tmp_path), f"gateway echoed X-API-Auth-Token: {token}", "Check it.")
-    text = (tmp_path / FAILED_DIR / "report.pdf.error.txt").read_text()
+    text = (tmp_path / AGENT_OWNED.failed_dir / "report.pdf.error.txt").read_text()
     assert token not in text and "[redacted]" in text
 
 
@@ -157,9 +161,9 @@ def test_retry_moves_files_back_and_puts_notes_aside(tmp_path: Path) -> None:
         "B",
         "B2",
     }
-    failed = tmp_path / FAILED_DIR
-    assert os.listdir(failed) == [RETRIED_DIR]
-    assert sorted(os.listdir(failed / RETRIED_DIR)) == [
+    failed = tmp_path / AGENT_OWNED.failed_dir
+    assert os.listdir(failed) == [AGENT_OWNED.retried_dir]
+    assert sorted(os.listdir(failed / AGENT_OWNED.retried_dir)) == [
         "a.pdf.error.txt",
         "b (2).pdf.error.txt",
         "b.pdf.error.txt",
@@ -168,7 +172,7 @@ def test_retry_moves_files_back_and_puts_notes_aside(tmp_path: Path) -> None:
     # a second retry of the same names keeps the earlier notes
     settle_failed(claimed(tmp_path, "a.pdf", "again"), "p", "a")  # claims "a.pdf"
     retry_failed(tmp_path)
-    assert "a.pdf (2).error.txt" in os.listdir(failed / RETRIED_DIR)
+    assert "a.pdf (2).error.txt" in os.listdir(failed / AGENT_OWNED.retried_dir)
 
 
 def test_retry_with_no_failed_folder(tmp_path: Path) -> None:
@@ -197,7 +201,7 @@ def test_a_full_disk_leaves_the_file_claimed(tmp_path: Path, outcome: str) -> No
     assert "No space left on device" in message
     assert "Free some space on the disk" in message and "tries again" in message
     assert taken.path.read_text() == "pdf bytes" and taken.record_path.exists()
-    target = tmp_path / (DONE_DIR if outcome == "done" else FAILED_DIR)
+    target = tmp_path / (AGENT_OWNED.done_dir if outcome == "done" else AGENT_OWNED.failed_dir)
     assert os.listdir(target) == []  # no half-written note left behind
     # once there is space again, the same claim settles
     assert settle_done(taken, record()).read_text() == "pdf bytes"
@@ -234,12 +238,12 @@ def test_a_read_only_folder_leaves_the_file_claimed(tmp_path: Path) -> None:
     try:
         with pytest.raises(MoveFailed) as caught:
             settle_done(taken, record())
-        assert not (folder / DONE_DIR).exists()
+        assert not (folder / AGENT_OWNED.done_dir).exists()
     finally:
         make_writable(folder)
     message = caught.value.describe()
     assert "Could not move report.pdf into done/" in message
-    assert f"Let the agent write to {folder / DONE_DIR}" in message
+    assert f"Let the agent write to {folder / AGENT_OWNED.done_dir}" in message
     assert taken.path.read_text() == "pdf bytes" and taken.record_path.exists()
     assert settle_done(taken, record()).read_text() == "pdf bytes"  # fixed → settles
 
@@ -275,6 +279,6 @@ def test_find_done_after_a_crash_before_the_journal_heard_of_it(tmp_path: Path) 
     dup = settle_done(claimed(tmp_path, content="one"), record(document_id="d_1", duplicate=True))
     second = settle_done(claimed(tmp_path, content="two"), record(document_id="d_12"))
     found = find_done(tmp_path, "d_1")
-    assert found == tmp_path / DONE_DIR / "report.pdf" and found != dup
+    assert found == tmp_path / AGENT_OWNED.done_dir / "report.pdf" and found != dup
     assert find_done(tmp_path, "d_12") == second
     assert find_done(tmp_path, "d_9") is None

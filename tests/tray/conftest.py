@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.engine.conftest import agent_home, kompliant, wait_for  # noqa: F401
+from tests.engine.conftest import agent_home, kompliant  # noqa: F401
+from tests.kit.wait import wait_for
 
 TOOLS = (
     "Xvfb",

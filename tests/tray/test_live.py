@@ -10,11 +10,12 @@ from agent.engine.status import Snapshot
 from agent.tray.icons import COLOURS
 from agent.tray.menu import Action, WorkflowProgress, build_menu, keyboard_steps
 from tests.conftest import sandbox_admin
-from tests.engine.conftest import AgentHome, Kompliant, RunningAgent, documents_in, drop
+from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop
+from tests.kit.agent import AgentProcess
 from tests.tray.conftest import Desktop, icon_box, menu_open, stays, wait_until
 
 
-def start_with_tray(agent_home: AgentHome, desktop: Desktop) -> RunningAgent:
+def start_with_tray(agent_home: AgentHome, desktop: Desktop) -> AgentProcess:
     agent_home.write_config()
     agent_home.add_workflow()
     agent_home.env.update(desktop.env)

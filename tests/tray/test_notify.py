@@ -5,14 +5,7 @@ from __future__ import annotations
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot
 from agent.tray.notify import NotificationPolicy
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.kit.clock import FakeClock
 
 
 def snap(failed: int = 0, routing: int = 0, state: AgentState = AgentState.IDLE) -> Snapshot:
@@ -21,7 +14,7 @@ def snap(failed: int = 0, routing: int = 0, state: AgentState = AgentState.IDLE)
 
 
 def test_a_burst_of_500_failures_gives_one_summary() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=3, min_interval=60)
     assert policy.observe(snap()) is None
     notices = []
@@ -38,7 +31,7 @@ def test_a_burst_of_500_failures_gives_one_summary() -> None:
 
 
 def test_what_was_there_at_start_is_no_news() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0)
     assert policy.observe(snap(failed=7)) is None
     clock.now += 100
@@ -46,7 +39,7 @@ def test_what_was_there_at_start_is_no_news() -> None:
 
 
 def test_after_a_notice_the_next_waits_for_the_interval() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=60)
     policy.observe(snap())
     assert policy.observe(snap(failed=1)) is not None
@@ -62,7 +55,7 @@ def test_after_a_notice_the_next_waits_for_the_interval() -> None:
 
 
 def test_retried_files_then_failing_again_count_as_new() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     assert policy.observe(snap(failed=2)) is not None
@@ -72,7 +65,7 @@ def test_retried_files_then_failing_again_count_as_new() -> None:
 
 
 def test_snooze_holds_notices_then_gives_one_summary() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     assert policy.snooze(3600) == clock.now + 3600
@@ -88,7 +81,7 @@ def test_snooze_holds_notices_then_gives_one_summary() -> None:
 
 
 def test_unsnooze_lets_the_held_notice_out() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     policy.snooze()
@@ -98,7 +91,7 @@ def test_unsnooze_lets_the_held_notice_out() -> None:
 
 
 def test_an_error_state_is_told_once_per_problem() -> None:
-    clock = Clock()
+    clock = FakeClock()
     policy = NotificationPolicy(clock, gather=0, min_interval=0)
     policy.observe(snap())
     problem = Snapshot(

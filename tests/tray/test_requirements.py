@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agent.config import load_config
-from agent.decide.review import RequirementReview, RequirementState, WorkflowReview
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
+from agent.review.state import RequirementReview, RequirementState, WorkflowReview
 from agent.tray.app import Tray, TrayApp
 from agent.tray.menu import Action, WorkflowProgress, build_menu, with_reviews
 from agent.tray.notify import Notice

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from agent.kompliant.auth import Credentials
@@ -34,16 +32,6 @@ ENDED_RD = RD_ENDED
 __all__ = ["ENDED_WORKFLOW"]
 
 
-class FakeWallClock:
-    """The sandbox's clock, moved by the test instead of by waiting."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def start(tmp_path: Path, settings: SandboxSettings | None = None) -> RunningSandbox:
     return start_sandbox(tmp_path / "sandbox-data", settings=settings)
 
@@ -57,11 +45,6 @@ def quick_client(credentials: Credentials) -> KompliantClient:
 def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
     with quick_client(demo_credentials) as c:
         yield c
-
-
-def set_faults(sandbox: RunningSandbox, body: dict[str, Any]) -> None:
-    response = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=body, timeout=5)
-    assert response.status_code == 200, response.text
 
 
 def live_documents(client: KompliantClient) -> list[Document]:

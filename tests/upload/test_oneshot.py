@@ -14,6 +14,8 @@ from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import CreatedDocument
 from agent.sandbox.server import RunningSandbox, SandboxSettings
 from agent.upload.oneshot import upload_file
+from tests.kit.clock import FakeClock
+from tests.kit.sandbox import set_faults
 from tests.realwriters import documents
 from tests.upload.conftest import (
     ADDRESS,
@@ -23,10 +25,8 @@ from tests.upload.conftest import (
     INACTIVE,
     SUBJECT,
     WORKFLOW,
-    FakeWallClock,
     live_documents,
     quick_client,
-    set_faults,
     start,
 )
 
@@ -61,7 +61,7 @@ def test_upload_only_reads_the_subject_from_the_workflow(
 class ExpireFirstForm:
     """A client whose first upload form is already expired when it is sent."""
 
-    def __init__(self, client: KompliantClient, clock: FakeWallClock) -> None:
+    def __init__(self, client: KompliantClient, clock: FakeClock) -> None:
         self._client = client
         self._clock = clock
         self.creates = 0
@@ -80,12 +80,12 @@ class ExpireFirstForm:
 def test_an_expired_form_gets_a_new_document_and_the_stale_one_is_deleted(
     tmp_path: Path,
 ) -> None:
-    clock = FakeWallClock(time.time())
+    clock = FakeClock(time.time())
     sandbox = start(tmp_path, SandboxSettings(clock=clock))
     try:
         creds = sandbox.demo_credentials()
         assert creds is not None
-        set_faults(sandbox, {"form_lifetime": 1})
+        set_faults(sandbox, **{"form_lifetime": 1})
         with quick_client(creds) as client:
             api = ExpireFirstForm(client, clock)
             result = upload_file(
@@ -106,7 +106,7 @@ def test_a_dropped_create_answer_still_gives_one_document(
 ) -> None:
     set_faults(
         sandbox,
-        {"script": [{"method": "document.create", "action": "drop_after_processing"}]},
+        **{"script": [{"method": "document.create", "action": "drop_after_processing"}]},
     )
     result = upload_file(
         client, write(tmp_path), workflow_id=WORKFLOW, required_document_ids=[BANK]

@@ -17,16 +17,16 @@ from agent.upload.identity import identify
 from agent.upload.link import LinkFailed, link
 from agent.upload.presigned import send_form
 from agent.upload.verify import wait_until_stored
+from tests.kit.clock import FakeClock
+from tests.kit.sandbox import set_faults
 from tests.upload.conftest import (
     ADDRESS,
     BANK,
     INACTIVE,
     SUBJECT,
     WORKFLOW,
-    FakeWallClock,
     live_documents,
     quick_client,
-    set_faults,
     start,
 )
 
@@ -41,7 +41,7 @@ def pdf(tmp_path: Path, size: int = 50_000, name: str = "statement.pdf") -> Path
 def test_create_send_verify_against_the_sandbox(
     tmp_path: Path, sandbox: RunningSandbox, client: KompliantClient, encoding: str
 ) -> None:
-    set_faults(sandbox, {"hash_encoding": encoding})
+    set_faults(sandbox, **{"hash_encoding": encoding})
     path = pdf(tmp_path)
     identity = identify(path)
     created = create_document(client, SUBJECT, path.name, identity.size)
@@ -102,12 +102,12 @@ def test_a_file_larger_than_declared_is_refused_with_the_difference(
 
 
 def test_an_expired_form_is_upload_form_expired(tmp_path: Path) -> None:
-    clock = FakeWallClock(time.time())
+    clock = FakeClock(time.time())
     sandbox = start(tmp_path, SandboxSettings(clock=clock))
     try:
         creds = sandbox.demo_credentials()
         assert creds is not None
-        set_faults(sandbox, {"form_lifetime": 1})
+        set_faults(sandbox, **{"form_lifetime": 1})
         with quick_client(creds) as client:
             path = pdf(tmp_path)
             identity = identify(path)
@@ -150,7 +150,7 @@ def test_a_dropped_create_answer_leaves_exactly_one_document(
 ) -> None:
     set_faults(
         sandbox,
-        {"script": [{"method": "document.create", "action": "drop_after_processing"}]},
+        **{"script": [{"method": "document.create", "action": "drop_after_processing"}]},
     )
     path = pdf(tmp_path)
     identity = identify(path)
@@ -189,7 +189,7 @@ def test_a_dropped_batch_add_answer_is_reconciled(
     document_id = uploaded(tmp_path, client)
     set_faults(
         sandbox,
-        {
+        **{
             "script": [
                 {
                     "method": "workflow.requiredDocument.fulfillment.batchAdd",

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.watch.events import EventKind
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+from tests.kit.wait import wait_for
 
 
 class Recorder:
@@ -58,8 +48,11 @@ class Recorder:
     def saw(self, path: Path, kind: EventKind) -> bool:
         return kind in self.kinds(path)
 
-    def wait_for(self, path: Path, kind: EventKind, timeout: float = 5.0) -> bool:
-        return wait_until(lambda: self.saw(path, kind), timeout)
+    def wait_for(self, path: Path, kind: EventKind, timeout: float = 20.0) -> None:
+        """Wait (bounded) until the watcher reported ``kind`` for ``path``; fail if not."""
+        wait_for(
+            lambda: self.saw(path, kind), timeout=timeout, interval=0.01, what=f"{kind} of {path}"
+        )
 
 
 @pytest.fixture

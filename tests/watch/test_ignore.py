@@ -6,8 +6,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from agent.owned_names import AGENT_OWNED
 from agent.watch.ignore import (
-    AGENT_OWNED,
     ignore_under,
     is_agent_owned,
     is_ignored,

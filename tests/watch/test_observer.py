@@ -23,7 +23,8 @@ from agent.watch.mounts import Mount
 from agent.watch.observer import FolderWatcher, RootState, make_observer
 from agent.watch.polling import PolledFolder
 from agent.watch.stability import StabilitySettings, StabilityTracker
-from tests.watch.conftest import Recorder, wait_until
+from tests.kit.wait import wait_for
+from tests.watch.conftest import Recorder
 
 EVENTS = StabilitySettings(quiet_seconds=1.0, close_confirm_seconds=0.25, poll_interval=0.1)
 POLLING = StabilitySettings(quiet_seconds=1.0, polling=True, poll_interval=0.1)
@@ -77,7 +78,7 @@ def test_created_and_closed_file_is_reported_closed_write(
     make_watcher([root])
     target = folder(root) / "march.pdf"
     target.write_bytes(b"%PDF-1.7 statement")
-    assert recorder.wait_for(target, EventKind.CLOSED_WRITE)
+    recorder.wait_for(target, EventKind.CLOSED_WRITE)
     kinds = recorder.kinds(target)
     assert kinds[0] is EventKind.CREATED
     assert EventKind.DELETED not in kinds
@@ -93,7 +94,7 @@ def test_reading_a_file_reports_nothing(
     marker = folder(root) / "after.pdf"
     target.read_bytes()
     marker.write_bytes(b"y")  # events arrive in order: once this is seen, the read was too
-    assert recorder.wait_for(marker, EventKind.CLOSED_WRITE)
+    recorder.wait_for(marker, EventKind.CLOSED_WRITE)
     assert recorder.kinds(target) == []
 
 
@@ -160,7 +161,7 @@ def test_folder_moved_in_yields_every_file(
     os.rename(outside, destination)
     expected = [destination / "a.pdf", destination / "more" / "b.png"]
     for path in expected:
-        assert recorder.wait_for(path, EventKind.MOVED_IN), path
+        recorder.wait_for(path, EventKind.MOVED_IN)
     assert recorder.kinds(destination / "~$draft.docx") == []
 
 
@@ -182,12 +183,12 @@ def test_file_moves_in_out_and_inside_agent_folders(
     os.rename(here / "done" / "old.pdf", here / "done" / "old-1.pdf")  # inside done/
     (here / "scan.tmp").write_bytes(b"x")
     os.rename(here / "scan.tmp", here / "scan.pdf")  # a scanner's finishing rename
-    assert recorder.wait_for(here / "elsewhere.pdf", EventKind.MOVED_IN)
-    assert recorder.wait_for(here / "march.pdf", EventKind.MOVED_IN)
-    assert recorder.wait_for(here / "scan.pdf", EventKind.MOVED_IN)
+    recorder.wait_for(here / "elsewhere.pdf", EventKind.MOVED_IN)
+    recorder.wait_for(here / "march.pdf", EventKind.MOVED_IN)
+    recorder.wait_for(here / "scan.pdf", EventKind.MOVED_IN)
 
     os.rename(here / "elsewhere.pdf", tmp_path / "back-out.pdf")  # moved out
-    assert recorder.wait_for(here / "elsewhere.pdf", EventKind.DELETED)
+    recorder.wait_for(here / "elsewhere.pdf", EventKind.DELETED)
     seen = {path for path, _ in recorder.events()}
     assert not any("done" in path.parts or "failed" in path.parts for path in seen)
     assert here / "scan.tmp" not in seen
@@ -229,9 +230,9 @@ def test_polling_root(root: Path, recorder: Recorder, make_watcher: MakeWatcher)
     assert isinstance(watcher.observer_for(root), PollingObserver)
     target = folder(root) / "march.pdf"
     target.write_bytes(b"x")
-    assert recorder.wait_for(target, EventKind.CREATED)
+    recorder.wait_for(target, EventKind.CREATED)
     target.unlink()
-    assert recorder.wait_for(target, EventKind.DELETED)
+    recorder.wait_for(target, EventKind.DELETED)
 
 
 def test_polling_subfolder_inside_an_inotify_root(
@@ -285,7 +286,7 @@ def test_root_deleted_is_a_problem_and_recovers(
     assert recorder.saw(root / "Later" / "b.pdf", EventKind.SCANNED)
     fresh = root / "Later" / "c.pdf"
     fresh.write_bytes(b"x")
-    assert recorder.wait_for(fresh, EventKind.CLOSED_WRITE)
+    recorder.wait_for(fresh, EventKind.CLOSED_WRITE)
 
 
 def test_missing_root_at_start(
@@ -334,7 +335,7 @@ def test_dead_observer_is_recreated_by_check(
     assert second is not None and second is not first and second.is_alive()
     target = folder(root) / "after.pdf"
     target.write_bytes(b"x")
-    assert wait_until(lambda: bool(recorder.kinds(target)))
+    wait_for(lambda: recorder.kinds(target), what=f"an event for {target}")
 
 
 def test_dead_polling_emitter_under_a_live_observer_is_recreated(
@@ -355,7 +356,7 @@ def test_dead_polling_emitter_under_a_live_observer_is_recreated(
     assert recorder.saw(missed, EventKind.SCANNED)  # the rescan after recovery finds it
     target = folder(root) / "after.pdf"
     target.write_bytes(b"x")
-    assert recorder.wait_for(target, EventKind.CREATED)
+    recorder.wait_for(target, EventKind.CREATED)
 
 
 def test_inotify_limit_falls_back_to_polling(
@@ -373,7 +374,7 @@ def test_inotify_limit_falls_back_to_polling(
     assert "sudo sysctl fs.inotify.max_user_watches=" in caplog.text
     target = folder(root) / "march.pdf"
     target.write_bytes(b"x")
-    assert recorder.wait_for(target, EventKind.CREATED, timeout=5.0)
+    recorder.wait_for(target, EventKind.CREATED)
     watcher.check()  # a healthy fallback is left alone
     assert isinstance(watcher.observer_for(root), PollingObserver)
 

@@ -10,6 +10,7 @@ import pytest
 from agent.watch.events import EventKind
 from agent.watch.readiness import Readiness
 from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
+from tests.kit.clock import FakeClock
 
 SETTINGS = StabilitySettings(
     quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=10.0, incomplete_seconds=60.0
@@ -17,18 +18,15 @@ SETTINGS = StabilitySettings(
 FILE = Path("/w/Bank statements/march.pdf")
 
 
-class FakeDisk:
-    """A clock and a stat function over files that exist only in a dict."""
+class FakeDisk(FakeClock):
+    """A fake clock, and a stat function over files that exist only in a dict."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        super().__init__()
         self.files: dict[Path, FileStat] = {}
         self.stats = 0
         self.inside: dict[Path, Readiness] = {}  # what a look inside finds (default: ready)
         self.specials: set[Path] = set()
-
-    def clock(self) -> float:
-        return self.now
 
     def stat(self, path: Path) -> FileStat | None:
         self.stats += 1
@@ -36,9 +34,6 @@ class FakeDisk:
 
     def write(self, path: Path, size: int) -> None:
         self.files[path] = FileStat(size=size, mtime_ns=int(self.now * 1e9))
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
     def look_inside(self, path: Path, size: int) -> Readiness:
         if size == 0:
@@ -56,7 +51,7 @@ def tracker_for(
 ) -> StabilityTracker:
     return StabilityTracker(
         lambda _path: settings,
-        clock=disk.clock,
+        clock=disk,
         stat=disk.stat,
         close_reported=lambda _path: closes,
         look_inside=disk.look_inside,
@@ -294,7 +289,7 @@ def test_settings_per_folder(disk: FakeDisk) -> None:
     def settings_for(path: Path) -> StabilitySettings:
         return slow if path.parent.name == "Share" else SETTINGS
 
-    tracker = StabilityTracker(settings_for, clock=disk.clock, stat=disk.stat)
+    tracker = StabilityTracker(settings_for, clock=disk, stat=disk.stat)
     for path in (FILE, share):
         disk.write(path, 10)
         tracker.observe(path, EventKind.CREATED)
@@ -348,7 +343,7 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
 def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDisk) -> None:
     patient = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=60)
     tracker = StabilityTracker(
-        lambda _path: patient, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: patient, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
@@ -367,7 +362,7 @@ def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDi
 
 def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: FakeDisk) -> None:
     tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
@@ -380,7 +375,7 @@ def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: Fake
 
 def test_a_change_after_the_close_does_not_wait_for_another_close(disk: FakeDisk) -> None:
     tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk.clock, stat=disk.stat, close_reported=lambda _p: True
+        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
     )
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)

@@ -2,8 +2,8 @@
 
 The engine's loop calls :meth:`ReviewPoller.tick` every turn; workers call
 :meth:`ReviewPoller.linked` when a file was linked, so its required documents are checked
-soon after. The pace is :class:`agent.engine.review_schedule.ReviewSchedule`'s; the calls,
-the stored states and the folders' notices are :class:`agent.engine.review.ReviewKeeper`'s.
+soon after. The pace is :class:`agent.review.schedule.ReviewSchedule`'s; the calls,
+the stored states and the folders' notices are :class:`agent.review.keeper.ReviewKeeper`'s.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable, Iterable
 
 from agent.config import Config
-from agent.decide.review import WorkflowReview
 from agent.decide.tree import FolderTree
-from agent.engine.review import RejectedHook, ReviewChange, ReviewKeeper, ReviewSource
-from agent.engine.review_schedule import Key, ReviewPacing, ReviewSchedule
 from agent.errors import AgentError
+from agent.review.keeper import RejectedHook, ReviewChange, ReviewKeeper, ReviewSource
+from agent.review.schedule import Key, ReviewPacing, ReviewSchedule
+from agent.review.state import WorkflowReview
 
 log = logging.getLogger(__name__)
 

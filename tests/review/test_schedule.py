@@ -7,15 +7,8 @@ from collections import Counter
 
 import pytest
 
-from agent.engine.review_schedule import Key, ReviewPacing, ReviewSchedule
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from agent.review.schedule import Key, ReviewPacing, ReviewSchedule
+from tests.kit.clock import FakeClock
 
 
 def keys(count: int) -> list[Key]:

@@ -9,7 +9,8 @@ import pytest
 
 from agent.config import Config, WorkflowConfig
 from agent.decide.cache import CachedWorkflow, RequirementsCache
-from agent.decide.review import (
+from agent.kompliant.models import RequiredDocument, Workflow
+from agent.review.state import (
     FulfillmentSeen,
     RequirementReview,
     RequirementState,
@@ -17,13 +18,12 @@ from agent.decide.review import (
     newly_rejected,
     requirement_state,
 )
-from agent.decide.review_store import (
+from agent.review.store import (
     ReviewStore,
     load_review,
     save_review,
     workflow_reviews,
 )
-from agent.kompliant.models import RequiredDocument, Workflow
 
 S = RequirementState
 

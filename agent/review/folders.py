@@ -18,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from agent.config import write_atomically
+from agent.atomic import write_atomically
 from agent.decide.markers import FolderKind
-from agent.decide.review import (
+from agent.decide.tree import FolderTree
+from agent.owned_names import AGENT_OWNED
+from agent.review.state import (
     NOTICE_FOR_STATE,
     FulfillmentSeen,
     RequirementReview,
@@ -28,8 +30,6 @@ from agent.decide.review import (
     WorkflowReview,
     folder_state,
 )
-from agent.decide.tree import FolderTree
-from agent.watch.ignore import AGENT_OWNED
 
 log = logging.getLogger(__name__)
 

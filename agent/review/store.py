@@ -16,9 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import Config, write_atomically
+from agent.atomic import write_atomically
+from agent.config import Config
 from agent.decide.cache import CachedWorkflow, RequirementsCache
-from agent.decide.review import (
+from agent.kompliant.models import RD_INACTIVE, WORKFLOW_ENDED, RequiredDocument
+from agent.locations import locations
+from agent.review.state import (
     FulfillmentSeen,
     RequirementReview,
     RequirementState,
@@ -26,8 +29,6 @@ from agent.decide.review import (
     newer,
     requirement_state,
 )
-from agent.kompliant.models import RD_INACTIVE, WORKFLOW_ENDED, RequiredDocument
-from agent.locations import locations
 
 log = logging.getLogger(__name__)
 

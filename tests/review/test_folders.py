@@ -8,15 +8,15 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.decide.markers import FolderKind, Marker
-from agent.decide.review import (
+from agent.decide.tree import FolderTree
+from agent.owned_names import AGENT_OWNED
+from agent.review.folders import note_rejections, show_states
+from agent.review.state import (
     FulfillmentSeen,
     RequirementReview,
     RequirementState,
     WorkflowReview,
 )
-from agent.decide.review_folders import note_rejections, show_states
-from agent.decide.tree import FolderTree
-from agent.watch.ignore import AGENT_OWNED
 
 
 def tree_with(folder: Path, *rds: str) -> FolderTree:

@@ -7,7 +7,7 @@ one accepted file makes the requirement accepted, a file waiting for review hide
 earlier rejection, and only when every fulfillment was rejected does the requirement need
 a new file.
 
-The running agent stores what it saw in ``review.json`` (:mod:`agent.decide.review_store`);
+The running agent stores what it saw in ``review.json`` (:mod:`agent.review.store`);
 :func:`workflow_reviews` merges that with the requirements cache into what ``status``,
 ``missing`` and a tray show.
 """
@@ -25,7 +25,7 @@ from agent.kompliant.models import (
     DECISION_REJECTED,
     Fulfillment,
 )
-from agent.watch.ignore import AGENT_OWNED
+from agent.owned_names import AGENT_OWNED
 
 
 class RequirementState(enum.Enum):

@@ -1,6 +1,6 @@
 """Ask Kompliant where required documents stand in review, keep it, and show it.
 
-:class:`ReviewKeeper` is the shell around :mod:`agent.decide.review`: it lists
+:class:`ReviewKeeper` is the shell around :mod:`agent.review.state`: it lists
 fulfillments (one required document for the running agent's paced checks, a whole
 workflow for ``missing`` and ``request``), stores what it saw in ``review.json``, puts the
 ``_STATUS - …`` notices in the folders, and announces rejections: a warning in the log,
@@ -19,14 +19,16 @@ from typing import Protocol
 
 from agent.config import Config
 from agent.decide.cache import load_cache, requirements_file
-from agent.decide.review import (
+from agent.decide.tree import FolderTree
+from agent.kompliant.models import Fulfillment, RequiredDocument, Workflow
+from agent.review.folders import note_rejections, show_states
+from agent.review.state import (
     FulfillmentSeen,
     RequirementReview,
     WorkflowReview,
     newly_rejected,
 )
-from agent.decide.review_folders import note_rejections, show_states
-from agent.decide.review_store import (
+from agent.review.store import (
     ReviewStore,
     load_review,
     requirement_review,
@@ -34,8 +36,6 @@ from agent.decide.review_store import (
     save_review,
     workflow_reviews,
 )
-from agent.decide.tree import FolderTree
-from agent.kompliant.models import Fulfillment, RequiredDocument, Workflow
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,114 @@
+"""The folder tree as the running agent knows it, and the journal's name for a folder.
+
+The tree (:class:`agent.decide.FolderTree`) is read at start, after each refresh, when
+the watched folder comes back, and whenever a finished file lands in a folder the last
+reading may not describe (:meth:`FolderView.ensure_knows`). Folders are renamed, moved in
+and created (by ``refresh`` or by hand) while the agent runs; the marker that says what a
+folder is for moves with it, and :meth:`FolderView.key_for` names a folder by what its
+marker says, not by its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.config import Config
+from agent.decide import (
+    MARKER_NAME,
+    Destination,
+    FolderKind,
+    FolderTree,
+    NeedsRouting,
+    Refusal,
+    load_cache,
+    requirements_file,
+)
+from agent.engine.problems import ROOT, Problems
+from agent.errors import AgentError
+from agent.watch.stability import StabilitySettings
+
+Decision = Destination | Refusal | NeedsRouting
+
+
+class FolderView:
+    def __init__(self, config: Config, problems: Problems) -> None:
+        self.config = config  # replaced when the config is read again
+        self._problems = problems
+        self._unmarked: set[Path] = set()  # folders under no marker as of the last scan
+        self.tree = FolderTree(root=config.root, config=config)
+        self.rescan()
+
+    def rescan(self) -> FolderTree:
+        """Read the tree again (a missing root is a problem, and an empty tree)."""
+        cache = load_cache(requirements_file(self.config.agent.profile))
+        try:
+            tree = FolderTree.scan(self.config.root, self.config, cache)
+        except AgentError as error:
+            self._problems.set(ROOT, error.describe())
+            self.tree = FolderTree(root=self.config.root, config=self.config, cache=cache)
+            return self.tree
+        self._problems.set(ROOT, None)
+        self._unmarked = set()
+        self.tree = tree
+        return tree
+
+    def ensure_knows(self, path: Path) -> None:
+        """Read the tree again if it may not describe ``path``'s folder (see :meth:`knows`)."""
+        if not self.knows(path):
+            self.rescan()
+            if not self.knows(path):
+                self._unmarked.add(path.parent)
+
+    def knows(self, path: Path) -> bool:
+        """Whether the folder tree read at the last scan still describes ``path``'s folder.
+
+        A file whose folder chain holds no known marker (or only its workflow folder's,
+        above a folder not known), or whose nearest known marker is gone, makes the tree
+        be read again — once per unmarked folder, so that files outside every workflow
+        folder do not make the agent walk the root for each of them.
+        """
+        tree = self.tree
+        for folder in path.parents:
+            if folder in tree.broken:
+                return True
+            marker = tree.folders.get(folder)
+            if marker is not None:
+                if not (folder / MARKER_NAME).exists():
+                    return False
+                if marker.kind is FolderKind.WORKFLOW and folder != path.parent:
+                    break  # in a folder of the workflow folder that had no marker
+                return True
+            if folder == tree.root or tree.root not in folder.parents:
+                break
+        return path.parent in self._unmarked
+
+    def key_for(self, path: Path, decision: Decision) -> tuple[str, str | None, tuple[str, ...]]:
+        """(the journal's name for ``path``'s folder, its workflow id, its required
+        document ids). The name comes from the marker, so it stays across renames."""
+        tree = self.tree
+        folder = path.parent
+        while folder not in tree.folders and folder != folder.parent:
+            if folder == tree.root:
+                break
+            folder = folder.parent
+        marker = tree.folders.get(folder)
+        if isinstance(decision, Destination):
+            kind = decision.kind
+            rds = decision.required_document_ids
+            workflow_id: str | None = decision.workflow_id
+        else:
+            kind = marker.kind if marker else FolderKind.WORKFLOW
+            rds = marker.required_document_ids if marker else ()
+            workflow_id = marker.workflow_id if marker else None
+        if kind is FolderKind.INBOX:
+            suffix = "inbox" if not isinstance(decision, Destination) else "+".join(rds)
+        elif kind is FolderKind.UPLOAD_ONLY or (kind is not FolderKind.WORKFLOW and not rds):
+            suffix = "upload-only"
+        elif kind is FolderKind.WORKFLOW:
+            suffix = "workflow"
+        else:
+            suffix = "+".join(sorted(rds))
+        return f"{workflow_id or '?'}/{suffix}", workflow_id, tuple(rds)
+
+    def settings_for(self, path: Path) -> StabilitySettings:
+        return self.tree.settings_for(path)

@@ -1,0 +1,234 @@
+"""The worker pool: each claimed file through the pipeline, retried on a schedule.
+
+A bounded pool runs :class:`agent.engine.pipeline.Pipeline` for one journal entry at a
+time per worker, so one slow or huge file does not hold up the others. What cannot be
+done now goes back on a schedule (a heap of due times the loop looks at each turn); a
+file whose retry budget is spent goes to failed/ with a note that says what to do
+(:func:`gave_up`). Rejected credentials and an unreachable
+Kompliant are the agent's problems, not the file's: they do not count against it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from agent.engine.connectivity import Connectivity
+from agent.engine.folders import FolderView
+from agent.engine.pipeline import Job, Pipeline, Progress
+from agent.engine.retry_policy import RetryPolicy, counts_against_budget
+from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
+from agent.journal import Entry, Journal, Outcome
+from agent.kompliant.client import KompliantClient
+
+log = logging.getLogger(__name__)
+
+AUTH_RETRY_SECONDS = 30.0  # a file held back by rejected credentials is looked at again
+
+#: Told which required documents of which workflow a file was just linked to.
+Linked = Callable[[str, Sequence[str]], None]
+
+
+@dataclass
+class RunSummary:
+    done: int = 0
+    failed: int = 0
+    unsettled: int = 0
+
+
+def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
+    """The failed/ note (problem, action) for a file whose retry budget is spent."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
+    action = (
+        "Check the network and Kompliant's status, then move the file back into its folder "
+        "(or run `kompliant-agent retry`)."
+    )
+    return problem, action
+
+
+class Workers:
+    def __init__(
+        self,
+        *,
+        client: KompliantClient,
+        journal: Journal,
+        folders: FolderView,
+        connectivity: Connectivity,
+        summary: RunSummary,
+        policy: RetryPolicy,
+        workers: int,
+        verify_timeout: float,
+        linked: Linked,
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._folders = folders
+        self._connectivity = connectivity
+        self._summary = summary
+        self._policy = policy
+        self._linked = linked
+        self._pipeline = Pipeline(
+            client, journal, verify_timeout=verify_timeout, progress=self._progress_for
+        )
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upload")
+        self._lock = threading.Lock()
+        self._inflight: set[int] = set()
+        self._retries: list[tuple[float, int]] = []  # (monotonic due time, entry id)
+        self._uploads: dict[int, tuple[str, int]] = {}  # entry id → (file name, percent)
+
+    # -- what the loop asks ------------------------------------------------------------------
+
+    def submit(self, entry_id: int) -> None:
+        """Start work on a claimed file's entry (unless it is already under way)."""
+        with self._lock:
+            if entry_id in self._inflight:
+                return
+            self._inflight.add(entry_id)
+        self._pool.submit(self._work, entry_id)
+
+    def schedule(self, entry_id: int, delay: float) -> None:
+        with self._lock:
+            heapq.heappush(self._retries, (time.monotonic() + delay, entry_id))
+
+    def dispatch(self, now: float) -> None:
+        """Start the retries that are due."""
+        due: list[int] = []
+        with self._lock:
+            while self._retries and self._retries[0][0] <= now:
+                due.append(heapq.heappop(self._retries)[1])
+        for entry_id in due:
+            self.submit(entry_id)
+
+    def all_due(self, now: float) -> None:
+        """Make every scheduled retry due now (what waited for the network goes)."""
+        with self._lock:
+            self._retries = [(now, entry_id) for _, entry_id in self._retries]
+            heapq.heapify(self._retries)
+
+    def fail(self, entry: Entry, problem: str, action: str) -> None:
+        """Move a claimed file to failed/ with its reason."""
+        self._pipeline.fail(entry, problem, action)
+        self._summary.failed += 1
+
+    def busy_now(self, now: float) -> bool:
+        """Whether a file is being worked on or a retry is due."""
+        with self._lock:
+            return bool(self._inflight) or (bool(self._retries) and self._retries[0][0] <= now)
+
+    def running(self) -> bool:
+        with self._lock:
+            return bool(self._inflight)
+
+    def scheduled(self) -> bool:
+        with self._lock:
+            return bool(self._retries)
+
+    def activity(self) -> tuple[tuple[tuple[str, int], ...], bool]:
+        """(the uploads under way as (file name, percent), whether anything is to do)."""
+        with self._lock:
+            uploads = tuple(self._uploads.values())
+            busy = bool(self._inflight) or bool(self._retries)
+        return uploads, busy
+
+    def shutdown(self) -> None:
+        """Wait for the files under way; scheduled retries stay in the journal."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pipeline.close()
+
+    # -- on a worker thread ------------------------------------------------------------------
+
+    def _work(self, entry_id: int) -> None:
+        try:
+            entry = self._journal.get(entry_id)
+            if entry is None or entry.settled:
+                return
+            try:
+                settled = self._pipeline.run(entry, self._job(entry))
+            except RetryLater as error:
+                self._retry_later(entry_id, error)
+                return
+            except AuthError as error:
+                self._connectivity.credentials_rejected(error)
+                self.schedule(entry_id, AUTH_RETRY_SECONDS)
+                return
+            if settled.outcome is Outcome.DONE:
+                self._summary.done += 1
+                if entry.workflow_id is not None:
+                    self._linked(entry.workflow_id, entry.required_document_ids)
+            else:
+                self._summary.failed += 1
+            self._connectivity.went_online()
+        except Exception as error:  # a bug must not lose the file: it stays claimed
+            log.exception("unexpected error while processing journal entry %d", entry_id)
+            self._retry_later(
+                entry_id, RetryLater(f"internal error: {type(error).__name__}: {error}")
+            )
+        finally:
+            with self._lock:
+                self._inflight.discard(entry_id)
+                self._uploads.pop(entry_id, None)
+
+    def _retry_later(self, entry_id: int, error: RetryLater) -> None:
+        entry = self._journal.get(entry_id)
+        if entry is None or entry.settled:
+            return
+        policy = self._policy
+        if isinstance(error, NetworkError):
+            self._connectivity.went_offline(error)
+        if not counts_against_budget(error):
+            delay = policy.delay(1, error)
+            self.schedule(entry_id, delay)
+            log.info("%s: %s; trying again in %.0f s", entry.file_name, error.message, delay)
+            return
+        attempts = entry.attempts + 1  # the retries recorded, and this one
+        if policy.exhausted(attempts):
+            problem, action = gave_up(attempts, error)
+            self.fail(entry, problem, action)
+            return
+        delay = 0.5 if isinstance(error, FileChanged) else policy.delay(attempts, error)
+        at = datetime.now(UTC) + timedelta(seconds=delay)
+        self._journal.record_retry(entry_id, error.describe(), at)
+        self.schedule(entry_id, delay)
+        log.info(
+            "%s: %s; attempt %d of %d in %.0f s",
+            entry.file_name,
+            error.message,
+            attempts + 1,
+            policy.max_attempts,
+            delay,
+        )
+
+    def _job(self, entry: Entry) -> Job:
+        if entry.workflow_id is None:
+            raise RetryLater(f"{entry.file_name} has no workflow in the journal")
+        tree = self._folders.tree
+        # Known from the requirements cache or the folders' markers, as routing knew it;
+        # Kompliant is asked only when neither has it.
+        subject = tree.subject_record_id(entry.workflow_id)
+        if not subject:
+            subject = self._client.get_workflow(entry.workflow_id).subject_record_id
+        cached = tree.cached(entry.workflow_id)
+        names = (
+            {rd.required_document_id: rd.name for rd in cached.required_documents}
+            if cached is not None
+            else {}
+        )
+        upload_duplicates = self._folders.config.agent.upload_duplicates
+        return Job(subject, names, upload_duplicates=upload_duplicates)
+
+    def _progress_for(self, entry: Entry) -> Progress | None:
+        def report(sent: int, total: int) -> None:
+            percent = int(sent * 100 / total) if total else 100
+            with self._lock:
+                self._uploads[entry.id] = (entry.file_name, percent)
+
+        return report

@@ -1,0 +1,159 @@
+"""A file whose retry budget is spent goes to failed/ with a note that says so.
+
+The engine runs in this process, so its retry policy can be short, against the sandbox
+over real HTTP on loopback. The sandbox's upload endpoint answers HTTP 500 every time: a
+failure that counts against a file's budget (unlike an unreachable Kompliant). Each try
+creates a document, fails to send it and deletes it again, so Kompliant keeps nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.config import AgentSettings, Config
+from agent.decide import add_workflow
+from agent.engine.retry_policy import RetryPolicy
+from agent.engine.runner import Engine, EngineOptions, RunSummary
+from agent.errors import AgentError
+from agent.journal import journal_path
+from agent.kompliant.auth import Credentials
+from agent.kompliant.client import KompliantClient
+from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.owned_names import AGENT_OWNED
+from agent.sandbox import RunningSandbox
+from agent.watch.stability import StabilitySettings
+from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, sandbox_stats, set_faults
+from tests.kit.wait import wait_for
+
+PDF = b"%PDF-1.4 a statement the upload store will not take"
+LABEL = "Demo Ltd"
+#: Three tries, a few hundredths of a second apart.
+SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
+GAVE_UP = (
+    "What went wrong: The upload kept failing after 3 attempts; the last problem was: "
+    "The upload store had a problem: An internal error occurred."
+)
+TODO = (
+    "What to do: Check the network and Kompliant's status, then move the file back into its "
+    "folder (or run `kompliant-agent retry`)."
+)
+
+
+@pytest.fixture
+def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
+    pacer = Pacer(PacerPolicy(base=0.01, cap=0.05, max_elapsed=2.0))
+    with KompliantClient(demo_credentials, timeout=10.0, pacer=pacer) as made:
+        yield made
+
+
+@pytest.fixture
+def config(client: KompliantClient, tmp_path: Path) -> Config:
+    """The demo workflow's folders under a fresh root, finished-file waits kept short."""
+    base = Config(
+        agent=AgentSettings(root=tmp_path / "Kompliant", workers=1),
+        stability=StabilitySettings(quiet_seconds=0.3, close_confirm_seconds=0.1),
+    )
+    configured, _ = add_workflow(client, base, DEMO_WORKFLOW, LABEL)
+    return configured
+
+
+def bank(config: Config) -> Path:
+    return config.root / f"{LABEL} ({DEMO_WORKFLOW})" / "Bank statements"
+
+
+class Patient(RetryPolicy):
+    """Tries again only after ten minutes (no jitter): a test stops the engine before."""
+
+    def delay(
+        self,
+        attempts: int,
+        error: AgentError | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> float:
+        return 600.0
+
+
+def uploads_refused(sandbox: RunningSandbox) -> None:
+    set_faults(sandbox, script=[{"method": "upload", "action": "http_500", "count": 100}])
+
+
+def uploads_tried(sandbox: RunningSandbox) -> int:
+    return int(sandbox_stats(sandbox)["methods"].get("upload", 0))
+
+
+def attempts_recorded(profile: str) -> int:
+    """The journal's count of failed tries of the one file (read-only, from outside)."""
+    path = journal_path(profile)
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+    try:
+        row = conn.execute("SELECT MAX(attempts) FROM entries").fetchone()
+    finally:
+        conn.close()
+    return int(row[0] or 0)
+
+
+def run(config: Config, client: KompliantClient, options: EngineOptions) -> RunSummary:
+    return Engine(config, client, options=options).run()
+
+
+def assert_gave_up(config: Config, client: KompliantClient) -> None:
+    failed = bank(config) / AGENT_OWNED.failed_dir
+    assert (failed / "statement.pdf").read_bytes() == PDF
+    note = (failed / ("statement.pdf" + AGENT_OWNED.error_suffix)).read_text(encoding="utf-8")
+    assert GAVE_UP in note, note
+    assert TODO in note, note
+    left = [
+        bank(config) / "statement.pdf",
+        bank(config) / AGENT_OWNED.processing_dir / "statement.pdf",
+    ]
+    assert [p for p in left if p.exists()] == []
+    live = [d for d in client.list_documents(DEMO_SUBJECT) if d.deleted_at is None]
+    assert live == []
+
+
+def test_a_file_whose_retries_are_spent_fails_with_a_note_saying_so(
+    sandbox: RunningSandbox, client: KompliantClient, config: Config
+) -> None:
+    uploads_refused(sandbox)
+    (bank(config) / "statement.pdf").write_bytes(PDF)
+
+    summary = run(config, client, EngineOptions(once=True, retry_policy=SHORT))
+
+    assert (summary.done, summary.failed, summary.unsettled) == (0, 1, 0)
+    assert uploads_tried(sandbox) == 3
+    assert_gave_up(config, client)
+
+
+def test_the_budget_counts_the_tries_made_before_a_restart(
+    sandbox: RunningSandbox, client: KompliantClient, config: Config
+) -> None:
+    uploads_refused(sandbox)
+    (bank(config) / "statement.pdf").write_bytes(PDF)
+    first = Engine(config, client, options=EngineOptions(retry_policy=Patient(max_attempts=3)))
+    stop = threading.Event()
+    running = threading.Thread(target=first.run, args=(stop,))
+    running.start()
+    try:
+        wait_for(
+            lambda: attempts_recorded(config.agent.profile) == 1,
+            what="the first try to fail and be recorded",
+        )
+    finally:
+        stop.set()
+        running.join(timeout=60)
+    assert not running.is_alive()
+    assert uploads_tried(sandbox) == 1
+
+    summary = run(config, client, EngineOptions(once=True, retry_policy=SHORT))
+
+    assert (summary.done, summary.failed, summary.unsettled) == (0, 1, 0)
+    assert uploads_tried(sandbox) == 3  # two more, not three: the first one counted
+    assert_gave_up(config, client)

@@ -1,0 +1,12 @@
+"""What the tests share, written once.
+
+- :mod:`tests.kit.clock`: :class:`FakeClock`, a clock that moves only when told (unit
+  tests inject it instead of sleeping);
+- :mod:`tests.kit.wait`: :func:`wait_for`, a bounded poll for a condition (never a fixed
+  sleep), which fails the test with what it waited for;
+- :mod:`tests.kit.agent`: the agent as a real process (``python -m agent …``):
+  :func:`agent_cli` to its end, :func:`start_agent` for a long-running ``run``
+  (:class:`AgentProcess`);
+- :mod:`tests.kit.sandbox`: the ``sandbox`` fixture (settings a test may override with a
+  ``sandbox_settings`` fixture) and plain-httpx helpers to call it.
+"""
