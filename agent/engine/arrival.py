@@ -6,7 +6,9 @@ finished. A finished file is routed (:func:`agent.decide.route`), and one with a
 destination is claimed — renamed into ``.processing/`` (:mod:`agent.settle.claim`) — and
 handed to the workers. While the agent is paused, offline or signed out, finished files
 wait here, unclaimed, in the user's folder; a folder that refuses the claim (read-only,
-full) has its file tried again after :data:`CLAIM_RETRY_SECONDS`.
+full) has its file tried again after :data:`CLAIM_RETRY_SECONDS`. A file the tracker gave
+up on (it stayed incomplete or empty for its folder's ``incomplete_seconds``) is claimed
+and failed with a note that says so (:meth:`Arrivals.given_up`); it is never uploaded.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.content.filetype import Kind, kind_of
 from agent.decide import Destination, NeedsRouting, Refusal, route
 from agent.engine.folders import FolderView
 from agent.engine.problems import Problems, claim_topic
+from agent.engine.watch_notes import given_up_note
 from agent.engine.workers import Workers
 from agent.journal import Journal, Step
 from agent.settle.claim import claim
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
+from agent.watch.readiness import Readiness
 from agent.watch.stability import StabilityTracker
 
 log = logging.getLogger(__name__)
@@ -103,6 +108,13 @@ class Arrivals:
 
     def finished(self, path: Path) -> None:
         """A finished file: decide what it is for, claim it, and start its work."""
+        self._take(path, None)
+
+    def given_up(self, path: Path, found: Readiness) -> None:
+        """A file that stayed incomplete or empty: claim it and fail it with a note."""
+        self._take(path, found)
+
+    def _take(self, path: Path, given_up: Readiness | None) -> None:
         self._folders.ensure_knows(path)
         decision = route(path, self._folders.tree)
         if decision is None:
@@ -110,7 +122,7 @@ class Arrivals:
         if isinstance(decision, NeedsRouting):
             self._needs_routing(path, decision)
             return
-        if isinstance(decision, Destination) and self._held_back():
+        if given_up is None and isinstance(decision, Destination) and self._held_back():
             self._held[path] = None
             return
         earlier = self._journal.find_by_source(path)
@@ -137,6 +149,11 @@ class Arrivals:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
         entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+        if given_up is not None:
+            settings = self._folders.settings_for(path)
+            problem, action = given_up_note(path, given_up, _kind(taken.path), settings)
+            self._workers.fail(entry, problem, action, retry_helps=False)
+            return
         if isinstance(decision, Refusal):
             self._workers.fail(entry, decision.problem, decision.action)
             return
@@ -161,3 +178,10 @@ class Arrivals:
             "document, or add a rule to the config",
         )
         log.warning("%s needs routing: no inbox rule matches it", path)
+
+
+def _kind(path: Path) -> Kind | None:
+    try:
+        return kind_of(path)
+    except (OSError, ValueError):
+        return None

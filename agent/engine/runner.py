@@ -39,6 +39,7 @@ from agent.engine.recovery import Recovery
 from agent.engine.retry_policy import RetryPolicy
 from agent.engine.snapshot import EngineFacts, Publisher, stopped, take_snapshot
 from agent.engine.status import Snapshot
+from agent.engine.watch_notes import polled_lines, special_lines, waiting_lines
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
 from agent.journal import Journal, journal_path
@@ -163,6 +164,8 @@ class Engine:
                 self._poll_control()
                 for path in self._tracker.due():
                     self._arrivals.finished(path)
+                for path, found in self._tracker.given_up():
+                    self._arrivals.given_up(path, found)
                 now = time.monotonic()
                 if now >= next_check:
                     self._watcher.check()
@@ -287,10 +290,15 @@ class Engine:
     def snapshot(self) -> Snapshot:
         counts = self._journal.status()
         uploads, busy = self._workers.activity()
+        # What the watcher knows goes with the problems, each line on a topic of its own.
+        problems = self._problems.current()
+        problems.update(waiting_lines(self._tracker.waiting(), self._folders.settings_for))
+        problems.update(special_lines(self._tracker.special()))
+        problems.update(polled_lines(self._watcher.polled()))
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
-            problems=self._problems.current(),
+            problems=problems,
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held(),
             uploads=uploads,
