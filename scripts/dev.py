@@ -20,8 +20,10 @@ Options of ``test`` (before any pytest argument): ``--no-lint`` skips ruff and m
 Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of skip
 when no Secret Service can be had (CI sets it); KOMPLIANT_REQUIRE_TRAY=1 (or CI=true) does
 the same for the tray tests (Xvfb, trayer, dunst, xdotool and Debian's PyGObject, which
-the virtualenv sees through a .pth), and KOMPLIANT_REQUIRE_WRITERS=1 (or CI=true) for the
-real-writer tests (rsync, bindfs, Chromium, Samba, vsftpd, curl, qpdf).
+the virtualenv sees through a .pth); the scanner tests use SANE's scanimage (sane-utils)
+and are skipped without it, except in CI (CI=true), where they fail; and
+KOMPLIANT_REQUIRE_WRITERS=1 (or CI=true) makes the real-writer tests fail instead of skip
+without rsync, bindfs, Chromium, Samba, vsftpd, curl or qpdf.
 
 Standard library only: this file runs before anything is installed.
 """
@@ -64,6 +66,9 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
         "python3-gi",
         "gir1.2-gtk-3.0",
     ),
+    # SANE's scanimage with its test backend: real page images, written the way a
+    # scanner writes them, for the scanner-output tests.
+    "scanner": ("sane-utils",),
     # Real writers for the finished-file tests (tests/realwriters/): rsync, a FUSE mount
     # (bindfs), a headless browser, Samba and FTP servers with their clients, and qpdf
     # for a password-protected PDF.
@@ -82,6 +87,7 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
     "tray": ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "xwininfo"),
+    "scanner": ("scanimage",),
     "writers": ("rsync", "bindfs", "chromium", "smbd", "smbclient", "vsftpd", "curl", "qpdf"),
 }
 # Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
@@ -352,6 +358,7 @@ def keyring_session(command: Sequence[str], env: dict[str, str], scratch: Path) 
 
 def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
     keyring = ensure_feature("keyring")
+    ensure_feature("scanner")
     if ensure_feature("tray") and not ensure_system_gi(python):
         say("no PyGObject with GTK 3 in the virtualenv: the tray tests will be skipped")
     if not ensure_feature("writers"):

@@ -67,6 +67,9 @@ class Claim:
     source: Path
     owner: ClaimOwner | None
     claimed_at: datetime | None
+    #: The watched folder, when the file is not in its ``.processing/`` (a part of a
+    #: scanned stack, made in the agent's work folder).
+    home: Path | None = None
 
     @property
     def record_path(self) -> Path:
@@ -75,7 +78,7 @@ class Claim:
     @property
     def folder(self) -> Path:
         """The watched folder the file belongs to."""
-        return self.path.parent.parent
+        return self.home if self.home is not None else self.path.parent.parent
 
 
 def process_start(pid: int) -> str:

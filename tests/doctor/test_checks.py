@@ -55,6 +55,7 @@ def test_everything_passes_on_a_healthy_installation(
         "watched folders": Outcome.OK,
         "inotify watch limit": Outcome.OK,
         "tray": Outcome.OK,
+        "scanner support": Outcome.OK,
     }
     assert "accepted" in findings["credentials"].detail
     assert "folder(s) to watch, limit 8192" in findings["inotify watch limit"].detail
@@ -209,3 +210,13 @@ def test_a_local_root_names_no_network_folder(
     probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4")])
     found = by_check(run_checks(configured, "default", credentials_env(demo_credentials), probes))
     assert "network folder" not in found["watched folders"].detail
+
+
+def test_a_missing_scanner_part_is_a_failure_with_its_fix(configured: Config) -> None:
+    from dataclasses import replace
+
+    broken = replace(HEALTHY, scanner=lambda: "rendering it (pypdfium2) failed: ImportError")
+    findings = by_check(run_checks(configured, "default", {}, broken))
+    scanner = findings["scanner support"]
+    assert scanner.outcome is Outcome.FAILED and "pypdfium2" in scanner.detail
+    assert "Install kompliant-agent again" in scanner.fix
