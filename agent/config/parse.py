@@ -279,6 +279,7 @@ def _stability_override(
         close_confirm_seconds=numbers["close_confirm_seconds"],
         max_wait_seconds=numbers["max_wait_seconds"],
         poll_interval=numbers["poll_interval"],
+        incomplete_seconds=numbers["incomplete_seconds"],
     )
 
 
