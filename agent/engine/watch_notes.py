@@ -2,12 +2,11 @@
 
 - a file that stopped changing but is not finished: ``waiting: incomplete — x.pdf …``
   (also empty, still being written, still changing);
-- something that is not a regular file (a named pipe, a device): ``not a regular file: …``;
 - a folder checked by polling: ``network folder — checked every 1 s: …``;
 - and the note of a file given up because it stayed incomplete or empty.
 
 Each line has a topic of its own in the status's problems (``waiting:<path>``,
-``special:<path>``, ``polled:<path>``), so that it comes and goes with its file or folder.
+``polled:<path>``), so that it comes and goes with its file or folder.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from agent.watch.readiness import Readiness
 from agent.watch.stability import StabilitySettings
 
 WAITING = "waiting:"
-SPECIAL = "special:"
 POLLED = "polled:"
 #: Topics that inform rather than complain: never the status's headline.
 NOTE_TOPICS = (POLLED,)
@@ -64,18 +62,6 @@ def waiting_lines(
             )
         lines[f"{WAITING}{path}"] = text
     return lines
-
-
-def special_lines(specials: Iterable[Path]) -> dict[str, str]:
-    """``special:<path>`` → its line, for every pipe, device or socket in the folders."""
-    return {
-        f"{SPECIAL}{path}": (
-            f"not a regular file: {path} is a named pipe, device or socket, not a document; "
-            "it is left where it is. Move it out of the folder and put the document itself "
-            "there."
-        )
-        for path in sorted(specials)
-    }
 
 
 def polled_lines(polled: Iterable[PolledFolder]) -> dict[str, str]:

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from agent.journal.records import Entry, Outcome, Step
 
@@ -32,6 +33,12 @@ def _path(value: str | None) -> Path | None:
 
 
 def entry_from_row(row: sqlite3.Row) -> Entry:
+    """An :class:`Entry` from a row (of either format: the first lacks the later columns)."""
+    later = set(row.keys())
+
+    def column(name: str) -> Any:
+        return row[name] if name in later else None
+
     return Entry(
         id=int(row["id"]),
         step=Step(row["step"]),
@@ -57,11 +64,16 @@ def entry_from_row(row: sqlite3.Row) -> Entry:
         last_error=row["last_error"],
         created_at=from_ts(row["created_at"]),
         updated_at=from_ts(row["updated_at"]),
-        parent_id=row["parent_id"],
-        part_number=row["part_number"],
-        scan=dict(json.loads(row["scan"] or "{}")),
-        upload_path=_path(row["upload_path"]),
-        upload_name=row["upload_name"],
+        parent_id=column("parent_id"),
+        part_number=column("part_number"),
+        scan=dict(json.loads(column("scan") or "{}")),
+        upload_path=_path(column("upload_path")),
+        upload_name=column("upload_name"),
+        folder_id=column("folder_id"),
+        folder_sub=column("folder_sub") or "",
+        claimed_ino=column("claimed_ino"),
+        claimed_dev=column("claimed_dev"),
+        resolved_at=from_ts(column("resolved_at")),
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import os
-import stat
 from pathlib import Path
 
 from agent.content.ends import Completeness, completeness, cut_short
@@ -73,13 +72,3 @@ def still_finished(path: Path, name: str, *, incomplete_seconds: float, now: flo
                 kind = None
             raise cut_short(name, kind, unchanged_for=unchanged)
         raise StillWriting(f"{name} is not whole yet (its end is missing)")
-
-
-def is_special(path: Path) -> bool:
-    """Whether ``path`` is a named pipe, a device or a socket: something that looks like a
-    file in a folder but holds no document (never opened, so nothing blocks)."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)

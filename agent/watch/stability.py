@@ -41,10 +41,7 @@ The rules, per file:
    file whose size or mtime really keeps changing never goes — uploading it would send a torn
    copy, which the upload's own re-check would refuse anyway — and a warning says so once.
 5. A file that vanishes is dropped; a ``DELETED`` directory drops every file below it.
-6. A named pipe, device or socket is never tracked: it is listed by
-   :meth:`~StabilityTracker.special` (left in place; the engine says "not a regular
-   file") until it is deleted.
-7. A file is returned by :meth:`~StabilityTracker.due` once; observing it again (including a
+6. A file is returned by :meth:`~StabilityTracker.due` once; observing it again (including a
    ``SCANNED`` from a later rescan) starts over. A ``CREATED`` or ``SCANNED`` that finds a
    tracked file exactly as last seen changes nothing: rescans and the synthetic events for a
    folder moved in do not restart waits.
@@ -63,7 +60,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agent.watch.events import EventKind
-from agent.watch.readiness import Readiness, inspect, is_special
+from agent.watch.readiness import Readiness, inspect
 
 logger = logging.getLogger(__name__)
 
@@ -142,18 +139,15 @@ class StabilityTracker:
         stat: Callable[[Path], FileStat | None] = stat_file,
         close_reported: Callable[[Path], bool] = lambda path: False,
         look_inside: Callable[[Path, int], Readiness] = inspect,
-        special: Callable[[Path], bool] = is_special,
     ) -> None:
         self._settings_for = settings_for
         self._clock = clock
         self._stat = stat
         self._close_reported = close_reported
         self._look_inside = look_inside
-        self._special = special
         self._files: dict[Path, _Tracked] = {}
         self._waiting: dict[Path, Readiness] = {}
         self._given_up: list[tuple[Path, Readiness]] = []
-        self._specials: set[Path] = set()
 
     def observe(self, path: Path, kind: EventKind) -> None:
         """Record one observation of ``path``."""
@@ -163,10 +157,6 @@ class StabilityTracker:
         current = self._stat(path)
         if current is None:
             self._drop(path)
-            if self._special(path):
-                if path not in self._specials:
-                    logger.warning("%s is not a regular file; it is left where it is.", path)
-                self._specials.add(path)
             return
         now = self._clock()
         settings = self._settings_for(path)
@@ -214,10 +204,6 @@ class StabilityTracker:
         """Files that stopped changing but are not finished, and what they wait for."""
         return dict(self._waiting)
 
-    def special(self) -> frozenset[Path]:
-        """Named pipes, devices and sockets seen in the watched folders."""
-        return frozenset(self._specials)
-
     def next_deadline(self) -> float | None:
         """The clock value at which :meth:`due` may have something new; ``None`` if idle."""
         if not self._files:
@@ -226,15 +212,16 @@ class StabilityTracker:
 
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` and, if it is a folder, every file below it."""
-        self._specials.discard(path)
         if self._files.pop(path, None) is not None:
             self._waiting.pop(path, None)
             return  # a tracked file has nothing below it (keeps bursts of claims O(n))
         below = [tracked for tracked in self._files if path in tracked.parents]
         for tracked in below:
             self._drop(tracked)
-        for special in [p for p in self._specials if path in p.parents]:
-            self._specials.discard(special)
+
+    def tracks(self, path: Path) -> bool:
+        """Whether ``path`` is being followed until it is finished."""
+        return path in self._files
 
     def pending(self) -> int:
         """How many files are being watched until they are finished."""

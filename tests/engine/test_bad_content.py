@@ -125,7 +125,7 @@ def test_a_pipe_or_device_named_like_a_document_is_left_in_place_with_a_status_l
             pytest.skip("making a device node needs root")
         os.mknod(special, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # as /dev/null
     wait_for(
-        lambda: any(f"not a regular file: {special}" in p for p in problems(run)),
+        lambda: any(f"not a regular file: x.pdf in {special.parent}" in p for p in problems(run)),
         what="x.pdf shown as not a regular file",
         process=run.agent.process,
     )

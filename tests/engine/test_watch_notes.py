@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.content.filetype import Kind
-from agent.engine.watch_notes import given_up_note, polled_lines, special_lines, waiting_lines
+from agent.engine.watch_notes import given_up_note, polled_lines, waiting_lines
 from agent.watch.polling import PolledFolder
 from agent.watch.readiness import Readiness
 from agent.watch.stability import StabilitySettings
@@ -29,9 +29,7 @@ def test_each_waiting_file_gets_its_line() -> None:
     assert lines[f"waiting:{FOLDER / 'd.pdf'}"].startswith("waiting: still changing — d.pdf")
 
 
-def test_pipes_and_polled_folders() -> None:
-    (line,) = special_lines([FOLDER / "x.pdf"]).values()
-    assert line.startswith(f"not a regular file: {FOLDER / 'x.pdf'}")
+def test_polled_folders() -> None:
     polled = polled_lines([PolledFolder(FOLDER, 1.0, "nfs4", network=True)])
     assert polled == {f"polled:{FOLDER}": f"network folder — checked every 1 s: {FOLDER} (nfs4)"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from watchdog.events import FileAttribEvent, FileModifiedEvent
 
 from agent.watch.events import EventKind
 from agent.watch.handler import translate
-from agent.watch.readiness import Readiness, inspect, is_special
+from agent.watch.readiness import Readiness, inspect
 from tests.realwriters import documents
 
 
@@ -49,17 +48,6 @@ def test_what_cannot_be_read_is_left_to_the_upload_to_explain(tmp_path: Path) ->
     link.symlink_to(_write(tmp_path / "g.pdf", documents.cut_short(documents.pdf("g"))))
     assert inspect(link, 10) is Readiness.READY  # never followed: the upload refuses it
     assert inspect(tmp_path / "gone.pdf", 10) is Readiness.READY
-
-
-def test_special_files(tmp_path: Path) -> None:
-    fifo = tmp_path / "x.pdf"
-    os.mkfifo(fifo)
-    assert is_special(fifo)
-    assert not is_special(_write(tmp_path / "h.pdf", b"x"))
-    assert not is_special(tmp_path / "missing.pdf")
-    assert not is_special(tmp_path)
-    if Path("/dev/null").exists():
-        assert is_special(Path("/dev/null"))
 
 
 def test_attribute_events_are_their_own_kind() -> None:

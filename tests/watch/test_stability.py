@@ -26,7 +26,6 @@ class FakeDisk(FakeClock):
         self.files: dict[Path, FileStat] = {}
         self.stats = 0
         self.inside: dict[Path, Readiness] = {}  # what a look inside finds (default: ready)
-        self.specials: set[Path] = set()
 
     def stat(self, path: Path) -> FileStat | None:
         self.stats += 1
@@ -55,7 +54,6 @@ def tracker_for(
         stat=disk.stat,
         close_reported=lambda _path: closes,
         look_inside=disk.look_inside,
-        special=lambda path: path in disk.specials,
     )
 
 
@@ -542,21 +540,3 @@ def test_a_placeholder_replaced_by_the_whole_file_goes_at_once(disk: FakeDisk) -
     disk.advance(0.25)
     assert tracker.due() == [FILE]
     assert tracker.given_up() == []
-
-
-# -- not regular files -----------------------------------------------------------------------
-
-
-def test_a_named_pipe_is_listed_not_tracked_until_it_is_deleted(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    fifo = FILE.with_name("x.pdf")
-    disk.specials.add(fifo)
-    tracker.observe(fifo, EventKind.CREATED)
-    tracker.observe(fifo, EventKind.SCANNED)
-    assert tracker.pending() == 0
-    assert tracker.special() == {fifo}
-    tracker.observe(fifo, EventKind.DELETED)
-    assert tracker.special() == frozenset()
-    tracker.observe(fifo, EventKind.SCANNED)
-    tracker.observe(FILE.parent, EventKind.DELETED)
-    assert tracker.special() == frozenset()
