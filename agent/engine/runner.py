@@ -446,6 +446,8 @@ class Engine:
             self._problems.version,
             self._workers.activity(),
             self._tracker.pending(),
+            self._tracker.waiting_changes,
+            tuple(self._watcher.polled()),
             self._arrivals.held(),
             self._arrivals.ready(),
             self._paused,

@@ -147,6 +147,7 @@ class StabilityTracker:
         self._look_inside = look_inside
         self._files: dict[Path, _Tracked] = {}
         self._waiting: dict[Path, Readiness] = {}
+        self._waiting_changes = 0  # counts changes of what waits, for a status built on change
         self._given_up: list[tuple[Path, Readiness]] = []
 
     def observe(self, path: Path, kind: EventKind) -> None:
@@ -204,6 +205,16 @@ class StabilityTracker:
         """Files that stopped changing but are not finished, and what they wait for."""
         return dict(self._waiting)
 
+    @property
+    def waiting_changes(self) -> int:
+        """Grows whenever :meth:`waiting` would answer differently."""
+        return self._waiting_changes
+
+    def _set_waiting(self, path: Path, found: Readiness) -> None:
+        if self._waiting.get(path) is not found:
+            self._waiting[path] = found
+            self._waiting_changes += 1
+
     def next_deadline(self) -> float | None:
         """The clock value at which :meth:`due` may have something new; ``None`` if idle."""
         if not self._files:
@@ -213,7 +224,8 @@ class StabilityTracker:
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` and, if it is a folder, every file below it."""
         if self._files.pop(path, None) is not None:
-            self._waiting.pop(path, None)
+            if self._waiting.pop(path, None) is not None:
+                self._waiting_changes += 1
             return  # a tracked file has nothing below it (keeps bursts of claims O(n))
         below = [tracked for tracked in self._files if path in tracked.parents]
         for tracked in below:
@@ -231,7 +243,8 @@ class StabilityTracker:
 
     def _drop(self, path: Path) -> None:
         self._files.pop(path, None)
-        self._waiting.pop(path, None)
+        if self._waiting.pop(path, None) is not None:
+            self._waiting_changes += 1
 
     def _hold(self, path: Path, tracked: _Tracked, found: Readiness, now: float) -> None:
         """Keep a file that stopped changing but is not finished; give it up once it has
@@ -239,7 +252,7 @@ class StabilityTracker:
         settings = tracked.settings
         if self._waiting.get(path) is not found:
             logger.info("%s is not finished yet (%s); waiting.", path, found.value)
-        self._waiting[path] = found
+        self._set_waiting(path, found)
         if found is Readiness.WRITING:
             since = None  # its writer is still there: no time runs out
             check_at = now + settings.quiet_seconds
@@ -338,7 +351,7 @@ class StabilityTracker:
         )
 
     def _overdue(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
-        self._waiting[path] = Readiness.CHANGING
+        self._set_waiting(path, Readiness.CHANGING)
         if not tracked.warned:
             logger.warning(
                 "%s is still changing after %.0f s; it will be uploaded as soon as it stays "

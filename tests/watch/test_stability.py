@@ -540,3 +540,31 @@ def test_a_placeholder_replaced_by_the_whole_file_goes_at_once(disk: FakeDisk) -
     disk.advance(0.25)
     assert tracker.due() == [FILE]
     assert tracker.given_up() == []
+
+
+def test_waiting_changes_grows_whenever_what_waits_changes(disk: FakeDisk) -> None:
+    """The status is built again only when something it shows moved: a file that starts
+    waiting, waits for something else, or stops waiting must each count as a change."""
+    tracker = tracker_for(disk, closes=True)
+    disk.write(FILE, 0)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    start = tracker.waiting_changes
+    disk.advance(2.0)  # an empty file takes the quiet path
+    tracker.due()
+    assert tracker.waiting() == {FILE: Readiness.EMPTY}
+    empty = tracker.waiting_changes
+    assert empty > start
+    disk.advance(2.0)
+    tracker.due()
+    assert tracker.waiting_changes == empty  # still empty: nothing new to show
+    disk.write(FILE, 100)
+    disk.inside[FILE] = Readiness.INCOMPLETE
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    tracker.due()
+    assert tracker.waiting() == {FILE: Readiness.INCOMPLETE}
+    incomplete = tracker.waiting_changes
+    assert incomplete > empty
+    tracker.forget(FILE)
+    assert tracker.waiting() == {}
+    assert tracker.waiting_changes > incomplete
