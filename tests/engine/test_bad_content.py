@@ -143,6 +143,25 @@ def test_a_pipe_or_device_named_like_a_document_is_left_in_place_with_a_status_l
     )
 
 
+def test_a_pipe_there_before_the_agent_starts_is_named_as_well(run: Run) -> None:
+    """Found by the first scan, not by an event: the same line, the pipe left alone."""
+    wait_for(lambda: run.bank.is_dir(), what="the requirement folder", process=run.agent.process)
+    assert run.agent.stop() == 0
+    special = run.bank / "early.pdf"
+    os.mkfifo(special)
+    again = Run(run.home, run.home.start(), run.kompliant)
+    wait_for(
+        lambda: any(
+            f"not a regular file: early.pdf in {special.parent} is a named pipe (FIFO)" in p
+            for p in problems(again)
+        ),
+        what="early.pdf shown as not a regular file",
+        process=again.agent.process,
+    )
+    assert stat.S_ISFIFO(os.lstat(special).st_mode) and again.creates() == 0
+    assert settled(again.bank, "early.pdf") is None
+
+
 def test_a_password_protected_pdf_is_a_pdf_and_is_uploaded(run: Run) -> None:
     require("qpdf")
     plain = run.staging / "plain.pdf"
