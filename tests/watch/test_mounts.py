@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path, PureWindowsPath
 
 import pytest
@@ -17,6 +15,7 @@ from agent.watch.mounts import (
     network_mounts_below,
     system_mounts,
 )
+from tests.realwriters.servers import bindfs_mount
 
 LINUX = [
     Mount("/", "ext4", "/dev/vda"),
@@ -90,19 +89,10 @@ def test_this_machine_has_a_mount_table() -> None:
 
 
 def test_a_real_bindfs_mount_is_a_fuse_folder(tmp_path: Path) -> None:
-    if shutil.which("bindfs") is None:
-        pytest.skip("bindfs is not installed")
     backing, mounted = tmp_path / "backing", tmp_path / "mounted"
-    backing.mkdir()
-    mounted.mkdir()
-    made = subprocess.run(["bindfs", str(backing), str(mounted)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount FUSE here: {made.stderr.decode().strip()}")
-    try:
+    with bindfs_mount(backing, mounted):
         found = describe(mounted / "Kompliant", system_mounts())
         assert found.network is not None and found.network.startswith("FUSE")
         assert found.mount_point == str(mounted)
         assert describe(backing, system_mounts()).network is None
         assert [f.path for f in network_mounts_below(tmp_path, system_mounts())] == [mounted]
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True, check=False)

@@ -6,7 +6,6 @@ import errno
 import logging
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from agent.watch.observer import FolderWatcher, RootState, make_observer
 from agent.watch.polling import PolledFolder
 from agent.watch.stability import StabilitySettings, StabilityTracker
 from tests.kit.wait import wait_for
+from tests.realwriters.servers import bindfs_mount
 from tests.watch.conftest import Recorder
 
 EVENTS = StabilitySettings(quiet_seconds=1.0, close_confirm_seconds=0.25, poll_interval=0.1)
@@ -467,20 +467,11 @@ def test_a_real_fuse_mount_written_behind_its_back_is_seen(
 ) -> None:
     """bindfs: a file written into the backing folder gives no inotify event under the
     mount; the watcher finds the mount in the system's table and polls it."""
-    if shutil.which("bindfs") is None:
-        pytest.skip("bindfs is not installed")
     backing, mounted = tmp_path / "backing", tmp_path / "Kompliant"
-    backing.mkdir()
-    mounted.mkdir()
-    made = subprocess.run(["bindfs", str(backing), str(mounted)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount FUSE here: {made.stderr.decode().strip()}")
-    try:
+    with bindfs_mount(backing, mounted):
         watcher = make_watcher([mounted])
         assert isinstance(watcher.observer_for(mounted), PollingObserver)
         assert watcher.polled()[0].network
         (backing / "from-elsewhere.pdf").write_bytes(b"%PDF-1.7 x")
         recorder.wait_for(mounted / "from-elsewhere.pdf", EventKind.CREATED)
         watcher.stop()
-    finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True, check=False)
