@@ -382,9 +382,11 @@ def write_file(path: Path, content: bytes) -> float:
 
 
 def pdf_bytes(tag: str, size: int = 2048) -> bytes:
-    """A small, unique PDF-looking body (unique, so no run sees a duplicate)."""
+    """A small, unique PDF-looking body (unique, so no run sees a duplicate) that ends as
+    a PDF does, with ``%%EOF``."""
     head = f"%PDF-1.4\n% bench {tag} {time.time_ns()}\n".encode()
-    return head + b"0" * max(0, size - len(head))
+    end = b"\n%%EOF\n"
+    return head + b"0" * max(0, size - len(head) - len(end)) + end
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """What the running agent says about itself, gathered from the rooms that know it.
 
 :class:`Reporter` reads what the rooms hold — the journal's counts and failed files, the
-problems, the workers' uploads, the files watched or waiting, paused or offline — into
+problems, the workers' uploads, the files watched or waiting to be finished, the folders
+checked by polling, paused or offline — into
 :class:`~agent.engine.snapshot.EngineFacts`, makes the snapshot of them
 (:func:`~agent.engine.snapshot.take_snapshot`) and hands it to the
 :class:`~agent.engine.snapshot.Publisher`. The loop asks it to publish on every turn; it
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from agent.engine.arrival import Arrivals
 from agent.engine.connectivity import Connectivity
+from agent.engine.folders import FolderView
 from agent.engine.problems import Problems
 from agent.engine.snapshot import (
     EngineFacts,
@@ -29,8 +31,10 @@ from agent.engine.snapshot import (
     take_snapshot,
 )
 from agent.engine.status import Snapshot
+from agent.engine.watch_notes import polled_lines, waiting_lines
 from agent.engine.workers import Workers
 from agent.journal import FolderCounts, Journal
+from agent.watch.observer import FolderWatcher
 from agent.watch.stability import StabilityTracker
 
 COUNTS_AGE = 2.0  # the journal's counts are read again at least this often (back-offs end)
@@ -43,7 +47,9 @@ class Reporter:
         journal: Journal,
         problems: Problems,
         workers: Workers,
+        folders: FolderView,
         tracker: StabilityTracker,
+        watcher: FolderWatcher,
         arrivals: Arrivals,
         connectivity: Connectivity,
         paused: Callable[[], bool],
@@ -53,7 +59,9 @@ class Reporter:
         self._journal = journal
         self._problems = problems
         self._workers = workers
+        self._folders = folders
         self._tracker = tracker
+        self._watcher = watcher
         self._arrivals = arrivals
         self._connectivity = connectivity
         self._paused = paused
@@ -65,11 +73,15 @@ class Reporter:
     def snapshot(self) -> Snapshot:
         counts, failed = self._journal_facts()
         uploads, busy = self._workers.activity()
+        # What the watcher knows goes with the problems, each line on a topic of its own.
+        problems = {**self._problems.current(), **failed}
+        problems.update(waiting_lines(self._tracker.waiting(), self._folders.settings_for))
+        problems.update(polled_lines(self._watcher.polled()))
         failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused(),
             offline=self._connectivity.offline,
-            problems={**self._problems.current(), **failed},
+            problems=problems,
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
             uploads=uploads,
@@ -112,6 +124,8 @@ class Reporter:
             self._problems.version,
             self._workers.activity(),
             self._tracker.pending(),
+            self._tracker.waiting_changes,
+            tuple(self._watcher.polled()),
             self._arrivals.held(),
             self._arrivals.ready(),
             self._paused(),

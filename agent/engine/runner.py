@@ -179,7 +179,9 @@ class Engine:
             journal=self._journal,
             problems=self._problems,
             workers=self._workers,
+            folders=self._folders,
             tracker=self._tracker,
+            watcher=self._watcher,
             arrivals=self._arrivals,
             connectivity=self._connectivity,
             paused=lambda: self._paused,
@@ -235,6 +237,8 @@ class Engine:
                 self._poll_control()
                 for path in self._tracker.due():
                     self._arrivals.finished(path)
+                for path, found in self._tracker.given_up():
+                    self._arrivals.given_up(path, found)
                 self._arrivals.joins_due(time.monotonic())
                 now = time.monotonic()
                 if now >= next_check:

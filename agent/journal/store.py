@@ -41,16 +41,16 @@ the commits that guard a call Kompliant must never see twice wait for the disk
 
 - HASHED, and every ``rewind``: the last write before a ``document.create``. Its
   ``updated_at`` is the lower bound of the search for a record a lost create left
-  pending (``Pipeline._remove_lost_creates``); were it lost, a restart would hash
-  again with a later time and miss that record;
+  pending (``agent.engine.reconcile.remove_lost_creates``); were it lost, a restart
+  would hash again with a later time and miss that record;
 - CREATED (the document id) and LINKED / ``record_fulfillments`` (fulfillment ids):
   without them a restart would create a second document or add a second fulfillment.
 
 The others (:data:`LAZY`, ``synchronous=NORMAL``) may be lost on power loss, and each
 loss only makes a restart redo a step that is safe to redo, as recovery already does:
 ``begin`` / STABLE → the claimed file is adopted again as an orphan claim; UPLOADED →
-``document.get`` decides (``Pipeline._after_interrupted_upload``); VERIFIED → verify
-again; SETTLED as done after LINKED → the file is found in done/ by its receipt
+``document.get`` decides (``agent.engine.reconcile.after_interrupted_upload``);
+VERIFIED → verify again; SETTLED as done after LINKED → the file is found in done/ by its receipt
 (``find_done``; other settles wait for the disk);
 ``route`` / ``mark_needs_routing`` → routed again; ``record_retry`` → one attempt
 fewer is counted, and an older ``updated_at`` only widens the orphan search; ``forget``
@@ -414,16 +414,20 @@ class Journal:
             self._update(conn, entry_id, {"fulfillments": merged})
             return self._load(conn, entry_id)
 
-    def rewind(self, entry_id: int, step: Step, reason: str) -> Entry:
+    def rewind(
+        self, entry_id: int, step: Step, reason: str, *, document_deleted: bool = False
+    ) -> Entry:
         """Go back to ``step`` so the work after it is done again, forgetting its results.
 
         For an upload form that expired or a stored copy whose hash differs: rewind to
         HASHED (the document id is dropped) and create a new document. Refused for a
-        settled entry and for one with fulfillments (linking is never repeated).
+        settled entry and for one with fulfillments (linking is never repeated) — unless
+        ``document_deleted``: the document was deleted on Kompliant (a stale upload), its
+        fulfillments with it, so they are forgotten too and made again for the new one.
         """
         with self._write() as conn:
             entry = self._load(conn, entry_id)
-            if entry.settled or entry.fulfillments:
+            if entry.settled or (entry.fulfillments and not document_deleted):
                 raise ValueError(
                     f"entry {entry_id} is at {entry.step.name} with fulfillments "
                     f"{dict(entry.fulfillments)}; it cannot be rewound"
@@ -433,6 +437,8 @@ class Journal:
                     f"entry {entry_id} is at {entry.step.name}; cannot rewind to {step.name}"
                 )
             values: dict[str, Any] = {"step": step.value, "last_error": redact(reason)}
+            if document_deleted:
+                values["fulfillments"] = "{}"
             if step < Step.CREATED:
                 values.update(document_id=None, form_expires_at=None)
             if step < Step.HASHED:

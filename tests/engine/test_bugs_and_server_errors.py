@@ -27,7 +27,7 @@ from agent.sandbox import RunningSandbox
 from agent.watch.stability import StabilitySettings
 from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, set_faults
 
-PDF = b"%PDF-1.4 a statement"
+PDF = b"%PDF-1.4 a statement\n%%EOF\n"
 LABEL = "Demo Ltd"
 SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
 
