@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import os
 import shutil
 import subprocess
@@ -45,6 +44,7 @@ from tests.engine.conftest import (
 )
 from tests.engine.crashkit import journal_steps
 from tests.kit.agent import REPO, AgentProcess
+from tests.kit.notes import sha, uploaded_id
 from tests.kit.sandbox import sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 from tests.realwriters import documents
@@ -116,17 +116,6 @@ def _start(agent_home: AgentHome, kompliant: Kompliant, **config: Any) -> Setup:
 @pytest.fixture
 def setup(agent_home: AgentHome, kompliant: Kompliant) -> Setup:
     return _start(agent_home, kompliant)
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def document_id_of(outcome: Outcome) -> str:
-    line = next(
-        ln for ln in outcome.note.splitlines() if ln.startswith("Uploaded to Kompliant as ")
-    )
-    return line.removeprefix("Uploaded to Kompliant as document ").rstrip(".")
 
 
 # -- the file itself -----------------------------------------------------------------------
@@ -258,7 +247,7 @@ def test_a_file_growing_during_upload_is_sent_again_whole(setup: Setup) -> None:
     assert found.kind == "done"
     whole = first + b"and the rest"
     (document,) = setup.live_documents()
-    assert document.hash == sha(whole) and document.document_id == document_id_of(found)
+    assert document.hash == sha(whole) and document.document_id == uploaded_id(found.note)
     assert len(setup.kompliant.fulfillments(RD_BANK)) == 1
     assert setup.alive()
 
@@ -460,7 +449,7 @@ def test_a_sandbox_answer_that_is_not_json_is_retried(setup: Setup) -> None:
     assert found.kind == "done"
     assert setup.stats()["faults"].get("non_json_502") == 2
     (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    assert document.document_id == uploaded_id(found.note)
     assert setup.alive()
 
 
@@ -492,7 +481,7 @@ def test_a_clock_jump_during_upload_expires_the_form_and_a_new_one_is_used(
     assert found.kind == "done"
     assert setup.stats()["methods"][CREATE] == 2
     (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    assert document.document_id == uploaded_id(found.note)
     assert setup.alive()
 
 
@@ -575,7 +564,7 @@ def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     found = setup.outcome(bank, "statement.pdf", timeout=60)
     assert found.kind == "done"
     (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    assert document.document_id == uploaded_id(found.note)
     assert len(kompliant.fulfillments(RD_BANK)) == 1
     assert setup.alive()
 

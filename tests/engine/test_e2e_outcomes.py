@@ -3,7 +3,6 @@ and the sandbox, read back through its API, holds exactly what the notes say."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from pathlib import Path
@@ -26,23 +25,10 @@ from tests.engine.conftest import (
     drop,
     files_in,
 )
+from tests.kit.notes import error_note, receipt, sha, uploaded_id
 from tests.realwriters import documents
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
-
-
-def receipt(done_file: Path) -> str:
-    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
-
-
-def error_note(failed_file: Path) -> str:
-    return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 def fulfillment_ids(text: str) -> list[str]:
@@ -55,10 +41,6 @@ def blank_pdf() -> bytes:
         pdf.add_blank_page()
         pdf.save(out)
     return out.getvalue()
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def test_good_files_of_each_type_are_uploaded_linked_and_done(

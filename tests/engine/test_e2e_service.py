@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,15 +12,10 @@ from agent.decide import MARKER_NAME, read_marker
 from agent.sandbox import RunningSandbox, start_sandbox
 from tests.conftest import DEMO_WORKFLOW, RD_BANK, sandbox_admin
 from tests.engine.conftest import AgentHome, Kompliant, documents_in
+from tests.kit.notes import uploaded_id
 from tests.kit.wait import wait_for
 
 RD_NEW = "rd_BoardResolution000001"
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 @pytest.fixture

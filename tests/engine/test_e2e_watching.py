@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 import time
 from pathlib import Path
@@ -15,11 +13,8 @@ from tests.engine.conftest import (
     documents_in,
     files_in,
 )
+from tests.kit.notes import receipt, sha, uploaded_id
 from tests.kit.wait import wait_for
-
-
-def receipt(done_file: Path) -> str:
-    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
 
 
 def _read(path: Path) -> str | None:
@@ -27,12 +22,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 def test_a_file_written_slowly_is_uploaded_once_and_whole(
@@ -56,13 +45,11 @@ def test_a_file_written_slowly_is_uploaded_once_and_whole(
         what="scan.pdf's receipt in done/",
         process=agent.process,
     )
-    assert f"SHA-256: {hashlib.sha256(content).hexdigest()}" in text
+    assert f"SHA-256: {sha(content)}" in text
     assert (bank / "done" / "scan.pdf").read_bytes() == content
     documents = kompliant.documents()
     assert [d.document_id for d in documents] == [uploaded_id(text)]
-    assert kompliant.client.get_document(documents[0].document_id).hash == (
-        hashlib.sha256(content).hexdigest()
-    )
+    assert kompliant.client.get_document(documents[0].document_id).hash == sha(content)
     assert len(kompliant.fulfillments(RD_BANK)) == 1
     assert documents_in(bank) == []
     assert agent.stop() == 0

@@ -12,5 +12,7 @@
 - :mod:`tests.kit.race`: :func:`start_race` and :func:`race_results`, for processes that
   race each other (claimers, takers-over);
 - :mod:`tests.kit.sandbox`: the ``sandbox`` fixture (settings a test may override with a
-  ``sandbox_settings`` fixture) and plain-httpx helpers to call it.
+  ``sandbox_settings`` fixture) and plain-httpx helpers to call it;
+- :mod:`tests.kit.notes`: a settled file's receipt or error note, the document id a
+  receipt names, the SHA-256 of content.
 """
