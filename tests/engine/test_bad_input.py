@@ -10,13 +10,11 @@ docs/reliability.md ("Bad input") lists every case with its test and outcome.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,8 @@ from tests.conftest import (
     DEMO_WORKFLOW,
     RD_ADDRESS,
     RD_BANK,
+    fill_up,
     sandbox_admin,
-    small_tmpfs,
 )
 from tests.engine.badkit import Outcome, settled, start_without_dac, wait_outcome
 from tests.engine.conftest import (
@@ -525,26 +523,6 @@ def test_a_read_only_folder_waits_and_goes_once_writable(
     assert setup.alive()
 
 
-@pytest.fixture
-def small_root(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB file system (tmpfs) for the watched root, where root may mount one."""
-    with small_tmpfs(tmp_path / "small", "2m") as mount_point:
-        yield mount_point
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / ".filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     agent_home: AgentHome, kompliant: Kompliant, small_root: Path
 ) -> None:
@@ -556,7 +534,7 @@ def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     wait_for(lambda: setup.home.status_file().get("paused"), what="paused")
     content = pdf(b"on a full disk")
     drop(bank, "statement.pdf", content)
-    filler = _fill(small_root)
+    filler = fill_up(small_root)
     setup.home.pause(False)
     wait_for(lambda: setup.live_documents(), what="the upload", process=setup.agent.process)
     assert settled(bank, "statement.pdf") is None
