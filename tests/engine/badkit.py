@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.owned_names import AGENT_OWNED
 from tests.engine.conftest import AgentHome
 from tests.kit.agent import AgentProcess
+from tests.kit.notes import went_wrong
 from tests.kit.wait import wait_for
 
 # The capabilities that let root read and write whatever the permissions say; without
@@ -31,7 +32,7 @@ class Outcome:
 
     def what(self) -> str:
         """The note's "What went wrong" line."""
-        return self.note.split("What went wrong:", 1)[1].split("\n", 1)[0].strip()
+        return went_wrong(self.note)
 
     def todo(self) -> str:
         """The note's "What to do" paragraph."""

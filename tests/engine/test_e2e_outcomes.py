@@ -25,7 +25,7 @@ from tests.engine.conftest import (
     drop,
     files_in,
 )
-from tests.kit.notes import error_note, receipt, sha, uploaded_id
+from tests.kit.notes import error_note, receipt, sha, uploaded_id, went_wrong
 from tests.realwriters import documents
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
@@ -116,7 +116,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
     ]
     for name, extension in (("notes.txt", "txt"), ("letter.docx", "docx")):
         note = error_note(bank / "failed" / name)
-        what = note.split("What went wrong:", 1)[1].split("\n", 1)[0]
+        what = went_wrong(note)
         todo = note.split("What to do:", 1)[1].split("\n", 1)[0]
         assert extension in what.lower(), note
         assert "pdf" in what.lower(), note  # Kompliant's message names the accepted types
@@ -139,7 +139,7 @@ def test_an_empty_file_fails_with_a_clear_reason(
 
     assert "0 done, 1 failed" in ran.stderr, ran.stderr
     note = error_note(bank / "failed" / "blank.pdf")
-    assert "empty" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
+    assert "empty" in went_wrong(note).lower(), note
     assert kompliant.documents() == []
 
 
@@ -339,7 +339,7 @@ def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_r
 
     assert "0 done, 1 failed" in ran.stderr, ran.stderr
     note = error_note(bank / "failed" / "late.pdf")
-    assert "ended" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
+    assert "ended" in went_wrong(note).lower(), note
     assert kompliant.fulfillment_count() == 0
     assert [d for d in kompliant.documents() if d.deleted_at is None] == []
 

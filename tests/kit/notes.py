@@ -1,7 +1,8 @@
 """What the agent writes beside a settled file, as the tests read it.
 
-The receipt beside a file in ``done/``, the note beside a file in ``failed/``, the
-document id a receipt names, and the SHA-256 a receipt and Kompliant show for content.
+The receipt beside a file in ``done/``, the note beside a file in ``failed/`` and what
+it says went wrong, the document id a receipt names, and the SHA-256 a receipt and
+Kompliant show for content.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ def receipt(done_file: Path) -> str:
 def error_note(failed_file: Path) -> str:
     """The text of the note beside ``failed_file``."""
     return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
+
+
+def went_wrong(note: str) -> str:
+    """An error note's "What went wrong" line."""
+    return note.split("What went wrong:", 1)[1].split("\n", 1)[0].strip()
 
 
 def uploaded_id(text: str) -> str:
