@@ -11,6 +11,8 @@
   credentials from the environment;
 - :mod:`tests.kit.race`: :func:`start_race` and :func:`race_results`, for processes that
   race each other (claimers, takers-over);
+- :mod:`tests.kit.processes`: :func:`reaped`, a child process killed at the end of its
+  block if it still runs;
 - :mod:`tests.kit.sandbox`: the ``sandbox`` fixture (settings a test may override with a
   ``sandbox_settings`` fixture) and plain-httpx helpers to call it;
 - :mod:`tests.kit.notes`: a settled file's receipt or error note, the document id a

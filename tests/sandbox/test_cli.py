@@ -19,6 +19,7 @@ from agent.cli import build_parser
 from agent.cli.sandbox import parse_extensions
 from agent.kompliant.auth import Credentials
 from tests.conftest import DEMO_SUBJECT
+from tests.kit.processes import reaped
 
 DEMO_KEY = "sb_DemoKey00000000000000001"
 
@@ -49,14 +50,15 @@ def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Pa
         "--data",
         str(tmp_path / "d"),
     ]
-    process = subprocess.Popen(
-        [*command, "--hash-encoding", "base64", "--form-lifetime", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
+    with reaped(
+        subprocess.Popen(
+            [*command, "--hash-encoding", "base64", "--form-lifetime", "60"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+    ) as process:
         output = _read_until(process, "Ctrl-C")
         url = re.search(r"sandbox at (http://\S+)", output)
         assert url is not None
@@ -70,10 +72,6 @@ def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Pa
         assert listed.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert (tmp_path / "d" / "state.sqlite3").exists()
 
 

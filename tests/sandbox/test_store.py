@@ -33,6 +33,7 @@ from tests.conftest import (
     sandbox_admin,
     sandbox_call,
 )
+from tests.kit.processes import reaped
 
 
 def _poll(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -216,13 +217,14 @@ def test_changes_reach_the_disk_while_running_and_survive_a_kill(tmp_path: Path)
     """No stop, no flush: the writer thread saves soon after a change, so a sandbox
     killed with SIGKILL comes back with it."""
     data = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agent", "sandbox", "--port", "0", "--data", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with reaped(
+        subprocess.Popen(
+            [sys.executable, "-m", "agent", "sandbox", "--port", "0", "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    ) as process:
         assert process.stdout is not None
         output = ""
         while "Ctrl-C" not in output:
@@ -249,10 +251,6 @@ def test_changes_reach_the_disk_while_running_and_survive_a_kill(tmp_path: Path)
         assert _poll(lambda: document_id in _saved_ids(data, "documents"))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     with start_sandbox(data) as again:
         assert again.state.documents[document_id].file_name == "kept.pdf"
 
