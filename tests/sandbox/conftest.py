@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
+from agent.kompliant.auth import Credentials
 from agent.sandbox.s3policy import (
     S3Settings,
     encode_policy,
@@ -54,3 +58,24 @@ def resigned(
     key = signing_key(settings.secret_key, fields["X-Amz-Date"][:8], settings.region)
     fields.update({"policy": policy, "X-Amz-Signature": sign_policy(policy, key)})
     return list(fields.items())
+
+
+def printed_credentials(
+    process: subprocess.Popen[str], timeout: float = 60.0
+) -> tuple[str, Credentials]:
+    """What a starting ``kompliant-agent sandbox`` printed, up to its "Ctrl-C" line, and
+    the URL and demo credentials it printed there."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not seen or "Ctrl-C" not in seen[-1]:
+        line = process.stdout.readline()
+        assert line and time.monotonic() < deadline, f"the sandbox did not start: {seen}"
+        seen.append(line)
+    output = "".join(seen)
+    url = re.search(r"sandbox at (http://\S+)", output)
+    printed = [
+        re.search(rf"{name}:\s+(\S+)", output) for name in ("API key", "secret key", "auth token")
+    ]
+    assert url and all(printed), output
+    return output, Credentials(url.group(1), *(m.group(1) for m in printed if m))
