@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import RD_BANK
+from tests.engine.badkit import wait_outcome
 from tests.engine.conftest import (
     AgentHome,
     Kompliant,
@@ -67,14 +68,8 @@ def test_files_present_before_start_are_settled(
 
     agent = agent_home.start()
 
-    wait_for(
-        lambda: (
-            (bank / "done" / "january.pdf.receipt.txt").exists()
-            and (ident / "done" / "passport.png.receipt.txt").exists()
-        ),
-        what="both files in done/",
-        process=agent.process,
-    )
+    for folder, name in ((bank, "january.pdf"), (ident, "passport.png")):
+        assert wait_outcome(agent, folder, name).kind == "done"
     assert documents_in(bank) == [] and documents_in(ident) == []
     assert {d.file_name for d in kompliant.documents()} == {"january.pdf", "passport.png"}
     assert kompliant.fulfillment_count() == 2
