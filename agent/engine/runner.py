@@ -97,7 +97,6 @@ class Engine:
         self.profile = config.agent.profile
         self.options = options or EngineOptions()
         self.state_dir = locations().profile_state(self.profile)
-        self._client = client
         self._probe_client = probe_client or client
         self._journal = Journal.open(journal_path(self.profile))
         self._me = current_owner(journal=str(self._journal.path))
