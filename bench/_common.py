@@ -57,6 +57,16 @@ def machine() -> str:
     )
 
 
+def cpu_seconds(pid: int | None = None) -> tuple[float, float]:
+    """(user, system) CPU time of process ``pid`` (all its threads), or of this process."""
+    if pid is None:
+        times = os.times()
+        return times.user, times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` (0..1) percentile by linear interpolation between closest ranks."""
     ordered = sorted(values)
@@ -125,6 +135,15 @@ class Sandbox:
 
     def reset_stats(self) -> None:
         httpx.post(f"{self.base_url}/_sandbox/stats/reset", timeout=10).raise_for_status()
+
+    def set_faults(self, **settings: object) -> None:
+        """Change the sandbox's faults (docs/sandbox.md, Faults), e.g. ``latency_ms=50``."""
+        answer = httpx.post(f"{self.base_url}/_sandbox/faults", json=settings, timeout=10)
+        answer.raise_for_status()
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU time so far (user and system)."""
+        return sum(cpu_seconds(self.process.pid))
 
 
 @contextmanager
@@ -254,35 +273,16 @@ class RunningAgent:
         return self.process.pid
 
 
-#: An experiment, not the product: the agent with one upload HTTP client shared by its
-#: workers instead of a new one per file (agent/upload/presigned.py makes one when the
-#: pipeline passes none), to size that change before anyone makes it.
-SHARED_UPLOAD_CLIENT = """
-import sys
-import httpx
-import agent.engine.pipeline as pipeline
-from agent.cli import main
-shared = httpx.Client(timeout=300.0)
-send_form = pipeline.send_form
-pipeline.send_form = lambda *a, **k: send_form(*a, **{"http": shared, **k})
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 @contextmanager
-def running_agent(
-    home: AgentHome, *, log_name: str = "run.log", shared_upload_client: bool = False
-) -> Iterator[RunningAgent]:
+def running_agent(home: AgentHome, *, log_name: str = "run.log") -> Iterator[RunningAgent]:
     """``python -m agent run`` in the background, stopped with SIGTERM at the end.
 
     Its output goes to ``<home>/<log_name>``; ready once it says it is watching.
-    ``shared_upload_client`` runs the :data:`SHARED_UPLOAD_CLIENT` experiment instead.
     """
     log_path = home.path / log_name
-    start = ["-c", SHARED_UPLOAD_CLIENT] if shared_upload_client else ["-m", "agent"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, *start, "run"],
+            [sys.executable, "-m", "agent", "run"],
             env=home.env,
             cwd=ROOT,
             stdout=log,
