@@ -30,7 +30,12 @@ Messages are passed through :func:`agent.journal.redact.redact` before they are 
 Durability per commit (WAL). Every commit survives a killed agent: it is in the
 operating system's cache once COMMIT returns. Against power loss or an OS crash only
 the commits that guard a call Kompliant must never see twice wait for the disk
-(``synchronous=FULL``, :data:`DURABLE`):
+(:data:`DURABLE`): the method that makes one returns only once it is on disk, so it is
+durable before the call it guards is made. The wait is a sync of the write-ahead log
+after the commit, outside the journal's lock and shared by every writer waiting at the
+time (:mod:`agent.journal.group_sync`): one sync covers the commits of several workers,
+and none holds up the others' commits meanwhile. (Where the log cannot be opened as a
+file, such a commit is made with ``synchronous=FULL`` instead.) They are:
 
 - HASHED, and every ``rewind``: the last write before a ``document.create``. Its
   ``updated_at`` is the lower bound of the search for a record a lost create left
@@ -39,7 +44,7 @@ the commits that guard a call Kompliant must never see twice wait for the disk
 - CREATED (the document id) and LINKED / ``record_fulfillments`` (fulfillment ids):
   without them a restart would create a second document or add a second fulfillment.
 
-The others (:data:`LAZY`, ``synchronous=NORMAL``) may be lost on power loss, and each
+The others (:data:`LAZY`, ``synchronous=NORMAL``, no sync) may be lost on power loss, and each
 loss only makes a restart redo a step that is safe to redo, as recovery already does:
 ``begin`` / STABLE → the claimed file is adopted again as an orphan claim; UPLOADED →
 ``document.get`` decides (``Pipeline._after_interrupted_upload``); VERIFIED → verify
@@ -48,7 +53,7 @@ again; SETTLED as done after LINKED → the file is found in done/ by its receip
 ``route`` / ``mark_needs_routing`` → routed again; ``record_retry`` → one attempt
 fewer is counted, and an older ``updated_at`` only widens the orphan search; ``forget``
 → the entry comes back and is forgotten again. The write-ahead log is one file
-appended in order, so a later FULL commit also makes every earlier LAZY one durable:
+appended in order, so a later durable commit also makes every earlier LAZY one durable:
 nothing is ever lost out of order (a LINKED without its VERIFIED, say).
 """
 
@@ -56,6 +61,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -65,6 +71,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from agent.journal.group_sync import GroupSync
 from agent.journal.records import Entry, FolderCounts, Outcome, Step
 from agent.journal.redact import redact
 from agent.journal.rows import entry_from_row, rd_json, to_ts, utc_now
@@ -77,7 +84,8 @@ JOURNAL_FILE = "journal.sqlite3"
 
 Clock = Callable[[], datetime]
 
-#: ``PRAGMA synchronous`` levels: wait for the disk at COMMIT, or only for the OS cache
+#: How a commit reaches the disk: before its method returns, or whenever the OS writes it
+#: (the names are the ``PRAGMA synchronous`` levels that do so at COMMIT)
 DURABLE = "FULL"
 LAZY = "NORMAL"
 
@@ -114,6 +122,21 @@ class Journal:
         self._clock = clock
         self._sync = DURABLE  # what schema.connect set
         self.path = path
+        self._wal_fd = _open_wal(conn)
+        self._group: GroupSync | None = None
+        if self._wal_fd is not None:  # commits sync the log themselves: none waits at COMMIT
+            self._group = GroupSync(self._sync_wal)
+            self._conn.execute(f"PRAGMA synchronous = {LAZY}")
+            self._sync = LAZY
+
+    def _sync_wal(self) -> None:
+        assert self._wal_fd is not None
+        _sync_data(self._wal_fd)
+
+    @property
+    def disk_syncs(self) -> int:
+        """How many syncs of the write-ahead log made commits durable (group commits)."""
+        return 0 if self._group is None else self._group.syncs
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = utc_now) -> Journal:
@@ -130,6 +153,9 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            if self._wal_fd is not None:
+                os.close(self._wal_fd)  # before the connection, which may delete the log
+                self._wal_fd = None
             self._conn.close()
 
     def __enter__(self) -> Journal:
@@ -147,11 +173,14 @@ class Journal:
 
     @contextmanager
     def _write(self, sync: str = DURABLE) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed with ``sync`` (see "Durability per commit")."""
+        """One transaction; a :data:`DURABLE` one is on disk when the block ends (see
+        "Durability per commit")."""
+        group = self._group
         with self._lock:
-            if sync != self._sync:
-                self._conn.execute(f"PRAGMA synchronous = {sync}")
-                self._sync = sync
+            level = LAZY if group is not None else sync
+            if level != self._sync:
+                self._conn.execute(f"PRAGMA synchronous = {level}")
+                self._sync = level
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -159,6 +188,9 @@ class Journal:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            commit = group.committed() if group is not None else 0
+        if group is not None and sync == DURABLE:
+            group.wait_durable(commit)
 
     def _load(self, conn: sqlite3.Connection, entry_id: int) -> Entry:
         row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
@@ -387,32 +419,32 @@ class Journal:
         ``duplicate_of`` names the document that already holds the same content when the
         file was not uploaded again.
         """
+        # Lost, a LINKED file settled as done is found in done/ by its receipt at start
+        # (its VERIFIED is durable with LINKED). Any other would be taken for a file
+        # removed from .processing/ and marked failed — and an upload-only file that lost
+        # VERIFIED would not count as uploaded: the same content could go twice. Those
+        # wait for the disk. (Read before the transaction, so that its wait for the disk
+        # is outside the lock: a LINKED entry changes only by being settled.)
         with self._lock:
-            # Lost, a LINKED file settled as done is found in done/ by its receipt at
-            # start (its VERIFIED is durable with LINKED). Any other would be taken for a
-            # file removed from .processing/ and marked failed — and an upload-only file
-            # that lost VERIFIED would not count as uploaded: the same content could go
-            # twice. Those wait for the disk.
             before = self._load(self._conn, entry_id)
-            lazy = before.step is Step.LINKED and outcome is Outcome.DONE
-            sync = LAZY if lazy else DURABLE
-            with self._write(sync) as conn:
-                entry = self._load(conn, entry_id)
-                if entry.settled:
-                    raise ValueError(f"entry {entry_id} is already settled")
-                self._update(
-                    conn,
-                    entry_id,
-                    {
-                        "step": Step.SETTLED.value,
-                        "outcome": outcome.value,
-                        "final_path": None if final_path is None else str(final_path),
-                        "message": redact(message),
-                        "duplicate_of": duplicate_of,
-                        "next_attempt_at": None,
-                    },
-                )
-                return self._load(conn, entry_id)
+        lazy = before.step is Step.LINKED and outcome is Outcome.DONE
+        with self._write(LAZY if lazy else DURABLE) as conn:
+            entry = self._load(conn, entry_id)
+            if entry.settled:
+                raise ValueError(f"entry {entry_id} is already settled")
+            self._update(
+                conn,
+                entry_id,
+                {
+                    "step": Step.SETTLED.value,
+                    "outcome": outcome.value,
+                    "final_path": None if final_path is None else str(final_path),
+                    "message": redact(message),
+                    "duplicate_of": duplicate_of,
+                    "next_attempt_at": None,
+                },
+            )
+            return self._load(conn, entry_id)
 
     def forget(self, entry_id: int) -> None:
         """Drop an entry whose file went away before any work on the server (≤ STABLE)."""
@@ -495,3 +527,21 @@ class Journal:
         """Counts per folder and state (see :func:`agent.journal.status.read_status`)."""
         with self._lock:
             return count_by_folder(self._conn, self._clock())
+
+
+#: The log's data and size, as SQLite itself syncs it (fdatasync where there is one)
+_sync_data: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+def _open_wal(conn: sqlite3.Connection) -> int | None:
+    """The journal's write-ahead log, open for syncing; ``None`` where it cannot be opened
+    (commits that must be durable then wait for the disk at COMMIT instead)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    main = row[2] if row is not None else ""
+    if not main:
+        return None
+    try:
+        return os.open(f"{main}-wal", os.O_RDWR | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        log.info("the journal's log cannot be opened for syncing (%s): commits wait", error)
+        return None
