@@ -240,6 +240,7 @@ def run_agent(
         call_ms = probe_latency(sandbox)
         sandbox.reset_stats()
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
+        threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
         before, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds()
         started_wall = time.time()
         started = time.monotonic()
@@ -253,6 +254,8 @@ def run_agent(
         after, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds() - sandbox_cpu
         calls = sandbox.stats()
         profile = [line for a in attached for line in _detach(a, count)]
+        if "threads" in tools:
+            profile += cpu_by_thread(agent.pid, threads_before, count)
     user, system = (a - b for a, b in zip(after, before, strict=True))
     result = Result(
         "agent (watching)",
@@ -306,6 +309,8 @@ DISK_CALLS = ("fsync", "fdatasync", "rename", "renameat2", "openat", "newfstatat
 
 
 def _attach(tool: str, pid: int, work: Path) -> Attached | None:
+    if tool == "threads":
+        return None  # read from /proc, see cpu_by_thread
     found = shutil.which(tool) or str(Path(sys.executable).with_name(tool))
     if not Path(found).exists():
         print(f"{tool} is not installed; the run goes on without it", file=sys.stderr)
@@ -330,6 +335,54 @@ def _detach(attached: Attached, files: int) -> list[str]:
     if attached.tool == "py-spy":
         return top_functions(attached.output)
     return syscall_counts(attached.output, files)
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each of the process's threads, by thread id."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Thread id → a name from ``py-spy dump``: the Python name, or for an unnamed thread
+    (``Thread-3``) the package its stack runs in (watchdog's threads, for one)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return {}
+    dump = subprocess.run(
+        [spy, "dump", "--pid", str(pid)], capture_output=True, text=True, check=False
+    ).stdout
+    names: dict[int, str] = {}
+    tid, name = 0, ""
+    for line in dump.splitlines():
+        if line.startswith("Thread "):
+            words = line.split()
+            tid, name = int(words[1], 0), line.split('"')[1] if '"' in line else "?"
+            names[tid] = name.rstrip("0123456789_") or name
+        elif tid and name.startswith("Thread-") and "watchdog/" in line:
+            names[tid] = "watchdog"
+    return names
+
+
+def cpu_by_thread(pid: int, before: dict[int, float], files: int) -> list[str]:
+    """The agent's CPU per file, by thread (group), over the measured window."""
+    names = thread_names(pid)
+    spent: dict[str, float] = {}
+    for tid, seconds in thread_cpu(pid).items():
+        name = names.get(tid, "(ended or unnamed)")
+        spent[name] = spent.get(name, 0.0) + seconds - before.get(tid, 0.0)
+    lines = ["CPU per file by thread:"]
+    lines += [
+        f"  {name:<22} {seconds * 1000 / files:6.2f} ms"
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+    ]
+    return lines
 
 
 def syscall_counts(summary: Path, files: int) -> list[str]:
@@ -418,6 +471,11 @@ def main() -> int:
         action="store_true",
         help="count the agent's fsync, rename, open and write calls (slows it down)",
     )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="the agent's CPU per file by thread (/proc, names from py-spy dump)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     order = [name.strip() for name in args.order.split(",") if name.strip()]
@@ -426,7 +484,13 @@ def main() -> int:
     file_counts, latencies = _numbers(args.files), _numbers(args.latency)
     stability = Stability(close_confirm_seconds=args.close_confirm)
     tools = tuple(
-        tool for tool, wanted in (("py-spy", args.py_spy), ("strace", args.strace)) if wanted
+        tool
+        for tool, wanted in (
+            ("py-spy", args.py_spy),
+            ("strace", args.strace),
+            ("threads", args.threads),
+        )
+        if wanted
     )
 
     host = machine()
