@@ -77,6 +77,7 @@ class FileStat:
 
     size: int
     mtime_ns: int
+    link: bool = False  # a symbolic link itself: nothing ever writes into it
 
 
 def stat_file(path: Path) -> FileStat | None:
@@ -89,7 +90,8 @@ def stat_file(path: Path) -> FileStat | None:
         return None
     if not (stat_module.S_ISREG(result.st_mode) or stat_module.S_ISLNK(result.st_mode)):
         return None
-    return FileStat(size=result.st_size, mtime_ns=result.st_mtime_ns)
+    link = stat_module.S_ISLNK(result.st_mode)
+    return FileStat(size=result.st_size, mtime_ns=result.st_mtime_ns, link=link)
 
 
 class Phase(enum.Enum):
@@ -140,7 +142,7 @@ class StabilityTracker:
         now = self._clock()
         settings = self._settings_for(path)
         tracked = self._files.get(path)
-        writing = self._writing(path, kind, tracked)
+        writing = self._writing(path, kind, tracked, current)
         if tracked is not None:
             self._files[path] = self._reobserve(
                 path, tracked, kind, current, now, settings, writing
@@ -193,10 +195,12 @@ class StabilityTracker:
 
     # -- the rules ------------------------------------------------------------------------
 
-    def _writing(self, path: Path, kind: EventKind, tracked: _Tracked | None) -> bool:
+    def _writing(
+        self, path: Path, kind: EventKind, tracked: _Tracked | None, current: FileStat
+    ) -> bool:
         """Whether ``path`` is still open in its writer after this observation."""
-        if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN):
-            return False
+        if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN) or current.link:
+            return False  # a link is made whole by one call and never closed after writing
         if kind is EventKind.CREATED and self._close_reported(path):
             return True
         return tracked is not None and tracked.writing

@@ -317,7 +317,20 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
     link = tmp_path / "link.pdf"
     link.symlink_to(path)
     own = link.lstat()  # the link's own stat, never its target's: it gets an outcome
-    assert stat_file(link) == FileStat(size=own.st_size, mtime_ns=own.st_mtime_ns)
+    assert stat_file(link) == FileStat(size=own.st_size, mtime_ns=own.st_mtime_ns, link=True)
+
+
+def test_a_link_goes_after_the_quiet_period_though_no_close_ever_comes(disk: FakeDisk) -> None:
+    """``ln -s`` makes the link whole in one call: there is no writer to wait for."""
+    tracker = StabilityTracker(
+        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
+    )
+    disk.files[FILE] = FileStat(size=20, mtime_ns=0, link=True)
+    tracker.observe(FILE, EventKind.CREATED)
+    disk.advance(1.9)
+    assert tracker.due() == []
+    disk.advance(0.1)
+    assert tracker.due() == [FILE]  # not the maximum wait of an open file (10 s here)
 
 
 def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDisk) -> None:
