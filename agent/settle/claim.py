@@ -14,6 +14,7 @@ record, so :func:`release` puts the file back where the user left it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -82,6 +83,18 @@ def process_start(pid: int) -> str:
     """An opaque token for when process ``pid`` started ("" if unknown)."""
     if sys.platform != "linux":
         return ""
+    if pid == os.getpid():
+        return _own_start(pid)  # every claim names its owner: read /proc once
+    return _read_start(pid)
+
+
+@functools.cache
+def _own_start(pid: int) -> str:
+    """This process's token (keyed by pid: a forked child reads its own)."""
+    return _read_start(pid)
+
+
+def _read_start(pid: int) -> str:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
