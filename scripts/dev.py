@@ -20,7 +20,8 @@ Options of ``test`` (before any pytest argument): ``--no-lint`` skips ruff and m
 Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of skip
 when no Secret Service can be had (CI sets it); KOMPLIANT_REQUIRE_TRAY=1 (or CI=true) does
 the same for the tray tests (Xvfb, trayer, dunst, xdotool and Debian's PyGObject, which
-the virtualenv sees through a .pth).
+the virtualenv sees through a .pth); the scanner tests use SANE's scanimage (sane-utils)
+and are skipped without it, except in CI (CI=true), where they fail.
 
 Standard library only: this file runs before anything is installed.
 """
@@ -63,10 +64,14 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
         "python3-gi",
         "gir1.2-gtk-3.0",
     ),
+    # SANE's scanimage with its test backend: real page images, written the way a
+    # scanner writes them, for the scanner-output tests.
+    "scanner": ("sane-utils",),
 }
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
     "tray": ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "xwininfo"),
+    "scanner": ("scanimage",),
 }
 # Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
 # its ``gi`` package, through a folder holding a link to it and a .pth naming that folder.
@@ -336,6 +341,7 @@ def keyring_session(command: Sequence[str], env: dict[str, str], scratch: Path) 
 
 def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
     keyring = ensure_feature("keyring")
+    ensure_feature("scanner")
     if ensure_feature("tray") and not ensure_system_gi(python):
         say("no PyGObject with GTK 3 in the virtualenv: the tray tests will be skipped")
     scratch = Path(tempfile.mkdtemp(prefix="kompliant-test-"))

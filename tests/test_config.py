@@ -281,3 +281,32 @@ def test_review_pacing_keys_are_read_and_checked() -> None:
         parse_config(tomllib.loads("[agent]\nreview_interval = 5\nreview_calls_per_minute = 0\n"))
     assert "agent.review_interval: must be at least 10" in str(raised.value)
     assert "agent.review_calls_per_minute: must be between 1 and 600, not 0" in str(raised.value)
+
+
+def test_joining_page_images_is_a_folder_setting() -> None:
+    from agent.decide import FolderTree, load_cache
+    from agent.decide.tree import DEFAULT_JOIN_WINDOW, join_window_for
+
+    text = (
+        '[[folders]]\npath = "Acme"\njoin_images = true\n\n'
+        '[[folders]]\npath = "Acme/Inbox"\njoin_window = 3\n\n'
+        '[[folders]]\npath = "Acme/Bank"\njoin_images = false\n'
+    )
+    config = parse_config(tomllib.loads(text))
+    root = Path("/k")
+    tree = FolderTree(root=root, config=config, cache=load_cache(root / "none.json"))
+    assert join_window_for(tree, root / "Acme" / "Inbox" / "scan-1.png") == 3.0
+    assert join_window_for(tree, root / "Acme" / "x" / "scan-1.png") == DEFAULT_JOIN_WINDOW
+    assert join_window_for(tree, root / "Acme" / "Bank" / "scan-1.png") is None
+    assert join_window_for(tree, root / "Other" / "scan-1.png") is None
+    assert parse_config(tomllib.loads(text)) == load_back(config)
+    assert problems_of('[[folders]]\npath = "a"\njoin_window = 0\njoin_images = 1\n') == [
+        "folders[0].join_images: expected true or false, not a whole number",
+        "folders[0].join_window: must be at least 0.5, not 0",
+    ]
+
+
+def load_back(config: Config) -> Config:
+    from agent.config.dump import config_to_data
+
+    return parse_config(config_to_data(config))

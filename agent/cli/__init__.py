@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "agent.cli.workflows",
     "agent.cli.run",
     "agent.cli.review",
+    "agent.cli.cover_sheets",
     "agent.cli.demo",
     "agent.cli.setup",
     "agent.cli.doctor",

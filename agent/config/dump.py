@@ -41,7 +41,7 @@ def config_to_data(config: Config) -> dict[str, Any]:
 
 def _folder_data(folder: FolderOverride) -> dict[str, Any]:
     data: dict[str, Any] = {"path": folder.path}
-    for key in STABILITY_KEYS:
+    for key in (*STABILITY_KEYS, "join_images", "join_window"):
         value = getattr(folder, key)
         if value is not None:
             data[key] = value

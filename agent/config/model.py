@@ -48,6 +48,10 @@ class FolderOverride:
     max_wait_seconds: float | None = None
     polling: bool | None = None
     poll_interval: float | None = None
+    #: A scanner's numbered page images (scan-1.png, scan-2.png …) arriving within
+    #: ``join_window`` seconds of each other are joined into one PDF.
+    join_images: bool | None = None
+    join_window: float | None = None
 
     def apply_to(self, base: StabilitySettings) -> StabilitySettings:
         return StabilitySettings(

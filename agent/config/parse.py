@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
@@ -42,7 +43,7 @@ AGENT_KEYS = (
 )
 STABILITY_NUMBERS = ("quiet_seconds", "close_confirm_seconds", "max_wait_seconds", "poll_interval")
 STABILITY_KEYS = (*STABILITY_NUMBERS, "polling")
-FOLDER_KEYS = ("path", *STABILITY_KEYS)
+FOLDER_KEYS = ("path", *STABILITY_KEYS, "join_images", "join_window")
 WORKFLOW_KEYS = ("workflow_id", "label", "combined", "inbox_rules")
 COMBINED_KEYS = ("folder", "required_document_ids")
 RULE_KEYS = ("pattern", "regex", "required_document_ids")
@@ -265,13 +266,23 @@ def _stability_override(
         for key in STABILITY_NUMBERS
     }
     polling = reader.value(table, "polling", where, bool, "true or false", None)
-    return FolderOverride(path=path, polling=polling, **numbers)
+    return FolderOverride(
+        path=path,
+        polling=polling,
+        quiet_seconds=numbers["quiet_seconds"],
+        close_confirm_seconds=numbers["close_confirm_seconds"],
+        max_wait_seconds=numbers["max_wait_seconds"],
+        poll_interval=numbers["poll_interval"],
+    )
 
 
 def _folder(reader: _Reader, where: str, table: Mapping[str, Any]) -> FolderOverride:
     reader.known_keys(table, where, FOLDER_KEYS)
     path = reader.string(table, "path", where, required=True, check=_relative_path)
-    return _stability_override(reader, where, table, path=_normal_relative(path))
+    override = _stability_override(reader, where, table, path=_normal_relative(path))
+    join = reader.value(table, "join_images", where, bool, "true or false", None)
+    window = reader.number(table, "join_window", where, None, minimum=0.5)
+    return replace(override, join_images=join, join_window=window)
 
 
 def _workflow(reader: _Reader, where: str, table: Mapping[str, Any]) -> WorkflowConfig:

@@ -108,6 +108,31 @@ class FolderTree:
         return settings
 
 
+DEFAULT_JOIN_WINDOW = 10.0
+
+
+def join_window_for(tree: FolderTree, path: Path) -> float | None:
+    """Seconds within which numbered page images in ``path``'s folder are joined into one
+    PDF (``[[folders]] join_images``), or None when they are not joined. The deepest entry
+    that says something wins."""
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(tree.root)
+    except ValueError:
+        return None
+    parts = [p.casefold() for p in relative.parts]
+    join: bool | None = None
+    window = DEFAULT_JOIN_WINDOW
+    matching = []
+    for override in tree.config.folders:
+        wanted = [p.casefold() for p in PurePosixPath(override.path).parts]
+        if parts[: len(wanted)] == wanted:
+            matching.append((len(wanted), override))
+    for _depth, override in sorted(matching, key=lambda item: item[0]):
+        join = join if override.join_images is None else override.join_images
+        window = window if override.join_window is None else override.join_window
+    return window if join else None
+
+
 def watched_folders(tree: FolderTree) -> list[Path]:
     """Every folder whose files the agent handles, shallowest first.
 

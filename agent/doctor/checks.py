@@ -33,12 +33,14 @@ from agent.doctor.findings import (
     TrayFacts,
     judge_inotify,
     judge_keyring,
+    judge_scanner,
     judge_tray,
 )
 from agent.errors import AgentError, RetryLater
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.scan.selfcheck import check_scanner
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class Probes:
     writable: Callable[[Path], str | None] = probe_writable
     api: Callable[[str], str | None] = probe_api
     credentials: Callable[[Credentials], str] = probe_credentials
+    scanner: Callable[[], str | None] = check_scanner
     platform: str = field(default=sys.platform)
 
 
@@ -126,6 +129,7 @@ def run_checks(
     findings.extend(kompliant_findings(profile, environ, probes))
     findings.extend(folder_findings(config, probes))
     findings.append(judge_tray(probes.tray(environ), platform=probes.platform))
+    findings.append(judge_scanner(probes.scanner()))
     return findings
 
 

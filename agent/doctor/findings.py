@@ -38,6 +38,7 @@ CREDENTIALS = "credentials"
 FOLDERS = "watched folders"
 INOTIFY = "inotify watch limit"
 TRAY = "tray"
+SCANNER = "scanner support"
 
 #: A sysctl value that comfortably covers large trees (what many distributions ship).
 SUGGESTED_WATCHES = 524288
@@ -67,6 +68,19 @@ def judge_keyring(kind: BackendKind, name: str, *, env_credentials: bool, platfo
             fix,
         )
     return Finding(KEYRING, Outcome.FAILED, detail, fix)
+
+
+def judge_scanner(problem: str | None) -> Finding:
+    """Cover sheets and scanned stacks (agent/scan/selfcheck.py)."""
+    if problem is None:
+        return Finding(SCANNER, Outcome.OK, "cover sheets can be made and read; stacks can be cut")
+    return Finding(
+        SCANNER,
+        Outcome.FAILED,
+        problem,
+        "Install kompliant-agent again: a part of it is missing, and scanned stacks and "
+        "images to convert cannot be handled until it is there.",
+    )
 
 
 def judge_inotify(limit: int | None, folders: int, *, platform: str) -> Finding:

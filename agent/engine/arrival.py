@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.decide import Destination, NeedsRouting, Refusal, route
+from agent.decide import Destination, FolderKind, NeedsRouting, Refusal, route
+from agent.decide.tree import join_window_for
 from agent.engine.folders import FolderView
 from agent.engine.problems import Problems, claim_topic
+from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
 from agent.engine.workers import Workers
-from agent.journal import Journal, Step
+from agent.journal import Entry, Journal, Step
+from agent.scan.join import JoinGroups, page_name
 from agent.settle.claim import claim
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
@@ -52,6 +55,7 @@ class Arrivals:
         self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
         self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
+        self._joins = JoinGroups()  # numbered page images waiting for their last page
 
     # -- events → finished files ---------------------------------------------------------------
 
@@ -76,9 +80,24 @@ class Arrivals:
         self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
             self._held.pop(path, None)
+            self._joins.forget(path)
             entry = self._journal.find_by_source(path)
             if entry is not None and entry.needs_routing and entry.claimed_path is None:
                 self._journal.forget(entry.id)
+
+    def joins_due(self, now: float) -> None:
+        """A scanner's numbered page images, complete: each group becomes one file."""
+        for group in self._joins.due(now):
+            present = [path for path in group if path.exists()]
+            if present:
+                self.finished(present[0], members=present[1:])
+
+    def joining(self) -> int:
+        """Page images waiting for the rest of their scan."""
+        return self._joins.pending()
+
+    def next_join_deadline(self) -> float | None:
+        return self._joins.next_deadline()
 
     def events_waiting(self) -> bool:
         return not self._events.empty()
@@ -101,17 +120,33 @@ class Arrivals:
 
     # -- a finished file --------------------------------------------------------------------
 
-    def finished(self, path: Path) -> None:
-        """A finished file: decide what it is for, claim it, and start its work."""
+    def finished(self, path: Path, *, members: list[Path] | None = None) -> None:
+        """A finished file: decide what it is for, claim it, and start its work.
+
+        ``members``: the other page images of a scan joined with ``path`` (gathered by
+        :meth:`joins_due`); without it, a numbered page image in a folder that joins them
+        waits for the rest of its scan.
+        """
         self._folders.ensure_knows(path)
-        decision = route(path, self._folders.tree)
+        tree = self._folders.tree
+        if members is None:
+            window = join_window_for(tree, path)
+            if window is not None and self._joins.add(path, window, time.monotonic()):
+                return
+        decision = route(path, tree)
         if decision is None:
             return
-        if isinstance(decision, NeedsRouting):
+        # An inbox PDF or TIFF no rule matches may be a stack behind cover sheets: it is
+        # claimed to be looked at (agent.engine.stacks), and goes back to wait without.
+        look_first = isinstance(decision, NeedsRouting) and (
+            bool(members) or self._inbox_stack(path)
+        )
+        if isinstance(decision, NeedsRouting) and not look_first:
             self._needs_routing(path, decision)
             return
-        if isinstance(decision, Destination) and self._held_back():
-            self._held[path] = None
+        if (isinstance(decision, Destination) or look_first) and self._held_back():
+            for waiting in (path, *(members or ())):  # a joined scan is gathered again
+                self._held[waiting] = None
             return
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
@@ -127,7 +162,8 @@ class Arrivals:
             taken = claim(path)
         except MoveFailed as error:  # the folder refuses the move: read-only, full disk
             self._journal.forget(entry.id)
-            self._claim_refused(path, error)
+            for refused in (path, *(members or ())):
+                self._claim_refused(refused, error)
             return
         except BaseException:
             self._journal.forget(entry.id)
@@ -137,10 +173,45 @@ class Arrivals:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
         entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+        if look_first:
+            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
+        if members:
+            entry = self._claim_members(entry, path, members)
         if isinstance(decision, Refusal):
             self._workers.fail(entry, decision.problem, decision.action)
             return
         self._workers.submit(entry.id)
+
+    def _inbox_stack(self, path: Path) -> bool:
+        """An inbox PDF or TIFF not looked at yet (no journal entry for it)."""
+        marker = marker_of(self._folders.tree, path)
+        return (
+            marker is not None
+            and marker.kind is FolderKind.INBOX
+            and stack_candidate(path, marker.kind)
+            and self._journal.find_by_source(path) is None
+        )
+
+    def _claim_members(self, entry: Entry, first: Path, members: list[Path]) -> Entry:
+        """Claim the other page images of a joined scan with the first one's entry. One
+        that cannot be claimed now (gone, or taken by another agent) is left out."""
+        taken = []
+        for member in members:
+            try:
+                claimed = claim(member)
+            except MoveFailed as error:
+                log.warning("%s stays out of the joined scan: %s", member.name, error.describe())
+                continue
+            if claimed is not None:
+                taken.append(str(claimed.path))
+        name = page_name(first.name)
+        return self._journal.record_scan(
+            entry.id,
+            {
+                "members": taken,
+                "joined_name": name.joined_name if name else f"{first.stem}.pdf",
+            },
+        )
 
     def _claim_refused(self, path: Path, error: MoveFailed) -> None:
         """The file stays where it is; it is tried again after a while, the agent runs on."""

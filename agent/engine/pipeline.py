@@ -47,8 +47,10 @@ from agent.errors import (
 )
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
+from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
+from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
 from agent.upload.create import DEFAULT_SKEW, create_document, discard, remove_orphans
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
@@ -124,7 +126,11 @@ class Pipeline:
         """Move the claimed file to failed/ with its reason (and settle the entry)."""
         claim = _claim_of(entry)
         try:
+            settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.failed_dir)
             final = settle_failed(claim, problem, action)
+            if entry.upload_path is not None:
+                remove_work_file(entry.upload_path)  # the converted copy; the original failed
+                tidy_work_folder(claim.folder)
         except FileProblem as gone:
             if claim.path.exists():
                 raise
@@ -141,7 +147,7 @@ class Pipeline:
 
     def _steps(self, entry: Entry, job: Job, claim: Claim) -> Settled:
         journal = self._journal
-        path = claim.path
+        path = _upload_path(entry, claim)
         if entry.reached(Step.HASHED):
             identity = self._same_file(entry, path)
         else:
@@ -171,7 +177,7 @@ class Pipeline:
     def _upload(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         """Create, send, verify and link (each step once), then move the file to done/."""
         journal = self._journal
-        path = claim.path
+        path = _upload_path(entry, claim)
         if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
             entry = self._after_interrupted_upload(entry)
 
@@ -231,7 +237,7 @@ class Pipeline:
         removed = remove_orphans(
             self._client,
             job.subject_record_id,
-            entry.file_name,
+            _upload_name(entry),
             identity.size,
             entry.updated_at - DEFAULT_SKEW,
             keep=keep,
@@ -267,7 +273,7 @@ class Pipeline:
         journal = self._journal
         try:
             created = create_document(
-                self._client, job.subject_record_id, entry.file_name, identity.size
+                self._client, job.subject_record_id, _upload_name(entry), identity.size
             )
         except BadRequest as error:
             # Kompliant's message names what it refused (the file type, the size); its
@@ -279,7 +285,7 @@ class Pipeline:
             send_form(
                 created.form,
                 path,
-                file_name=entry.file_name,
+                file_name=_upload_name(entry),
                 identity=identity,
                 http=self._uploads,
                 progress=self._progress(entry),
@@ -322,20 +328,45 @@ class Pipeline:
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         assert entry.document_id is not None
+        message = f"uploaded as {entry.document_id}"
+        if entry.parent_id is not None:
+            return self._part_done(entry, claim, message)
         record = DoneRecord(
             document_id=entry.document_id,
             sha256=identity.sha256,
             size=identity.size,
             fulfillments=_fulfilled(entry, job),
             settled_at=datetime.now(UTC),
+            converted=_converted(entry),
         )
+        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
         final = settle_done(claim, record)
-        message = f"uploaded as {entry.document_id}"
         self._journal.settle(entry.id, Outcome.DONE, final, message)
+        if entry.upload_path is not None:
+            remove_work_file(entry.upload_path)
+            tidy_work_folder(claim.folder)
         return Settled(Outcome.DONE, final, message)
+
+    def _part_done(self, entry: Entry, claim: Claim, message: str) -> Settled:
+        """A part of a stack is in Kompliant: its file (a copy of pages of the stack, which
+        goes to done/ with the receipt of every part) is removed, then the entry settled.
+        Stopped in between, the restart finds the part uploaded and its file gone, and
+        settles it (agent.engine.stacks)."""
+        remove_work_file(claim.path)
+        self._journal.settle(entry.id, Outcome.DONE, None, message)
+        tidy_work_folder(claim.folder)
+        log.info("part %s of a stack: %s", entry.file_name, message)
+        return Settled(Outcome.DONE, claim.path, message)
 
     def _done_duplicate(self, entry: Entry, job: Job, claim: Claim, earlier: Entry) -> Settled:
         assert earlier.document_id is not None and entry.sha256 is not None
+        if entry.parent_id is not None:
+            remove_work_file(claim.path)
+            message = f"not uploaded again: same content as document {earlier.document_id}"
+            self._journal.settle(
+                entry.id, Outcome.DONE, None, message, duplicate_of=earlier.document_id
+            )
+            return Settled(Outcome.DONE, claim.path, message)
         record = DoneRecord(
             document_id=earlier.document_id,
             sha256=entry.sha256,
@@ -343,7 +374,9 @@ class Pipeline:
             fulfillments=_fulfilled(earlier, job),
             duplicate=True,
             settled_at=datetime.now(UTC),
+            converted=_converted(entry),
         )
+        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
         final = settle_done(claim, record)
         message = f"not uploaded again: same content as document {earlier.document_id}"
         self._journal.settle(
@@ -356,7 +389,31 @@ class Pipeline:
 def _claim_of(entry: Entry) -> Claim:
     if entry.claimed_path is None:
         raise ValueError(f"journal entry {entry.id} has no claimed file")
-    return Claim(path=entry.claimed_path, source=entry.source_path, owner=None, claimed_at=None)
+    # A part of a stack is made in the work folder; its notes go to the stack's folder.
+    home = entry.source_path.parent if entry.parent_id is not None else None
+    return Claim(
+        path=entry.claimed_path,
+        source=entry.source_path,
+        owner=None,
+        claimed_at=None,
+        home=home,
+    )
+
+
+def _upload_path(entry: Entry, claim: Claim) -> Path:
+    """The file sent: a converted copy when there is one, else the claimed file."""
+    return entry.upload_path if entry.upload_path is not None else claim.path
+
+
+def _upload_name(entry: Entry) -> str:
+    return entry.upload_name or entry.file_name
+
+
+def _converted(entry: Entry) -> str:
+    words = entry.scan.get("converted", "")
+    if not words or entry.upload_path is None:
+        return ""
+    return f"{words}; uploaded as {_upload_name(entry)}"
 
 
 def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:

@@ -41,6 +41,8 @@ class Recovery:
         """Resume what a previous run left: own journal entries, then orphaned claims."""
         journal = self._journal
         for entry in journal.unsettled():
+            if self._workers.stacks.recover(entry):  # a part, or a stack cut into parts
+                continue
             if entry.claimed_path is None:
                 if not entry.source_path.exists() and not self._reclaim(entry):
                     journal.forget(entry.id)

@@ -49,6 +49,7 @@ from agent.review.poller import ReviewPoller
 from agent.review.schedule import ReviewPacing
 from agent.review.state import WorkflowReview
 from agent.settle.outcome import retry_failed
+from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
 from agent.watch.observer import FolderWatcher
 from agent.watch.stability import StabilityTracker
@@ -114,6 +115,9 @@ class Engine:
             workers=config.agent.workers,
             verify_timeout=self.options.verify_timeout,
             linked=self._review.linked,
+            # a file the agent saved into a watched folder (a stack's loose pages) is taken
+            # in at once: a run --once must not end before the watcher reports it
+            noticed=lambda path: self._arrivals.put(path, EventKind.MOVED_IN),
         )
         self._tracker = StabilityTracker(
             self._folders.settings_for,
@@ -163,6 +167,7 @@ class Engine:
                 self._poll_control()
                 for path in self._tracker.due():
                     self._arrivals.finished(path)
+                self._arrivals.joins_due(time.monotonic())
                 now = time.monotonic()
                 if now >= next_check:
                     self._watcher.check()
@@ -203,6 +208,7 @@ class Engine:
             self._workers.busy_now(time.monotonic())
             or self._tracker.pending() > 0
             or self._arrivals.events_waiting()
+            or self._arrivals.joining() > 0
         )
         return busy and not (self._paused and not inflight)
 
@@ -210,7 +216,14 @@ class Engine:
         return self._workers.scheduled() or self._arrivals.held() > 0
 
     def _wait_time(self) -> float:
-        deadline = self._tracker.next_deadline()
+        deadline = min(
+            (
+                d
+                for d in (self._tracker.next_deadline(), self._arrivals.next_join_deadline())
+                if d is not None
+            ),
+            default=None,
+        )
         return TICK if deadline is None else max(0.0, min(TICK, deadline - time.monotonic()))
 
     @property

@@ -18,11 +18,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
 from agent.engine.pipeline import Job, Pipeline, Progress
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
+from agent.engine.stacks import Prepared, Stacks
 from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
 from agent.journal import Entry, Journal, Outcome
 from agent.kompliant.client import KompliantClient
@@ -66,6 +68,7 @@ class Workers:
         workers: int,
         verify_timeout: float,
         linked: Linked,
+        noticed: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -76,6 +79,13 @@ class Workers:
         self._linked = linked
         self._pipeline = Pipeline(
             client, journal, verify_timeout=verify_timeout, progress=self._progress_for
+        )
+        self.stacks = Stacks(
+            journal,
+            tree=lambda: folders.tree,
+            submit=self.submit,
+            fail=self.fail,
+            noticed=noticed,
         )
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upload")
         self._lock = threading.Lock()
@@ -152,7 +162,13 @@ class Workers:
             if entry is None or entry.settled:
                 return
             try:
+                prepared = self.stacks.prepare(entry)
+                if prepared is not Prepared.CONTINUE:
+                    self.stacks.part_settled(entry)
+                    return
+                entry = self._journal.get(entry_id) or entry
                 settled = self._pipeline.run(entry, self._job(entry))
+                self.stacks.part_settled(entry)
             except RetryLater as error:
                 self._retry_later(entry_id, error)
                 return

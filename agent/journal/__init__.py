@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.journal.records import Entry, FolderCounts, FolderState, Outcome, Step
+from agent.journal.records import Entry, FolderCounts, FolderState, NewPart, Outcome, Step
 from agent.journal.schema import JournalError
 from agent.journal.status import read_status
 from agent.journal.store import JOURNAL_FILE, Journal
@@ -28,6 +28,7 @@ __all__ = [
     "FolderState",
     "Journal",
     "JournalError",
+    "NewPart",
     "Outcome",
     "Step",
     "journal_path",

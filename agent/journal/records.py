@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 class Step(enum.Enum):
@@ -59,6 +60,22 @@ class Outcome(enum.Enum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class NewPart:
+    """A part of a scanned stack about to be recorded (:meth:`Journal.split`).
+
+    ``claimed`` is the part's file in the agent's work folder; ``source`` names it as if it
+    were in the stack's folder (its notes and the uploaded name use that name).
+    """
+
+    part_number: int
+    source: Path
+    claimed: Path
+    folder_key: str
+    workflow_id: str | None
+    required_document_ids: tuple[str, ...] = ()
+
+
 class FolderState(enum.Enum):
     """How ``status`` groups a folder's files."""
 
@@ -77,6 +94,11 @@ class Entry:
     ``w_…/rd_…+rd_…``, ``w_…/upload-only`` or ``w_…/inbox``); the journal treats it as an
     opaque string and groups ``status`` by it. ``required_document_ids`` is sorted;
     ``fulfillments`` maps a required document id to its fulfillment id.
+
+    A part of a scanned stack has ``parent_id`` (the stack's entry) and ``part_number``;
+    ``scan`` holds what the agent found looking at a stack or converting a file (plain
+    JSON data, see :mod:`agent.engine.stacks`). A converted file is uploaded from
+    ``upload_path`` as ``upload_name``; the claimed original goes to done/.
     """
 
     id: int
@@ -103,6 +125,11 @@ class Entry:
     last_error: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    parent_id: int | None = None
+    part_number: int | None = None
+    scan: Mapping[str, Any] = field(default_factory=dict)
+    upload_path: Path | None = None
+    upload_name: str | None = None
 
     @property
     def settled(self) -> bool:

@@ -83,6 +83,11 @@ def entry_from_row(found: sqlite3.Row) -> Entry:
         last_error=row["last_error"],
         created_at=from_ts(row["created_at"]),
         updated_at=from_ts(row["updated_at"]),
+        parent_id=row["parent_id"],
+        part_number=row["part_number"],
+        scan=dict(json.loads(row["scan"] or "{}")),
+        upload_path=_path(row["upload_path"]),
+        upload_name=row["upload_name"],
     )
 
 

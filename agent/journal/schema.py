@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agent.errors import CannotSucceed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _V1 = (
@@ -59,8 +59,20 @@ _V1 = (
     "CREATE INDEX entries_open ON entries (step) WHERE step <> 'settled'",
 )
 
+# Scanned stacks and converted files: a part knows its stack (parent_id, part_number); a
+# stack or a converted file keeps what the look at it found (scan, JSON); a converted file
+# is uploaded from upload_path under upload_name instead of the claimed original.
+_V2 = (
+    "ALTER TABLE entries ADD COLUMN parent_id INTEGER REFERENCES entries (id)",
+    "ALTER TABLE entries ADD COLUMN part_number INTEGER",
+    "ALTER TABLE entries ADD COLUMN scan TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE entries ADD COLUMN upload_path TEXT",
+    "ALTER TABLE entries ADD COLUMN upload_name TEXT",
+    "CREATE INDEX entries_parent ON entries (parent_id) WHERE parent_id IS NOT NULL",
+)
+
 #: version -> statements that upgrade the version before it to this one
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
 
 
 class JournalError(CannotSucceed):

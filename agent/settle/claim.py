@@ -68,6 +68,9 @@ class Claim:
     source: Path
     owner: ClaimOwner | None
     claimed_at: datetime | None
+    #: The watched folder, when the file is not in its ``.processing/`` (a part of a
+    #: scanned stack, made in the agent's work folder).
+    home: Path | None = None
 
     @property
     def record_path(self) -> Path:
@@ -76,7 +79,7 @@ class Claim:
     @property
     def folder(self) -> Path:
         """The watched folder the file belongs to."""
-        return self.path.parent.parent
+        return self.home if self.home is not None else self.path.parent.parent
 
 
 def process_start(pid: int) -> str:

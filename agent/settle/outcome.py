@@ -63,6 +63,7 @@ class DoneRecord:
     fulfillments: Sequence[Fulfilled] = ()
     duplicate: bool = False
     settled_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    converted: str = ""  # what was converted before upload, in words (TIFF, HEIC, BMP)
 
 
 def _iso(moment: datetime) -> str:
@@ -85,9 +86,12 @@ def receipt_text(file_name: str, record: DoneRecord) -> str:
         ]
     else:
         lines.append("Not linked to any required document (upload only).")
+    if record.converted:
+        lines.append(f"Converted before upload: {record.converted}.")
+    uploaded = " (of the uploaded PDF)" if record.converted else ""
     lines += [
-        f"SHA-256: {record.sha256}",
-        f"Size: {record.size} bytes",
+        f"SHA-256{uploaded}: {record.sha256}",
+        f"Size{uploaded}: {record.size} bytes",
         f"Time: {_iso(record.settled_at)}",
         "",
     ]
@@ -151,6 +155,11 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
     fsync_folder(target)
     log.info("%s → %s", claimed.source, final)
     return final
+
+
+def settle_with_receipt(claimed: Claim, text: str) -> Path:
+    """Move a claimed file to ``done/`` with a receipt of ``text``."""
+    return _settle(claimed, AGENT_OWNED.done_dir, AGENT_OWNED.receipt_suffix, text)
 
 
 def settle_done(claimed: Claim, record: DoneRecord) -> Path:

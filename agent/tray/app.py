@@ -293,20 +293,20 @@ class TrayApp:
                 items.append(
                     pystray.MenuItem(
                         entry.text,
-                        self._handler(entry.action),
+                        self._handler(entry.action, entry.argument),
                         default=entry.default,
                         enabled=entry.action is not None,
                     )
                 )
         return items
 
-    def _handler(self, action: Action | None) -> Callable[[Any, Any], None]:
+    def _handler(self, action: Action | None, argument: str = "") -> Callable[[Any, Any], None]:
         def handle(icon: Any, item: Any) -> None:
             if action is None:
                 return
-            log.info("tray: %s", action.value)
+            log.info("tray: %s %s", action.value, argument)
             try:
-                self.perform(action)
+                self.perform(action, argument)
             except (OSError, AgentError) as error:
                 log.warning("tray: %s did not work: %s", action.value, error)
                 self._notify(Notice(f"Kompliant agent: {action.value} did not work", str(error)))
@@ -324,8 +324,8 @@ class TrayApp:
 
     # -- actions -----------------------------------------------------------------------
 
-    def perform(self, action: Action) -> None:
-        """Carry out a menu action (on the tray thread)."""
+    def perform(self, action: Action, argument: str = "") -> None:
+        """Carry out a menu action (on the tray thread); ``argument`` as in MenuEntry."""
         if action is Action.PAUSE:
             set_paused(self.state_dir, True)
         elif action is Action.RESUME:
@@ -353,6 +353,10 @@ class TrayApp:
             self._sign_out()
         elif action is Action.REQUEST_MISSING:
             threading.Thread(target=self._request_missing, name="tray-request", daemon=True).start()
+        elif action is Action.PRINT_COVERS:
+            threading.Thread(
+                target=self.print_covers, args=(argument,), name="tray-covers", daemon=True
+            ).start()
         elif action is Action.QUIT:
             self.stop.set()
         self._refresh_menu()
@@ -434,6 +438,30 @@ class TrayApp:
                 "\n".join(lines) or "Nothing is missing: no request was sent.",
             )
         )
+
+    def print_covers(self, workflow_id: str) -> Path | None:
+        """`kompliant-agent cover-sheets` for the workflow (what is missing), into the
+        state folder, and the PDF opened for printing; a notification when there is none."""
+        out = self.state_dir / "cover-sheets" / f"cover-sheets {workflow_id}.pdf"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
+        done = subprocess.run(
+            self._agent_command("cover-sheets", workflow_id, "--out", str(out)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        log.info("tray: cover-sheets %s: exit %d\n%s", workflow_id, done.returncode, done.stdout)
+        if done.returncode == 0 and out.exists():
+            self._open_path(out)
+            return out
+        self._notify(
+            Notice(
+                "Kompliant agent: no cover sheets",
+                (done.stderr.strip() or "Nothing is missing.")[-400:],
+            )
+        )
+        return None
 
     def _placeholder(self) -> Snapshot:
         return Snapshot(state=AgentState.IDLE, pid=0, updated_at="", message="Starting…")

@@ -34,6 +34,7 @@ class Action(enum.Enum):
     OPEN_LOG = "open-log"
     QUIT = "quit"
     REQUEST_MISSING = "request-missing"
+    PRINT_COVERS = "print-covers"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class MenuEntry:
     default: bool = False  # what a left click on the icon does
     submenu: tuple[MenuEntry, ...] = ()
     separator: bool = False
+    argument: str = ""  # what the action is for (PRINT_COVERS: the workflow id)
 
     @property
     def enabled(self) -> bool:
@@ -67,6 +69,7 @@ class WorkflowProgress:
     #: (required document name, review state) from the review poller, when it has looked
     review: tuple[tuple[str, str], ...] = ()
     ended: bool = False
+    workflow_id: str = ""
 
     def line(self) -> str:
         if self.ended:
@@ -167,6 +170,7 @@ def workflow_progress(
         )
         result.append(
             WorkflowProgress(
+                workflow_id=workflow.workflow_id,
                 label=workflow.label or workflow.workflow_id,
                 missing=missing,
                 to_do=sum(f.waiting + f.in_progress for f in counts),
@@ -226,6 +230,19 @@ def build_menu(
                         "Ask the applicant for the missing documents",
                         Action.REQUEST_MISSING if outstanding else None,
                     ),
+                ),
+            )
+        )
+        entries.append(
+            MenuEntry(
+                "Print cover sheets…",
+                submenu=tuple(
+                    MenuEntry(
+                        _short(w.label),
+                        None if w.ended or not w.workflow_id else Action.PRINT_COVERS,
+                        argument=w.workflow_id,
+                    )
+                    for w in workflows
                 ),
             )
         )

@@ -54,6 +54,7 @@ def test_everything_passes_on_a_healthy_installation(
         "watched folders": Outcome.OK,
         "inotify watch limit": Outcome.OK,
         "tray": Outcome.OK,
+        "scanner support": Outcome.OK,
     }
     assert "accepted" in findings["credentials"].detail
     assert "folder(s) to watch, limit 8192" in findings["inotify watch limit"].detail
@@ -175,3 +176,13 @@ def test_the_cli_exit_code_says_whether_all_passed(
     failed = [f for f in data["findings"] if f["outcome"] == "failed"]
     assert [f["check"] for f in failed] == ["credentials"]
     assert all(f["fix"] for f in failed)
+
+
+def test_a_missing_scanner_part_is_a_failure_with_its_fix(configured: Config) -> None:
+    from dataclasses import replace
+
+    broken = replace(HEALTHY, scanner=lambda: "rendering it (pypdfium2) failed: ImportError")
+    findings = by_check(run_checks(configured, "default", {}, broken))
+    scanner = findings["scanner support"]
+    assert scanner.outcome is Outcome.FAILED and "pypdfium2" in scanner.detail
+    assert "Install kompliant-agent again" in scanner.fix

@@ -4,8 +4,11 @@ and the sandbox, read back through its API, holds exactly what the notes say."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
+
+import pikepdf
 
 from tests.conftest import (
     DEMO_WORKFLOW,
@@ -43,6 +46,14 @@ def uploaded_id(text: str) -> str:
 
 def fulfillment_ids(text: str) -> list[str]:
     return re.findall(r"fulfillment (f_\w+)", text)
+
+
+def blank_pdf() -> bytes:
+    out = io.BytesIO()
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        pdf.save(out)
+    return out.getvalue()
 
 
 def sha(content: bytes) -> str:
@@ -253,7 +264,8 @@ def test_inbox_files_follow_the_rules_and_unmatched_ones_wait_for_routing(
     inbox = agent_home.folder("Inbox")
     drop(inbox, "Statement-June.pdf", b"%PDF june")
     drop(inbox, "ID_0042.png", b"\x89PNG id")
-    drop(inbox, "scan0001.pdf", b"%PDF unknown")
+    # a readable PDF: the agent looks inside an unmatched one for cover sheets first
+    drop(inbox, "scan0001.pdf", blank_pdf())
 
     ran = agent_home.run_once()
 

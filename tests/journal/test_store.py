@@ -316,9 +316,10 @@ def test_migration_hook_applies_missing_versions(
 
     path = tmp_path / "journal.sqlite3"
     Journal.open(path).close()
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 2, ("ALTER TABLE entries ADD COLUMN note TEXT",))
+    later = SCHEMA_VERSION + 1
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", later)
+    monkeypatch.setitem(schema.MIGRATIONS, later, ("ALTER TABLE entries ADD COLUMN note TEXT",))
     with Journal.open(path) as journal:
         columns = {row[1] for row in journal._conn.execute("PRAGMA table_info(entries)")}
         assert "note" in columns
-        assert journal._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert journal._conn.execute("PRAGMA user_version").fetchone()[0] == later

@@ -120,6 +120,7 @@ def test_workflow_progress_lists_active_requirements_with_nothing_done() -> None
         to_do=1,
         failed=1,
         needs_routing=2,
+        workflow_id="w_1",
     )
     assert first.line() == (
         "Demo Ltd: missing Proof of address, Government ID (1 to do, 1 failed, 2 need routing)"
@@ -135,9 +136,10 @@ def test_keyboard_steps_skip_separators_and_greyed_lines() -> None:
     entries = build_menu(
         snap(AgentState.IDLE), workflows=[WorkflowProgress("Demo", ("Bank statements",))]
     )
-    # status, Still missing, Open folder, (no failed: greyed), (retry: greyed), Pause
+    # status, Still missing, Print cover sheets, Open folder, (no failed: greyed),
+    # (retry: greyed), Pause
     assert keyboard_steps(entries, Action.SHOW_STATUS) == 1
-    assert keyboard_steps(entries, Action.PAUSE) == 4
+    assert keyboard_steps(entries, Action.PAUSE) == 5
     with pytest.raises(ValueError, match="retry"):
         keyboard_steps(entries, Action.RETRY)
 
