@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -382,9 +383,50 @@ def write_file(path: Path, content: bytes) -> float:
 
 
 def pdf_bytes(tag: str, size: int = 2048) -> bytes:
-    """A small, unique PDF-looking body (unique, so no run sees a duplicate)."""
-    head = f"%PDF-1.4\n% bench {tag} {time.time_ns()}\n".encode()
-    return head + b"0" * max(0, size - len(head))
+    """A small, unique PDF that opens: one blank A4 page, the tag and padding in a comment,
+    an exact cross-reference table and ``%%EOF`` (unique, so no run sees a duplicate)."""
+    note = f"% bench {tag} {time.time_ns()} ".encode()
+    objects = (
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    )
+
+    def build(padding: int) -> bytes:
+        body = bytearray(b"%PDF-1.4\n" + note + b"0" * padding + b"\n")
+        offsets = []
+        for number, obj in enumerate(objects, start=1):
+            offsets.append(len(body))
+            body += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+        xref = len(body)
+        body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+        body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+        body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+        body += f"startxref\n{xref}\n%%EOF\n".encode()
+        return bytes(body)
+
+    return build(max(0, size - len(build(0))))
+
+
+def png_bytes(tag: str, size: int = 2048) -> bytes:
+    """A small, unique PNG that decodes: one grey pixel, the tag and padding in a text
+    chunk, ending with IEND (unique, so no run sees a duplicate)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    idat = chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    iend = chunk(b"IEND", b"")
+    text = f"bench {tag} {time.time_ns()} ".encode()
+    fixed = 8 + len(ihdr) + len(idat) + len(iend) + 12 + len(b"Comment\x00")
+    text += b"0" * max(0, size - fixed - len(text))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"tEXt", b"Comment\x00" + text) + idat + iend
+
+
+#: What a benchmark's sample files are: name suffix → a function of (tag, size) to bytes.
+SAMPLES = {".pdf": pdf_bytes, ".png": png_bytes}
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ the other, each with ``--workers`` threads and the same number of files:
 
 * **agent** — ``python -m agent run`` watching the demo workflow's folders, with the
   shipped settings (only ``workers`` and the stability settings are written, at their
-  defaults). After one warm-up file per folder, the files (2 KiB, unique content) are
-  written into the three requirement folders as fast as this script can write them; the
-  clock runs from the first write until inotify has reported every one of them in done/.
+  defaults). After one warm-up file per folder, the files (2 KiB, unique content, PNG
+  images by default; ``--kind .pdf`` for one-page PDFs, which the agent also looks at for
+  cover sheets) are written into the three requirement folders as fast as this script
+  can write them; the clock runs from the first write until inotify has reported every
+  one of them in done/.
 * **minimal** — :class:`MinimalClient`: the same Kompliant calls per file
   (document.create → presigned POST → document.get until COMPLETED → batchAdd) from a
   thread pool, on files already on disk: no watching, no stability wait, no claim, no
@@ -58,6 +60,7 @@ from _common import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
     REQUIREMENTS,
+    SAMPLES,
     AgentHome,
     DoneWatch,
     Sandbox,
@@ -65,7 +68,6 @@ from _common import (
     cpu_seconds,
     machine,
     make_home,
-    pdf_bytes,
     percentile,
     running_agent,
     running_sandbox,
@@ -184,13 +186,15 @@ def probe_latency(sandbox: Sandbox) -> float:
         return client.call_ms()
 
 
-def run_minimal(work: Path, sandbox: Sandbox, count: int, workers: int, latency: int) -> Result:
+def run_minimal(
+    work: Path, sandbox: Sandbox, count: int, workers: int, latency: int, kind: str
+) -> Result:
     folder = Path(tempfile.mkdtemp(prefix="minimal-", dir=work))
     rds = list(REQUIREMENTS.values())
     jobs = []
     for index in range(count):
-        path = folder / f"minimal-{index:05d}.pdf"
-        path.write_bytes(pdf_bytes(f"minimal {index}"))
+        path = folder / f"minimal-{index:05d}{kind}"
+        path.write_bytes(SAMPLES[kind](f"minimal {index}"))
         jobs.append((path, rds[index % len(rds)]))
     with MinimalClient(sandbox.env) as client, ThreadPoolExecutor(workers) as pool:
         call_ms = client.call_ms()
@@ -223,18 +227,19 @@ def run_agent(
     count: int,
     workers: int,
     latency: int,
+    kind: str,
     stability: Stability,
     *,
     tools: tuple[str, ...] = (),
 ) -> Result:
     home = make_home(work, sandbox, stability, workers=workers)
     folders = list(home.folders.values())
-    names = [f"agent-{index:05d}.pdf" for index in range(count)]
-    contents = [pdf_bytes(f"agent {index}") for index in range(count)]
+    names = [f"agent-{index:05d}{kind}" for index in range(count)]
+    contents = [SAMPLES[kind](f"agent {index}") for index in range(count)]
     with running_agent(home) as agent, DoneWatch(f / "done" for f in folders) as watch:
-        warm = {f"warm-{index}.pdf" for index in range(len(folders))}
+        warm = {f"warm-{index}{kind}" for index in range(len(folders))}
         for index, folder in enumerate(folders):
-            (folder / f"warm-{index}.pdf").write_bytes(pdf_bytes(f"warm {index}"))
+            (folder / f"warm-{index}{kind}").write_bytes(SAMPLES[kind](f"warm {index}"))
         if not watch.wait_for(warm, 120):
             raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
         call_ms = probe_latency(sandbox)
@@ -457,6 +462,13 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=4, help="workers of both (default 4)")
     parser.add_argument(
+        "--kind",
+        choices=sorted(SAMPLES),
+        default=".png",
+        help="the files: .png (default), or .pdf, which the agent also looks at for "
+        "cover sheets (a scanned stack is cut at them)",
+    )
+    parser.add_argument(
         "--order", default="minimal,agent", help="which runs first (default minimal,agent)"
     )
     parser.add_argument(
@@ -482,6 +494,7 @@ def main() -> int:
     if sorted(order) != ["agent", "minimal"] and order not in (["agent"], ["minimal"]):
         parser.error("--order lists minimal and agent, e.g. agent,minimal")
     file_counts, latencies = _numbers(args.files), _numbers(args.latency)
+    kind = args.kind
     stability = Stability(close_confirm_seconds=args.close_confirm)
     tools = tuple(
         tool
@@ -512,7 +525,9 @@ def main() -> int:
                                 flush=True,
                             )
                             if name == "minimal":
-                                result = run_minimal(work, sandbox, count, args.workers, latency)
+                                result = run_minimal(
+                                    work, sandbox, count, args.workers, latency, kind
+                                )
                             else:
                                 result = run_agent(
                                     work,
@@ -520,6 +535,7 @@ def main() -> int:
                                     count,
                                     args.workers,
                                     latency,
+                                    kind,
                                     stability,
                                     tools=tools,
                                 )
@@ -531,7 +547,7 @@ def main() -> int:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    _report(results, args.workers, host, stability)
+    _report(results, args.workers, kind, host, stability)
     print(f"({time.monotonic() - started:.0f} s in all, load at the end {os.getloadavg()[0]:.1f})")
     return 0
 
@@ -545,9 +561,12 @@ def _line(result: Result) -> str:
     )
 
 
-def _report(results: list[Result], workers: int, host: str, stability: Stability) -> None:
+def _report(
+    results: list[Result], workers: int, kind: str, host: str, stability: Stability
+) -> None:
     print(
-        f"small files, {workers} workers each, one sandbox ({host}); agent: {stability.describe()}"
+        f"small {kind} files, {workers} workers each, one sandbox ({host}); "
+        f"agent: {stability.describe()}"
     )
     methods = sorted({m for r in results for m in r.calls})
     print("calls per contender: " + ", ".join(methods))
