@@ -51,18 +51,23 @@ MYPY_PLATFORMS = ("linux", "win32", "darwin")
 # all its commands are found; as root the packages are installed when they are not.
 SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
     "keyring": ("gnome-keyring", "dbus", "dbus-x11", "libsecret-tools"),
-    # A virtual display, a tray host, a notification daemon, input and screenshots for the
-    # tray tests; GTK 3 and PyGObject from Debian for pystray's menu-capable backend.
+    # A virtual display, the tray hosts users have (xfce4-panel: a StatusNotifier host;
+    # trayer: an XEmbed tray), a notification daemon, input, screenshots and gdbus for the
+    # tray tests; GTK 3, PyGObject and the AppIndicator library from Debian, as on a
+    # user's desktop, for pystray's menu-capable backends.
     "tray": (
         "xvfb",
         "trayer",
+        "xfce4-panel",
         "xdotool",
         "dunst",
         "imagemagick",
         "x11-utils",
         "dbus",
+        "libglib2.0-bin",
         "python3-gi",
         "gir1.2-gtk-3.0",
+        "gir1.2-ayatanaappindicator3-0.1",
     ),
     # SANE's scanimage with its test backend: real page images, written the way a
     # scanner writes them, for the scanner-output tests.
@@ -70,14 +75,24 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
 }
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
-    "tray": ("Xvfb", "trayer", "xdotool", "dunst", "dunstctl", "import", "xwininfo"),
+    "tray": (
+        *("Xvfb", "trayer", "xfce4-panel", "xdotool", "dunst", "dunstctl", "import"),
+        *("xwininfo", "gdbus"),
+    ),
     "scanner": ("scanimage",),
 }
 # Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
-# its ``gi`` package, through a folder holding a link to it and a .pth naming that folder.
+# its ``gi`` package (and its metadata, which PyInstaller's gi hook reads), through a
+# folder holding links to them and a .pth naming that folder.
 SYSTEM_GI = Path("/usr/lib/python3/dist-packages/gi")
+SYSTEM_GI_METADATA = "PyGObject-*.egg-info"
 GI_LINKS = VENV / "system-gi"
 GI_CHECK = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
+APPINDICATOR_CHECK = (
+    "import gi; gi.require_version('AyatanaAppIndicator3', '0.1'); "
+    "from gi.repository import AyatanaAppIndicator3"
+)
+APPINDICATOR_PACKAGE = "gir1.2-ayatanaappindicator3-0.1"
 
 # Extras of pyproject.toml each command needs in the virtualenv.
 DEMO_EXTRAS: tuple[str, ...] = ()
@@ -235,16 +250,19 @@ def ensure_feature(feature: str) -> bool:
     return False
 
 
-def _gi_works(python: Path) -> bool:
+def _gi_works(python: Path, check: str = GI_CHECK) -> bool:
     env = dict(os.environ)
     env.pop("DISPLAY", None)  # Gtk loads without a display; a display is not needed here
-    done = subprocess.run([str(python), "-c", GI_CHECK], capture_output=True, env=env)
+    done = subprocess.run([str(python), "-c", check], capture_output=True, env=env)
     return done.returncode == 0
 
 
 def ensure_system_gi(python: Path) -> bool:
-    """Whether the virtualenv can import PyGObject with GTK 3 (Debian's, linked in)."""
+    """Whether the virtualenv can import PyGObject with GTK 3 (Debian's, linked in), and
+    the AppIndicator library is there as on a user's desktop."""
     if _gi_works(python):
+        _link_gi_metadata()
+        _ensure_appindicator(python)
         return True
     if not SYSTEM_GI.is_dir() and _can_apt():
         _apt_install(["python3-gi", "gir1.2-gtk-3.0"])
@@ -260,10 +278,12 @@ def ensure_system_gi(python: Path) -> bool:
     link = GI_LINKS / "gi"
     if not link.is_symlink():
         link.symlink_to(SYSTEM_GI)
+    _link_gi_metadata()
     pth = Path(purelib) / "kompliant-system-gi.pth"
     pth.write_text(f"{GI_LINKS}\n", encoding="utf-8")
     if _gi_works(python):
         say(f"the virtualenv uses Debian's PyGObject ({SYSTEM_GI})")
+        _ensure_appindicator(python)
         return True
     pth.unlink()
     say(
@@ -272,6 +292,22 @@ def ensure_system_gi(python: Path) -> bool:
         "PyGObject<3.51 after: apt-get install libgirepository1.0-dev libcairo2-dev"
     )
     return False
+
+
+def _link_gi_metadata() -> None:
+    """Link PyGObject's metadata beside the ``gi`` link, where it is linked in."""
+    if not GI_LINKS.is_dir():
+        return  # PyGObject is the virtualenv's own
+    for found in SYSTEM_GI.parent.glob(SYSTEM_GI_METADATA):
+        link = GI_LINKS / found.name
+        if not link.is_symlink():
+            link.symlink_to(found)
+
+
+def _ensure_appindicator(python: Path) -> None:
+    """The AppIndicator library, which users' desktops have and pystray prefers."""
+    if not _gi_works(python, APPINDICATOR_CHECK) and _can_apt():
+        _apt_install([APPINDICATOR_PACKAGE])
 
 
 # --- running ----------------------------------------------------------------------------
@@ -305,7 +341,10 @@ def lint_steps(python: Path) -> list[tuple[str, list[str]]]:
         steps += [
             (f"mypy {platform}", mypy),
             (f"mypy scripts {platform}", [*mypy, "--strict", "scripts/dev.py"]),
-            (f"mypy packaging {platform}", [*mypy, "--strict", "packaging/render.py"]),
+            (
+                f"mypy packaging {platform}",
+                [*mypy, "--strict", "packaging/render.py", "packaging/system_gi.py"],
+            ),
             (f"mypy lockfile {platform}", [*mypy, "--strict", "scripts/lockfile.py"]),
         ]
     steps.append(("lock", [py, "scripts/lockfile.py", "check"]))

@@ -1,23 +1,25 @@
 #!/usr/bin/env python3
-"""Screenshots of the tray in each state, with its menu open, for docs/tray.md.
+"""Pictures of the tray for docs/tray.md: each state with its menu, a submenu, a
+notification.
 
-Needs what the tray tests need (Xvfb, trayer, dunst, xdotool, ImageMagick, PyGObject),
-in a D-Bus session:
-    python3 scripts/dev.py lint            # makes .venv
-    dbus-run-session -- .venv/bin/python scripts/tray_screenshots.py [OUT_DIR]  # docs/
+Needs what the tray tests need (Xvfb, xfce4-panel, dunst, xdotool, ImageMagick, PyGObject
+and the AppIndicator library):
+    python3 scripts/dev.py lint                      # makes .venv
+    .venv/bin/python scripts/tray_screenshots.py [OUT_DIR]   # docs/ by default
 
-Starts its own virtual display and tray host, shows the real pystray icon (GTK backend)
-with the agent's icons and menu model for a sample snapshot of each state, opens the menu
-with a right click and saves ``tray-<state>.png``.
+Starts a desktop of its own (a virtual display, its own D-Bus session, xfce4-panel's
+Status Tray, dunst), shows the agent's own icon (the AppIndicator backend, as on a user's
+XFCE, KDE or GNOME desktop) with its icons and menu for a sample snapshot of each state,
+opens the menu with a right click and saves ``tray-<state>.png``; then the Failed ▸ file
+submenu (``tray-menu.png``) and a failure notification (``tray-notification.png``).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import subprocess
 import sys
-import time
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,63 +29,77 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.engine.state import AgentState  # noqa: E402
-from agent.engine.status import FolderStatus, Snapshot  # noqa: E402
-from agent.tray.icons import COLOURS, icon_for, tooltip  # noqa: E402
-from agent.tray.menu import MenuEntry, WorkflowProgress, build_menu  # noqa: E402
+from agent.engine.status import FileOutcome, FolderStatus, Snapshot  # noqa: E402
+from agent.tray.icons import COLOURS, icon_for  # noqa: E402
+from agent.tray.menu import MenuEntry, MenuFacts, WorkflowProgress, build_menu  # noqa: E402
+from agent.tray.notifier import DesktopNotifier  # noqa: E402
+from agent.tray.notify import NotificationPolicy  # noqa: E402
+from agent.tray.words import tooltip  # noqa: E402
+from tests.tray.desktops import (  # noqa: E402
+    PANEL_HEIGHT,
+    Desktop,
+    icon_box,
+    menu_open,
+    running_desktop,
+)
 
-WIDTH, HEIGHT = 720, 420
+BANK = "w_DemoApplication000000001/rd_BankStatements00000001"
+NAMES = {"rd_BankStatements00000001": "Bank statements"}
+FAILED = FileOutcome(
+    "notes.txt",
+    "/home/you/Documents/Kompliant/Demo Ltd/Bank statements/failed/notes.txt",
+    BANK,
+    "w_DemoApplication000000001",
+    ("rd_BankStatements00000001",),
+    "Kompliant does not accept .txt files (PDF, JPEG and PNG only). Save the document as "
+    "a PDF and drop the new file into the folder.",
+)
+DONE = FileOutcome(
+    "statement-2024.pdf",
+    "/home/you/Documents/Kompliant/Demo Ltd/Bank statements/done/statement-2024.pdf",
+    BANK,
+    "w_DemoApplication000000001",
+    ("rd_BankStatements00000001",),
+)
 
 
 def samples() -> dict[AgentState, Snapshot]:
     def snap(state: AgentState, **kw: Any) -> Snapshot:
-        return Snapshot(state=state, pid=1, updated_at="", **kw)
+        return Snapshot(state=state, pid=1, updated_at="", recent=(DONE,), **kw)
 
-    bank = "w_DemoApplication000000001/rd_BankStatements00000001"
     return {
-        AgentState.IDLE: snap(AgentState.IDLE, folders=(FolderStatus(bank, bank, done=3),)),
+        AgentState.IDLE: snap(AgentState.IDLE, folders=(FolderStatus(BANK, BANK, done=3),)),
         AgentState.WORKING: snap(
             AgentState.WORKING,
-            uploads=(("statement-2024.pdf", 62),),
-            folders=(FolderStatus(bank, bank, waiting=2, in_progress=1),),
+            uploads=(("statement-2025.pdf", 62),),
+            folders=(FolderStatus(BANK, BANK, waiting=2, in_progress=1, done=1),),
         ),
         AgentState.PAUSED: snap(AgentState.PAUSED, paused=True, checking=2),
         AgentState.OFFLINE: snap(AgentState.OFFLINE, offline=True),
         AgentState.ATTENTION: snap(
-            AgentState.ATTENTION, folders=(FolderStatus(bank, bank, done=2, failed=2),)
+            AgentState.ATTENTION,
+            folders=(FolderStatus(BANK, BANK, done=2, failed=1),),
+            failed_files=(FAILED,),
         ),
         AgentState.ERROR: snap(
             AgentState.ERROR,
-            problems=("The watched folder ~/Documents/Kompliant is unavailable",),
+            problems=("Kompliant refused the credentials: sign in again",),
+            sign_in_needed=True,
         ),
     }
 
 
-def run(env: dict[str, str], *command: str) -> bytes:
-    return subprocess.run(list(command), env=env, capture_output=True, check=True).stdout
-
-
-def screenshot(env: dict[str, str]) -> Image.Image:
-    return Image.open(io.BytesIO(run(env, "import", "-window", "root", "png:-"))).convert("RGB")
-
-
-def find(env: dict[str, str], colour: tuple[int, int, int]) -> tuple[int, int] | None:
-    image = screenshot(env).crop((0, 0, WIDTH, 48))
-    data = image.tobytes()
-    hits = [i // 3 for i in range(0, len(data), 3) if data[i : i + 3] == bytes(colour)]
-    if len(hits) < 200:
-        return None
-    xs, ys = [i % WIDTH for i in hits], [i // WIDTH for i in hits]
-    return (min(xs) + max(xs)) // 2, (min(ys) + max(ys)) // 2
-
-
-def wait(condition: Any, what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise SystemExit(f"tray_screenshots: timed out waiting for {what}")
+WORKFLOWS = (
+    WorkflowProgress(
+        "w_DemoApplication000000001",
+        "Demo Ltd",
+        requirements=(
+            ("Proof of address", "missing"),
+            ("Government ID", "rejected"),
+            ("Bank statements", "needs_review"),
+        ),
+    ),
+)
 
 
 def items(pystray: Any, entries: tuple[MenuEntry, ...]) -> list[Any]:
@@ -102,70 +118,92 @@ def items(pystray: Any, entries: tuple[MenuEntry, ...]) -> list[Any]:
     return out
 
 
+def wait(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    from tests.kit.wait import wait_for
+
+    return wait_for(condition, timeout=timeout, interval=0.1, what=what)
+
+
+def save(desktop: Desktop, path: Path) -> None:
+    """The panel's right part and what is open below it."""
+    shot = desktop.screenshot()
+    below = shot.crop((0, PANEL_HEIGHT + 1, shot.width, shot.height)).convert("L")
+    box = Image.eval(below, lambda v: 255 if v > 8 else 0).getbbox()
+    left = min(box[0] if box else shot.width, shot.width - 240) - 8
+    bottom = PANEL_HEIGHT + 1 + (box[3] if box else 0) + 8
+    shot.crop((max(0, left), 0, shot.width, min(shot.height, bottom))).save(path, optimize=True)
+    print(f"saved {path}")
+
+
 def main(out: Path) -> int:
-    env = dict(os.environ, NO_AT_BRIDGE="1", PYSTRAY_BACKEND="gtk")
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", "1", "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
-        stdout=subprocess.PIPE,
-    )
-    assert xvfb.stdout is not None
-    env["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
-    os.environ.update(env)
-    trayer = subprocess.Popen(
-        [
-            *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
-            *("--height", "48", "--transparent", "false", "--SetDockType", "true"),
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    # pystray's GTK backend asks D-Bus for the notification service at start; a daemon
-    # started here has the display (one activated by D-Bus might not).
-    dunst = subprocess.Popen(["dunst"], env=env, stderr=subprocess.DEVNULL)
-    wait(
-        lambda: subprocess.run(["dunstctl", "count"], env=env, capture_output=True).returncode == 0,
-        "dunst",
-    )
-    try:
+    with tempfile.TemporaryDirectory() as scratch, running_desktop("xfce", Path(scratch)) as desk:
+        os.environ.update(
+            DISPLAY=desk.env["DISPLAY"],
+            DBUS_SESSION_BUS_ADDRESS=desk.env["DBUS_SESSION_BUS_ADDRESS"],
+            NO_AT_BRIDGE="1",
+            PYSTRAY_BACKEND="appindicator",
+        )
         import pystray
 
+        from agent.tray.backends import icon_class
+
         snapshots = samples()
-        workflows = [WorkflowProgress("Demo Ltd", ("Proof of address", "Government ID"), 1)]
         first = snapshots[AgentState.IDLE]
-        icon = pystray.Icon("kompliant-agent", icon_for(first), tooltip(first))
+        icon = icon_class("appindicator")(
+            "kompliant-agent", icon_for(first), tooltip(first), pystray.Menu(*items(pystray, ()))
+        )
+
+        def show(snapshot: Snapshot) -> tuple[MenuEntry, ...]:
+            entries = build_menu(
+                snapshot,
+                MenuFacts(
+                    workflows=WORKFLOWS,
+                    requirement_names=NAMES,
+                    signed_in=not snapshot.sign_in_needed,
+                ),
+            )
+            icon.icon = icon_for(snapshot)
+            icon.title = tooltip(snapshot)
+            icon.menu = pystray.Menu(*items(pystray, entries))
+            return entries
+
+        def open_menu(state: AgentState) -> None:
+            box = wait(lambda: icon_box(desk.screenshot(), COLOURS[state]), f"the {state} icon")
+            desk.click((box[0] + box[2]) // 2, (box[1] + box[3]) // 2, 3)
+            wait(lambda: menu_open(desk.screenshot()), "the menu")
+
+        def close_menu() -> None:
+            desk.keys("Escape", "Escape", "Escape")
+            wait(lambda: not menu_open(desk.screenshot()), "the menu to close")
 
         def shoot(icon: Any) -> None:
             icon.visible = True
             try:
                 for state, snapshot in snapshots.items():
-                    icon.icon = icon_for(snapshot)
-                    icon.title = tooltip(snapshot)
-                    entries = build_menu(snapshot, workflows=workflows)
-                    icon.menu = pystray.Menu(*items(pystray, entries))
-                    x, y = wait(lambda s=state: find(env, COLOURS[s]), f"the {state.value} icon")
-                    run(env, "xdotool", "mousemove", str(x), str(y), "click", "3")
-                    wait(lambda: _menu_shown(env), "the menu")
-                    shot = screenshot(env)
-                    box = shot.getbbox() or (0, 0, WIDTH, HEIGHT)  # the panel and the menu
-                    shot = shot.crop((max(0, box[0] - 8), 0, WIDTH, min(HEIGHT, box[3] + 8)))
-                    shot.save(out / f"tray-{state.value}.png", optimize=True)
-                    print(f"saved {out / f'tray-{state.value}.png'}")
-                    run(env, "xdotool", "key", "Escape")
-                    wait(lambda: not _menu_shown(env), "the menu to close")
+                    show(snapshot)
+                    open_menu(state)
+                    save(desk, out / f"tray-{state.value}.png")
+                    close_menu()
+                show(snapshots[AgentState.ATTENTION])
+                open_menu(AgentState.ATTENTION)
+                desk.keys("Down", "Down", "Right", "Right")  # Failed ▸ notes.txt ▸
+                wait(lambda: desk.tooltip_shown(), "the submenus")
+                save(desk, out / "tray-menu.png")
+                close_menu()
+                policy = NotificationPolicy(lambda: 0.0, gather=0)
+                policy.observe(snapshots[AgentState.IDLE], NAMES)
+                notice = policy.observe(snapshots[AgentState.ATTENTION], NAMES)
+                assert notice is not None
+                notifier = DesktopNotifier(desk.env)
+                assert notifier.notify(notice.title, notice.body), "no notification service"
+                wait(desk.tooltip_shown, "the notification")
+                save(desk, out / "tray-notification.png")
+                notifier.close()
             finally:
                 icon.stop()
 
         icon.run(shoot)
-    finally:
-        dunst.terminate()
-        trayer.terminate()
-        xvfb.terminate()
     return 0
-
-
-def _menu_shown(env: dict[str, str]) -> bool:
-    below = screenshot(env).crop((0, 50, WIDTH, HEIGHT)).convert("L").tobytes()
-    return sum(1 for value in below if value > 200) > 2000
 
 
 if __name__ == "__main__":

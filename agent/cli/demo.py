@@ -59,6 +59,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     demo.add_argument(
         "--once", action="store_true", help="settle the sample and what is there, then exit"
     )
+    demo.add_argument(
+        "--no-tray",
+        action="store_true",
+        help="no tray icon (the default when there is no display)",
+    )
     demo.set_defaults(func=run_demo)
 
 
@@ -128,13 +133,15 @@ def run_demo(args: argparse.Namespace) -> int:
                 target=_announce_done, args=(config.root, stop), daemon=True
             )
             announcer.start()
+            app = None if args.once or args.no_tray else _tray_app(config, stop)
             engine = Engine(
                 config,
                 client,
                 probe_client=probe,
                 options=EngineOptions(once=args.once),
+                on_snapshot=app.publish if app is not None else None,
             )
-            summary = engine.run(stop)
+            summary = app.run(lambda: engine.run(stop)) if app is not None else engine.run(stop)
             stop.set()
             announcer.join(timeout=2)
         lock.release()
@@ -149,6 +156,21 @@ def run_demo(args: argparse.Namespace) -> int:
         print("The sample did not reach done/: see the messages above.", file=sys.stderr)
         return exitcodes.RETRY_LATER
     return exitcodes.OK
+
+
+def _tray_app(config: Any, stop: threading.Event) -> Any:
+    """The tray icon, when a display is there (the same one `run` shows)."""
+    from agent.tray.app import TrayApp
+    from agent.tray.loader import add_log_file, display_available, load_tray
+
+    if not display_available():
+        return None
+    tray = load_tray()
+    if tray is None:
+        return None
+    add_log_file()
+    print("The tray icon shows what the agent does; its menu has the usual actions.\n")
+    return TrayApp(config, tray, stop)
 
 
 def _introduce(base_url: str, workflow_folder: Path, bank: Path, once: bool) -> None:

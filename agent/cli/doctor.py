@@ -42,18 +42,28 @@ def run_doctor(args: argparse.Namespace) -> int:
     profile = profile_for(args, config)
     findings = run_checks(config, profile, os.environ)
     ok = all(f.passed for f in findings)
+    warnings = [f for f in findings if f.outcome is Outcome.WARNING]
     if args.json:
         data = [dataclasses.asdict(f) | {"outcome": f.outcome.value} for f in findings]
-        print(json.dumps({"passed": ok, "findings": data}, indent=2))
+        print(json.dumps({"passed": ok, "warnings": len(warnings), "findings": data}, indent=2))
     else:
         for finding in findings:
             print(format_finding(finding))
-        print(
-            "All checks passed."
-            if ok
-            else "Some checks failed: fix them as shown, then run `kompliant-agent doctor` again."
-        )
+        print(conclusion(ok, len(warnings)))
     return exitcodes.OK if ok else exitcodes.CANNOT_SUCCEED
+
+
+def conclusion(ok: bool, warnings: int) -> str:
+    """The last line: "All checks passed." only when nothing failed and nothing warned."""
+    if not ok:
+        return "Some checks failed: fix them as shown, then run `kompliant-agent doctor` again."
+    if warnings:
+        checks = "check" if warnings == 1 else "checks"
+        return (
+            f"No check failed, but {warnings} {checks} gave a warning ([warn] above): the "
+            "agent works, and the fixes shown make it work better."
+        )
+    return "All checks passed."
 
 
 def format_finding(finding: Finding) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,7 +20,7 @@ from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.state import AgentState
-from agent.engine.status import FolderStatus, Snapshot, read_snapshot
+from agent.engine.status import FolderStatus, Snapshot, read_snapshot, write_snapshot
 from agent.errors import AgentError, CredentialsError
 from agent.journal import journal_path, read_status
 from agent.kompliant.auth import Credentials
@@ -29,7 +30,9 @@ from agent.locations import locations
 from agent.review.keeper import stored_reviews
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
-from agent.tray.app import Tray, TrayApp, add_log_file, display_available, load_pystray
+from agent.tray.app import TrayApp
+from agent.tray.loader import Tray, add_log_file, display_available, load_tray
+from agent.tray.report import read_report
 
 CREDENTIALS_POLL_SECONDS = 5.0
 
@@ -86,12 +89,27 @@ def run_agent(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         tray = None if args.once or args.no_tray else _tray()
-        app = TrayApp(config, tray, stop) if tray is not None else None
+        signed_in = threading.Event()  # new credentials from the tray's Sign in window
+
+        def restart() -> None:
+            signed_in.set()
+            stop.set()
+
+        app = TrayApp(config, tray, stop, on_signed_in=restart) if tray is not None else None
 
         def work() -> RunSummary:
-            credentials = _credentials(profile, stop, app)
-            if credentials is None:
-                return RunSummary()
+            while True:
+                credentials = _credentials(profile, stop, app, signed_in)
+                if credentials is None:
+                    return RunSummary()
+                summary = _watch(credentials)
+                if not signed_in.is_set():
+                    return summary
+                # The engine stopped for the new credentials: start it again with them.
+                signed_in.clear()
+                stop.clear()
+
+        def _watch(credentials: Credentials) -> RunSummary:
             with (
                 KompliantClient(credentials) as client,
                 KompliantClient(
@@ -119,33 +137,44 @@ def run_agent(args: argparse.Namespace) -> int:
         lock.release()
 
 
-def _credentials(profile: str, stop: threading.Event, app: TrayApp | None) -> Credentials | None:
+def _credentials(
+    profile: str,
+    stop: threading.Event,
+    app: TrayApp | None,
+    signed_in: threading.Event | None = None,
+) -> Credentials | None:
     """The profile's credentials. Without a tray a problem ends the run with its message;
-    with one, the tray shows the error state (and Sign in…) until credentials work."""
+    with one, the tray shows the error state (and Sign in…) until credentials work —
+    looked for again every few seconds, and at once after a sign-in from the tray."""
     while True:
         try:
             return resolve_credentials(profile)
         except CredentialsError as error:
             if app is None:
                 raise
-            app.publish(
-                Snapshot(
-                    state=AgentState.ERROR,
-                    pid=os.getpid(),
-                    updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                    message=error.describe(),
-                    problems=(error.describe(),),
-                )
+            waiting = Snapshot(
+                state=AgentState.ERROR,
+                pid=os.getpid(),
+                updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                message=error.describe(),
+                problems=(error.describe(),),
+                sign_in_needed=True,
             )
+            with contextlib.suppress(OSError):  # `status` tells what the agent waits for
+                write_snapshot(locations().profile_state(profile), waiting)
+            app.publish(waiting)
             if stop.wait(CREDENTIALS_POLL_SECONDS):
-                return None
+                if signed_in is None or not signed_in.is_set():
+                    return None
+                signed_in.clear()
+                stop.clear()
 
 
 def _tray() -> Tray | None:
     """pystray, when a display is there (imported only then: it needs one)."""
     if not display_available():
         return None
-    tray = load_pystray()
+    tray = load_tray()
     if tray is not None:
         add_log_file()
     return tray
@@ -159,6 +188,7 @@ def show_status(args: argparse.Namespace) -> int:
     folders = [FolderStatus.from_counts(c) for c in counts]
     state = snapshot.state.value if snapshot else "stopped"
     reviews = stored_reviews(config)
+    tray = read_report(locations().profile_state(profile)) if snapshot else None
     if args.json:
         data: dict[str, Any] = {
             "state": state,
@@ -170,6 +200,7 @@ def show_status(args: argparse.Namespace) -> int:
             "uploads": snapshot.to_data()["uploads"] if snapshot else [],
             "folders": [dataclasses.asdict(f) for f in folders],
             "workflows": [review.to_data() for review in reviews],
+            "tray": tray.to_data() if tray is not None else None,
         }
         print(json.dumps(data, indent=2))
         return exitcodes.OK
@@ -177,6 +208,8 @@ def show_status(args: argparse.Namespace) -> int:
     print(f"root:  {config.root}")
     for problem in snapshot.problems if snapshot else ():
         print(f"problem: {problem}")
+    if tray is not None:
+        print(f"tray:  {tray.line()}" + (f"\n       fix: {tray.fix}" if tray.problem else ""))
     for name, percent in snapshot.uploads if snapshot else ():
         print(f"sending: {name} {percent}%")
     if not folders:

@@ -8,6 +8,7 @@ one they need to make fail and keep the rest real.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -40,7 +41,11 @@ from agent.errors import AgentError, RetryLater
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.pacer import Pacer, PacerPolicy
+from agent.locations import locations
 from agent.scan.selfcheck import check_scanner
+from agent.tray import hosts as tray_hosts
+from agent.tray.notifier import DesktopNotifier
+from agent.tray.report import TrayReport, read_report
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +61,60 @@ def read_inotify_limit(path: Path = INOTIFY_LIMIT_FILE) -> int | None:
 
 
 def probe_tray(environ: Mapping[str, str], platform: str = sys.platform) -> TrayFacts:
-    """Whether pystray loads here, which backend it picks and whether it has menus.
+    """What the agent's tray would find here: the hosts, the backend it picks, menus.
 
-    pystray picks its backend when imported and fails without a display, so it is only
-    imported when there is one.
+    On Linux the hosts are looked at over D-Bus and X11 and the backend is chosen the
+    way ``run`` chooses it, without loading GTK or pystray; elsewhere pystray is imported
+    (it picks its one backend), which needs a display, so it is only imported with one.
     """
     display = not platform.startswith("linux") or bool(
         environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")
     )
     if not display:
         return TrayFacts(display=False)
+    if not platform.startswith("linux"):
+        try:
+            pystray = importlib.import_module("pystray")
+        except Exception as error:  # any backend failure is the answer, not a crash
+            return TrayFacts(display=True, error=f"{type(error).__name__}: {error}")
+        icon = pystray.Icon
+        backend = icon.__module__.rsplit("._", 1)[-1]
+        return TrayFacts(display=True, backend=backend, has_menu=bool(getattr(icon, "HAS_MENU", 0)))
+    hosts = tray_hosts.probe_hosts(environ)
+    available = tray_hosts.available_backends()
+    forced = environ.get("PYSTRAY_BACKEND") or None
+    backend = tray_hosts.choose_backend(hosts, available, forced)
+    desktop = tray_hosts.desktop_name(environ)
+    notifier = DesktopNotifier(environ)
     try:
-        pystray = importlib.import_module("pystray")
-    except Exception as error:  # any backend failure is the answer, not a crash
-        return TrayFacts(display=True, error=f"{type(error).__name__}: {error}")
-    icon = pystray.Icon
-    backend = icon.__module__.rsplit("._", 1)[-1]
-    return TrayFacts(display=True, backend=backend, has_menu=bool(getattr(icon, "HAS_MENU", 0)))
+        notifications = notifier.available()
+    finally:
+        notifier.close()
+    if backend is None:
+        return TrayFacts(
+            display=True,
+            error="neither PyGObject with GTK 3 nor python-xlib loads",
+            frozen=tray_hosts.frozen(),
+        )
+    return TrayFacts(
+        display=True,
+        backend=backend,
+        has_menu=backend in tray_hosts.GLIB_BACKENDS,
+        host_found=hosts.any,
+        hosts=hosts.describe() if hosts.any else "",
+        needs_appindicator=hosts.shows_sni
+        and not hosts.xembed
+        and tray_hosts.APPINDICATOR not in available,
+        desktop=desktop,
+        host_fix=tray_hosts.host_fix(desktop),
+        frozen=tray_hosts.frozen(),
+        notifications=notifications,
+    )
+
+
+def running_tray(profile: str) -> TrayReport | None:
+    """The tray report of the agent running for ``profile`` (None when none runs)."""
+    return read_report(locations().profile_state(profile))
 
 
 def probe_writable(folder: Path) -> str | None:
@@ -113,6 +155,7 @@ class Probes:
     keyring: Callable[[], BackendChoice] = current_choice
     inotify_limit: Callable[[], int | None] = read_inotify_limit
     tray: Callable[[Mapping[str, str]], TrayFacts] = probe_tray
+    running_tray: Callable[[str], TrayReport | None] = running_tray
     writable: Callable[[Path], str | None] = probe_writable
     api: Callable[[str], str | None] = probe_api
     credentials: Callable[[Credentials], str] = probe_credentials
@@ -128,7 +171,11 @@ def run_checks(
     findings = [keyring_finding(environ, probes)]
     findings.extend(kompliant_findings(profile, environ, probes))
     findings.extend(folder_findings(config, probes))
-    findings.append(judge_tray(probes.tray(environ), platform=probes.platform))
+    facts = probes.tray(environ)
+    report = probes.running_tray(profile)
+    if report is not None and report.problem:
+        facts = dataclasses.replace(facts, running_problem=report.problem, running_fix=report.fix)
+    findings.append(judge_tray(facts, platform=probes.platform))
     findings.append(judge_scanner(probes.scanner()))
     return findings
 

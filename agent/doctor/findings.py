@@ -111,14 +111,30 @@ def judge_inotify(limit: int | None, folders: int, *, platform: str) -> Finding:
 @dataclass(frozen=True)
 class TrayFacts:
     display: bool  # a graphical session to show an icon in
-    backend: str | None = None  # the pystray backend picked, e.g. "gtk", "xorg"
+    backend: str | None = None  # the pystray backend the agent picks here, e.g. "gtk"
     has_menu: bool = False
-    error: str | None = None  # why pystray could not be imported
+    error: str | None = None  # why no tray backend loads
+    #: Linux: whether a tray host (StatusNotifier or XEmbed) runs; None: not looked at
+    host_found: bool | None = None
+    hosts: str = ""  # the hosts found, in words
+    #: a StatusNotifier host only, and the AppIndicator library does not load
+    needs_appindicator: bool = False
+    desktop: str = ""  # XDG_CURRENT_DESKTOP
+    host_fix: str = ""  # how to get a tray on this desktop
+    frozen: bool = False  # the packaged app, which carries its tray libraries
+    notifications: bool | None = None  # a notification service answers (None: unknown)
+    #: the running agent's own report: its icon not shown, or its backend failed
+    running_problem: str | None = None
+    running_fix: str = ""
 
 
 TRAY_PACKAGES = (
     "sudo apt install python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 "
     "(or your distribution's AppIndicator and PyGObject packages)"
+)
+REINSTALL = (
+    "Download the agent again and unpack it over this copy: its tray libraries are "
+    "part of the download, nothing needs to be installed for them."
 )
 
 
@@ -133,20 +149,47 @@ def judge_tray(facts: TrayFacts, *, platform: str) -> Finding:
             "(`kompliant-agent autostart enable --kind xdg`).",
         )
     linux = platform.startswith("linux")
+    packages = REINSTALL if facts.frozen or not linux else "Install one: " + TRAY_PACKAGES
     if facts.error is not None:
+        return Finding(
+            TRAY, Outcome.FAILED, f"no tray backend could be loaded ({facts.error})", packages
+        )
+    if facts.running_problem is not None:
+        return Finding(
+            TRAY,
+            Outcome.WARNING,
+            f"the running agent's tray icon is not shown: {facts.running_problem}"
+            + _meanwhile(facts),
+            facts.running_fix or facts.host_fix,
+        )
+    if facts.host_found is False:
+        return Finding(
+            TRAY,
+            Outcome.WARNING,
+            "no tray host on this desktop (no StatusNotifierWatcher on the session bus, no "
+            "XEmbed tray manager): the agent runs without a visible icon" + _meanwhile(facts),
+            facts.host_fix,
+        )
+    if facts.needs_appindicator:
         return Finding(
             TRAY,
             Outcome.FAILED,
-            f"no tray backend could be loaded ({facts.error})",
-            ("Install one: " + TRAY_PACKAGES)
-            if linux
-            else "Reinstall the agent; its tray support is missing.",
+            f"{facts.hosts} shows only AppIndicator icons, and the AppIndicator library "
+            "does not load",
+            REINSTALL if facts.frozen else "Install it: " + TRAY_PACKAGES,
         )
     if not facts.has_menu:
         return Finding(
             TRAY,
             Outcome.FAILED,
             f"the only tray backend is {facts.backend!r}, which shows an icon but no menu",
-            "Install a tray backend with menus: " + TRAY_PACKAGES,
+            REINSTALL if facts.frozen else "Install a tray backend with menus: " + TRAY_PACKAGES,
         )
-    return Finding(TRAY, Outcome.OK, f"pystray backend {facts.backend!r} with menus")
+    where = f", shown by {facts.hosts}" if facts.hosts else ""
+    return Finding(TRAY, Outcome.OK, f"pystray backend {facts.backend!r} with menus{where}")
+
+
+def _meanwhile(facts: TrayFacts) -> str:
+    if facts.notifications is False:
+        return "; no notification service answers either, so the agent cannot reach you"
+    return "; notifications tell you about failures and sign-in meanwhile"

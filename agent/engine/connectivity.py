@@ -1,10 +1,13 @@
 """Whether Kompliant answers and takes the credentials: the online/offline probe.
 
-A network error in any worker puts the agent offline; rejected credentials block it. Either
-way new files wait (claimed files keep their place in the retry schedule) and the loop
-asks :meth:`Connectivity.probe` to call ``meta.checkVersion`` on a growing interval
-(``probe_intervals``, the last one repeated) until Kompliant answers and takes the
-credentials again. A file never fails because the agent was offline or signed out.
+The credentials are checked once at start (``meta.checkVersion`` on the loop's first
+turn), so credentials revoked while the agent was stopped show at once, not when the
+next file is dropped. A network error in any worker puts the agent offline; rejected
+credentials (a 401 or 403 from any call: a file's, a review check's, this probe's) block
+it. Either way new files wait (claimed files keep their place in the retry schedule) and
+the loop asks :meth:`Connectivity.probe` to call ``meta.checkVersion`` on a growing
+interval (``probe_intervals``, the last one repeated) until Kompliant answers and takes
+the credentials again. A file never fails because the agent was offline or signed out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Connectivity:
         self.auth_blocked = False
         self._probe_at = 0.0
         self._probe_step = 0
+        self._started = False  # the check at start is done
 
     @property
     def blocked(self) -> bool:
@@ -65,22 +69,33 @@ class Connectivity:
         )
 
     def probe(self, now: float) -> bool:
-        """Ask Kompliant once if it is time; True when it just came back (online, and
-        taking the credentials), so what waited for it can go now."""
-        if not self.blocked or now < self._probe_at:
+        """Ask Kompliant once if it is time (and once at start); True when it just came
+        back (online, and taking the credentials), so what waited for it can go now."""
+        first = not self._started
+        self._started = True
+        if not first and (not self.blocked or now < self._probe_at):
             return False
+        was_blocked = self.blocked
         intervals = self._intervals
         self._probe_at = now + intervals[min(self._probe_step, len(intervals) - 1)]
         self._probe_step += 1
         try:
             self._client.check_version()
-        except (NetworkError, Throttled) as error:
+        except NetworkError as error:
+            if first:
+                self.went_offline(error)
             log.debug("still offline: %s", error.message)
+            return False
+        except Throttled as error:
+            log.debug("Kompliant asks to slow down: %s", error.message)
             return False
         except AuthError as error:
             self.credentials_rejected(error)
             return False
         except AgentError as error:
             log.warning("Kompliant answers, with an error: %s", error.describe())
+        if first and not was_blocked:
+            log.info("Kompliant takes the credentials")
+            return False
         self.went_online()
         return True

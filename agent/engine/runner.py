@@ -37,7 +37,7 @@ from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import EngineFacts, Publisher, stopped, take_snapshot
+from agent.engine.snapshot import EngineFacts, Publisher, SettledFiles, stopped, take_snapshot
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
@@ -48,6 +48,7 @@ from agent.review.keeper import RejectedHook
 from agent.review.poller import ReviewPoller
 from agent.review.schedule import ReviewPacing
 from agent.review.state import WorkflowReview
+from agent.settle.moves import MoveFailed
 from agent.settle.outcome import retry_failed
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
@@ -104,6 +105,7 @@ class Engine:
             ),
             clock=time.monotonic,
             on_rejected=on_rejected,
+            on_auth_error=self._connectivity.credentials_rejected,
         )
         self._workers = Workers(
             client=client,
@@ -146,6 +148,7 @@ class Engine:
         )
         self._control = ControlWatcher(self.state_dir)
         self._publisher = Publisher(self.state_dir, on_snapshot)
+        self._settled = SettledFiles(self._journal)
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
 
     @property
@@ -189,7 +192,9 @@ class Engine:
                         break
         finally:
             self._workers.shutdown()
-            self._summary.unsettled = sum(
+            # still to do: files claimed and not settled, and finished files that waited
+            # unclaimed (paused, offline, credentials refused)
+            self._summary.unsettled = self._arrivals.held() + sum(
                 1 for e in self._journal.unsettled() if e.claimed_path is not None
             )
             self._shutdown()
@@ -251,10 +256,15 @@ class Engine:
             self.retry_failed()
 
     def retry_failed(self) -> int:
-        """Move every failed file back into its folder; the watcher picks them up."""
+        """Move every failed file back into its folder; the watcher picks them up. A
+        folder that refuses the move (read-only, full) is logged and the others go on:
+        a retry asked for from the tray or the CLI never stops the agent."""
         moved = 0
         for folder in self._folders.tree.folders:
-            moved += len(retry_failed(folder))
+            try:
+                moved += len(retry_failed(folder))
+            except MoveFailed as error:
+                log.warning("could not retry the failed files of %s: %s", folder, error.describe())
         log.info("moved %d failed file(s) back to be tried again", moved)
         return moved
 
@@ -275,7 +285,7 @@ class Engine:
 
     def _maybe_review(self) -> None:
         self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.offline
+            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
         )
 
     def _reload_config(self) -> None:
@@ -300,6 +310,7 @@ class Engine:
     def snapshot(self) -> Snapshot:
         counts = self._journal.status()
         uploads, busy = self._workers.activity()
+        failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
@@ -307,6 +318,8 @@ class Engine:
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held(),
             uploads=uploads,
+            failed_files=failed_files,
+            recent=recent,
         )
         return take_snapshot(
             facts,

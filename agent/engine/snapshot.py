@@ -10,14 +10,21 @@ time changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.engine.problems import CREDENTIALS, ROOT
 from agent.engine.state import AgentState, overall_state
-from agent.engine.status import FolderStatus, Snapshot, write_snapshot
-from agent.journal import FolderCounts
+from agent.engine.status import (
+    FAILED_LIMIT,
+    RECENT_LIMIT,
+    FileOutcome,
+    FolderStatus,
+    Snapshot,
+    write_snapshot,
+)
+from agent.journal import Entry, FolderCounts, Journal, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ class EngineFacts:
     busy: bool  # a file is being worked on or scheduled again
     checking: int  # files watched until finished, or finished and waiting to be claimed
     uploads: tuple[tuple[str, int], ...] = ()  # (file name, percent) of files being sent
+    failed_files: tuple[FileOutcome, ...] = ()  # the newest failed files still in failed/
+    recent: tuple[FileOutcome, ...] = ()  # the last files done
 
 
 def take_snapshot(
@@ -58,6 +67,62 @@ def take_snapshot(
         checking=facts.checking,
         uploads=facts.uploads,
         folders=folders,
+        sign_in_needed=CREDENTIALS in problems,
+        failed_files=facts.failed_files,
+        recent=facts.recent,
+    )
+
+
+class SettledFiles:
+    """The failed and the recent files a snapshot lists, from the journal — read again
+    only when the counts change (a file settled, retried or gone), not every loop turn."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._key: object = None
+        self._files: tuple[tuple[FileOutcome, ...], tuple[FileOutcome, ...]] = ((), ())
+
+    def of(
+        self, counts: Sequence[FolderCounts]
+    ) -> tuple[tuple[FileOutcome, ...], tuple[FileOutcome, ...]]:
+        """(failed files still in failed/, newest first; the last files done)."""
+        key = tuple(counts)
+        if key == self._key:
+            return self._files
+        self._key = key
+        any_failed = any(c.failed for c in counts)
+        failed = self._journal.settled(Outcome.FAILED, FAILED_LIMIT) if any_failed else []
+        done = self._journal.settled(Outcome.DONE, RECENT_LIMIT)
+        self._files = (
+            # a failed file moved back or deleted by hand is no longer listed; a file
+            # that failed again where it failed before is listed once, as it is now
+            _newest_per_path(e for e in failed if e.final_path and e.final_path.exists()),
+            tuple(outcome(e) for e in done),
+        )
+        return self._files
+
+
+def _newest_per_path(entries: Iterable[Entry]) -> tuple[FileOutcome, ...]:
+    seen: set[Path] = set()
+    listed = []
+    for entry in entries:  # newest first
+        if entry.final_path is not None and entry.final_path not in seen:
+            seen.add(entry.final_path)
+            listed.append(outcome(entry))
+    return tuple(listed)
+
+
+def outcome(entry: Entry) -> FileOutcome:
+    """A settled journal entry as the snapshot lists it."""
+    final = entry.final_path
+    return FileOutcome(
+        name=final.name if final is not None else entry.file_name,
+        path=str(final) if final is not None else "",
+        folder_key=entry.folder_key,
+        workflow_id=entry.workflow_id,
+        required_document_ids=tuple(entry.required_document_ids),
+        reason=(entry.message or "") if entry.outcome is Outcome.FAILED else "",
+        settled_at=entry.updated_at.isoformat(timespec="seconds") if entry.updated_at else "",
     )
 
 

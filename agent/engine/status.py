@@ -18,6 +18,8 @@ from agent.engine.state import AgentState
 from agent.journal import FolderCounts
 
 STATUS_FILE = "status.json"
+FAILED_LIMIT = 20  # failed files listed one by one (a tray's Failed menu)
+RECENT_LIMIT = 10  # files done listed (a tray's Recent menu)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,35 @@ class FolderStatus:
 
 
 @dataclass(frozen=True)
+class FileOutcome:
+    """One settled file, for a tray's Failed and Recent lists.
+
+    ``path`` is where the file is now (in ``failed/`` or ``done/``); ``reason`` is what
+    its note says went wrong and what to do (failed files only).
+    """
+
+    name: str
+    path: str
+    folder_key: str
+    workflow_id: str | None = None
+    required_document_ids: tuple[str, ...] = ()
+    reason: str = ""
+    settled_at: str = ""
+
+    @classmethod
+    def from_data(cls, raw: dict[str, Any]) -> FileOutcome:
+        return cls(
+            name=str(raw.get("name", "")),
+            path=str(raw.get("path", "")),
+            folder_key=str(raw.get("folder_key", "")),
+            workflow_id=None if raw.get("workflow_id") is None else str(raw["workflow_id"]),
+            required_document_ids=tuple(str(r) for r in raw.get("required_document_ids", ())),
+            reason=str(raw.get("reason", "")),
+            settled_at=str(raw.get("settled_at", "")),
+        )
+
+
+@dataclass(frozen=True)
 class Snapshot:
     state: AgentState
     pid: int
@@ -55,6 +86,12 @@ class Snapshot:
     checking: int = 0  # files being watched until they are finished
     uploads: tuple[tuple[str, int], ...] = ()  # (file name, percent) of files being sent
     folders: tuple[FolderStatus, ...] = field(default_factory=tuple)
+    #: the credentials are missing or Kompliant refused them: someone must sign in
+    sign_in_needed: bool = False
+    #: the newest failed files still in failed/ (at most FAILED_LIMIT; counts: folders)
+    failed_files: tuple[FileOutcome, ...] = ()
+    #: the last files done, newest first (at most RECENT_LIMIT)
+    recent: tuple[FileOutcome, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,6 +114,9 @@ class Snapshot:
                 (str(u.get("file", "")), int(u.get("percent", 0))) for u in raw.get("uploads", ())
             ),
             folders=tuple(FolderStatus(**f) for f in raw.get("folders", ())),
+            sign_in_needed=bool(raw.get("sign_in_needed", False)),
+            failed_files=tuple(FileOutcome.from_data(f) for f in raw.get("failed_files", ())),
+            recent=tuple(FileOutcome.from_data(f) for f in raw.get("recent", ())),
         )
 
 

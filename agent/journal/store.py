@@ -581,6 +581,15 @@ class Journal:
         """Every entry not settled yet, oldest first — what a restart resumes."""
         return self._select("SELECT * FROM entries WHERE step <> 'settled' ORDER BY id")
 
+    def settled(self, outcome: Outcome, limit: int) -> list[Entry]:
+        """The last ``limit`` files settled with ``outcome`` that went to a folder (done/,
+        failed/), newest first — what a tray lists."""
+        return self._select(
+            "SELECT * FROM entries WHERE step = 'settled' AND outcome = ? "
+            "AND final_path IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (outcome.value, limit),
+        )
+
     def find_uploaded(
         self,
         sha256: str,

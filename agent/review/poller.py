@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from agent.config import Config
 from agent.decide.tree import FolderTree
-from agent.errors import AgentError
+from agent.errors import AgentError, AuthError
 from agent.review.keeper import RejectedHook, ReviewChange, ReviewKeeper, ReviewSource
 from agent.review.schedule import Key, ReviewPacing, ReviewSchedule
 from agent.review.state import WorkflowReview
@@ -30,12 +30,14 @@ class ReviewPoller:
         *,
         clock: Callable[[], float],
         on_rejected: RejectedHook | None = None,
+        on_auth_error: Callable[[AuthError], None] | None = None,
     ) -> None:
         self.keeper = ReviewKeeper(profile, on_rejected=on_rejected)
         self.schedule = ReviewSchedule(pacing, clock)
         self._tree: FolderTree | None = None  # the tree the watched set was taken from
         self._lock = threading.Lock()
         self._soon: set[Key] = set()
+        self._on_auth_error = on_auth_error
 
     def linked(self, workflow_id: str, required_document_ids: Iterable[str]) -> None:
         """A file was just linked to these: check them soon (any thread)."""
@@ -64,6 +66,11 @@ class ReviewPoller:
                 continue
             try:
                 changes.append(self.keeper.check_requirement(client, cached.workflow, rd))
+            except AuthError as error:  # the credentials stopped working: the agent says so
+                self.schedule.failed(key)
+                if self._on_auth_error is not None:
+                    self._on_auth_error(error)
+                break
             except AgentError as error:
                 log.info("cannot check the review of %s now: %s", rd_id, error.message)
                 self.schedule.failed(key)

@@ -1,8 +1,8 @@
 """Admin edits of the sandbox's state (``POST /_sandbox/admin``), one operation at a time.
 
 Tests and demos use them to play Kompliant's other side: end a workflow, change a required
-document's status, add a workflow or a required document, or rewrite a document's upload
-status or hash. docs/sandbox.md lists the operations.
+document's status, add a workflow or a required document, rewrite a document's upload
+status or hash, or revoke an API key. docs/sandbox.md lists the operations.
 """
 
 from __future__ import annotations
@@ -97,6 +97,17 @@ def apply_admin(state: SandboxState, op: Mapping[str, Any], now: float) -> dict[
         changed = replace(item, decision_status=_need(op, "decision_status"), updated_at=stamp)
         state.fulfillments[item.fulfillment_id] = changed
         refresh_status(state, item.required_document_id, stamp)
+    elif name == "set_api_key_disabled":
+        # Kompliant revoking a key: every call signed with it is refused (403) from now on.
+        key = state.api_keys.get(_need(op, "api_key"))
+        if key is None:
+            raise AdminError("no such API key")
+        disabled = op.get("disabled")
+        if not isinstance(disabled, bool):
+            raise AdminError("'disabled' is required (true or false)")
+        state.api_keys[key.api_key] = replace(key, disabled=disabled)
+        state.changed()
+        return {"api_key": key.api_key, "account_id": key.account_id, "disabled": disabled}
     elif name == "update_document":
         document = state.documents.get(_need(op, "document_id"))
         if document is None:
@@ -109,7 +120,8 @@ def apply_admin(state: SandboxState, op: Mapping[str, Any], now: float) -> dict[
     else:
         raise AdminError(
             "'op' must be one of set_workflow_state, set_required_document_status, "
-            "add_required_document, add_workflow, set_fulfillment_decision, update_document"
+            "add_required_document, add_workflow, set_fulfillment_decision, update_document, "
+            "set_api_key_disabled"
         )
     state.changed()
     return asdict(changed)

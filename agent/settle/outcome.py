@@ -224,6 +224,37 @@ def retry_failed(folder: Path) -> list[Path]:
     return moved
 
 
+def retry_file(path: Path) -> Path:
+    """Move one file of a ``failed/`` folder back into its folder; return the new path.
+
+    Its ``.error.txt`` goes into ``failed/.retried/`` as with :func:`retry_failed`. A
+    file that is not in a ``failed/`` folder raises :class:`FileProblem`; one that is gone
+    raises FileNotFoundError; one the disk refuses to move raises :class:`MoveFailed`.
+    """
+    failed = path.parent
+    if failed.name != AGENT_OWNED.failed_dir or path.name.endswith(AGENT_OWNED.error_suffix):
+        raise FileProblem(f"{path} is not a failed file", hint="Choose a file in failed/.")
+    folder = failed.parent
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} is no longer in {failed}")
+    try:
+        back = move_to_free_name(path, folder, path.name)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise move_failed(error, f"move {path.name} back", folder, path) from error
+    log.info("retrying %s (back in %s)", path.name, folder)
+    note = failed / sidecar_name(path.name, AGENT_OWNED.error_suffix)
+    if note.exists():
+        retried = failed / AGENT_OWNED.retried_dir
+        try:
+            retried.mkdir(exist_ok=True)
+            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
+        except OSError as error:
+            log.warning("could not put %s aside: %s", note.name, error)
+    return back
+
+
 def find_done(folder: Path, document_id: str) -> Path | None:
     """The file in ``folder/done`` uploaded as ``document_id``, found by its receipt.
 

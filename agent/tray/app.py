@@ -1,14 +1,17 @@
-"""The tray icon itself: the only module that touches pystray.
+"""The tray icon itself: the only module that runs pystray.
 
 Threads: the tray owns the main thread (macOS demands it, and GTK wants one thread);
 the engine runs in a worker thread and publishes snapshots through :meth:`TrayApp.publish`,
 which only stores the newest and asks the tray thread to apply it — with ``GLib.idle_add``
-on the GTK backends, otherwise through pystray's own cross-thread setters. Menu actions
-run on the tray thread and talk to the engine through the control file (pause, resume,
-refresh, retry), the same commands the CLI sends.
+on the GTK backends, otherwise through pystray's own cross-thread setters. A watcher
+thread looks at the desktop's tray hosts every few seconds (:mod:`agent.tray.hosts`):
+it tells whether a host shows the icon, writes ``tray.json`` for ``status`` and
+``doctor`` (:mod:`agent.tray.report`), lets notifications take over while no host shows
+it, and replaces the icon by the other GTK backend when the host that exists wants it
+(an XEmbed tray appears where a StatusNotifier host was expected, or the other way).
 
-``import pystray`` happens in :func:`load_pystray` only: pystray picks its backend at
-import time and raises without a display, so headless runs never import it.
+Which backend, and loading pystray: :mod:`agent.tray.loader`; whether a host shows the
+icon: :mod:`agent.tray.health`; what the menu entries do: :mod:`agent.tray.actions`.
 """
 
 from __future__ import annotations
@@ -16,108 +19,39 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 from agent.config import Config
-from agent.decide import FolderTree, load_cache, requirements_file
-from agent.engine.control import request_refresh, request_retry, set_paused
+from agent.decide import load_cache, requirements_file
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
-from agent.errors import AgentError
 from agent.locations import locations
-from agent.owned_names import AGENT_OWNED
 from agent.review.keeper import stored_reviews
-from agent.tray import desktop
-from agent.tray.icons import icon_for, icon_key, tooltip
-from agent.tray.menu import (
-    Action,
-    MenuEntry,
-    WorkflowProgress,
-    build_menu,
-    status_line,
-    with_reviews,
-    workflow_progress,
-)
-from agent.tray.notify import Notice, NotificationPolicy
+from agent.review.store import review_file
+from agent.tray import desktop, dialogs
+from agent.tray.actions import TrayActions
+from agent.tray.backends import icon_class
+from agent.tray.health import IconHealth
+from agent.tray.hosts import XORG, HostProbe
+from agent.tray.icons import icon_for, icon_key, needs_attention
+from agent.tray.loader import LOG_FILE, Tray
+from agent.tray.menu import Action, MenuEntry, MenuFacts, build_menu, workflow_progress
+from agent.tray.notifier import DesktopNotifier
+from agent.tray.notifier import NoticeAction as Button
+from agent.tray.notify import Notice, NoticeAction, NotificationPolicy
+from agent.tray.words import Batch, status_line, tooltip
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TICK = 0.5  # how often the tray thread looks at notifications and the engine's end
-LOG_FILE = "agent.log"
-STATUS_TEXT = "status.txt"
-NO_MENU_WHY = (
-    "the tray menu is unavailable: only pystray's xorg backend could be loaded, which has "
-    "no menu and receives no clicks (pystray issue #151). Install GTK 3 and PyGObject "
-    "(Debian/Ubuntu: sudo apt-get install python3-gi gir1.2-gtk-3.0) for the full menu; "
-    "meanwhile use `kompliant-agent status`, `pause`, `resume` and `retry`"
-)
-
-
-@dataclass(frozen=True)
-class Tray:
-    """pystray, loaded, and the name of the backend it chose."""
-
-    pystray: ModuleType
-    backend: str
-
-    @property
-    def has_menu(self) -> bool:
-        return bool(self.pystray.Icon.HAS_MENU)
-
-    @property
-    def uses_glib(self) -> bool:
-        return self.backend in ("gtk", "appindicator")
-
-
-def display_available(environ: dict[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
-
-
-def load_pystray() -> Tray | None:
-    """pystray with the best backend it finds; None (logged) when there is no tray to use."""
-    if not display_available():
-        log.info("no display (DISPLAY / WAYLAND_DISPLAY unset): running without a tray icon")
-        return None
-    os.environ.setdefault("NO_AT_BRIDGE", "1")  # no accessibility bus daemon for a tray icon
-    try:
-        import pystray
-    except Exception as error:  # pystray raises several kinds when no backend works
-        log.warning(
-            "running without a tray icon: pystray could not load a backend (%s: %s)",
-            type(error).__name__,
-            error,
-        )
-        return None
-    backend = pystray.Icon.__module__.rpartition("._")[2]
-    tray = Tray(pystray, backend)
-    if not tray.has_menu:
-        log.warning(NO_MENU_WHY)
-    else:
-        log.info("tray icon with the %s backend", backend)
-    return tray
-
-
-def add_log_file() -> Path:
-    """Also log to the agent's log file (what “Open the log” shows)."""
-    path = locations().log_dir / LOG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    return path
+TICK = 0.5  # how often the tray looks at notifications and the engine's end
+HOST_INTERVAL = 3.0  # how often the tray hosts are looked at
 
 
 class TrayApp:
@@ -131,6 +65,8 @@ class TrayApp:
         *,
         clock: Callable[[], float] = time.monotonic,
         open_path: Callable[[Path], bool] = desktop.open_path,
+        notifier: DesktopNotifier | None = None,
+        on_signed_in: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.tray = tray
@@ -138,16 +74,49 @@ class TrayApp:
         self.state_dir = locations().profile_state(config.agent.profile)
         self.log_file = locations().log_dir / LOG_FILE
         self.notifications = NotificationPolicy(clock)
-        self.signed_in = True
+        self.notifier = notifier or (
+            DesktopNotifier(os.environ) if sys.platform.startswith("linux") else None
+        )
+        self._clock = clock
         self._open_path = open_path
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
         self._scheduled = False
         self._shown: Snapshot | None = None
+        self._batch = Batch()
         self._icon_key: object = None
+        self._menu_entries: tuple[MenuEntry, ...] | None = None
         self._engine_done = threading.Event()
         self._icon: Any = None
         self._glib: Any = None
+        self._backend = tray.backend
+        self._switch_to: str | None = None
+        self.health = IconHealth(
+            tray,
+            self.state_dir,
+            _icon_id(config.agent.profile),
+            clock=clock,
+            post=self._post,
+            notifications=lambda: self.notifier is not None and self.notifier.available(),
+            on_problem=lambda why, fix: self._post(lambda: self._no_tray(why, fix)),
+            on_switch=self._switch,
+        )
+        self._workflows_memo: tuple[object, tuple[Any, ...]] | None = None
+        self._names_memo: tuple[int | None, dict[str, str]] | None = None
+        self.actions = TrayActions(
+            config,
+            self.state_dir,
+            self.log_file,
+            snapshot=lambda: self._shown or self._placeholder(),
+            status_lines=self._status_lines,
+            names=self._requirement_names,
+            notify=self._notify,
+            notifications=self.notifications,
+            stop=stop,
+            open_path=open_path,
+            use_gtk=tray.uses_glib and dialogs.gtk_available(),
+            on_signed_in=on_signed_in,
+        )
 
     # -- threads -----------------------------------------------------------------------
 
@@ -165,46 +134,74 @@ class TrayApp:
             finally:
                 self._engine_done.set()
 
-        pystray = self.tray.pystray
         if self.tray.uses_glib:
             self._glib = importlib.import_module("gi.repository.GLib")
-        self._icon = pystray.Icon(
-            "kompliant-agent",
-            icon=icon_for(self._placeholder()),
-            title="Kompliant agent: starting",
-            menu=pystray.Menu(),
-        )
         worker = threading.Thread(target=engine, name="engine", daemon=True)
-        ticker = threading.Thread(target=self._tick_loop, name="tray-tick", daemon=True)
+        watcher = threading.Thread(target=self._watch, name="tray-watch", daemon=True)
         worker.start()
-
-        def setup(icon: Any) -> None:
-            icon.visible = True
-            ticker.start()
-
+        watcher.start()
         try:
-            if self.tray.backend == "xorg":
-                # xorg's loop (python-xlib) does not always return after stop(), and it has
-                # no thread affinity: it gets a daemon thread, which cannot hold up the exit.
-                icon = threading.Thread(target=self._icon.run, args=(setup,), daemon=True)
-                icon.start()
-                while worker.is_alive():  # SIGTERM / Ctrl-C still reach this thread
-                    worker.join(TICK)
-                icon.join(TICK * 4)
-            else:
-                self._icon.run(setup)
+            while not self._engine_done.is_set():
+                self._run_icon(worker)
+                if self._switch_to is None:
+                    break
+                self._backend, self._switch_to = self._switch_to, None
             self.stop.set()
         except Exception:
-            # e.g. pystray's GTK backend needs the notification service on D-Bus at start
             log.exception("the tray icon failed; the agent goes on without it")
+            self._glib = self._icon = None  # no loop runs: notices are shown from here
+            self.health.failed("the tray icon failed to start")
             while worker.is_alive():  # SIGTERM / Ctrl-C still stop the engine
                 worker.join(TICK)
         finally:
             self.stop.set()
             worker.join()
+            watcher.join(HOST_INTERVAL * 2)
+            if self.notifier is not None:
+                self.notifier.close()
         if errors:
             raise errors[0]
         return results[0]
+
+    def _run_icon(self, worker: threading.Thread) -> None:
+        """Make the icon of the current backend and run it until it stops."""
+        snapshot = self._shown or self._placeholder()
+        self._icon_key = icon_key(snapshot)
+        self._menu_entries = self.menu_entries()
+        self._icon = icon_class(self._backend)(
+            _icon_id(self.config.agent.profile),
+            icon=icon_for(snapshot),
+            title=tooltip(snapshot, self._batch),
+            menu=self.tray.pystray.Menu(*self._items(self._menu_entries)),
+        )
+        log.info("tray: showing the icon with the %s backend", self._backend)
+        backend = self._backend
+
+        def setup(icon: Any) -> None:
+            icon.visible = True
+            self._post(lambda: self.health.started(icon, backend))
+            self._post(lambda: self._show(self._shown or self._placeholder()))
+
+        if self._backend == XORG:
+            # xorg's loop (python-xlib) does not always return after stop(), and it has
+            # no thread affinity: it gets a daemon thread, which cannot hold up the exit.
+            icon = threading.Thread(target=self._icon.run, args=(setup,), daemon=True)
+            icon.start()
+            while worker.is_alive():  # SIGTERM / Ctrl-C still reach this thread
+                worker.join(TICK)
+            icon.join(TICK * 4)
+        else:
+            self._icon.run(setup)
+        self.health.stopped()
+        icon_done, self._icon = self._icon, None
+        del icon_done
+
+    def _switch(self, backend: str) -> None:
+        """Replace the icon by one of ``backend`` (from the watcher thread)."""
+        self._switch_to = backend
+        icon = self._icon
+        if icon is not None:
+            self._post(icon.stop)
 
     def publish(self, snapshot: Snapshot) -> None:
         """The engine's callback (any thread): keep the newest, let the tray thread show it."""
@@ -215,21 +212,42 @@ class TrayApp:
             self._scheduled = True
         self._post(self._apply_latest)
 
-    def _post(self, call: Callable[[], None]) -> None:
+    def _post(self, call: Callable[[], object]) -> None:
         if self._glib is not None:
 
             def once() -> bool:
-                call()
+                try:
+                    call()
+                except Exception:
+                    log.exception("the tray failed to update")
                 return False
 
             self._glib.idle_add(once)
         else:
             call()  # pystray's xorg, win32 and darwin setters marshal to their own thread
 
-    def _tick_loop(self) -> None:
-        while not self._engine_done.wait(TICK):
-            self._post(self._tick)
-        self._post(self._icon.stop)
+    def _watch(self) -> None:
+        """The watcher thread: notifications due, tray hosts, whether the icon shows."""
+        probe = HostProbe(os.environ)
+        next_look = 0.0
+        try:
+            while not self._engine_done.wait(TICK):
+                self._post(self._tick)
+                if self._clock() >= next_look and sys.platform.startswith("linux"):
+                    next_look = self._clock() + HOST_INTERVAL
+                    self.health.look(probe)
+        except Exception:
+            log.exception("the tray's host watch stopped")
+        finally:
+            probe.close()
+            icon = self._icon
+            if icon is not None:
+                self._post(icon.stop)
+
+    def _no_tray(self, why: str, fix: str) -> None:
+        """No host shows the icon: say so; notifications take over."""
+        self.notifications.no_tray(why, fix)
+        self._tick()
 
     # -- on the tray thread --------------------------------------------------------------
 
@@ -242,42 +260,77 @@ class TrayApp:
         if snapshot is None:
             return
         try:
-            self._show(snapshot)
-            self._show_notice(self.notifications.observe(snapshot))
+            self._batch = self._batch.follow(snapshot)
+            self._shown = snapshot
+            if self._icon is not None:
+                self._show(snapshot)
+            self._show_notice(self.notifications.observe(snapshot, self._requirement_names()))
         except Exception:  # the icon must never stop the engine that reports to it
             log.exception("the tray icon could not show the agent's state")
 
     def _show(self, snapshot: Snapshot) -> None:
-        self._shown = snapshot
+        icon = self._icon
         key = icon_key(snapshot)
         if key != self._icon_key:
             self._icon_key = key
-            self._icon.icon = icon_for(snapshot)
-        title = tooltip(snapshot)
-        if self.tray.backend == "xorg":  # python-xlib writes the window name as Latin-1
+            icon.icon = icon_for(snapshot)
+        if hasattr(icon, "set_attention"):
+            attention = needs_attention(snapshot.state)
+            if attention != icon.attention:
+                icon.set_attention(attention)
+        title = tooltip(snapshot, self._batch)
+        if self._backend == XORG:  # python-xlib writes the window name as Latin-1
             title = title.encode("latin-1", "replace").decode("latin-1")
-        self._icon.title = title
+        icon.title = title
         self._refresh_menu()
 
     def _refresh_menu(self) -> None:
-        if self._shown is None:
-            return
-        self._icon.menu = self.tray.pystray.Menu(*self._items(self.menu_entries()))
+        entries = self.menu_entries()
+        if entries == self._menu_entries or self._icon is None:
+            return  # an unchanged menu is not rebuilt: an open menu stays open
+        self._menu_entries = entries
+        self._icon.menu = self.tray.pystray.Menu(*self._items(entries))
 
     def menu_entries(self) -> tuple[MenuEntry, ...]:
         snapshot = self._shown or self._placeholder()
         left = self.notifications.snooze_left()
         return build_menu(
             snapshot,
-            workflows=self._workflows(snapshot),
-            signed_in=self.signed_in,
-            snoozed_until=None if left is None else _clock_text(left),
+            MenuFacts(
+                workflows=self._workflows(snapshot),
+                requirement_names=self._requirement_names(),
+                signed_in=not snapshot.sign_in_needed,
+                snoozed_until=None if left is None else _clock_text(left),
+                batch=self._batch,
+                confirm_in_menu=not self.actions.use_gtk,
+            ),
         )
 
-    def _workflows(self, snapshot: Snapshot) -> tuple[WorkflowProgress, ...]:
-        cache = load_cache(requirements_file(self.config.agent.profile))
-        progress = workflow_progress(self.config, cache, snapshot.folders)
-        return with_reviews(progress, stored_reviews(self.config))
+    def _workflows(self, snapshot: Snapshot) -> tuple[Any, ...]:
+        """Still missing per workflow, read again only when the folder counts or the
+        requirement and review files change (snapshots come with every percent sent)."""
+        profile = self.config.agent.profile
+        key = (snapshot.folders, _mtime(requirements_file(profile)), _mtime(review_file(profile)))
+        if self._workflows_memo is None or self._workflows_memo[0] != key:
+            cache = load_cache(requirements_file(profile))
+            progress = workflow_progress(
+                self.config, cache, snapshot.folders, stored_reviews(self.config)
+            )
+            self._workflows_memo = (key, progress)
+        return self._workflows_memo[1]
+
+    def _requirement_names(self) -> dict[str, str]:
+        path = requirements_file(self.config.agent.profile)
+        if self._names_memo is None or self._names_memo[0] != _mtime(path):
+            cache = load_cache(path)
+            names = {
+                rd.required_document_id: rd.name
+                for w in self.config.workflows
+                if (cached := cache.get(w.workflow_id)) is not None
+                for rd in cached.required_documents
+            }
+            self._names_memo = (_mtime(path), names)
+        return self._names_memo[1]
 
     def _items(self, entries: tuple[MenuEntry, ...]) -> list[Any]:
         pystray = self.tray.pystray
@@ -293,25 +346,25 @@ class TrayApp:
                 items.append(
                     pystray.MenuItem(
                         entry.text,
-                        self._handler(entry.action, entry.argument),
+                        self._handler(entry.action, entry.arg),
                         default=entry.default,
                         enabled=entry.action is not None,
                     )
                 )
         return items
 
-    def _handler(self, action: Action | None, argument: str = "") -> Callable[[Any, Any], None]:
+    def _handler(self, action: Action | None, arg: str) -> Callable[[Any, Any], None]:
         def handle(icon: Any, item: Any) -> None:
-            if action is None:
-                return
-            log.info("tray: %s %s", action.value, argument)
-            try:
-                self.perform(action, argument)
-            except (OSError, AgentError) as error:
-                log.warning("tray: %s did not work: %s", action.value, error)
-                self._notify(Notice(f"Kompliant agent: {action.value} did not work", str(error)))
+            if action is not None:
+                self.perform(action, arg)
 
         return handle
+
+    def perform(self, action: Action, arg: str = "") -> bool:
+        """Carry out a menu action (on the tray thread); False when it did not work."""
+        worked = self.actions.perform(action, arg)
+        self._refresh_menu()
+        return worked
 
     def _show_notice(self, notice: Notice | None) -> None:
         if notice is not None:
@@ -319,61 +372,38 @@ class TrayApp:
 
     def _notify(self, notice: Notice) -> None:
         log.info("notification: %s — %s", notice.title, notice.body.replace("\n", " "))
-        if self.tray.pystray.Icon.HAS_NOTIFICATION:
+        if self.notifier is not None:
+            buttons = [self._button(action, notice) for action in notice.actions]
+            self.notifier.notify(
+                notice.title,
+                notice.body,
+                actions=[b for b in buttons if b is not None],
+                urgent=notice.urgent,
+            )
+        elif self._icon is not None and self.tray.pystray.Icon.HAS_NOTIFICATION:
             self._icon.notify(notice.body, notice.title)
 
-    # -- actions -----------------------------------------------------------------------
+    def _button(self, action: NoticeAction, notice: Notice) -> Button | None:
+        """A notification's action, as its button (``default``: a click on it)."""
+        if action is NoticeAction.OPEN_FOLDER and notice.folder:
+            folder = Path(notice.folder)
+            return Button("default", "Open the failed folder", lambda: self._open_path(folder))
+        if action is NoticeAction.OPEN_FAILED:
+            return Button(
+                "default",
+                "Open the failed folders",
+                lambda: self._post(lambda: self.perform(Action.OPEN_FAILED)),
+            )
+        if action is NoticeAction.SIGN_IN and self.tray.has_menu:
+            return Button("default", "Sign in…", lambda: self._post(self._sign_in_from_notice))
+        return None
 
-    def perform(self, action: Action, argument: str = "") -> None:
-        """Carry out a menu action (on the tray thread); ``argument`` as in MenuEntry."""
-        if action is Action.PAUSE:
-            set_paused(self.state_dir, True)
-        elif action is Action.RESUME:
-            set_paused(self.state_dir, False)
-        elif action is Action.RETRY:
-            request_retry(self.state_dir)
-        elif action is Action.REFRESH:
-            request_refresh(self.state_dir)
-        elif action is Action.SNOOZE:
-            self.notifications.snooze()
-        elif action is Action.UNSNOOZE:
-            self.notifications.unsnooze()
-        elif action is Action.OPEN_ROOT:
-            self._open_path(self.config.root)
-        elif action is Action.OPEN_FAILED:
-            for folder in self.failed_folders()[:5]:
-                self._open_path(folder)
-        elif action is Action.OPEN_LOG:
-            self._open_path(self.log_file)
-        elif action is Action.SHOW_STATUS:
-            self._open_path(self._write_status_text())
-        elif action is Action.SIGN_IN:
-            self._sign_in()
-        elif action is Action.SIGN_OUT:
-            self._sign_out()
-        elif action is Action.REQUEST_MISSING:
-            threading.Thread(target=self._request_missing, name="tray-request", daemon=True).start()
-        elif action is Action.PRINT_COVERS:
-            threading.Thread(
-                target=self.print_covers, args=(argument,), name="tray-covers", daemon=True
-            ).start()
-        elif action is Action.QUIT:
-            self.stop.set()
-        self._refresh_menu()
+    def _sign_in_from_notice(self) -> None:
+        self.perform(Action.SIGN_IN)
 
-    def failed_folders(self) -> list[Path]:
-        cache = load_cache(requirements_file(self.config.agent.profile))
-        tree = FolderTree.scan(self.config.root, self.config, cache)
-        failed = AGENT_OWNED.failed_dir
-        return [
-            folder / failed
-            for folder in tree.folders
-            if (folder / failed).is_dir() and any((folder / failed).iterdir())
-        ]
-
-    def _write_status_text(self) -> Path:
+    def _status_lines(self) -> list[str]:
         snapshot = self._shown or self._placeholder()
-        lines = [status_line(snapshot), snapshot.message, ""]
+        lines = [status_line(snapshot, self._batch), snapshot.message, ""]
         lines += [f"Problem: {p}" for p in snapshot.problems]
         lines += [w.line() for w in self._workflows(snapshot)]
         lines += [""] + [
@@ -381,90 +411,24 @@ class TrayApp:
             f"{f.failed} failed, {f.needs_routing} need routing"
             for f in snapshot.folders
         ]
-        path = self.state_dir / STATUS_TEXT
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
-
-    def _agent_command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "agent", *args, "--profile", self.config.agent.profile]
-
-    def _sign_in(self) -> None:
-        command = self._agent_command("login")
-        if not desktop.open_in_terminal(command):
-            self._notify(
-                Notice(
-                    "Kompliant agent: sign in from a terminal",
-                    f"Run: kompliant-agent login --profile {self.config.agent.profile}, "
-                    "then start the agent again.",
-                )
-            )
-
-    def _sign_out(self) -> None:
-        done = subprocess.run(
-            self._agent_command("logout"), capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise OSError(done.stderr.strip() or "kompliant-agent logout failed")
-        self.signed_in = False
-        self._notify(
-            Notice(
-                "Kompliant agent: signed out",
-                "Your stored credentials are removed and the agent stops. Choose “Sign in…” "
-                "or run `kompliant-agent login`, then start it again.",
-            )
-        )
-        self.stop.set()
-
-    def _request_missing(self) -> None:
-        """`kompliant-agent request` for each workflow with outstanding documents (the
-        command holds the logic and its per-item report); a notification says how it went."""
-        lines = []
-        for review in stored_reviews(self.config):
-            if review.ended or not review.outstanding:
-                continue
-            done = subprocess.run(
-                self._agent_command("request", "--workflow", review.workflow_id),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            outcome = {0: "requested", 5: "partly requested"}.get(done.returncode, "not requested")
-            lines.append(f"{review.label or review.workflow_id}: {outcome}")
-            log.info("tray: request for %s: %s\n%s", review.workflow_id, outcome, done.stdout)
-        self._notify(
-            Notice(
-                "Kompliant agent: documents requested",
-                "\n".join(lines) or "Nothing is missing: no request was sent.",
-            )
-        )
-
-    def print_covers(self, workflow_id: str) -> Path | None:
-        """`kompliant-agent cover-sheets` for the workflow (what is missing), into the
-        state folder, and the PDF opened for printing; a notification when there is none."""
-        out = self.state_dir / "cover-sheets" / f"cover-sheets {workflow_id}.pdf"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.unlink(missing_ok=True)
-        done = subprocess.run(
-            self._agent_command("cover-sheets", workflow_id, "--out", str(out)),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        log.info("tray: cover-sheets %s: exit %d\n%s", workflow_id, done.returncode, done.stdout)
-        if done.returncode == 0 and out.exists():
-            self._open_path(out)
-            return out
-        self._notify(
-            Notice(
-                "Kompliant agent: no cover sheets",
-                (done.stderr.strip() or "Nothing is missing.")[-400:],
-            )
-        )
-        return None
+        if self.health.report is not None:
+            lines += ["", f"Tray: {self.health.report.line()}"]
+        return lines
 
     def _placeholder(self) -> Snapshot:
         return Snapshot(state=AgentState.IDLE, pid=0, updated_at="", message="Starting…")
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _icon_id(profile: str) -> str:
+    """The icon's id (the StatusNotifier host keeps its settings by it): one per profile."""
+    return "kompliant-agent" if profile == "default" else f"kompliant-agent-{profile}"
 
 
 def _clock_text(seconds_from_now: float) -> str:

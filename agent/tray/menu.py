@@ -1,29 +1,42 @@
 """The tray menu as data: a snapshot (and a few facts) in, menu entries out.
 
 Pure, so that what the menu says in each state is tested without a display; :mod:`app`
-turns the entries into pystray items and runs the actions.
+turns the entries into pystray items and :mod:`actions` carries them out.
+
+The menu, top to bottom: the status line; **Failed ▸** (per file: open its folder, why
+it failed, retry; then retry all); **Recent ▸** (the last files done, with their
+requirement); **Still missing ▸** (per workflow: each required document's state, and
+asking the applicant); **Print cover sheets… ▸** (per workflow); Pause / Resume; Open
+the documents folder; Sign in… / Sign out…; **More ▸** (refresh, snooze, the log); Quit.
+Each workflow's submenu under Still missing comes from :func:`workflow_menu`, the place
+for more per-workflow entries.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
 
 from agent.config import Config
 from agent.decide import RequirementsCache
-from agent.engine.state import AgentState
-from agent.engine.status import FolderStatus, Snapshot
+from agent.engine.status import FileOutcome, FolderStatus, Snapshot
 from agent.review.state import RequirementState, WorkflowReview
+from agent.tray.words import Batch, failed, status_line
 
 TEXT_LIMIT = 60  # characters of a menu line; longer ones end in "…"
+FILES_SHOWN = 10  # failed files listed one by one; the rest through "Open failed folders"
 
 
 class Action(enum.Enum):
     SHOW_STATUS = "show-status"
     OPEN_ROOT = "open-root"
-    OPEN_FAILED = "open-failed"
-    RETRY = "retry"
+    OPEN_FAILED = "open-failed"  # every failed/ folder with files
+    RETRY = "retry"  # every failed file
+    OPEN_FILE_FOLDER = "open-file-folder"  # arg: a file's path; shows its folder
+    SHOW_REASON = "show-reason"  # arg: a failed file's path
+    RETRY_FILE = "retry-file"  # arg: a failed file's path
     PAUSE = "pause"
     RESUME = "resume"
     REFRESH = "refresh"
@@ -33,20 +46,21 @@ class Action(enum.Enum):
     SIGN_OUT = "sign-out"
     OPEN_LOG = "open-log"
     QUIT = "quit"
-    REQUEST_MISSING = "request-missing"
-    PRINT_COVERS = "print-covers"
+    REQUEST_MISSING = "request-missing"  # arg: a workflow id
+    PRINT_COVERS = "print-covers"  # arg: a workflow id
 
 
 @dataclass(frozen=True)
 class MenuEntry:
-    """One line of the menu. Without an action it is an information line (greyed out)."""
+    """One line of the menu. Without an action or submenu it is an information line
+    (greyed out). ``arg`` is what the action works on (a file's path, a workflow id)."""
 
     text: str
     action: Action | None = None
-    default: bool = False  # what a left click on the icon does
+    arg: str = ""
+    default: bool = False  # what a left click on the icon does (where the host allows)
     submenu: tuple[MenuEntry, ...] = ()
     separator: bool = False
-    argument: str = ""  # what the action is for (PRINT_COVERS: the workflow id)
 
     @property
     def enabled(self) -> bool:
@@ -58,29 +72,32 @@ SEPARATOR = MenuEntry("", separator=True)
 
 @dataclass(frozen=True)
 class WorkflowProgress:
-    """What one workflow still lacks, from the requirements cache and the folder counts."""
+    """Where one workflow's required documents stand, for the Still missing menu."""
 
+    workflow_id: str
     label: str
-    missing: tuple[str, ...]  # names of active required documents with no file done yet
+    known: bool = True  # False: requirements not fetched yet ("checking…")
+    ended: bool = False
+    #: (required document name, state) of each active required document; a state is a
+    #: review state (missing, rejected, needs_review, in_review, accepted) or "sent"
+    #: (a file is done, its review not checked yet)
+    requirements: tuple[tuple[str, str], ...] = ()
     to_do: int = 0
     failed: int = 0
     needs_routing: int = 0
-    known: bool = True  # False: not in the requirements cache yet (no refresh so far)
-    #: (required document name, review state) from the review poller, when it has looked
-    review: tuple[tuple[str, str], ...] = ()
-    ended: bool = False
-    workflow_id: str = ""
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Required documents that still need a file from the applicant."""
+        if self.ended:
+            return ()
+        return tuple(name for name, state in self.requirements if state in OUTSTANDING)
 
     def line(self) -> str:
         if self.ended:
             what = "workflow ended"
-        elif self.review:
-            what = "; ".join(
-                f"{state.replace('_', ' ')}: {', '.join(names)}"
-                for state, names in _group(self.review)
-            )
         elif not self.known:
-            what = "requirements not fetched yet (refresh)"
+            what = "checking…"
         elif self.missing:
             what = "missing " + ", ".join(self.missing)
         else:
@@ -97,197 +114,242 @@ class WorkflowProgress:
         return f"{self.label}: {what}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _group(review: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str]]]:
-    """Names grouped by state, the states that need someone first."""
-    order = ["rejected", "missing", "needs_review", "in_review", "accepted"]
-    grouped: dict[str, list[str]] = {}
-    for name, state in review:
-        grouped.setdefault(state, []).append(name)
-    return sorted(grouped.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
-
-
-def with_reviews(
-    progress: Sequence[WorkflowProgress], reviews: Sequence[WorkflowReview]
-) -> tuple[WorkflowProgress, ...]:
-    """``progress`` with the review poller's states where it has looked (issue: the
-    tray shows each requirement's state: missing, needs review, in review, accepted,
-    rejected)."""
-    by_label = {r.label or r.workflow_id: r for r in reviews}
-    result = []
-    for item in progress:
-        review = by_label.get(item.label)
-        if review is None:
-            result.append(item)
-            continue
-        states = tuple(
-            (r.name, r.state.value)
-            for r in review.requirements
-            if r.state not in (RequirementState.UNKNOWN, RequirementState.INACTIVE)
-        )
-        result.append(
-            replace(
-                item,
-                review=states,
-                ended=review.ended,
-                missing=tuple(r.name for r in review.outstanding) if states else item.missing,
-            )
-        )
-    return tuple(result)
+OUTSTANDING = ("missing", "rejected")
+STATE_WORDS = {
+    "missing": "missing",
+    "rejected": "rejected, send a new file",
+    "needs_review": "waiting for review",
+    "in_review": "in review",
+    "accepted": "accepted",
+    "sent": "sent",
+}
+_ORDER = ("rejected", "missing", "needs_review", "in_review", "sent", "accepted")
 
 
 def workflow_progress(
-    config: Config, cache: RequirementsCache, folders: Iterable[FolderStatus]
+    config: Config,
+    cache: RequirementsCache,
+    folders: Iterable[FolderStatus],
+    reviews: Sequence[WorkflowReview] = (),
 ) -> tuple[WorkflowProgress, ...]:
-    """Per configured workflow: active required documents with nothing done for them yet.
+    """Per configured workflow, each active required document's state.
 
-    A folder's key is ``<workflow id>/<required document ids joined by +>`` (or
-    ``/workflow``, ``/inbox``, ``/upload-only``); a done file in a combined folder counts
-    for each of its required documents.
+    The requirements cache lists them all from the first refresh on; the review poller's
+    state is used where it has looked, else a done file counts as "sent" and no file as
+    "missing" — so the list is complete before every requirement has been checked. A
+    folder's key is ``<workflow id>/<required document ids joined by +>``; a done file in
+    a combined folder counts for each of its required documents.
     """
     by_workflow: dict[str, list[FolderStatus]] = {}
     for folder in folders:
-        workflow_id, _, _ = folder.key.partition("/")
-        by_workflow.setdefault(workflow_id, []).append(folder)
+        by_workflow.setdefault(folder.key.partition("/")[0], []).append(folder)
+    reviewed = {r.workflow_id: r for r in reviews}
     result = []
     for workflow in config.workflows:
         counts = by_workflow.get(workflow.workflow_id, [])
-        covered = {
-            rd
-            for f in counts
-            if f.done
-            for rd in f.key.partition("/")[2].split("+")
-            if rd.startswith("rd_")
-        }
+        covered = {rd for f in counts if f.done for rd in f.key.partition("/")[2].split("+") if rd}
         cached = cache.get(workflow.workflow_id)
-        missing = (
-            tuple(
-                rd.name or rd.required_document_id
-                for rd in cached.required_documents
-                if not rd.inactive and rd.required_document_id not in covered
-            )
-            if cached is not None
-            else ()
-        )
+        review = reviewed.get(workflow.workflow_id)
+        states = {
+            r.required_document_id: r.state
+            for r in (review.requirements if review else ())
+            if r.state not in (RequirementState.UNKNOWN, RequirementState.INACTIVE)
+        }
+        lines = []
+        for rd in cached.required_documents if cached is not None else ():
+            if rd.inactive:
+                continue
+            state = states.get(rd.required_document_id)
+            if state is not None and state.value in STATE_WORDS:
+                word = state.value
+            else:
+                word = "sent" if rd.required_document_id in covered else "missing"
+            lines.append((rd.name or rd.required_document_id, word))
         result.append(
             WorkflowProgress(
                 workflow_id=workflow.workflow_id,
                 label=workflow.label or workflow.workflow_id,
-                missing=missing,
+                known=cached is not None,
+                ended=bool(review and review.ended)
+                or bool(cached is not None and cached.workflow.ended),
+                requirements=tuple(sorted(lines, key=lambda line: _ORDER.index(line[1]))),
                 to_do=sum(f.waiting + f.in_progress for f in counts),
                 failed=sum(f.failed for f in counts),
                 needs_routing=sum(f.needs_routing for f in counts),
-                known=cached is not None,
             )
         )
     return tuple(result)
 
 
-def status_line(snapshot: Snapshot) -> str:
-    """The first line of the menu: the state in words."""
-    failed = sum(f.failed for f in snapshot.folders)
-    routing = sum(f.needs_routing for f in snapshot.folders)
-    to_do = sum(f.waiting + f.in_progress for f in snapshot.folders) + snapshot.checking
-    state = snapshot.state
-    if state is AgentState.WORKING:
-        if snapshot.uploads:
-            name, percent = snapshot.uploads[0]
-            return f"Uploading {name} ({percent}%), {to_do} to do"
-        return f"Working: {to_do} file(s) to do"
-    if state is AgentState.PAUSED:
-        return f"Paused: {to_do} file(s) wait" if to_do else "Paused"
-    if state is AgentState.OFFLINE:
-        return "Offline: Kompliant is unreachable, retrying"
-    if state is AgentState.ATTENTION:
-        parts = [f"{failed} failed"] if failed else []
-        parts += [f"{routing} need routing"] if routing else []
-        return "Needs you: " + ", ".join(parts or ["see the folders"])
-    if state is AgentState.ERROR:
-        return "Problem: " + (snapshot.problems[0] if snapshot.problems else snapshot.message)
-    return "All files are settled"
+def requirement_of(item: FileOutcome, names: Mapping[str, str]) -> str:
+    """The words for what a file was for: its required documents, else its folder."""
+    named = [names.get(rd, rd) for rd in item.required_document_ids]
+    if named:
+        return " + ".join(named)
+    kind = item.folder_key.partition("/")[2]
+    return {"inbox": "Inbox", "upload-only": "Upload only", "workflow": "workflow folder"}.get(
+        kind, kind or "its folder"
+    )
 
 
-def build_menu(
-    snapshot: Snapshot,
-    *,
-    workflows: Sequence[WorkflowProgress] = (),
-    signed_in: bool = True,
-    snoozed_until: str | None = None,
-) -> tuple[MenuEntry, ...]:
+@dataclass(frozen=True)
+class MenuFacts:
+    """What the menu needs besides the snapshot."""
+
+    workflows: tuple[WorkflowProgress, ...] = ()
+    requirement_names: Mapping[str, str] | None = None  # required document id → name
+    signed_in: bool = True
+    snoozed_until: str | None = None  # "14:05" while notifications are snoozed
+    batch: Batch | None = None
+    #: no window can ask (no GTK: Windows, macOS): Sign out asks in a submenu instead
+    confirm_in_menu: bool = False
+
+
+def build_menu(snapshot: Snapshot, facts: MenuFacts | None = None) -> tuple[MenuEntry, ...]:
     """The whole menu for ``snapshot``; texts and enabled items follow the state."""
-    failed = sum(f.failed for f in snapshot.folders)
-    entries: list[MenuEntry] = [
-        MenuEntry(_short(status_line(snapshot)), Action.SHOW_STATUS, default=True),
+    facts = facts or MenuFacts()
+    names = facts.requirement_names or {}
+    entries = [
+        MenuEntry(_short(status_line(snapshot, facts.batch)), Action.SHOW_STATUS, default=True),
+        failed_menu(snapshot, names),
+        recent_menu(snapshot, names),
     ]
-    if workflows:
-        outstanding = any(w.missing and not w.ended for w in workflows)
+    if facts.workflows:
         entries.append(
-            MenuEntry(
-                "Still missing",
-                submenu=(
-                    *(MenuEntry(_short(w.line(), 2 * TEXT_LIMIT)) for w in workflows),
-                    SEPARATOR,
-                    MenuEntry(
-                        "Ask the applicant for the missing documents",
-                        Action.REQUEST_MISSING if outstanding else None,
-                    ),
-                ),
-            )
+            MenuEntry("Still missing", submenu=tuple(workflow_menu(w) for w in facts.workflows))
         )
-        entries.append(
-            MenuEntry(
-                "Print cover sheets…",
-                submenu=tuple(
-                    MenuEntry(
-                        _short(w.label),
-                        None if w.ended or not w.workflow_id else Action.PRINT_COVERS,
-                        argument=w.workflow_id,
-                    )
-                    for w in workflows
-                ),
-            )
-        )
+        entries.append(cover_sheets_menu(facts.workflows))
     entries += [
         SEPARATOR,
-        MenuEntry("Open the documents folder", Action.OPEN_ROOT),
-        MenuEntry(
-            f"Open failed files ({failed})" if failed else "No failed files",
-            Action.OPEN_FAILED if failed else None,
-        ),
-        MenuEntry(
-            f"Retry {failed} failed file(s)" if failed else "Retry failed files",
-            Action.RETRY if failed else None,
-        ),
         MenuEntry("Resume uploads", Action.RESUME)
         if snapshot.paused
         else MenuEntry("Pause uploads", Action.PAUSE),
-        MenuEntry("Refresh requirements", Action.REFRESH),
-        MenuEntry(f"Notifications snoozed until {snoozed_until}: turn on", Action.UNSNOOZE)
-        if snoozed_until
-        else MenuEntry("Snooze notifications for 1 hour", Action.SNOOZE),
+        MenuEntry("Open the documents folder", Action.OPEN_ROOT),
         SEPARATOR,
-        MenuEntry("Sign out", Action.SIGN_OUT)
-        if signed_in
+        sign_out(facts.confirm_in_menu)
+        if facts.signed_in
         else MenuEntry("Sign in…", Action.SIGN_IN),
-        MenuEntry("Open the log", Action.OPEN_LOG),
+        MenuEntry(
+            "More",
+            submenu=(
+                MenuEntry("Refresh requirements", Action.REFRESH),
+                MenuEntry(
+                    f"Notifications snoozed until {facts.snoozed_until}: turn on", Action.UNSNOOZE
+                )
+                if facts.snoozed_until
+                else MenuEntry("Snooze notifications for 1 hour", Action.SNOOZE),
+                MenuEntry("Open the log", Action.OPEN_LOG),
+            ),
+        ),
         MenuEntry("Quit", Action.QUIT),
     ]
     return tuple(entries)
 
 
-def _short(text: str, limit: int | None = None) -> str:
+CONFIRMED = "confirmed"
+
+
+def sign_out(confirm_in_menu: bool) -> MenuEntry:
+    """Sign out asks first: in a window, or where no window can, in a submenu."""
+    if not confirm_in_menu:
+        return MenuEntry("Sign out…", Action.SIGN_OUT)
+    yes = MenuEntry("Yes: remove my credentials and stop the agent", Action.SIGN_OUT, CONFIRMED)
+    return MenuEntry("Sign out", submenu=(yes,))
+
+
+def failed_menu(snapshot: Snapshot, names: Mapping[str, str]) -> MenuEntry:
+    count = failed(snapshot)
+    if not count:
+        return MenuEntry("No failed files")
+    shown = snapshot.failed_files[:FILES_SHOWN]
+    entries = [
+        MenuEntry(
+            _short(f"{item.name} — {requirement_of(item, names)}"),
+            submenu=(
+                MenuEntry("Open its folder", Action.OPEN_FILE_FOLDER, item.path),
+                MenuEntry("Why it failed", Action.SHOW_REASON, item.path),
+                MenuEntry("Retry", Action.RETRY_FILE, item.path),
+            ),
+        )
+        for item in shown
+    ]
+    if count > len(shown):
+        entries.append(
+            MenuEntry(f"{count - len(shown)} more: open the failed folders", Action.OPEN_FAILED)
+        )
+    retry_all = "Retry the failed file" if count == 1 else f"Retry all {count} failed files"
+    entries += [SEPARATOR, MenuEntry(retry_all, Action.RETRY)]
+    return MenuEntry(f"Failed ({count})", submenu=tuple(entries))
+
+
+def recent_menu(snapshot: Snapshot, names: Mapping[str, str]) -> MenuEntry:
+    if not snapshot.recent:
+        return MenuEntry("Nothing uploaded yet")
+    return MenuEntry(
+        "Recent",
+        submenu=tuple(
+            MenuEntry(
+                _short(f"{item.name} — {requirement_of(item, names)}"),
+                Action.OPEN_FILE_FOLDER,
+                item.path,
+            )
+            for item in snapshot.recent
+        ),
+    )
+
+
+def workflow_menu(workflow: WorkflowProgress) -> MenuEntry:
+    """One workflow's submenu under Still missing: its required documents and actions."""
+    if workflow.ended or not workflow.known:
+        return MenuEntry(_short(workflow.line()))
+    lines = tuple(
+        MenuEntry(_short(f"{name}: {STATE_WORDS.get(state, state)}"))
+        for name, state in workflow.requirements
+    ) or (MenuEntry("No required documents"),)
+    ask = MenuEntry(
+        "Ask the applicant for the missing documents",
+        Action.REQUEST_MISSING if workflow.missing else None,
+        workflow.workflow_id,
+    )
+    title = (
+        f"{workflow.label}: {len(workflow.missing)} missing"
+        if workflow.missing
+        else (f"{workflow.label}: nothing missing")
+    )
+    return MenuEntry(_short(title), submenu=(*lines, SEPARATOR, ask))
+
+
+def cover_sheets_menu(workflows: Sequence[WorkflowProgress]) -> MenuEntry:
+    """Print cover sheets… ▸ one entry per workflow (none for an ended one): the sheets
+    a scanner's stack is split at (docs/scanning.md)."""
+    return MenuEntry(
+        "Print cover sheets…",
+        submenu=tuple(
+            MenuEntry(
+                _short(w.label),
+                None if w.ended else Action.PRINT_COVERS,
+                w.workflow_id,
+            )
+            for w in workflows
+        ),
+    )
+
+
+def _short(text: str, limit: int = TEXT_LIMIT) -> str:
     """Menu lines stay readable: the whole text is in the status view."""
-    limit = limit or TEXT_LIMIT
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def keyboard_steps(entries: Sequence[MenuEntry], action: Action) -> int:
-    """How many Down presses select ``action`` in a freshly opened menu (GTK skips
-    separators and greyed-out lines). Raises ValueError when the action is not offered."""
-    steps = 0
-    for entry in entries:
-        if entry.separator or not entry.enabled:
-            continue
-        steps += 1
-        if entry.action is action:
-            return steps
-    raise ValueError(f"{action.value} is not in the menu")
+def find(entries: Sequence[MenuEntry], action: Action, arg: str = "") -> list[int]:
+    """The path of indexes to the entry with ``action`` (and ``arg``); [] when absent."""
+    for index, entry in enumerate(entries):
+        if entry.action is action and (not arg or entry.arg == arg):
+            return [index]
+        inner = find(entry.submenu, action, arg)
+        if inner:
+            return [index, *inner]
+    return []
+
+
+def file_name(path: str) -> str:
+    return PurePath(path).name

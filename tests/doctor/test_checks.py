@@ -168,7 +168,22 @@ def test_the_cli_exit_code_says_whether_all_passed(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("agent.doctor.checks.Probes", lambda: HEALTHY)
     assert main(["doctor"]) == 0
-    assert "All checks passed." in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines()[-1] == "All checks passed."
+    no_host = dataclasses.replace(
+        HEALTHY,
+        tray=lambda env: TrayFacts(
+            True, "appindicator", has_menu=True, host_found=False, host_fix="Add a tray."
+        ),
+    )
+    monkeypatch.setattr("agent.doctor.checks.Probes", lambda: no_host)
+    assert main(["doctor"]) == 0  # a warning does not fail the doctor …
+    out = capsys.readouterr().out
+    assert "[warn] tray: no tray host" in out and "fix: Add a tray." in out
+    assert "All checks passed." not in out  # … but it is not "all passed" either
+    assert out.splitlines()[-1].startswith("No check failed, but 1 check gave a warning")
+    assert main(["doctor", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == 1
+    monkeypatch.setattr("agent.doctor.checks.Probes", lambda: HEALTHY)
     monkeypatch.setenv("KOMPLIANT_AUTH_TOKEN", "y" * 40)
     assert main(["doctor", "--json"]) == 4
     data = json.loads(capsys.readouterr().out)

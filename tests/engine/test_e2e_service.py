@@ -181,6 +181,12 @@ def test_rejected_credentials_put_the_agent_in_error_and_fail_no_file(
     )
     assert any("refused the credentials" in p for p in status["problems"]), status
     assert any("kompliant-agent login" in p for p in status["problems"]), status
+    # the credentials are checked at start: the file waits, unclaimed, until they work
+    wait_for(
+        lambda: agent_home.status_file().get("checking"),
+        what="the file to wait",
+        process=agent.process,
+    )
     assert documents_in(bank / "failed") == []  # the file is not what is wrong
     assert kompliant.documents() == []
     assert agent.stop() == 3  # stopped with a file still to do: "retry later"

@@ -139,10 +139,30 @@ def test_admin_operations(tmp_path: Path) -> None:
         assert all(k["secret_key"] == "(hidden)" for k in state["api_keys"])
 
 
+def test_a_revoked_key_is_refused_and_taken_back(tmp_path: Path) -> None:
+    with start_sandbox(tmp_path) as sandbox:
+        credentials = sandbox.demo_credentials()
+        assert credentials is not None
+        op = {"op": "set_api_key_disabled", "api_key": credentials.api_key, "disabled": True}
+        revoked = sandbox_admin(sandbox, "admin", op)
+        assert revoked.status_code == 200
+        assert revoked.json()["record"] == {
+            "api_key": credentials.api_key,
+            "account_id": "sb_demoacct",
+            "disabled": True,
+        }  # never the secret key or the auth token
+        refused = sandbox_call(sandbox, "meta.checkVersion", {}, credentials=credentials)
+        assert refused.status_code == 403
+        sandbox_admin(sandbox, "admin", op | {"disabled": False})
+        again = sandbox_call(sandbox, "meta.checkVersion", {}, credentials=credentials)
+        assert again.status_code == 200
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"op": "explode"},
+        {"op": "set_api_key_disabled", "api_key": "sb_NoSuchKey"},
         {"op": "set_workflow_state", "workflow_id": DEMO_WORKFLOW, "state": "PAUSED"},
         {"op": "set_workflow_state", "workflow_id": "w_NoSuch", "state": "ENDED"},
         {"op": "set_required_document_status", "required_document_id": RD_BANK},

@@ -1,5 +1,6 @@
-"""A real desktop for the tray tests: Xvfb, the trayer tray host and the dunst
-notification daemon, in a D-Bus session (dev.py's, or one started here).
+"""Fixtures of the live tray tests: desktops (see :mod:`tests.tray.desktops`) and the agent
+running on them, driven as a person would — a right click on the icon, the keyboard in
+the menu — with screenshots to see what shows.
 
 The tools are Debian packages (scripts/dev.py installs them as root). Without them the
 live tests skip — except in CI (``CI=true``) or with ``KOMPLIANT_REQUIRE_TRAY=1``, where
@@ -8,279 +9,239 @@ they fail, so a CI run can never pass without having shown the tray.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import random
 import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
-from tests.engine.conftest import agent_home, kompliant  # noqa: F401
-from tests.kit.wait import wait_for
-
-TOOLS = (
-    "Xvfb",
-    "trayer",
-    "xdotool",
-    "dunst",
-    "dunstctl",
-    "import",
-    "dbus-daemon",
-    "dbus-send",
-    "xdpyinfo",
+from agent.config import load_config
+from agent.decide import load_cache, requirements_file
+from agent.engine.state import AgentState
+from agent.engine.status import Snapshot
+from agent.review.keeper import stored_reviews
+from agent.tray.icons import COLOURS
+from agent.tray.menu import Action, MenuEntry, MenuFacts, build_menu, find, workflow_progress
+from tests.engine.conftest import AgentHome, agent_home, kompliant  # noqa: F401
+from tests.kit.agent import AgentProcess
+from tests.tray.desktops import (
+    Desktop,
+    icon_box,
+    menu_open,
+    missing_for,
+    running_desktop,
+    tray_required,
+    wait_until,
 )
-SCREEN = (640, 240)
-PANEL_HEIGHT = 48
 
 
-def tray_required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("KOMPLIANT_REQUIRE_TRAY") == "1"
-
-
-def _gi_problem() -> str | None:
-    check = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
-    return None if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
-
-
-def missing_for_tray() -> str | None:
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        return f"not installed: {', '.join(missing)} (python3 scripts/dev.py test installs them)"
-    problem = _gi_problem()
-    return f"PyGObject with GTK 3 does not load: {problem}" if problem else None
-
-
-@dataclass
-class Desktop:
-    """A virtual display with a tray host and a notification daemon."""
-
-    env: dict[str, str]
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def run(self, *command: str) -> str:
-        done = subprocess.run(
-            list(command), env=self.env, capture_output=True, text=True, timeout=20, check=False
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} failed: {done.stderr}")
-        return done.stdout
-
-    def screenshot(self) -> Image.Image:
-        shot = subprocess.run(
-            ["import", "-window", "root", "png:-"],
-            env=self.env,
-            capture_output=True,
-            timeout=20,
-            check=True,
-        )
-        return Image.open(io.BytesIO(shot.stdout)).convert("RGB")
-
-    def click(self, x: int, y: int, button: int) -> None:
-        self.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
-
-    def keys(self, *names: str) -> None:
-        self.run("xdotool", "key", "--delay", "60", *names)
-
-    def notifications(self) -> list[str]:
-        """Summaries and bodies of every notification dunst got (shown ones are closed)."""
-        self.run("dunstctl", "close-all")
-        history = json.loads(self.run("dunstctl", "history"))
-        texts = []
-        for group in history.get("data", []):
-            for item in group:
-                summary = item.get("summary", {}).get("data", "")
-                body = item.get("body", {}).get("data", "")
-                texts.append(f"{summary}\n{body}")
-        return texts
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _start(desktop: Desktop, command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, env=desktop.env, **kwargs)
-    desktop.processes.append(process)
-    return process
-
-
-def _works(desktop: Desktop, *command: str) -> bool:
-    done = subprocess.run(list(command), env=desktop.env, capture_output=True, timeout=10)
-    return done.returncode == 0
-
-
-def _start_xvfb(desktop: Desktop) -> str:
-    """A virtual display on a free number (well above the usual :0), ready for clients."""
-    for _ in range(5):
-        number = random.randrange(200, 900)
-        if Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        display = f":{number}"
-        screen = f"{SCREEN[0]}x{SCREEN[1]}x24"
-        xvfb = _start(
-            desktop,
-            ["Xvfb", display, "-screen", "0", screen, "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        probe = dict(desktop.env, DISPLAY=display)
-        deadline = time.monotonic() + 20
-        while xvfb.poll() is None and time.monotonic() < deadline:
-            ready = subprocess.run(["xdpyinfo"], env=probe, capture_output=True, timeout=10)
-            # Ours only if our server still runs: a display taken by someone else in the
-            # meantime answers xdpyinfo while our Xvfb exits.
-            if ready.returncode == 0 and xvfb.poll() is None:
-                time.sleep(0.2)
-                if xvfb.poll() is None:
-                    return display
-            time.sleep(0.05)
-        if xvfb.poll() is None:
-            xvfb.kill()
-    raise AssertionError("Xvfb did not start on any of five display numbers")
-
-
-TRAYER = [
-    "trayer",
-    "--edge",
-    "top",
-    "--align",
-    "right",
-    "--widthtype",
-    "request",
-    "--height",
-    str(PANEL_HEIGHT),
-    "--transparent",
-    "false",
-    "--SetDockType",
-    "true",
-    "--expand",
-    "true",
-]
-
-
-@pytest.fixture
-def desktop(tmp_path: Path) -> Iterator[Desktop]:
-    problem = missing_for_tray()
+def _desktop(
+    kind: str, tmp_path: Path, notifications: bool = True, keyring: bool = False
+) -> Iterator[Desktop]:
+    problem = missing_for(kind)
+    if keyring and shutil.which("gnome-keyring-daemon") is None:
+        problem = "not installed: gnome-keyring-daemon (python3 scripts/dev.py test installs it)"
     if problem:
         if tray_required():
             pytest.fail(f"the tray tests must run here (CI / KOMPLIANT_REQUIRE_TRAY): {problem}")
         pytest.skip(problem)
-    env = dict(os.environ, NO_AT_BRIDGE="1", PYSTRAY_BACKEND="gtk")
-    env.pop("WAYLAND_DISPLAY", None)
-    running = Desktop(env)
-    try:
-        # A bus of its own for every desktop: one shared with earlier tests keeps their
-        # leftovers (a notification daemon's name, services D-Bus started for a display
-        # that is gone), and the fourth desktop of a run would inherit them.
-        bus = _start(
-            running,
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE,
-        )
-        assert bus.stdout is not None
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
-        log = (tmp_path / "desktop.log").open("wb")
-        for attempt in range(3):
-            env["DISPLAY"] = _start_xvfb(running)
-            panel = _start(running, TRAYER, stdout=log, stderr=log)
-            try:
-                wait_for(
-                    lambda: _works(running, "xdotool", "search", "--class", "trayer"),
-                    what="trayer's panel",
-                )
-                break
-            except AssertionError as error:
-                if attempt == 2:
-                    output = (tmp_path / "desktop.log").read_text(errors="replace")
-                    raise AssertionError(
-                        f"{error} on {env['DISPLAY']}; its output:\n{output}"
-                    ) from None
-                panel.kill()  # a display that went wrong: try a fresh one
-        dunst = [_start(running, ["dunst"], stdout=log, stderr=log)]
-        # Ask D-Bus whether dunst owns the name; dunstctl would D-Bus-activate a second one.
-        owner = [
-            "dbus-send",
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            "string:org.freedesktop.Notifications",
-        ]
+    with running_desktop(kind, tmp_path, notifications=notifications, keyring=keyring) as desktop:
+        yield desktop
 
-        def dunst_owns_the_name() -> bool:
-            if dunst[0].poll() is not None and len(dunst) < 3:
-                # dunst gives up when the display or the bus is slow to answer (a loaded
-                # machine): start it again, twice at most
-                dunst.insert(0, _start(running, ["dunst"], stdout=log, stderr=log))
-            answer = subprocess.run(owner, env=env, capture_output=True, text=True)
-            return "boolean true" in answer.stdout
+
+@pytest.fixture
+def xfce(tmp_path: Path) -> Iterator[Desktop]:
+    """xfce4-panel's Status Tray: a StatusNotifier host (and XEmbed tray)."""
+    yield from _desktop("xfce", tmp_path)
+
+
+@pytest.fixture
+def xfce_with_keyring(tmp_path: Path) -> Iterator[Desktop]:
+    """xfce4-panel and an empty, unlocked gnome-keyring on the desktop's bus."""
+    yield from _desktop("xfce", tmp_path, keyring=True)
+
+
+@pytest.fixture
+def trayer(tmp_path: Path) -> Iterator[Desktop]:
+    """trayer: an XEmbed tray only."""
+    yield from _desktop("trayer", tmp_path)
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[Desktop]:
+    """A display and a session bus with a notification daemon, and no tray."""
+    yield from _desktop("bare", tmp_path)
+
+
+@pytest.fixture
+def desktop(trayer: Desktop) -> Desktop:
+    return trayer
+
+
+# -- the agent on a desktop ------------------------------------------------------------------
+
+
+@dataclass
+class TrayAgent:
+    """``kompliant-agent run`` on a desktop, and a person's hands on its tray."""
+
+    home: AgentHome
+    desktop: Desktop
+    agent: AgentProcess
+
+    def status(self) -> dict[str, Any]:
+        return self.home.status_file()
+
+    def opened(self) -> list[str]:
+        """What the agent asked the desktop to open (xdg-open's arguments), in order."""
+        record = self.home.home / OPENED
+        if not record.exists():
+            return []
+        return record.read_text(encoding="utf-8").splitlines()
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot.from_data(self.status())
+
+    def tray(self) -> dict[str, Any]:
+        import json
 
         try:
-            wait_for(dunst_owns_the_name, what="dunst on D-Bus", timeout=60)
+            data: dict[str, Any] = json.loads(
+                (self.home.state_dir / "tray.json").read_text(encoding="utf-8")
+            )
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    def icon(self, state: AgentState) -> tuple[int, int, int, int]:
+        box: tuple[int, int, int, int] = wait_until(
+            lambda: icon_box(self.desktop.screenshot(), COLOURS[state]),
+            what=f"the {state.value} icon in the tray",
+            timeout=60,
+        )
+        return box
+
+    def menu(self, snoozed: bool = False) -> tuple[MenuEntry, ...]:
+        """The menu the agent shows now, from the same files it reads (``snoozed``: while
+        notifications are snoozed, which only the running tray knows)."""
+        snapshot = self.snapshot()
+        config = load_config()
+        cache = load_cache(requirements_file(config.agent.profile))
+        names = {
+            rd.required_document_id: rd.name
+            for w in config.workflows
+            if (cached := cache.get(w.workflow_id)) is not None
+            for rd in cached.required_documents
+        }
+        facts = MenuFacts(
+            workflows=workflow_progress(config, cache, snapshot.folders, stored_reviews(config)),
+            requirement_names=names,
+            signed_in=not snapshot.sign_in_needed,
+            snoozed_until="00:00" if snoozed else None,
+        )
+        return build_menu(snapshot, facts)
+
+    def open_menu(self) -> None:
+        state = self.snapshot().state
+        box = self.icon(state)
+        # Notifications on screen would be taken for the menu (they stay in the history).
+        self.desktop.run("dunstctl", "close-all", check=False)
+        wait_until(
+            lambda: not menu_open(self.desktop.screenshot()), what="the screen below the panel"
+        )
+        self.desktop.click((box[0] + box[2]) // 2, (box[1] + box[3]) // 2, 3)
+        wait_until(lambda: menu_open(self.desktop.screenshot()), what="the tray menu to open")
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until two looks in a row are the same: a StatusNotifier host draws a
+        menu (and each submenu) before its items arrive over D-Bus, and draws it again
+        then; keys sent meanwhile would go astray."""
+        looks = [b"", b"x"]
+
+        def settled() -> bool:
+            looks[:] = [looks[1], self.desktop.screenshot().tobytes()]
+            return looks[0] == looks[1]
+
+        wait_until(settled, what="the tray menu to settle")
+
+    def choose(
+        self, action: Action, arg: str = "", *, snoozed: bool = False, window: str = ""
+    ) -> None:
+        """Right-click the icon and pick ``action`` with the keyboard, as a person would
+        (``window``: the title of the window the action opens, waited for instead of
+        the menu closing). The menu is read from the same files as the agent reads; if
+        it changed while it opened, it is closed and opened again."""
+        for _ in range(3):
+            entries = self.menu(snoozed)
+            path = find(entries, action, arg)
+            assert path, f"{action.value} {arg} is not in the menu: {entries}"
+            self.open_menu()
+            if self.menu(snoozed) == entries:
+                break
+            self.desktop.keys("Escape")
+            wait_until(lambda: not menu_open(self.desktop.screenshot()), what="the menu to close")
+        for keys in key_presses(entries, path):
+            self.desktop.keys(*keys)
+            if keys[-1] == "Right":
+                self.settle()
+        try:
+            if window:
+                wait_until(lambda: self.desktop.window_shown(window), what=f"the window {window!r}")
+            else:
+                wait_until(
+                    lambda: not menu_open(self.desktop.screenshot()),
+                    what="the tray menu to close",
+                )
         except AssertionError as error:
-            output = (tmp_path / "desktop.log").read_text(errors="replace")
-            raise AssertionError(f"{error}; the desktop's output:\n{output}") from None
-        yield running
-    finally:
-        running.stop()
+            shot = self.home.home / f"menu-{action.value}.png"
+            self.desktop.screenshot().save(shot)
+            raise AssertionError(f"{error} (the screen: {shot})") from None
 
 
-# -- finding the icon on screen ------------------------------------------------------------
+def key_presses(entries: Sequence[MenuEntry], path: Sequence[int]) -> list[list[str]]:
+    """The keys that reach ``path`` in a menu just opened with the mouse, one list per
+    menu level: Down to the entry (GTK skips separators and greyed-out lines), then
+    Right into its submenu (which selects the submenu's first entry), or Return."""
+    keys: list[list[str]] = []
+    level: Sequence[MenuEntry] = entries
+    for depth, index in enumerate(path):
+        steps = sum(1 for e in level[: index + 1] if not e.separator and e.enabled)
+        downs = ["Down"] * (steps if depth == 0 else steps - 1)
+        if depth < len(path) - 1:
+            keys.append([*downs, "Right"])
+            level = level[index].submenu
+        else:
+            keys.append([*downs, "Return"])
+    return keys
 
 
-def pixels_of(image: Image.Image, colour: tuple[int, int, int]) -> list[tuple[int, int]]:
-    """Where ``colour`` is, in the tray panel's strip at the top of the screen."""
-    width = image.width
-    data = image.crop((0, 0, width, PANEL_HEIGHT)).tobytes()
-    wanted = bytes(colour)
-    return [
-        ((i // 3) % width, (i // 3) // width)
-        for i in range(0, len(data), 3)
-        if data[i : i + 3] == wanted
-    ]
+OPENED = "xdg-open.txt"
+XDG_OPEN = """#!/bin/sh
+# What the agent asks the desktop to open, written down instead of opened.
+printf '%s\\n' "$*" >> "{record}"
+"""
 
 
-def icon_box(image: Image.Image, colour: tuple[int, int, int]) -> tuple[int, int, int, int] | None:
-    """Bounding box of the icon drawn in ``colour`` (None unless clearly there)."""
-    found = pixels_of(image, colour)
-    if len(found) < 200:
-        return None
-    xs = [x for x, _ in found]
-    ys = [y for _, y in found]
-    return min(xs), min(ys), max(xs) + 1, max(ys) + 1
-
-
-def menu_open(image: Image.Image) -> bool:
-    """A menu pops up below the panel on the black screen: many light pixels there."""
-    below = image.crop((0, PANEL_HEIGHT + 2, image.width, image.height)).convert("L")
-    return sum(1 for value in below.tobytes() if value > 200) > 2000
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    return wait_for(condition, timeout=timeout, interval=0.1, what=what)
-
-
-def stays(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """``condition`` holds on every look for ``seconds`` (for things that must NOT happen)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert condition(), what
-        time.sleep(0.1)
+def start_on(
+    home: AgentHome, desktop: Desktop, *extra: str, wait: bool = True, configure: bool = True
+) -> TrayAgent:
+    """The agent with the demo workflow (``configure``: set it up first), started on
+    ``desktop``; ``xdg-open`` only writes down what it was asked to open
+    (``TrayAgent.opened``)."""
+    if configure:
+        home.write_config()
+        home.add_workflow()
+    tools = home.home / "bin"
+    tools.mkdir(exist_ok=True)
+    opener = tools / "xdg-open"
+    opener.write_text(XDG_OPEN.format(record=home.home / OPENED), encoding="utf-8")
+    opener.chmod(0o755)
+    home.env.update(
+        {k: v for k, v in desktop.env.items() if k not in ("HOME",) and not k.startswith("KOMP")}
+    )
+    home.env["PATH"] = f"{tools}{os.pathsep}{home.env.get('PATH', '')}"
+    return TrayAgent(home, desktop, home.start(*extra, wait=wait))

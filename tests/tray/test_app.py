@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.tray.app import display_available
+from agent.tray.loader import display_available
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,8 +26,8 @@ def test_headless_runs_never_import_pystray(tmp_path: Path) -> None:
         "import sys\n"
         "from agent.cli import build_parser\n"
         "import agent.cli.run\n"
-        "from agent.tray.app import load_pystray\n"
-        "assert load_pystray() is None\n"
+        "from agent.tray.loader import load_tray\n"
+        "assert load_tray() is None\n"
         "print('pystray' in sys.modules)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "KOMPLIANT_AGENT_HOME": str(tmp_path)}

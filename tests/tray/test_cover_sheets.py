@@ -12,8 +12,9 @@ from agent.config import load_config
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.scan.detect import classify, decode_texts
-from agent.tray.app import Tray, TrayApp
-from agent.tray.menu import Action, WorkflowProgress, build_menu
+from agent.tray.app import TrayApp
+from agent.tray.loader import Tray
+from agent.tray.menu import Action, MenuFacts, WorkflowProgress, build_menu
 from agent.tray.notify import Notice
 from tests.conftest import DEMO_WORKFLOW, RD_BANK
 from tests.engine.conftest import AgentHome
@@ -23,14 +24,13 @@ from tests.scan.scans import rasterise
 def test_the_menu_offers_cover_sheets_per_workflow() -> None:
     snapshot = Snapshot(state=AgentState.IDLE, pid=1, updated_at="")
     workflows = (
-        WorkflowProgress("Demo Ltd", ("Bank statements",), workflow_id=DEMO_WORKFLOW),
-        WorkflowProgress("Old Ltd", (), ended=True, workflow_id="w_Old"),
+        WorkflowProgress(DEMO_WORKFLOW, "Demo Ltd", requirements=(("Bank statements", "missing"),)),
+        WorkflowProgress("w_Old", "Old Ltd", ended=True),
     )
-    covers = next(
-        e for e in build_menu(snapshot, workflows=workflows) if e.text.startswith("Print")
-    )
+    menu = build_menu(snapshot, MenuFacts(workflows=workflows))
+    covers = next(e for e in menu if e.text.startswith("Print"))
     assert covers.text == "Print cover sheets…"
-    assert [(e.text, e.action, e.argument) for e in covers.submenu] == [
+    assert [(e.text, e.action, e.arg) for e in covers.submenu] == [
         ("Demo Ltd", Action.PRINT_COVERS, DEMO_WORKFLOW),
         ("Old Ltd", None, "w_Old"),
     ]
@@ -53,15 +53,15 @@ def test_print_cover_sheets_makes_the_pdf_and_opens_it(
     fake = Tray(pystray=types.SimpleNamespace(), backend="none")  # type: ignore[arg-type]
     app = TrayApp(load_config(agent_home.config_file), fake, threading.Event(), open_path=open_path)
     notices: list[Notice] = []
-    app._notify = notices.append  # type: ignore[method-assign,assignment]
+    app.actions._notify = notices.append  # what would be shown
 
-    made = app.print_covers(DEMO_WORKFLOW)
+    made = app.actions.print_covers(DEMO_WORKFLOW)
 
     assert made is not None and opened == [made] and not notices
     assert not made.is_relative_to(agent_home.root)  # never where the agent would take it
     first = classify(1, decode_texts(rasterise(made.read_bytes(), 0, 100)))
     assert first.code is not None and first.code.required_document_id == RD_BANK
 
-    app.print_covers("w_Unknown000000000000001")
+    app.actions.print_covers("w_Unknown000000000000001")
     assert [n.title for n in notices] == ["Kompliant agent: no cover sheets"]
     assert "w_Unknown000000000000001" in notices[0].body
