@@ -20,13 +20,18 @@ from pathlib import Path
 from agent.owned_names import AGENT_OWNED
 
 
-def write_temp(folder: Path, data: bytes | str, *, durable: bool = True) -> Path:
+def write_temp(
+    folder: Path, data: bytes | str, *, durable: bool = True, make_folder: bool = True
+) -> Path:
     """``data`` (text as UTF-8, ``\\n`` line ends) in a new hidden temporary file in
-    ``folder``, made if missing. On an OSError (for example ENOSPC) no partial file is
-    left behind."""
+    ``folder``, made if missing (unless ``make_folder`` is false: a folder the user may have
+    renamed or deleted is never made again). On an OSError (for example ENOSPC) no partial
+    file is left behind."""
     try:
         fd, name = tempfile.mkstemp(prefix=AGENT_OWNED.temp_prefix, dir=folder)
     except FileNotFoundError:
+        if not make_folder:
+            raise
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=AGENT_OWNED.temp_prefix, dir=folder)
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -43,10 +48,12 @@ def write_temp(folder: Path, data: bytes | str, *, durable: bool = True) -> Path
     return Path(name)
 
 
-def write_atomically(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+def write_atomically(
+    path: Path, data: bytes | str, *, durable: bool = True, make_folder: bool = True
+) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a
-    mix. The folder is made if missing."""
-    temp = write_temp(path.parent, data, durable=durable)
+    mix. The folder is made if missing (unless ``make_folder`` is false)."""
+    temp = write_temp(path.parent, data, durable=durable, make_folder=make_folder)
     try:
         os.replace(temp, path)
     except BaseException:

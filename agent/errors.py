@@ -54,6 +54,8 @@ class AgentError(Exception):
         self.http_status = http_status
         self.trace_id = trace_id
         self.hint = hint if hint is not None else self.default_hint
+        #: The Kompliant method the error answered (set by the client), for the status.
+        self.method: str | None = None
 
     def describe(self) -> str:
         """One paragraph for a person: what happened, the server's ids, what to do."""

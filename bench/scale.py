@@ -1,8 +1,9 @@
 """Scale and cost in one run: latency, a burst of files, memory, idle cost, throughput.
 
-    .venv/bin/python bench/scale.py [--only latency,many,rss,idle,throughput]
+    .venv/bin/python bench/scale.py [--only latency,many,rss,idle,history,throughput]
                                     [--big 2G] [--curl-size 1G] [--idle-folders 500]
                                     [--idle-seconds 60] [--latency-files 50] [--files 1000]
+                                    [--history 0,20000] [--status-runs 5]
 
 One after the other, on the same machine, each printing its own table, then a summary
 against the targets of docs/performance.md:
@@ -16,6 +17,13 @@ against the targets of docs/performance.md:
   ``add_required_document``) for ``--idle-folders`` requirement folders; the agent
   started, left 5 s to settle, then its CPU time (utime + stime of all its threads) and
   RSS sampled every second for ``--idle-seconds``.
+* **history** — idle cost against the files ever handled: for each count in ``--history``
+  a fresh agent home whose journal already holds that many settled entries (files in
+  done/, with their receipts, spread over the three requirement folders), written as
+  the first journal format (``agent.journal.schema.MIGRATIONS[1]``) so that any version
+  of the agent reads it, upgrading it as it would a user's; the agent started, 5 s to
+  settle, CPU and RSS sampled as in **idle**; then ``status --json`` run
+  ``--status-runs`` times beside it (wall time of the whole command, median and max).
 * **throughput** — two forms from document.create for one ``--curl-size`` file: one
   POSTed by ``curl -F`` (fields in the form's order, the file last), the other by the
   agent's upload step (``agent.upload.presigned.send_form``, one httpx client), in turn,
@@ -44,7 +52,9 @@ import httpx
 from _common import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
+    REQUIREMENTS,
     ROOT,
+    AgentHome,
     Sandbox,
     Stability,
     machine,
@@ -211,6 +221,147 @@ def part_idle(work: Path, folders: int, seconds: float) -> dict[str, float]:
     return {"cpu_pct": share, "rss_max_mib": max(rss), "folders": float(made)}
 
 
+HISTORY_FOLDERS = ("Bank statements", "Proof of address", "Government ID")
+
+
+def seed_history(home: AgentHome, entries: int) -> None:
+    """``entries`` settled journal rows and their files in done/, as a long-used agent has.
+
+    The rows are written in the journal's first format, the one every version of the agent
+    reads (and upgrades), so before/after figures start from the same bytes.
+    """
+    import sqlite3
+
+    from agent.journal import JOURNAL_FILE
+    from agent.journal.schema import MIGRATIONS
+
+    state = home.path / "state" / "profiles" / "default"
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / JOURNAL_FILE
+    if path.exists():
+        raise RuntimeError(f"{path} exists already; the history goes into a fresh home")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN")
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    start = time.time() - entries * 10.0
+    rows = []
+    for n in range(entries):
+        name = HISTORY_FOLDERS[n % len(HISTORY_FOLDERS)]
+        rd = REQUIREMENTS[name]
+        folder = home.folders[name]
+        done = folder / "done"
+        if n < len(HISTORY_FOLDERS):
+            done.mkdir(exist_ok=True)
+        file_name = f"history-{n:06d}.pdf"
+        document_id = f"d_History{n:017d}"
+        fulfillment = f"f_History{n:017d}"
+        sha = f"{n:064x}"
+        (done / file_name).write_bytes(b"%PDF-1.4\n% history " + str(n).encode() + b"\n")
+        (done / f"{file_name}.receipt.txt").write_text(
+            f"kompliant-agent receipt for {file_name}\n\n"
+            f"Uploaded to Kompliant as document {document_id}.\n"
+            f"Linked to:\n  {name} ({rd}): fulfillment {fulfillment}\n"
+            f"SHA-256: {sha}\nSize: 30 bytes\nTime: 2025-01-01T00:00:00Z\n",
+            encoding="utf-8",
+        )
+        at = start + n * 10.0
+        rows.append(
+            (
+                "settled",
+                str(folder / file_name),
+                str(folder / ".processing" / file_name),
+                str(done / file_name),
+                f"{DEMO_WORKFLOW}/{rd}",
+                DEMO_WORKFLOW,
+                json.dumps([rd]),
+                file_name,
+                30,
+                1,
+                sha,
+                document_id,
+                json.dumps({rd: fulfillment}),
+                "done",
+                f"uploaded as {document_id}",
+                at,
+                at + 1.0,
+            )
+        )
+    conn.executemany(
+        """
+        INSERT INTO entries (step, source_path, claimed_path, final_path, folder_key,
+            workflow_id, required_document_ids, file_name, size, mtime_ns, sha256,
+            document_id, fulfillments, outcome, message, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        rows,
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def sample_idle(pid: int, seconds: float) -> tuple[float, list[float]]:
+    """CPU share (% of one core) and RSS samples (MiB, once a second) over ``seconds``."""
+    rss: list[float] = []
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    deadline = t0 + seconds
+    while time.monotonic() < deadline:
+        rss.append(proc_status(pid, "VmRSS") / 1024)
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    return 100 * (cpu1 - cpu0) / (t1 - t0), rss
+
+
+def time_status(home: AgentHome, runs: int) -> list[float]:
+    """Wall seconds of ``python -m agent status --json``, ``runs`` times."""
+    took = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-m", "agent", "status", "--json"],
+            env=home.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        took.append(time.perf_counter() - t0)
+        if out.returncode:
+            raise RuntimeError(f"status --json failed: {out.stderr}")
+        json.loads(out.stdout)
+    return took
+
+
+def part_history(
+    work: Path, counts: list[int], seconds: float, status_runs: int
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    with running_sandbox(work / "sandbox-history") as sandbox:
+        for entries in counts:
+            home = make_home(work, sandbox, Stability())
+            t0 = time.monotonic()
+            seed_history(home, entries)
+            seeded = time.monotonic() - t0
+            with running_agent(home, log_name=f"run-history-{entries}.log") as agent:
+                time.sleep(SETTLE_SECONDS)  # start-up work is not idle
+                share, rss = sample_idle(agent.pid, seconds)
+                took = time_status(home, status_runs)
+            found[f"cpu_pct_{entries}"] = share
+            found[f"rss_mean_mib_{entries}"] = statistics.fmean(rss)
+            found[f"status_s_{entries}"] = statistics.median(took)
+            print(
+                f"  {entries:>6} entries (seeded in {seeded:.1f} s): idle CPU {share:.2f} % "
+                f"of a core over {seconds:.0f} s, RSS {min(rss):.1f}–{max(rss):.1f} MiB "
+                f"(mean {statistics.fmean(rss):.1f}); status --json median "
+                f"{statistics.median(took):.3f} s, max {max(took):.3f} s",
+                flush=True,
+            )
+            shutil.rmtree(home.path, ignore_errors=True)
+    return found
+
+
 def part_throughput(work: Path, size_text: str, rounds: int = 2) -> dict[str, float]:
     from agent.kompliant.auth import Credentials
     from agent.kompliant.client import KompliantClient
@@ -271,13 +422,17 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="latency,many,rss,idle,throughput")
+    parser.add_argument("--only", default="latency,many,rss,idle,history,throughput")
     parser.add_argument("--big", default="2G", help="the large file of the memory part")
     parser.add_argument("--curl-size", default="1G", help="the file of the throughput part")
     parser.add_argument("--idle-folders", type=int, default=500)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--latency-files", type=int, default=50)
     parser.add_argument("--files", type=int, default=1000, help="files of the burst")
+    parser.add_argument(
+        "--history", default="0,20000", help="journal entries (files ever handled) to compare"
+    )
+    parser.add_argument("--status-runs", type=int, default=5, help="status --json runs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -291,6 +446,15 @@ def main() -> int:
             ("many", lambda: part_many(args.files)),
             ("rss", lambda: part_rss(work, args.big)),
             ("idle", lambda: part_idle(work, args.idle_folders, args.idle_seconds)),
+            (
+                "history",
+                lambda: part_history(
+                    work,
+                    [int(n) for n in args.history.split(",")],
+                    args.idle_seconds,
+                    args.status_runs,
+                ),
+            ),
             ("throughput", lambda: part_throughput(work, args.curl_size)),
         ):
             if name in parts:
@@ -330,6 +494,23 @@ def main() -> int:
         print(
             f"idle with {idle['folders']:.0f} folders: {idle['cpu_pct']:.2f} % of a core, "
             f"RSS max {idle['rss_max_mib']:.1f} MiB (target <= 1 %, <= 80 MiB): {verdict(ok)}"
+        )
+    history = results.get("history", {})
+    counts = [int(n) for n in args.history.split(",")]
+    if history and len(counts) >= 2:
+        low, high = min(counts), max(counts)
+        worst = max(history[f"cpu_pct_{n}"] for n in counts)
+        drift = history[f"rss_mean_mib_{high}"] - history[f"rss_mean_mib_{low}"]
+        print(
+            f"idle with {low} → {high} journal entries: CPU "
+            f"{history[f'cpu_pct_{low}']:.2f} % → {history[f'cpu_pct_{high}']:.2f} % of a core "
+            f"(target <= 0.5 %): {verdict(worst <= 0.5)}; RSS {drift:+.1f} MiB "
+            f"(target within ±5 MiB): {verdict(abs(drift) <= 5)}"
+        )
+        status_s = history[f"status_s_{high}"]
+        print(
+            f"status --json at {high} entries: {status_s:.3f} s (target <= 0.3 s): "
+            f"{verdict(status_s <= 0.3)}"
         )
     put = results.get("throughput", {})
     if put:

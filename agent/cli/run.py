@@ -11,28 +11,27 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.cli import exitcodes
 from agent.cli.profile import add_profile_option, config_for
-from agent.credentials import resolve_credentials
 from agent.decide import FolderTree, load_cache, requirements_file
 from agent.engine.control import set_paused
-from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.state import AgentState
 from agent.engine.status import FolderStatus, Snapshot, read_snapshot, write_snapshot
 from agent.errors import AgentError, CredentialsError
 from agent.journal import journal_path, read_status
-from agent.kompliant.auth import Credentials
-from agent.kompliant.client import KompliantClient
-from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import locations
 from agent.review.keeper import stored_reviews
 from agent.settle.lock import ProfileLock
 from agent.settle.outcome import retry_failed
-from agent.tray.app import TrayApp
-from agent.tray.loader import Tray, add_log_file, display_available, load_tray
 from agent.tray.report import read_report
+
+if TYPE_CHECKING:  # the engine, the client, the keyring and the tray load only for `run`
+    from agent.engine.runner import RunSummary
+    from agent.kompliant.auth import Credentials
+    from agent.tray.app import TrayApp
+    from agent.tray.loader import Tray
 
 CREDENTIALS_POLL_SECONDS = 5.0
 
@@ -81,6 +80,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_agent(args: argparse.Namespace) -> int:
+    from agent.engine.runner import Engine, EngineOptions, RunSummary
+    from agent.kompliant.client import KompliantClient
+    from agent.kompliant.pacer import Pacer, PacerPolicy
+    from agent.tray.app import TrayApp
+
     config = config_for(args)
     profile = config.agent.profile
     lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
@@ -146,6 +150,8 @@ def _credentials(
     """The profile's credentials. Without a tray a problem ends the run with its message;
     with one, the tray shows the error state (and Sign in…) until credentials work —
     looked for again every few seconds, and at once after a sign-in from the tray."""
+    from agent.credentials import resolve_credentials
+
     while True:
         try:
             return resolve_credentials(profile)
@@ -172,6 +178,8 @@ def _credentials(
 
 def _tray() -> Tray | None:
     """pystray, when a display is there (imported only then: it needs one)."""
+    from agent.tray.loader import add_log_file, display_available, load_tray
+
     if not display_available():
         return None
     tray = load_tray()

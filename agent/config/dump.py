@@ -20,6 +20,7 @@ def config_to_data(config: Config) -> dict[str, Any]:
         review_calls_per_minute=config.agent.review_calls_per_minute,
         upload_duplicates=config.agent.upload_duplicates,
         ignore=list(config.agent.ignore),
+        claim_lease=config.agent.claim_lease,
     )
     stability = config.stability
     data: dict[str, Any] = {

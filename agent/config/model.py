@@ -13,6 +13,7 @@ DEFAULT_WORKERS = 4
 DEFAULT_REFRESH_INTERVAL = 900.0
 DEFAULT_REVIEW_INTERVAL = 300.0
 DEFAULT_REVIEW_CALLS_PER_MINUTE = 30
+DEFAULT_CLAIM_LEASE = 60.0
 
 
 def default_root() -> Path:
@@ -32,6 +33,9 @@ class AgentSettings:
     review_calls_per_minute: int = DEFAULT_REVIEW_CALLS_PER_MINUTE
     upload_duplicates: bool = False
     ignore: tuple[str, ...] = ()
+    #: seconds a claim of an agent on another host may go without a heartbeat before
+    #: another agent takes it over (docs/folders.md, "Two agents on one tree")
+    claim_lease: float = DEFAULT_CLAIM_LEASE
 
 
 @dataclass(frozen=True)

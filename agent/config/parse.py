@@ -40,6 +40,7 @@ AGENT_KEYS = (
     "review_calls_per_minute",
     "upload_duplicates",
     "ignore",
+    "claim_lease",
 )
 STABILITY_NUMBERS = ("quiet_seconds", "close_confirm_seconds", "max_wait_seconds", "poll_interval")
 STABILITY_KEYS = (*STABILITY_NUMBERS, "polling")
@@ -248,6 +249,10 @@ def _agent(reader: _Reader, table: Mapping[str, Any]) -> AgentSettings:
             table, "upload_duplicates", "agent", bool, "true or false", defaults.upload_duplicates
         ),
         ignore=reader.strings(table, "ignore", "agent", check=_non_empty),
+        claim_lease=_float(
+            reader.number(table, "claim_lease", "agent", None, minimum=10),
+            defaults.claim_lease,
+        ),
     )
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -140,6 +142,45 @@ def read_marker(folder: Path) -> Marker | None:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MarkerUnreadable("it is not valid JSON") from None
     return parse_marker(data)
+
+
+def still_marked(folder: Path, folder_id: str) -> bool:
+    """Whether ``folder`` exists and still carries the marker with ``folder_id``.
+
+    A folder the agent read at one path may have been renamed, moved or deleted since:
+    the agent writes into a folder only after this says it is still the one it knew.
+    """
+    try:
+        marker = read_marker(folder)
+    except MarkerUnreadable:
+        return False
+    return marker is not None and marker.folder_id == folder_id
+
+
+def write_into_marked(folder: Path, name: str, data: bytes, folder_id: str) -> bool:
+    """Write the agent's file ``name`` (a notice) atomically into ``folder`` — only when
+    the folder is still the marked one (:func:`still_marked`); never creates a folder.
+    Whether it was written."""
+    if not still_marked(folder, folder_id):
+        log.info("not writing %s: %s is no longer the folder it was", name, folder)
+        return False
+    write_in(folder, name, data)
+    return True
+
+
+def write_in(folder: Path, name: str, data: bytes) -> None:
+    """Write ``folder/name`` atomically; the folder must exist (it is never created)."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, folder / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
 
 
 def write_marker(folder: Path, marker: Marker) -> None:

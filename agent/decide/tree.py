@@ -2,8 +2,13 @@
 
 :meth:`FolderTree.scan` is the only part that reads the disk: it walks the root once,
 reads every marker and keeps the folders of workflows listed in the config. Everything
-else (:func:`agent.decide.route.route`, :func:`watched_folders`, :meth:`settings_for`)
-works on the resulting plain data.
+else (:func:`agent.decide.route.route`, :func:`watched_folders`, :meth:`settings_for`,
+:meth:`FolderTree.place`, :meth:`FolderTree.located`) works on the resulting plain data.
+
+Folders are known by identity: each marker carries a random ``folder_id`` that moves with
+the folder, so a folder renamed or moved inside the root (or a folder above it) is the
+same folder at its new path once the tree is read again — :meth:`FolderTree.located`
+finds it by that id. Paths are only where a folder was when the tree was read.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from agent.config import Config
 from agent.decide.cache import CachedWorkflow, RequirementsCache
 from agent.decide.markers import Marker, MarkerUnreadable, read_marker
 from agent.errors import FileProblem
+from agent.owned_names import AGENT_OWNED
 from agent.watch.ignore import is_ignored
 from agent.watch.stability import StabilitySettings
 
 log = logging.getLogger(__name__)
+
+PROCESSING_DIR = AGENT_OWNED.processing_dir
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class FolderTree:
     cache: RequirementsCache = field(default_factory=RequirementsCache)
     folders: Mapping[Path, Marker] = field(default_factory=dict)
     broken: Mapping[Path, str] = field(default_factory=dict)
+    #: Folders (marked ones, or sub-folders of them) that hold a ``.processing/`` folder.
+    processing: frozenset[Path] = frozenset()
 
     @classmethod
     def scan(cls, root: Path, config: Config, cache: RequirementsCache) -> FolderTree:
@@ -50,11 +60,14 @@ class FolderTree:
             )
         folders: dict[Path, Marker] = {}
         broken: dict[Path, str] = {}
+        processing: set[Path] = set()
         configured = {w.workflow_id for w in config.workflows}
         for current, dirs, _files in os.walk(root, onerror=_log_walk_error):
+            folder = Path(current)
+            if PROCESSING_DIR in dirs:
+                processing.add(folder)
             # Skip the agent's own folders (done/, failed/, .processing/) and hidden ones.
             dirs[:] = sorted(d for d in dirs if not is_ignored(d))
-            folder = Path(current)
             try:
                 marker = read_marker(folder)
             except MarkerUnreadable as error:
@@ -65,7 +78,32 @@ class FolderTree:
             if marker.workflow_id not in configured:
                 continue  # a removed workflow: its folders stay, unwatched
             folders[folder] = marker
-        return cls(root=root, config=config, cache=cache, folders=folders, broken=broken)
+        return cls(
+            root=root,
+            config=config,
+            cache=cache,
+            folders=folders,
+            broken=broken,
+            processing=frozenset(processing),
+        )
+
+    def place(self, folder: Path) -> tuple[Path, Marker, str] | None:
+        """The marked folder ``folder`` belongs to (itself, or the nearest above it within
+        the root), its marker, and the sub-folders between them ("" or "2024/jan")."""
+        for candidate in (folder, *folder.parents):
+            marker = self.folders.get(candidate)
+            if marker is not None:
+                sub = "" if candidate == folder else folder.relative_to(candidate).as_posix()
+                return candidate, marker, sub
+            if candidate == self.root or self.root not in candidate.parents:
+                return None
+        return None
+
+    def located(self, folder_id: str, sub: str = "") -> list[Path]:
+        """Where the folder with marker id ``folder_id`` is now (a copied folder carries the
+        same id: every copy), with ``sub`` below it; [] when it is nowhere in the root."""
+        found = [p for p, m in self.folders.items() if m.folder_id == folder_id]
+        return sorted(p / sub if sub else p for p in found)
 
     def workflow_folders(self, workflow_id: str) -> dict[Path, Marker]:
         return {p: m for p, m in self.folders.items() if m.workflow_id == workflow_id}

@@ -7,12 +7,22 @@ destination is claimed — renamed into ``.processing/`` (:mod:`agent.settle.cla
 handed to the workers. While the agent is paused, offline or signed out, finished files
 wait here, unclaimed, in the user's folder; a folder that refuses the claim (read-only,
 full) has its file tried again after :data:`CLAIM_RETRY_SECONDS`.
+
+Claims are taken only as fast as the workers can take them: a finished file waits here,
+unclaimed, until a worker is free (:meth:`Arrivals.release`), so another agent on the
+same tree takes its share meanwhile. The journal records the folder by its marker id and
+the claimed file by its inode, so both are found again after a rename
+(:mod:`agent.engine.relocate`). A folder of the tree that disappears from its path makes
+the tree be read again at once. Something that is not a regular file under a document's
+name (a FIFO, a socket, a device) is said in the status until it is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +32,11 @@ from agent.decide.tree import join_window_for
 from agent.engine.folders import FolderView
 from agent.engine.problems import Problems, claim_topic
 from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
+from agent.engine.trouble import not_regular, not_regular_topic
 from agent.engine.workers import Workers
 from agent.journal import Entry, Journal, Step
 from agent.scan.join import JoinGroups, page_name
-from agent.settle.claim import claim
+from agent.settle.claim import ClaimOwner, claim
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
 from agent.watch.stability import StabilityTracker
@@ -45,6 +56,8 @@ class Arrivals:
         problems: Problems,
         workers: Workers,
         held_back: Callable[[], bool],
+        me: ClaimOwner,
+        left: Callable[[Path], None] = lambda folder: None,
     ) -> None:
         self._folders = folders
         self._journal = journal
@@ -52,9 +65,17 @@ class Arrivals:
         self._problems = problems
         self._workers = workers
         self._held_back = held_back  # paused, offline or signed out: new files wait
-        self._events: queue.SimpleQueue[tuple[Path, EventKind]] = queue.SimpleQueue()
+        # watcher events, and None: "a worker is free" (the loop then claims the next file)
+        self._events: queue.SimpleQueue[tuple[Path, EventKind] | None] = queue.SimpleQueue()
+        self._me = me  # the owner every claim names
+        # told of each folder a file left: another agent's claim looks like that, and its
+        # .processing/ may be too new for the watcher to report what moves into it
+        self._left = left
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
+        # finished files waiting for a free worker (with the other pages of a joined scan)
+        self._ready: dict[Path, list[Path] | None] = {}
         self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
+        self._odd: set[Path] = set()  # not regular files shown in the status
         self._joins = JoinGroups()  # numbered page images waiting for their last page
 
     # -- events → finished files ---------------------------------------------------------------
@@ -63,27 +84,64 @@ class Arrivals:
         """An event from the watcher (any thread)."""
         self._events.put((path, kind))
 
+    def wake(self) -> None:
+        """A worker is free (any thread): the loop claims the next file waiting for one at
+        once, not at its next turn."""
+        self._events.put(None)
+
     def drain(self, timeout: float) -> None:
         """Feed the tracker every queued event, waiting up to ``timeout`` for the first."""
         try:
-            path, kind = self._events.get(timeout=timeout)
+            item = self._events.get(timeout=timeout)
         except queue.Empty:
             return
         while True:
-            self._observe(path, kind)
+            if item is not None:
+                self._observe(*item)
             try:
-                path, kind = self._events.get_nowait()
+                item = self._events.get_nowait()
             except queue.Empty:
                 return
 
     def _observe(self, path: Path, kind: EventKind) -> None:
         self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
+            self._left(path.parent)
             self._held.pop(path, None)
+            self._ready.pop(path, None)
             self._joins.forget(path)
+            if path in self._odd:
+                self._odd.discard(path)
+                self._problems.set(not_regular_topic(path), None)
+            if self._folders.gone(path):
+                return  # a folder of the tree: its files are reported where they are now
             entry = self._journal.find_by_source(path)
             if entry is not None and entry.needs_routing and entry.claimed_path is None:
                 self._journal.forget(entry.id)
+        elif not self._tracker.tracks(path):
+            self._maybe_odd(path)
+
+    def _maybe_odd(self, path: Path) -> None:
+        """A name the tracker does not follow: say so when it is not a regular file."""
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return
+        kind = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else None
+        )
+        if kind is None or route(path, self._folders.tree) is None:
+            return
+        if path not in self._odd:
+            log.warning("%s is %s, not a document: it is left alone", path, kind)
+        self._odd.add(path)
+        self._problems.set(not_regular_topic(path), not_regular(path, kind))
 
     def joins_due(self, now: float) -> None:
         """A scanner's numbered page images, complete: each group becomes one file."""
@@ -106,12 +164,22 @@ class Arrivals:
         """Finished files waiting to be claimed until the agent may upload again."""
         return len(self._held)
 
+    def ready(self) -> int:
+        """Finished files waiting for a free worker, unclaimed."""
+        return len(self._ready)
+
     def release(self, now: float) -> None:
-        """Take the files that waited (the agent may upload again, or their time came)."""
+        """Take the files that waited (the agent may upload again, a worker is free, or
+        their time came)."""
         for path in list(self._held):
             del self._held[path]
             if path.exists():
                 self.finished(path)
+        while self._ready and self._workers.has_room():
+            path = next(iter(self._ready))
+            members = self._ready.pop(path)
+            if os.path.lexists(path):
+                self.finished(path, members=members)
         for path, again_at in list(self._refused.items()):
             if again_at <= now:
                 del self._refused[path]
@@ -148,18 +216,31 @@ class Arrivals:
             for waiting in (path, *(members or ())):  # a joined scan is gathered again
                 self._held[waiting] = None
             return
+        if not self._workers.has_room():
+            self._ready[path] = members  # claimed once a worker is free
+            return
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
             self._journal.forget(earlier.id)
         key, workflow_id, rds = self._folders.key_for(path, decision)
+        folder_id, sub = self._folders.identity(path)
         # The journal hears of the claim before the rename: a kill between the rename and
         # the claim's record would otherwise leave a claimed file nobody knows is ours
         # (see agent.engine.recovery).
         entry = self._journal.begin(
-            path, folder_key=key, workflow_id=workflow_id, required_document_ids=rds
+            path,
+            folder_key=key,
+            workflow_id=workflow_id,
+            required_document_ids=rds,
+            folder_id=folder_id,
+            folder_sub=sub,
         )
+        try:  # a rename keeps the inode: known even if the folder moves right after
+            before: os.stat_result | None = os.stat(path, follow_symlinks=False)
+        except OSError:
+            before = None
         try:
-            taken = claim(path)
+            taken = claim(path, owner=self._me)
         except MoveFailed as error:  # the folder refuses the move: read-only, full disk
             self._journal.forget(entry.id)
             for refused in (path, *(members or ())):
@@ -172,7 +253,15 @@ class Arrivals:
         if taken is None:
             self._journal.forget(entry.id)
             return  # gone, or another agent took it
-        entry = self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
+        ino, dev = (before.st_ino, before.st_dev) if before is not None else (None, None)
+        try:
+            st = os.stat(taken.path, follow_symlinks=False)
+            ino, dev = st.st_ino, st.st_dev
+        except OSError:
+            pass  # its folder moved already: the inode read before the claim stands
+        entry = self._journal.advance(
+            entry.id, Step.STABLE, claimed_path=taken.path, claimed_ino=ino, claimed_dev=dev
+        )
         if look_first:
             entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
         if members:

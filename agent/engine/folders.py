@@ -5,11 +5,16 @@ the watched folder comes back, and whenever a finished file lands in a folder th
 reading may not describe (:meth:`FolderView.ensure_knows`). Folders are renamed, moved in
 and created (by ``refresh`` or by hand) while the agent runs; the marker that says what a
 folder is for moves with it, and :meth:`FolderView.key_for` names a folder by what its
-marker says, not by its path.
+marker says, not by its path; :meth:`FolderView.identity` gives the journal the folder's
+marker id, by which a renamed or moved folder is found again. A folder of the tree that
+disappears from its path (:meth:`FolderView.gone`) makes the tree be read again at once.
+The loop, the workers and the threads beside the loop all read it: reading it again is
+one at a time, and each reader sees a whole tree.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from agent.config import Config
@@ -35,11 +40,16 @@ class FolderView:
         self.config = config  # replaced when the config is read again
         self._problems = problems
         self._unmarked: set[Path] = set()  # folders under no marker as of the last scan
+        self._lock = threading.RLock()
         self.tree = FolderTree(root=config.root, config=config)
         self.rescan()
 
     def rescan(self) -> FolderTree:
         """Read the tree again (a missing root is a problem, and an empty tree)."""
+        with self._lock:
+            return self._rescan()
+
+    def _rescan(self) -> FolderTree:
         cache = load_cache(requirements_file(self.config.agent.profile))
         try:
             tree = FolderTree.scan(self.config.root, self.config, cache)
@@ -54,10 +64,26 @@ class FolderView:
 
     def ensure_knows(self, path: Path) -> None:
         """Read the tree again if it may not describe ``path``'s folder (see :meth:`knows`)."""
-        if not self.knows(path):
-            self.rescan()
+        with self._lock:
             if not self.knows(path):
-                self._unmarked.add(path.parent)
+                self._rescan()
+                if not self.knows(path):
+                    self._unmarked.add(path.parent)
+
+    def gone(self, path: Path) -> bool:
+        """``path`` left its place (a watcher event): when it was a folder of the tree or
+        above one (renamed, moved or deleted), the tree is read again. Whether it was."""
+        tree = self.tree
+        if path in tree.folders or any(path in f.parents for f in tree.folders):
+            self.rescan()
+            return True
+        return False
+
+    def identity(self, path: Path) -> tuple[str | None, str]:
+        """(the marker id of the agent's folder ``path`` — a file — belongs to, the
+        sub-folders between them): how the journal finds that folder again."""
+        place = self.tree.place(path.parent)
+        return (place[1].folder_id, place[2]) if place is not None else (None, "")
 
     def knows(self, path: Path) -> bool:
         """Whether the folder tree read at the last scan still describes ``path``'s folder.

@@ -20,6 +20,16 @@ records it. Each such window is closed by asking Kompliant, never by repeating t
   ``fulfillment.list``, which shows our document: the fulfillment is read back
   (:func:`agent.upload.link.link`);
 - moved to done/ but not settled in the journal: found by its receipt at start.
+
+The claimed file may move while it is worked on: its folder (or one above it) renamed or
+moved, or the file renamed inside ``.processing/``. Before each try, and whenever a step
+finds it missing, the pipeline asks its :class:`Locator` where it is now; only a file
+that is nowhere ends, with a note that says truthfully what reached Kompliant.
+
+A file whose claim was taken over from an agent that stopped (:meth:`Pipeline.taken_over`)
+is reconciled with Kompliant before anything is created: a document that agent uploaded
+for it is used (``document.list`` / ``document.get``, then ``fulfillment.batchAdd`` finds
+its links), one it left pending is deleted.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from pathlib import Path
 
 import httpx
 
+from agent.engine.locate import InPlace, Locator, moved_whole
 from agent.engine.same_content import ContentTurns
 from agent.errors import (
     AgentError,
@@ -43,24 +54,44 @@ from agent.errors import (
     FileChanged,
     FileProblem,
     HashMismatch,
+    RetryLater,
     UploadFormExpired,
 )
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
 from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
-from agent.settle.outcome import DoneRecord, Fulfilled, settle_done, settle_failed
+from agent.settle.outcome import (
+    ClaimMissing,
+    DoneRecord,
+    Fulfilled,
+    settle_done,
+    settle_failed,
+)
 from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
-from agent.upload.create import DEFAULT_SKEW, create_document, discard, remove_orphans
+from agent.sizes import humanize_sizes, size_refusal
+from agent.upload.create import (
+    DEFAULT_SKEW,
+    create_document,
+    discard,
+    find_uploaded_copy,
+    remove_orphans,
+)
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
-from agent.upload.presigned import send_form
+from agent.upload.presigned import FILE_MOVED, send_form
 from agent.upload.verify import wait_until_stored
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+SIZE_REFUSED_HINT = (
+    "Make the file smaller (scan at a lower resolution, or split it into parts), then put "
+    "it back into its folder."
+)
+LOOKS = 3  # how often one try looks for a claimed file that keeps moving
 
 CREATE_REFUSED_HINT = (
     "Save the file in a type Kompliant accepts (for example PDF, JPG or PNG), or check that "
@@ -92,9 +123,12 @@ class Pipeline:
         *,
         verify_timeout: float = 120.0,
         progress: Callable[[Entry], Progress | None] = lambda entry: None,
+        locator: Locator | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
+        self._locator: Locator = locator or InPlace(journal)
+        self._taken_over: dict[int, datetime | None] = {}
         self._verify_timeout = verify_timeout
         self._progress = progress
         self._turns = ContentTurns()
@@ -108,40 +142,71 @@ class Pipeline:
     def close(self) -> None:
         self._uploads.close()
 
+    def taken_over(self, entry_id: int, since: datetime | None) -> None:
+        """``entry_id``'s claim was taken over from an agent that stopped; it worked on the
+        file since ``since``: reconcile with Kompliant before creating anything."""
+        self._taken_over[entry_id] = since
+
     def run(self, entry: Entry, job: Job) -> Settled:
         """Carry ``entry`` to done/ or failed/; raises :class:`RetryLater` to try later.
 
         :class:`AuthError` is raised too: rejected credentials are the agent's problem,
         not the file's, so the file waits (claimed) until they are fixed.
         """
-        claim = _claim_of(entry)
-        try:
-            return self._steps(entry, job, claim)
-        except AuthError:
-            raise
-        except CannotSucceed as error:
-            return self.fail(entry, error.message, _action(error))
+        for _ in range(LOOKS):
+            found = self._locator.locate(entry)
+            if found is None:
+                return self._gone(entry)
+            entry = found
+            claim = _claim_of(entry)
+            try:
+                return self._steps(entry, job, claim)
+            except AuthError:
+                raise
+            except (ClaimMissing, FileNotFoundError):
+                pass  # moved meanwhile: look for it again
+            except FileProblem as error:
+                if error.code != "FILE_VANISHED":
+                    return self.fail(entry, error.message, _action(error))
+            except CannotSucceed as error:
+                return self.fail(entry, error.message, _action(error))
+            entry = self._journal.get(entry.id) or entry
+            if entry.settled:
+                return Settled(entry.outcome or Outcome.FAILED, entry.final_path or claim.path, "")
+        raise RetryLater(f"{entry.file_name} keeps moving; it is looked for again shortly")
 
     def fail(self, entry: Entry, problem: str, action: str) -> Settled:
         """Move the claimed file to failed/ with its reason (and settle the entry)."""
-        claim = _claim_of(entry)
-        try:
-            settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.failed_dir)
-            final = settle_failed(claim, problem, action)
+        for _ in range(LOOKS):
+            found = self._locator.locate(entry)
+            if found is None:
+                break
+            entry = found
+            claim = _claim_of(entry)
+            try:
+                members = entry.scan.get("members", ())
+                settle_members(members, claim.folder, AGENT_OWNED.failed_dir)
+                final = settle_failed(claim, problem, action)
+            except ClaimMissing:
+                continue  # moved meanwhile: look for it again
             if entry.upload_path is not None:
                 remove_work_file(entry.upload_path)  # the converted copy; the original failed
                 tidy_work_folder(claim.folder)
-        except FileProblem as gone:
-            if claim.path.exists():
-                raise
-            # Removed from .processing/ meanwhile: there is nothing to put a note beside,
-            # and retrying cannot bring it back. The journal keeps the reason.
-            self._journal.settle(entry.id, Outcome.FAILED, None, gone.describe())
-            log.warning("%s failed: %s", entry.file_name, gone.describe())
-            return Settled(Outcome.FAILED, claim.path, gone.message)
-        self._journal.settle(entry.id, Outcome.FAILED, final, f"{problem} {action}".strip())
-        log.warning("%s failed: %s", entry.file_name, problem)
-        return Settled(Outcome.FAILED, final, problem)
+            self._journal.settle(entry.id, Outcome.FAILED, final, f"{problem} {action}".strip())
+            log.warning("%s failed: %s", entry.file_name, problem)
+            return Settled(Outcome.FAILED, final, problem)
+        return self._gone(entry)
+
+    def _gone(self, entry: Entry) -> Settled:
+        """The claimed file is nowhere: a truthful note, and no half-made document left."""
+        fresh = self._journal.get(entry.id) or entry
+        if fresh.settled:
+            return Settled(fresh.outcome or Outcome.FAILED, fresh.final_path or Path(), "")
+        if fresh.document_id and not fresh.reached(Step.VERIFIED):
+            discard(self._client, fresh.document_id)  # never a pending stray on Kompliant
+        text = self._locator.gone(fresh)
+        settled = self._journal.get(entry.id) or fresh
+        return Settled(settled.outcome or Outcome.FAILED, fresh.claimed_path or Path(), text)
 
     # -- the steps ---------------------------------------------------------------------
 
@@ -181,6 +246,8 @@ class Pipeline:
         if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
             entry = self._after_interrupted_upload(entry)
 
+        if not entry.reached(Step.CREATED) and entry.id in self._taken_over:
+            entry = self._reconcile_taken_over(entry, job, identity)
         if not entry.reached(Step.CREATED):
             if entry.updated_at is not None and entry.updated_at < self._started_at:
                 self._remove_lost_creates(entry, job, identity)
@@ -250,6 +317,30 @@ class Pipeline:
                 ", ".join(removed),
             )
 
+    def _reconcile_taken_over(self, entry: Entry, job: Job, identity: FileIdentity) -> Entry:
+        """What the agent that stopped did for this file, as Kompliant holds it: a document
+        it uploaded is used (its links are found by the link step); pending ones it left
+        are deleted. Only then is a document created, if none was found."""
+        since = self._taken_over.pop(entry.id, None)
+        lower = (since or entry.created_at or datetime.now(UTC)) - DEFAULT_SKEW
+        found = find_uploaded_copy(
+            self._client,
+            job.subject_record_id,
+            entry.file_name,
+            identity.size,
+            identity.sha256,
+            lower,
+        )
+        if found is not None:
+            log.info("%s was uploaded as %s by the agent that stopped", entry.file_name, found)
+            entry = self._journal.advance(entry.id, Step.CREATED, document_id=found)
+            return self._journal.advance(entry.id, Step.UPLOADED)
+        keep = {e.document_id for e in self._journal.unsettled() if e.document_id}
+        remove_orphans(
+            self._client, job.subject_record_id, entry.file_name, identity.size, lower, keep=keep
+        )
+        return entry
+
     def _after_interrupted_upload(self, entry: Entry) -> Entry:
         assert entry.document_id is not None
         try:
@@ -278,7 +369,11 @@ class Pipeline:
         except BadRequest as error:
             # Kompliant's message names what it refused (the file type, the size); its
             # generic hint does not say what the person holding the file should do.
-            error.hint = CREATE_REFUSED_HINT
+            too_big = size_refusal(entry.file_name, identity.size, error.message)
+            if too_big is not None:
+                error.message, error.hint = too_big, SIZE_REFUSED_HINT
+            else:
+                error.message, error.hint = humanize_sizes(error.message), CREATE_REFUSED_HINT
             raise
         entry = journal.advance(entry.id, Step.CREATED, document_id=created.document_id)
         try:
@@ -291,6 +386,10 @@ class Pipeline:
                 progress=self._progress(entry),
             )
         except AgentError as error:
+            if isinstance(error, FileChanged) and error.code == FILE_MOVED:
+                moved = moved_whole(self._locator, entry, identity)
+                if moved is not None:  # renamed or moved while sent: what was sent stands
+                    return self._journal.advance(moved.id, Step.UPLOADED)
             # The form lives only in memory: without a confirmed upload the record is of no
             # use. Delete it so the workflow shows no half-made documents, and start over.
             discard(self._client, created.document_id)

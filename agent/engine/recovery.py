@@ -1,14 +1,16 @@
 """Crash recovery: what a previous run left, resumed or put back before new work starts.
 
-Three kinds of leftovers, each settled by looking at the disk, never by guessing:
+Two kinds of leftovers, each settled by looking at the disk, never by guessing:
 
 - this agent's own unsettled journal entries: a claimed file still in ``.processing/``
-  resumes at the step after the last one recorded; one already in done/ (found by its
-  receipt) is settled; one removed by hand is settled as failed with a note;
-- an entry killed between the claim's rename and its record (:meth:`Recovery._reclaim`);
-- claims of a stopped agent in the watched folders (:func:`agent.settle.claim.stale_claims`):
-  taken over and uploaded, or put back where the user left them when no folder rule
-  says what they are for.
+  resumes at the step after the last one recorded — also when its folder was renamed or
+  moved meanwhile (followed by the folder's marker id, :mod:`agent.engine.relocate`); one
+  already in done/ (found by its receipt) is settled; one gone for good ends with a note
+  saying what reached Kompliant;
+- an entry killed between the claim's rename and its record (:meth:`Recovery._reclaim`).
+
+Claims other agents left, stopped or not, are judged while the agent runs, not only at
+its start (:mod:`agent.engine.claims`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import socket
 import time
 from pathlib import Path
 
-from agent.decide import NeedsRouting, route
 from agent.engine.folders import FolderView
+from agent.engine.relocate import Relocator
 from agent.engine.workers import Workers
 from agent.journal import Entry, Journal, Outcome, Step
-from agent.settle.claim import adopt, claims_in, local_owner_alive, release, stale_claims
+from agent.settle.claim import ClaimOwner, adopt, claims_in, local_owner_alive
 from agent.settle.outcome import find_done
 
 log = logging.getLogger(__name__)
@@ -32,69 +34,63 @@ ORPHAN_SETTLE = 1.0  # a claim without a record this old was not made by a live 
 
 
 class Recovery:
-    def __init__(self, *, journal: Journal, folders: FolderView, workers: Workers) -> None:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        folders: FolderView,
+        workers: Workers,
+        relocator: Relocator,
+        me: ClaimOwner,
+    ) -> None:
         self._journal = journal
         self._folders = folders
         self._workers = workers
+        self._relocator = relocator
+        self._me = me
 
     def resume(self) -> None:
-        """Resume what a previous run left: own journal entries, then orphaned claims."""
+        """Resume what a previous run left: this agent's own journal entries. (Claims of
+        other agents, stopped or not, are :mod:`agent.engine.claims`' to judge.)"""
         journal = self._journal
         for entry in journal.unsettled():
             if self._workers.stacks.recover(entry):  # a part, or a stack cut into parts
                 continue
-            if entry.claimed_path is None:
+            claimed = entry.claimed_path
+            if claimed is None:
                 if not entry.source_path.exists() and not self._reclaim(entry):
                     journal.forget(entry.id)
                 continue
-            if not entry.claimed_path.exists():
-                done = (
-                    find_done(entry.claimed_path.parent.parent, entry.document_id)
-                    if entry.document_id and entry.reached(Step.VERIFIED)
-                    else None
-                )
+            if not self._relocator.in_place(entry):
+                done = self._done_somewhere(entry)
                 if done is not None:  # moved to done/ just before the crash
                     journal.settle(entry.id, Outcome.DONE, done, "uploaded")
-                elif entry.step <= Step.STABLE:
-                    journal.forget(entry.id)
-                else:
-                    journal.settle(
-                        entry.id,
-                        Outcome.FAILED,
-                        None,
-                        f"{entry.file_name} was removed from .processing/ before it was finished",
-                    )
-                continue
-            self._take_over(entry.claimed_path)
+                    continue
+                found = self._relocator.locate(entry)
+                if found is None and entry.step <= Step.STABLE:
+                    journal.forget(entry.id)  # gone before any work on Kompliant
+                    continue
+                # moved while the agent was stopped (followed), or gone: the pipeline says
+                entry = found or entry
+            else:
+                self._take_over(claimed)
             log.info("resuming %s at step %s", entry.file_name, entry.step.name)
             self._workers.submit(entry.id)
-        self._take_over_stale()
 
-    def _take_over_stale(self) -> None:
-        """Claims a stopped agent left in the watched folders: ours to finish or put back."""
-        tree = self._folders.tree
-        for folder in tree.folders:
-            for stale in stale_claims(folder):
-                if self._journal.find_by_claimed(stale.path) is not None:
-                    continue
-                taken = adopt(stale)
-                if taken is None:
-                    continue
-                decision = route(stale.source, tree)
-                if decision is None or isinstance(decision, NeedsRouting):
-                    release(taken)  # not ours to upload: back where the user put it
-                    continue
-                key, workflow_id, rds = self._folders.key_for(stale.source, decision)
-                entry = self._journal.begin(
-                    stale.source,
-                    folder_key=key,
-                    claimed=taken.path,
-                    step=Step.STABLE,
-                    workflow_id=workflow_id,
-                    required_document_ids=rds,
-                )
-                log.info("took over %s, left claimed by a stopped agent", stale.source.name)
-                self._workers.submit(entry.id)
+    def _done_somewhere(self, entry: Entry) -> Path | None:
+        """The file in done/ of its folder (where it was, or where that folder is now),
+        found by its receipt."""
+        if not entry.document_id or not entry.reached(Step.VERIFIED):
+            return None
+        assert entry.claimed_path is not None
+        places = [entry.claimed_path.parent.parent]
+        if entry.folder_id:
+            places += self._folders.tree.located(entry.folder_id, entry.folder_sub)
+        for folder in dict.fromkeys(places):
+            done = find_done(folder, entry.document_id)
+            if done is not None:
+                return done
+        return None
 
     def _reclaim(self, entry: Entry) -> bool:
         """Take back the claim of an entry killed between the claim's rename and its step.
@@ -122,7 +118,7 @@ class Recovery:
                     continue  # another agent's claim after all
             elif local_owner_alive(found.owner) or found.owner.host != socket.gethostname():
                 continue
-            taken = adopt(found)
+            taken = adopt(found, owner=self._me)
             if taken is None:
                 continue
             self._journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
@@ -132,7 +128,8 @@ class Recovery:
         return False
 
     def _take_over(self, claimed: Path) -> None:
+        """The claim this agent's previous run held: its record names this run now."""
         for found in claims_in(claimed.parent.parent):
             if found.path == claimed and found.owner is not None and found.owner.pid != os.getpid():
-                adopt(found)
+                adopt(found, owner=self._me)
                 return

@@ -3,7 +3,10 @@
 Threads: watchdog's threads only put events on a queue; one loop thread owns the
 stability tracker, routing, claiming and scheduling; a bounded pool of workers runs the
 per-file pipeline, so one slow or huge file does not hold up the others. Everything a
-worker learns goes back through the journal and a small locked schedule.
+worker learns goes back through the journal and a small locked schedule. The loop never
+waits on the network or on a slow share: review checks and refreshes, the online probe,
+and the claims' heartbeats and watch each run on a thread of their own beside it
+(:mod:`agent.engine.beside`).
 
 This module wires the rooms together and runs the loop; each idea has its own module:
 
@@ -12,8 +15,10 @@ This module wires the rooms together and runs the loop; each idea has its own mo
 - :mod:`agent.engine.workers`: the worker pool, retries, giving up;
 - :mod:`agent.engine.connectivity`: online/offline and rejected credentials, the probe;
 - :mod:`agent.engine.recovery`: what a previous run left, at start;
-- :mod:`agent.engine.snapshot`: the status snapshot; :mod:`agent.engine.problems`: what
-  is wrong now.
+- :mod:`agent.engine.claims`: heartbeats of this agent's claims, takeover of stopped
+  agents' claims; :mod:`agent.engine.relocate`: claimed files followed when folders move;
+- :mod:`agent.engine.snapshot`: the status snapshot; :mod:`agent.engine.problems` and
+  :mod:`agent.engine.trouble`: what is wrong now.
 """
 
 from __future__ import annotations
@@ -31,23 +36,35 @@ from pathlib import Path
 from agent.config import Config, load_config
 from agent.decide import refresh_workflow
 from agent.engine.arrival import Arrivals
+from agent.engine.beside import Ticker
+from agent.engine.claims import LiveClaims
 from agent.engine.connectivity import Connectivity
 from agent.engine.control import ControlWatcher
 from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
+from agent.engine.relocate import Relocator
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import EngineFacts, Publisher, SettledFiles, stopped, take_snapshot
+from agent.engine.snapshot import (
+    EngineFacts,
+    Publisher,
+    SettledFiles,
+    failed_lines,
+    stopped,
+    take_snapshot,
+)
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
-from agent.journal import Journal, journal_path
+from agent.journal import FolderCounts, Journal, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
+from agent.owned_names import AGENT_OWNED
 from agent.review.keeper import RejectedHook
 from agent.review.poller import ReviewPoller
 from agent.review.schedule import ReviewPacing
 from agent.review.state import WorkflowReview
+from agent.settle.claim import current_owner
 from agent.settle.moves import MoveFailed
 from agent.settle.outcome import retry_failed
 from agent.watch.events import EventKind
@@ -60,6 +77,9 @@ __all__ = ["Engine", "EngineOptions", "RunSummary"]
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
+REVIEW_TICK = 1.0  # how often the review thread looks for checks that are due
+PROBE_TICK = 0.5  # how often the probe thread looks whether a probe is due
+COUNTS_AGE = 2.0  # the journal's counts are read again at least this often (back-offs end)
 
 
 @dataclass(frozen=True)
@@ -91,8 +111,10 @@ class Engine:
         self._client = client
         self._probe_client = probe_client or client
         self._journal = Journal.open(journal_path(self.profile))
+        self._me = current_owner(journal=str(self._journal.path))
         self._problems = Problems()
         self._folders = FolderView(config, self._problems)
+        self._relocator = Relocator(journal=self._journal, folders=self._folders, me=self._me)
         self._connectivity = Connectivity(
             self._probe_client, self._problems, self.options.probe_intervals
         )
@@ -117,6 +139,9 @@ class Engine:
             workers=config.agent.workers,
             verify_timeout=self.options.verify_timeout,
             linked=self._review.linked,
+            problems=self._problems,
+            locator=self._relocator,
+            on_free=lambda: self._arrivals.wake(),
             # a file the agent saved into a watched folder (a stack's loose pages) is taken
             # in at once: a run --once must not end before the watcher reports it
             noticed=lambda path: self._arrivals.put(path, EventKind.MOVED_IN),
@@ -133,9 +158,23 @@ class Engine:
             problems=self._problems,
             workers=self._workers,
             held_back=self._held_back,
+            me=self._me,
+            left=lambda folder: self._claims.noticed(folder),
         )
         self._recovery = Recovery(
-            journal=self._journal, folders=self._folders, workers=self._workers
+            journal=self._journal,
+            folders=self._folders,
+            workers=self._workers,
+            relocator=self._relocator,
+            me=self._me,
+        )
+        self._claims = LiveClaims(
+            journal=self._journal,
+            folders=self._folders,
+            workers=self._workers,
+            relocator=self._relocator,
+            me=self._me,
+            lease=config.agent.claim_lease,
         )
         self._watcher = FolderWatcher(
             [config.root],
@@ -143,13 +182,34 @@ class Engine:
             on_root_problem=self._root_problem,
             on_root_recovered=self._root_recovered,
             settings_for=self._folders.settings_for,
-            ignore=ignore_under([config.root], config.agent.ignore),
+            ignore=self._ignore_for(config),
             rescan_interval=self.options.rescan_interval,
         )
         self._control = ControlWatcher(self.state_dir)
         self._publisher = Publisher(self.state_dir, on_snapshot)
         self._settled = SettledFiles(self._journal)
         self._next_refresh = time.monotonic() + config.agent.refresh_interval
+        self._refresh_now = threading.Event()
+        self._tickers = (
+            Ticker("claims", self._claims.tick),
+            Ticker("review", self._review_task),
+            Ticker("probe", self._probe_task),
+        )
+        self._counts: tuple[int, float, list[FolderCounts], dict[str, str]] = (-1, 0.0, [], {})
+        self._last_facts: tuple[object, ...] | None = None
+
+    def _ignore_for(self, config: Config) -> Callable[[Path], bool]:
+        """The watcher's ignore rule; on the way it notes each folder a claim was seen in
+        (a change inside some ``.processing/``), for the claims' watch."""
+        base = ignore_under([config.root], config.agent.ignore)
+        processing = AGENT_OWNED.processing_dir
+
+        def ignore(path: Path) -> bool:
+            if path.parent.name == processing:
+                self._claims.noticed(path.parent.parent)
+            return base(path)
+
+        return ignore
 
     @property
     def config(self) -> Config:
@@ -162,6 +222,8 @@ class Engine:
         stop = stop or threading.Event()
         self._recovery.resume()
         self._watcher.start()
+        for ticker in self._tickers:
+            ticker.start()
         next_check = time.monotonic() + self.options.check_interval
         once_deadline: float | None = None
         try:
@@ -175,10 +237,6 @@ class Engine:
                 if now >= next_check:
                     self._watcher.check()
                     next_check = now + self.options.check_interval
-                self._maybe_refresh(now)
-                self._maybe_review()
-                if self._connectivity.probe(now):
-                    self._workers.all_due(now)
                 self._dispatch(now)
                 self._publish()
                 if self.options.once:
@@ -201,6 +259,11 @@ class Engine:
         return self._summary
 
     def _shutdown(self) -> None:
+        for ticker in self._tickers:
+            # a review call waiting on Kompliant is not waited for long: its thread does not
+            # keep the process alive, and writes no journal (the claims' ticker, which does,
+            # only looks at the disk and stops at once)
+            ticker.stop(timeout=2.0)
         self._watcher.stop()
         self._workers.shutdown()
         self._publish(final=True)
@@ -212,6 +275,7 @@ class Engine:
         busy = (
             self._workers.busy_now(time.monotonic())
             or self._tracker.pending() > 0
+            or self._arrivals.ready() > 0
             or self._arrivals.events_waiting()
             or self._arrivals.joining() > 0
         )
@@ -250,8 +314,8 @@ class Engine:
     def _poll_control(self) -> None:
         _, refresh, retry = self._control.poll()
         if refresh:
-            self._next_refresh = 0.0
-            self._review.refresh_requested()
+            self._refresh_now.set()  # the review thread refreshes and checks all soon
+            self._tickers[1].wake()
         if retry:
             self.retry_failed()
 
@@ -268,25 +332,43 @@ class Engine:
         log.info("moved %d failed file(s) back to be tried again", moved)
         return moved
 
-    def _maybe_refresh(self, now: float) -> None:
-        if now < self._next_refresh:
-            return
-        self._next_refresh = now + self.config.agent.refresh_interval
+    # -- beside the loop: the network ----------------------------------------------------
+
+    def _review_task(self) -> float:
+        """The review thread: a refresh when due or asked for, then the review checks that
+        are due (both may wait on Kompliant for a whole timeout; the loop does not)."""
+        now = time.monotonic()
+        if self._refresh_now.is_set() or now >= self._next_refresh:
+            if self._refresh_now.is_set():
+                self._refresh_now.clear()
+                self._review.refresh_requested()
+            self._next_refresh = now + self.config.agent.refresh_interval
+            self._refresh()
+        self._review.tick(
+            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
+        )
+        return max(0.0, min(REVIEW_TICK, self._next_refresh - time.monotonic()))
+
+    def _refresh(self) -> None:
         self._reload_config()
+        if self._problems.known(ROOT) and not self.config.root.is_dir():
+            return  # nothing is created under a missing root; it comes back by the watcher
         report = refresh_workflow(self._client, self.config)
         for line in report.lines():
             log.info("refresh: %s", line)
         tree = self._folders.rescan()
         self._review.republish(tree)  # an ENDED or INACTIVE mark changes the notices
 
+    def _probe_task(self) -> float:
+        """The probe thread: is Kompliant back (and taking the credentials)?"""
+        now = time.monotonic()
+        if self._connectivity.probe(now):
+            self._workers.all_due(now)
+        return PROBE_TICK
+
     def requirement_states(self) -> list[WorkflowReview]:
         """Where each configured workflow's required documents stand (for a tray)."""
         return self._review.states(self.config)
-
-    def _maybe_review(self) -> None:
-        self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
-        )
 
     def _reload_config(self) -> None:
         """Take in workflows added or removed by other commands (the profile stays)."""
@@ -308,15 +390,15 @@ class Engine:
     # -- status --------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        counts = self._journal.status()
+        counts, failed = self._journal_facts()
         uploads, busy = self._workers.activity()
         failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
-            problems=self._problems.current(),
+            problems={**self._problems.current(), **failed},
             busy=busy,
-            checking=self._tracker.pending() + self._arrivals.held(),
+            checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
             uploads=uploads,
             failed_files=failed_files,
             recent=recent,
@@ -328,6 +410,48 @@ class Engine:
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
+    def _journal_facts(self) -> tuple[list[FolderCounts], dict[str, str]]:
+        """The journal's counts and the failed files' lines, read again only when the
+        journal changed (or, for back-offs that end, every :data:`COUNTS_AGE` seconds):
+        the hot rows and the totals, never the whole history."""
+        changes, read_at, counts, failed = self._counts
+        now = time.monotonic()
+        if changes != self._journal.changes or now - read_at >= COUNTS_AGE:
+            changes = self._journal.changes
+            counts = self._journal.status()
+            failed = failed_lines(
+                [
+                    (
+                        e.file_name,
+                        str((e.final_path or e.source_path).parent.parent),
+                        e.message or "",
+                    )
+                    for e in self._journal.failed_waiting()
+                ]
+            )
+            self._counts = (changes, now, counts, failed)
+        return counts, failed
+
     def _publish(self, final: bool = False) -> None:
+        """Say what the agent does — built again only when something it depends on moved."""
+        facts = (
+            self._journal.changes,
+            self._problems.version,
+            self._workers.activity(),
+            self._tracker.pending(),
+            self._arrivals.held(),
+            self._arrivals.ready(),
+            self._paused,
+            self._connectivity.offline,
+            int(time.monotonic() // COUNTS_AGE),
+        )
+        if facts == self._last_facts and not final:
+            return
+        self._last_facts = facts
         snapshot = self.snapshot()
         self._publisher.publish(stopped(snapshot) if final else snapshot)
+
+
+def _folder_of(final_path: Path | None, source_path: Path) -> Path:
+    """The folder of a failed file: the one its failed/ is in."""
+    return final_path.parent.parent if final_path is not None else source_path.parent

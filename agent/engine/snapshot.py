@@ -5,6 +5,13 @@
 most urgent that holds (:func:`agent.engine.state.overall_state`). :class:`Publisher`
 writes it to ``status.json`` and hands it to a tray, only when something other than the
 time changed.
+
+The state tells the truth: ``error`` while something needs fixing (a missing root,
+rejected credentials, a bug); ``attention`` while something needs the user — a file in
+failed/ or waiting for routing, a full disk, a file that is not a regular one — also
+while other files are being uploaded; never for a failed file that was retried, deleted
+or moved away (the journal's counts are of what is there now). Each file in failed/ is
+one more problem line saying why (:func:`failed_lines`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.engine.problems import CREDENTIALS, ROOT
+from agent.engine.problems import CREDENTIALS, is_error, needs_user
 from agent.engine.state import AgentState, overall_state
 from agent.engine.status import (
     FAILED_LIMIT,
@@ -48,13 +55,13 @@ def take_snapshot(
 ) -> Snapshot:
     folders = tuple(FolderStatus.from_counts(c) for c in counts)
     problems = facts.problems
-    needs_user = any(f.failed or f.needs_routing for f in folders)
+    waits_for_user = any(needs_user(topic) for topic in problems)
     state = overall_state(
         paused=facts.paused,
         offline=facts.offline,
-        error=ROOT in problems or CREDENTIALS in problems,
-        busy=facts.busy or facts.checking > 0,
-        needs_user=needs_user,
+        error=any(is_error(topic) for topic in problems),
+        busy=(facts.busy or facts.checking > 0) and not waits_for_user,
+        needs_user=waits_for_user or any(f.failed or f.needs_routing for f in folders),
     )
     return Snapshot(
         state=state,
@@ -124,6 +131,25 @@ def outcome(entry: Entry) -> FileOutcome:
         reason=(entry.message or "") if entry.outcome is Outcome.FAILED else "",
         settled_at=entry.updated_at.isoformat(timespec="seconds") if entry.updated_at else "",
     )
+
+
+#: At most this many failed files are named in the status, one line each.
+FAILED_LINES = 5
+
+
+def failed_lines(failed: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    """Problem lines (topic → sentence) for files waiting in failed/: (file name, folder,
+    the note's reason) each, the first :data:`FAILED_LINES` of them and a count of the
+    rest (pure)."""
+    lines: dict[str, str] = {}
+    for name, folder, reason in failed[:FAILED_LINES]:
+        lines[f"failed:{folder}/{name}"] = (
+            f"{name} failed: {reason.strip()} It is in failed/ in {folder}, with a note."
+        )
+    rest = len(failed) - FAILED_LINES
+    if rest > 0:
+        lines["failed:more"] = f"… and {rest} more failed file(s); see failed/ in their folders."
+    return lines
 
 
 def stopped(snapshot: Snapshot) -> Snapshot:

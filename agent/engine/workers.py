@@ -6,6 +6,13 @@ done now goes back on a schedule (a heap of due times the loop looks at each tur
 file whose retry budget is spent goes to failed/ with a note that says what to do
 (:func:`gave_up`). Rejected credentials and an unreachable
 Kompliant are the agent's problems, not the file's: they do not count against it.
+
+What went wrong is also said in the status (:mod:`agent.engine.trouble`): Kompliant
+answering errors (counted against each file's budget, and never taken for "offline"),
+files waiting for room on a full disk (not counted: a documented wait), and a bug met
+while handling a file (counted, and its final note asks for a report, never gives
+network advice). Claims are taken only as fast as workers can take them
+(:meth:`Workers.has_room`), so another agent on the same tree gets its share.
 """
 
 from __future__ import annotations
@@ -22,16 +29,33 @@ from pathlib import Path
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
+from agent.engine.locate import InPlace, Locator
 from agent.engine.pipeline import Job, Pipeline, Progress
+from agent.engine.problems import Problems, internal_topic
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
 from agent.engine.stacks import Prepared, Stacks
+from agent.engine.trouble import (
+    SERVER,
+    InternalError,
+    RoomWaits,
+    ServerTrouble,
+    disk_full_topic,
+    internal_error,
+    is_disk_full,
+    server_status,
+    volume_of,
+)
 from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
 from agent.journal import Entry, Journal, Outcome
 from agent.kompliant.client import KompliantClient
+from agent.logfile import log_file
+from agent.settle.moves import MoveFailed
 
 log = logging.getLogger(__name__)
 
 AUTH_RETRY_SECONDS = 30.0  # a file held back by rejected credentials is looked at again
+ROOM_RETRY_SECONDS = 5.0  # a file waiting for room on a full disk is tried again
+MOVED_RETRY_SECONDS = 0.5  # a file whose folder moved while it was looked at: found again
 
 #: Told which required documents of which workflow a file was just linked to.
 Linked = Callable[[str, Sequence[str]], None]
@@ -47,6 +71,22 @@ class RunSummary:
 def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
     """The failed/ note (problem, action) for a file whose retry budget is spent."""
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    if isinstance(error, InternalError):
+        return (
+            f"kompliant-agent met an internal error on each of {tries}: {error.message}",
+            "This is a bug in kompliant-agent, not a problem with the file: please report it "
+            f"with the log ({log_file()}). Then move the file back into its folder (or run "
+            "`kompliant-agent retry`).",
+        )
+    status = server_status(error)
+    if status is not None:
+        call = f" to {error.method}" if error.method else ""
+        return (
+            f"Kompliant answered HTTP {status}{call} on each of {tries}, so the file was not "
+            f"uploaded. Its last answer: {error.message}",
+            "Move the file back into its folder (or run `kompliant-agent retry`) once Kompliant "
+            "works again; if this lasts, ask Kompliant's support.",
+        )
     problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
     action = (
         "Check the network and Kompliant's status, then move the file back into its folder "
@@ -68,6 +108,10 @@ class Workers:
         workers: int,
         verify_timeout: float,
         linked: Linked,
+        problems: Problems,
+        locator: Locator | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_free: Callable[[], None] = lambda: None,
         noticed: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self._client = client
@@ -77,8 +121,17 @@ class Workers:
         self._summary = summary
         self._policy = policy
         self._linked = linked
+        self._problems = problems
+        self._clock = clock
+        self._on_free = on_free  # a worker is free again: the loop may claim the next file
+        self._size = max(1, workers)
+        self._locator: Locator = locator or InPlace(journal)
         self._pipeline = Pipeline(
-            client, journal, verify_timeout=verify_timeout, progress=self._progress_for
+            client,
+            journal,
+            verify_timeout=verify_timeout,
+            progress=self._progress_for,
+            locator=self._locator,
         )
         self.stacks = Stacks(
             journal,
@@ -87,13 +140,37 @@ class Workers:
             fail=self.fail,
             noticed=noticed,
         )
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upload")
+        self._pool = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="upload")
+        self._server = ServerTrouble()
+        self._room = RoomWaits()
         self._lock = threading.Lock()
         self._inflight: set[int] = set()
         self._retries: list[tuple[float, int]] = []  # (monotonic due time, entry id)
         self._uploads: dict[int, tuple[str, int]] = {}  # entry id → (file name, percent)
 
     # -- what the loop asks ------------------------------------------------------------------
+
+    def has_room(self) -> bool:
+        """Whether a worker is free for one more file: claims are taken no faster."""
+        with self._lock:
+            return len(self._inflight) < self._size
+
+    def working_on(self, entry_id: int) -> bool:
+        with self._lock:
+            return entry_id in self._inflight
+
+    def taken_over(self, entry_id: int, since: datetime | None) -> None:
+        """``entry_id`` took over another agent's claim; reconcile before creating."""
+        self._pipeline.taken_over(entry_id, since)
+
+    def lost(self, entry: Entry) -> None:
+        """Another agent took this claim over (this one was thought gone): let it go."""
+        text = (
+            f"{entry.file_name}: another agent took its claim over and finishes it; this "
+            "agent stopped working on it"
+        )
+        self._journal.settle(entry.id, Outcome.FAILED, None, text)
+        log.warning("%s", text)
 
     def submit(self, entry_id: int) -> None:
         """Start work on a claimed file's entry (unless it is already under way)."""
@@ -162,7 +239,13 @@ class Workers:
             if entry is None or entry.settled:
                 return
             try:
-                prepared = self.stacks.prepare(entry)
+                if entry.parent_id is None:  # where the claimed file is now (folders move)
+                    entry = self._locator.locate(entry) or entry
+                try:
+                    prepared = self.stacks.prepare(entry)
+                except FileNotFoundError:  # its folder moved under the look: again shortly
+                    self.schedule(entry_id, MOVED_RETRY_SECONDS)
+                    return
                 if prepared is not Prepared.CONTINUE:
                     self.stacks.part_settled(entry)
                     return
@@ -182,24 +265,54 @@ class Workers:
                     self._linked(entry.workflow_id, entry.required_document_ids)
             else:
                 self._summary.failed += 1
-            self._connectivity.went_online()
+            self._went_well(entry_id)
         except Exception as error:  # a bug must not lose the file: it stays claimed
             log.exception("unexpected error while processing journal entry %d", entry_id)
-            self._retry_later(
-                entry_id, RetryLater(f"internal error: {type(error).__name__}: {error}")
-            )
+            entry = self._journal.get(entry_id)
+            name = entry.file_name if entry is not None else f"journal entry {entry_id}"
+            self._problems.set(internal_topic(entry_id), internal_error(name, error, log_file()))
+            self._retry_later(entry_id, InternalError(f"{type(error).__name__}: {error}"))
         finally:
             with self._lock:
                 self._inflight.discard(entry_id)
                 self._uploads.pop(entry_id, None)
+            self._on_free()
+
+    def _went_well(self, entry_id: int) -> None:
+        """A file went through (or ended on purpose): what was wrong for it is over."""
+        self._connectivity.went_online()
+        if self._server.cleared():
+            log.info("Kompliant answers without errors again")
+        self._problems.set(SERVER, None)
+        self._problems.set(internal_topic(entry_id), None)
+        self._room_done(entry_id)
+
+    def _room_done(self, entry_id: int) -> None:
+        volume = self._room.done(entry_id)
+        if volume is not None:
+            self._problems.set(disk_full_topic(volume), self._room.sentence(volume))
 
     def _retry_later(self, entry_id: int, error: RetryLater) -> None:
         entry = self._journal.get(entry_id)
         if entry is None or entry.settled:
+            self._room_done(entry_id)
+            self._problems.set(internal_topic(entry_id), None)
             return
         policy = self._policy
-        if isinstance(error, NetworkError):
+        status = server_status(error)
+        if status is not None:  # Kompliant answers, with an error: not offline
+            self._server.seen(error.method or "", status, self._clock())
+            self._problems.set(SERVER, self._server.sentence(self._clock()))
+        elif isinstance(error, NetworkError):
             self._connectivity.went_offline(error)
+        if isinstance(error, MoveFailed) and is_disk_full(error):
+            where = entry.claimed_path or entry.source_path
+            volume = volume_of(where)
+            self._room.wait(entry_id, volume)
+            self._problems.set(disk_full_topic(volume), self._room.sentence(volume))
+            self.schedule(entry_id, ROOM_RETRY_SECONDS)
+            log.info("%s waits for room on %s", entry.file_name, volume)
+            return
         if not counts_against_budget(error):
             delay = policy.delay(1, error)
             self.schedule(entry_id, delay)
@@ -209,6 +322,7 @@ class Workers:
         if policy.exhausted(attempts):
             problem, action = gave_up(attempts, error)
             self.fail(entry, problem, action)
+            self._problems.set(internal_topic(entry_id), None)
             return
         delay = 0.5 if isinstance(error, FileChanged) else policy.delay(attempts, error)
         at = datetime.now(UTC) + timedelta(seconds=delay)

@@ -2,7 +2,8 @@
 
 Public face: :class:`Journal` (``Journal.open(path)``), :class:`Entry`, :class:`Step`,
 :class:`Outcome`, :class:`FolderState`, :class:`FolderCounts`, :func:`read_status` (counts
-from another process, read-only) and :func:`journal_path`.
+from another process, read-only), :func:`read_claimed_entry` (another agent's entry of a
+claimed file, read-only) and :func:`journal_path`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from agent.journal.records import Entry, FolderCounts, FolderState, NewPart, Outcome, Step
 from agent.journal.schema import JournalError
-from agent.journal.status import read_status
+from agent.journal.status import read_claimed_entry, read_status
 from agent.journal.store import JOURNAL_FILE, Journal
 from agent.locations import locations
 
@@ -32,5 +33,6 @@ __all__ = [
     "Outcome",
     "Step",
     "journal_path",
+    "read_claimed_entry",
     "read_status",
 ]

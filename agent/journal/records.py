@@ -99,6 +99,12 @@ class Entry:
     ``scan`` holds what the agent found looking at a stack or converting a file (plain
     JSON data, see :mod:`agent.engine.stacks`). A converted file is uploaded from
     ``upload_path`` as ``upload_name``; the claimed original goes to done/.
+
+    ``folder_id`` is the marker id of the agent's folder the file belongs to and
+    ``folder_sub`` the sub-folders below it ("2024/jan"): the folder is found again by
+    them after a rename or move. ``claimed_ino`` / ``claimed_dev`` identify the claimed
+    file, to find it again when it was renamed inside ``.processing/``. ``resolved_at``:
+    when a failed file left ``failed/`` (it needs the user no more).
     """
 
     id: int
@@ -130,6 +136,11 @@ class Entry:
     scan: Mapping[str, Any] = field(default_factory=dict)
     upload_path: Path | None = None
     upload_name: str | None = None
+    folder_id: str | None = None
+    folder_sub: str = ""
+    claimed_ino: int | None = None
+    claimed_dev: int | None = None
+    resolved_at: datetime | None = None
 
     @property
     def settled(self) -> bool:

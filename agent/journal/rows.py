@@ -57,7 +57,10 @@ def _fulfillment_items(value: str) -> tuple[tuple[str, str], ...]:
 
 
 def entry_from_row(found: sqlite3.Row) -> Entry:
+    """An :class:`Entry` from a row (of either format: the first lacks the later columns)."""
     row = dict(zip(found.keys(), found, strict=True))  # a Row looks names up one by one
+    column = row.get
+
     return Entry(
         id=int(row["id"]),
         step=Step(row["step"]),
@@ -83,11 +86,16 @@ def entry_from_row(found: sqlite3.Row) -> Entry:
         last_error=row["last_error"],
         created_at=from_ts(row["created_at"]),
         updated_at=from_ts(row["updated_at"]),
-        parent_id=row["parent_id"],
-        part_number=row["part_number"],
-        scan=dict(json.loads(row["scan"] or "{}")),
-        upload_path=_path(row["upload_path"]),
-        upload_name=row["upload_name"],
+        parent_id=column("parent_id"),
+        part_number=column("part_number"),
+        scan=dict(json.loads(column("scan") or "{}")),
+        upload_path=_path(column("upload_path")),
+        upload_name=column("upload_name"),
+        folder_id=column("folder_id"),
+        folder_sub=column("folder_sub") or "",
+        claimed_ino=column("claimed_ino"),
+        claimed_dev=column("claimed_dev"),
+        resolved_at=from_ts(column("resolved_at")),
     )
 
 

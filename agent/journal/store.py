@@ -24,7 +24,14 @@ Rules the journal enforces, so that a bug cannot make the agent repeat server wo
 - ``attempts`` counts every failed try of the entry (it is not reset by ``advance``), so
   the engine's retry budget also bounds loops such as expire → re-create → expire.
 
+- a file settled as done leaves the hot rows in the same transaction (it is archived,
+  and counted in ``totals``); a failed one stays hot while its file waits in ``failed/``
+  and is archived by :meth:`resolve` once it left (retried, deleted, moved away): so the
+  rows the agent reads on its steady path are the work at hand, whatever its history.
+
 Thread-safe: one connection guarded by a lock (SQLite serialises writers anyway).
+:attr:`Journal.changes` counts the commits, so a status that depends on the journal is
+computed again only when it changed.
 Messages are passed through :func:`agent.journal.redact.redact` before they are stored.
 
 Durability per commit (WAL). Every commit survives a killed agent: it is in the
@@ -75,7 +82,7 @@ from agent.journal.group_sync import GroupSync
 from agent.journal.records import Entry, FolderCounts, NewPart, Outcome, Step
 from agent.journal.redact import redact
 from agent.journal.rows import entry_from_row, rd_json, to_ts, utc_now
-from agent.journal.schema import connect, migrate
+from agent.journal.schema import SCHEMA_VERSION, connect, migrate
 from agent.journal.status import count_by_folder
 
 log = logging.getLogger(__name__)
@@ -92,8 +99,10 @@ LAZY = "NORMAL"
 # Which results each step may record (others are a programming error).
 _STEP_RESULTS: dict[Step, frozenset[str]] = {
     Step.SEEN: frozenset({"size", "mtime_ns"}),
-    Step.STABLE: frozenset({"claimed_path", "size", "mtime_ns"}),
-    Step.HASHED: frozenset({"claimed_path", "size", "mtime_ns", "sha256"}),
+    Step.STABLE: frozenset({"claimed_path", "claimed_ino", "claimed_dev", "size", "mtime_ns"}),
+    Step.HASHED: frozenset(
+        {"claimed_path", "claimed_ino", "claimed_dev", "size", "mtime_ns", "sha256"}
+    ),
     Step.CREATED: frozenset({"document_id", "form_expires_at"}),
     Step.UPLOADED: frozenset(),
     Step.VERIFIED: frozenset(),
@@ -121,6 +130,7 @@ class Journal:
         self._lock = threading.RLock()
         self._clock = clock
         self._sync = DURABLE  # what schema.connect set
+        self._changes = 0
         self.path = path
         self._wal_fd = _open_wal(conn)
         self._group: GroupSync | None = None
@@ -138,6 +148,11 @@ class Journal:
         """How many syncs of the write-ahead log made commits durable (group commits)."""
         return 0 if self._group is None else self._group.syncs
 
+    @property
+    def changes(self) -> int:
+        """How many transactions this journal committed since it was opened."""
+        return self._changes
+
     @classmethod
     def open(cls, path: Path, *, clock: Clock = utc_now) -> Journal:
         """Open (creating or upgrading) the journal at ``path``."""
@@ -149,6 +164,9 @@ class Journal:
             raise
         if found == 0:
             log.info("created the journal at %s", path)
+        elif found < SCHEMA_VERSION:
+            log.info("upgraded the journal at %s to format %d", path, SCHEMA_VERSION)
+            conn.execute("PRAGMA shrink_memory")  # the upgrade read every row once
         return cls(conn, path, clock=clock)
 
     def close(self) -> None:
@@ -188,22 +206,35 @@ class Journal:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._changes += 1
             commit = group.committed() if group is not None else 0
         if group is not None and sync == DURABLE:
             group.wait_durable(commit)
 
     def _load(self, conn: sqlite3.Connection, entry_id: int) -> Entry:
-        row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        """A hot row (every row the agent still changes is hot)."""
+        row = conn.execute("SELECT * FROM hot WHERE id = ?", (entry_id,)).fetchone()
         if row is None:
+            if conn.execute("SELECT 1 FROM archive WHERE id = ?", (entry_id,)).fetchone():
+                raise ValueError(f"entry {entry_id} is settled (archived)")
             raise KeyError(f"no journal entry {entry_id}")
         return entry_from_row(row)
 
     def _update(self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         columns = dict(values, updated_at=to_ts(self._clock()))
         assignments = ", ".join(f"{name} = ?" for name in columns)
-        conn.execute(
-            f"UPDATE entries SET {assignments} WHERE id = ?", (*columns.values(), entry_id)
-        )
+        conn.execute(f"UPDATE hot SET {assignments} WHERE id = ?", (*columns.values(), entry_id))
+
+    def _archive(self, conn: sqlite3.Connection, entry: Entry) -> None:
+        """Move a settled row out of the hot ones (and count it when done)."""
+        conn.execute("INSERT INTO archive SELECT * FROM hot WHERE id = ?", (entry.id,))
+        conn.execute("DELETE FROM hot WHERE id = ?", (entry.id,))
+        if entry.outcome is Outcome.DONE:
+            conn.execute(
+                "INSERT INTO totals (folder_key, outcome, count) VALUES (?, 'done', 1) "
+                "ON CONFLICT (folder_key, outcome) DO UPDATE SET count = count + 1",
+                (entry.folder_key,),
+            )
 
     def begin(
         self,
@@ -218,11 +249,16 @@ class Journal:
         file_name: str | None = None,
         size: int | None = None,
         mtime_ns: int | None = None,
+        folder_id: str | None = None,
+        folder_sub: str = "",
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
     ) -> Entry:
         """A new entry for a file at ``source`` (where the user put it).
 
         ``step`` is SEEN or STABLE (a file claimed right away); ``file_name`` defaults to
         the source's name. ``needs_routing`` marks an inbox file no rule matched.
+        ``folder_id`` / ``folder_sub`` / ``claimed_*``: see :class:`Entry`.
         """
         if step not in (Step.SEEN, Step.STABLE):
             raise ValueError(f"an entry begins at SEEN or STABLE, not {step.name}")
@@ -230,10 +266,10 @@ class Journal:
         with self._write(LAZY) as conn:  # lost: the claim is adopted again as an orphan
             cursor = conn.execute(
                 """
-                INSERT INTO entries (step, source_path, claimed_path, folder_key, workflow_id,
+                INSERT INTO hot (step, source_path, claimed_path, folder_key, workflow_id,
                     required_document_ids, needs_routing, file_name, size, mtime_ns,
-                    created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    folder_id, folder_sub, claimed_ino, claimed_dev, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     step.value,
@@ -246,11 +282,93 @@ class Journal:
                     file_name or source.name,
                     size,
                     mtime_ns,
+                    folder_id,
+                    folder_sub,
+                    claimed_ino,
+                    claimed_dev,
                     now,
                     now,
                 ),
             )
             entry_id = int(cursor.lastrowid or 0)
+            return self._load(conn, entry_id)
+
+    def take_over(
+        self,
+        source: Path,
+        earlier: Entry,
+        *,
+        folder_key: str,
+        claimed: Path,
+        folder_id: str | None = None,
+        folder_sub: str = "",
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
+    ) -> Entry:
+        """A new entry resuming what another agent's journal recorded for a file whose
+        claim this agent took over: its step and results (hash, document id,
+        fulfillments), so that no finished step is done again."""
+        if earlier.settled:
+            raise ValueError(f"the other agent's entry {earlier.id} is settled already")
+        entry = self.begin(
+            source,
+            folder_key=folder_key,
+            claimed=claimed,
+            step=Step.STABLE,
+            workflow_id=earlier.workflow_id,
+            required_document_ids=earlier.required_document_ids,
+            file_name=earlier.file_name,
+            size=earlier.size,
+            mtime_ns=earlier.mtime_ns,
+            folder_id=folder_id,
+            folder_sub=folder_sub,
+            claimed_ino=claimed_ino,
+            claimed_dev=claimed_dev,
+        )
+        if earlier.step <= Step.STABLE:
+            return entry
+        with self._write(DURABLE) as conn:  # document and fulfillment ids: never twice
+            self._update(
+                conn,
+                entry.id,
+                {
+                    "step": earlier.step.value,
+                    "sha256": earlier.sha256,
+                    "document_id": earlier.document_id,
+                    "form_expires_at": to_ts(earlier.form_expires_at),
+                    "fulfillments": json.dumps(dict(earlier.fulfillments), sort_keys=True),
+                    "attempts": earlier.attempts,
+                    "last_error": earlier.last_error,
+                },
+            )
+            return self._load(conn, entry.id)
+
+    def relocate(
+        self,
+        entry_id: int,
+        *,
+        claimed_path: Path,
+        source_path: Path | None = None,
+        folder_sub: str | None = None,
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
+    ) -> Entry:
+        """The claimed file is now at ``claimed_path``: its folder was renamed or moved, or
+        the file was renamed inside ``.processing/``. ``source_path`` is where it goes
+        back to (its folder's current place)."""
+        values: dict[str, Any] = {"claimed_path": str(claimed_path)}
+        if source_path is not None:
+            values["source_path"] = str(source_path)
+        if folder_sub is not None:
+            values["folder_sub"] = folder_sub
+        if claimed_ino is not None:
+            values["claimed_ino"] = claimed_ino
+            values["claimed_dev"] = claimed_dev
+        with self._write(LAZY) as conn:  # lost: the file is looked for again
+            entry = self._load(conn, entry_id)
+            if entry.settled:
+                raise ValueError(f"entry {entry_id} is settled")
+            self._update(conn, entry_id, values)
             return self._load(conn, entry_id)
 
     def advance(
@@ -259,6 +377,8 @@ class Journal:
         step: Step,
         *,
         claimed_path: Path | None = None,
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
         size: int | None = None,
         mtime_ns: int | None = None,
         sha256: str | None = None,
@@ -278,6 +398,8 @@ class Journal:
             name: value
             for name, value in (
                 ("claimed_path", claimed_path),
+                ("claimed_ino", claimed_ino),
+                ("claimed_dev", claimed_dev),
                 ("size", size),
                 ("mtime_ns", mtime_ns),
                 ("sha256", sha256),
@@ -417,7 +539,8 @@ class Journal:
         """The file is in done/ or failed/ (``final_path``): nothing more to do for it.
 
         ``duplicate_of`` names the document that already holds the same content when the
-        file was not uploaded again.
+        file was not uploaded again. A done file's row is archived at once; a failed one
+        stays hot while its file is in failed/ (none: archived too, nothing waits there).
         """
         # Lost, a LINKED file settled as done is found in done/ by its receipt at start
         # (its VERIFIED is durable with LINKED). Any other would be taken for a file
@@ -442,9 +565,27 @@ class Journal:
                     "message": redact(message),
                     "duplicate_of": duplicate_of,
                     "next_attempt_at": None,
+                    "resolved_at": (
+                        to_ts(self._clock())
+                        if outcome is Outcome.FAILED and final_path is None
+                        else None
+                    ),
                 },
             )
-            return self._load(conn, entry_id)
+            settled = self._load(conn, entry_id)
+            if outcome is Outcome.DONE or final_path is None:
+                self._archive(conn, settled)
+            return settled
+
+    def resolve(self, entry_id: int) -> None:
+        """A failed file left failed/ (retried, deleted or moved away): it needs the user
+        no more, and its row is archived."""
+        with self._write(LAZY) as conn:  # lost: found to have left again
+            entry = self._load(conn, entry_id)
+            if not entry.settled or entry.outcome is not Outcome.FAILED:
+                raise ValueError(f"entry {entry_id} is not a failed one")
+            self._update(conn, entry_id, {"resolved_at": to_ts(self._clock())})
+            self._archive(conn, self._load(conn, entry_id))
 
     def forget(self, entry_id: int) -> None:
         """Drop an entry whose file went away before any work on the server (≤ STABLE)."""
@@ -454,7 +595,7 @@ class Journal:
                 raise ValueError(
                     f"entry {entry_id} is at {entry.step.name}; settle it instead of forgetting"
                 )
-            conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+            conn.execute("DELETE FROM hot WHERE id = ?", (entry_id,))
 
     # -- scanned stacks and converted files ---------------------------------------------
 
@@ -494,7 +635,7 @@ class Journal:
             for part in parts:
                 conn.execute(
                     """
-                    INSERT INTO entries (step, source_path, claimed_path, folder_key,
+                    INSERT INTO hot (step, source_path, claimed_path, folder_key,
                         workflow_id, required_document_ids, file_name, parent_id,
                         part_number, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -556,13 +697,16 @@ class Journal:
             ]
 
     def get(self, entry_id: int) -> Entry | None:
-        found = self._select("SELECT * FROM entries WHERE id = ?", (entry_id,))
+        """Any entry by id, archived ones too."""
+        found = self._select("SELECT * FROM hot WHERE id = ?", (entry_id,)) or self._select(
+            "SELECT * FROM archive WHERE id = ?", (entry_id,)
+        )
         return found[0] if found else None
 
     def find_by_claimed(self, path: Path) -> Entry | None:
         """The unsettled entry whose file is claimed at ``path``."""
         found = self._select(
-            "SELECT * FROM entries WHERE claimed_path = ? AND step <> 'settled' "
+            "SELECT * FROM hot WHERE claimed_path = ? AND step <> 'settled' "
             "ORDER BY id DESC LIMIT 1",
             (str(path),),
         )
@@ -571,7 +715,7 @@ class Journal:
     def find_by_source(self, path: Path) -> Entry | None:
         """The unsettled entry of a file seen at ``path`` (not yet claimed, or claimed)."""
         found = self._select(
-            "SELECT * FROM entries WHERE source_path = ? AND step <> 'settled' "
+            "SELECT * FROM hot WHERE source_path = ? AND step <> 'settled' "
             "ORDER BY id DESC LIMIT 1",
             (str(path),),
         )
@@ -579,16 +723,24 @@ class Journal:
 
     def unsettled(self) -> list[Entry]:
         """Every entry not settled yet, oldest first — what a restart resumes."""
-        return self._select("SELECT * FROM entries WHERE step <> 'settled' ORDER BY id")
+        return self._select("SELECT * FROM hot WHERE step <> 'settled' ORDER BY id")
+
+    def failed_waiting(self) -> list[Entry]:
+        """Failed entries whose file may still wait in failed/ for the user, oldest first."""
+        return self._select(
+            "SELECT * FROM hot WHERE step = 'settled' AND outcome = 'failed' ORDER BY id"
+        )
 
     def settled(self, outcome: Outcome, limit: int) -> list[Entry]:
         """The last ``limit`` files settled with ``outcome`` that went to a folder (done/,
         failed/), newest first — what a tray lists."""
-        return self._select(
-            "SELECT * FROM entries WHERE step = 'settled' AND outcome = ? "
-            "AND final_path IS NOT NULL ORDER BY id DESC LIMIT ?",
-            (outcome.value, limit),
-        )
+        where = "WHERE step = 'settled' AND outcome = ? AND final_path IS NOT NULL"
+        found: list[Entry] = []
+        for table in ("hot", "archive"):  # each read newest first by its id: no full scan
+            found += self._select(
+                f"SELECT * FROM {table} {where} ORDER BY id DESC LIMIT ?", (outcome.value, limit)
+            )
+        return sorted(found, key=lambda e: e.id, reverse=True)[:limit]
 
     def find_uploaded(
         self,
@@ -606,19 +758,20 @@ class Journal:
         limits the search to one workflow.
         """
         wanted = set(required_document_ids)
-        sql = (
-            "SELECT * FROM entries WHERE sha256 = ? AND document_id IS NOT NULL "
-            "AND duplicate_of IS NULL "
+        where = (
+            "WHERE sha256 = ? AND document_id IS NOT NULL AND duplicate_of IS NULL "
             "AND (step IN ('verified', 'linked') OR (step = 'settled' AND outcome = 'done'))"
         )
         params: list[Any] = [sha256]
         if workflow_id is not None:
-            sql += " AND workflow_id = ?"
+            where += " AND workflow_id = ?"
             params.append(workflow_id)
         if exclude_id is not None:
-            sql += " AND id <> ?"
+            where += " AND id <> ?"
             params.append(exclude_id)
-        for entry in self._select(sql + " ORDER BY id", params):
+        found = self._select(f"SELECT * FROM archive {where}", params)
+        found += self._select(f"SELECT * FROM hot {where}", params)
+        for entry in sorted(found, key=lambda e: e.id):
             if wanted <= set(entry.fulfillments):
                 return entry
         return None

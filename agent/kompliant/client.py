@@ -99,7 +99,12 @@ class KompliantClient:
     # ------------------------------------------------------------------ plumbing
 
     def _call(self, method: str, params: Mapping[str, Any], *, idempotent: bool) -> Envelope:
-        return self._pacer.call(lambda: self._send(method, params, idempotent), what=method)
+        try:
+            return self._pacer.call(lambda: self._send(method, params, idempotent), what=method)
+        except AgentError as err:
+            if err.method is None:
+                err.method = method  # which call failed, for a status that says so
+            raise
 
     def _send(self, method: str, params: Mapping[str, Any], idempotent: bool) -> Envelope:
         started = time.monotonic()

@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from agent.atomic import write_atomically
-from agent.decide.markers import FolderKind
+from agent.decide.markers import FolderKind, still_marked, write_in
 from agent.decide.tree import FolderTree
 from agent.owned_names import AGENT_OWNED
 from agent.review.state import (
@@ -60,8 +59,15 @@ def notice_text(names: Sequence[str], state: RequirementState, at: str) -> str:
     )
 
 
-def show_states(tree: FolderTree, reviews: Sequence[WorkflowReview], at: str) -> list[Path]:
-    """Put the right notice in every requirement and combined folder; the notices written.
+def show_states(
+    tree: FolderTree,
+    reviews: Sequence[WorkflowReview],
+    at: str,
+    *,
+    only: Collection[tuple[str, str]] | None = None,
+) -> list[Path]:
+    """Put the right notice in every requirement and combined folder (or only in those of
+    the (workflow id, required document id) pairs in ``only``); the notices written.
 
     A folder whose required documents were never checked keeps what it has.
     """
@@ -72,6 +78,10 @@ def show_states(tree: FolderTree, reviews: Sequence[WorkflowReview], at: str) ->
     for folder, marker in sorted(tree.folders.items()):
         if marker.kind not in (FolderKind.REQUIREMENT, FolderKind.COMBINED):
             continue
+        if only is not None and not any(
+            (marker.workflow_id, rd) in only for rd in marker.required_document_ids
+        ):
+            continue
         found = [by_rd.get((marker.workflow_id, rd)) for rd in marker.required_document_ids]
         known = [r for r in found if r is not None]
         if not known:
@@ -79,14 +89,18 @@ def show_states(tree: FolderTree, reviews: Sequence[WorkflowReview], at: str) ->
         state = folder_state([r.state for r in known])
         if state is RequirementState.UNKNOWN:
             continue
-        path = _show(folder, state, [r.name for r in known], at)
+        path = _show(folder, marker.folder_id, state, [r.name for r in known], at)
         if path is not None:
             written.append(path)
     return written
 
 
-def _show(folder: Path, state: RequirementState, names: Sequence[str], at: str) -> Path | None:
+def _show(
+    folder: Path, folder_id: str, state: RequirementState, names: Sequence[str], at: str
+) -> Path | None:
     wanted = NOTICE_FOR_STATE.get(state)
+    if not still_marked(folder, folder_id):
+        return None  # renamed, moved or deleted since the tree was read: never re-created
     try:
         for name in AGENT_OWNED.status_notices - {wanted}:
             with contextlib.suppress(FileNotFoundError):
@@ -94,7 +108,7 @@ def _show(folder: Path, state: RequirementState, names: Sequence[str], at: str) 
         if wanted is None or (folder / wanted).exists():
             return None
         path = folder / wanted
-        write_atomically(path, notice_text(names, state, at).encode("utf-8"))
+        write_in(folder, wanted, notice_text(names, state, at).encode("utf-8"))
     except OSError as error:
         log.warning("cannot write the status notice in %s: %s", folder, error)
         return None
@@ -120,7 +134,7 @@ def note_rejections(
         return []
     written: list[Path] = []
     for folder, marker in sorted(tree.folders.items()):
-        if marker.workflow_id != workflow_id:
+        if marker.workflow_id != workflow_id or not still_marked(folder, marker.folder_id):
             continue
         done = folder / AGENT_OWNED.done_dir
         for receipt in _receipts(done):
@@ -139,7 +153,7 @@ def note_rejections(
                     file_name, names.get(rd_id, rd_id), rd_id, fulfillment_id, folder, at
                 )
                 try:
-                    write_atomically(note, body.encode("utf-8"))
+                    write_in(done, note.name, body.encode("utf-8"))
                 except OSError as error:
                     log.warning("cannot write %s: %s", note, error)
                     continue

@@ -131,10 +131,29 @@ class ReviewKeeper:
             changes.append(ReviewChange(before, after, newly_rejected(before, after)))
         return workflow, rds, changes
 
-    def publish(self, tree: FolderTree | None, changes: Sequence[ReviewChange] = ()) -> None:
-        """Show the stored states in the folders and announce the new rejections."""
+    def publish(
+        self,
+        tree: FolderTree | None,
+        changes: Sequence[ReviewChange] = (),
+        *,
+        only_changed: bool = False,
+    ) -> None:
+        """Show the stored states in the folders and announce the new rejections.
+
+        ``only_changed``: the notices of the required documents whose state moved, and no
+        others — a check that changed nothing writes nothing, whatever the tree's size.
+        """
         if tree is not None:
-            show_states(tree, self.reviews(tree.config), self._now().isoformat())
+            moved = {
+                (c.after.workflow_id, c.after.required_document_id) for c in changes if c.changed
+            }
+            if moved or not only_changed:
+                show_states(
+                    tree,
+                    self.reviews(tree.config),
+                    self._now().isoformat(),
+                    only=moved if only_changed else None,
+                )
         for change in changes:
             if change.changed and change.before is not None:
                 log.info(

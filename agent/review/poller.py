@@ -78,7 +78,7 @@ class ReviewPoller:
                 log.warning("cannot keep the review states: %s", error)
                 self.schedule.failed(key)
         if changes:
-            self.keeper.publish(tree, changes)
+            self.keeper.publish(tree, changes, only_changed=True)
 
     def republish(self, tree: FolderTree) -> None:
         """Show the stored states again (after a refresh marked something ENDED/INACTIVE)."""

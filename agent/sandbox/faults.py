@@ -31,6 +31,7 @@ class FaultAction(StrEnum):
     DROP_BEFORE_PROCESSING = "drop_before_processing"
     DROP_AFTER_PROCESSING = "drop_after_processing"
     NON_JSON_502 = "non_json_502"
+    HANG = "hang"  # answered as usual, after ``seconds`` (a server that does not answer)
 
     @property
     def after_processing(self) -> bool:
@@ -43,15 +44,21 @@ class ScriptStep:
     action: FaultAction
     count: int = 1
     retry_after: float | None = None
+    seconds: float | None = None  # how long a ``hang`` holds the answer back
 
     def matches(self, method: str) -> bool:
         return self.method in ("*", method) and not (self.method == "*" and method == UPLOAD)
+
+
+#: How long a ``hang`` holds an answer back when its step names no ``seconds``.
+HANG_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Fault:
     action: FaultAction
     retry_after: float | None = None
+    seconds: float = HANG_SECONDS
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,12 @@ def script_from_json(raw: Sequence[Any]) -> list[ScriptStep]:
             isinstance(retry_after, bool) or not isinstance(retry_after, int | float)
         ):
             raise FaultSettingsError(f"script[{index}].retry_after must be a number")
-        steps.append(ScriptStep(method, action, count, retry_after))
+        seconds = item.get("seconds")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0
+        ):
+            raise FaultSettingsError(f"script[{index}].seconds must be a number of at least 0")
+        steps.append(ScriptStep(method, action, count, retry_after, seconds))
     return steps
 
 
@@ -171,7 +183,8 @@ class FaultPlan:
                     retry_after = step.retry_after
                     if step.action is FaultAction.HTTP_429 and retry_after is None:
                         retry_after = self.settings.retry_after
-                    return Fault(step.action, retry_after)
+                    seconds = HANG_SECONDS if step.seconds is None else float(step.seconds)
+                    return Fault(step.action, retry_after, seconds)
             s = self.settings
             if method == UPLOAD and not s.on_upload:
                 return None

@@ -103,6 +103,9 @@ class RequestHandler(HttpIO):
             return
         fault = sandbox.faults.decide(method) if method in METHODS and verb == "POST" else None
         delay = sandbox.faults.latency_s(method)
+        if fault is not None and fault.action is FaultAction.HANG:
+            delay += fault.seconds  # then answered as usual
+            fault = None
         if delay:
             time.sleep(delay)
         if fault is not None and not fault.action.after_processing:
@@ -132,6 +135,9 @@ class RequestHandler(HttpIO):
         stream, length = self._body_stream()
         fault = sandbox.faults.decide(UPLOAD)
         delay = sandbox.faults.latency_s(UPLOAD)
+        if fault is not None and fault.action is FaultAction.HANG:
+            delay += fault.seconds
+            fault = None
         if delay:
             time.sleep(delay)
         if fault is not None and not fault.action.after_processing:

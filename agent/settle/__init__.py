@@ -2,8 +2,10 @@
 
 Public face:
 
-- :func:`claim` / :func:`release` / :func:`stale_claims` / :func:`adopt` — the hidden
-  ``.processing/`` folder beside a file (:mod:`agent.settle.claim`);
+- :func:`claim` / :func:`release` / :func:`adopt` — the hidden ``.processing/`` folder
+  beside a file (:mod:`agent.settle.claim`);
+- :func:`heartbeat` / :func:`judge` / :func:`stale_claims` / :class:`LeaseWatch` — whether
+  a claim's owner is still there (:mod:`agent.settle.liveness`);
 - :func:`settle_done` / :func:`settle_failed` / :func:`retry_failed` / :func:`find_done` with
   :class:`DoneRecord` and :class:`Fulfilled` (:mod:`agent.settle.outcome`);
 - :class:`ProfileLock` / :class:`AlreadyRunning` (:mod:`agent.settle.lock`);
@@ -23,12 +25,24 @@ from agent.settle.claim import (
     claims_in,
     current_owner,
     local_owner_alive,
+    read_claim,
     release,
+)
+from agent.settle.find import find_claimed, move_record, remove_record
+from agent.settle.liveness import (
+    DEFAULT_LEASE_SECONDS,
+    HEARTBEAT_SECONDS,
+    Hold,
+    LeaseWatch,
+    heartbeat,
+    judge,
+    lock_free,
     stale_claims,
 )
 from agent.settle.lock import LOCK_FILE, AlreadyRunning, ProfileLock
 from agent.settle.moves import MoveFailed
 from agent.settle.outcome import (
+    ClaimMissing,
     DoneRecord,
     Fulfilled,
     find_done,
@@ -38,21 +52,33 @@ from agent.settle.outcome import (
 )
 
 __all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "HEARTBEAT_SECONDS",
     "LOCK_FILE",
     "AlreadyRunning",
     "Claim",
+    "ClaimMissing",
     "ClaimOwner",
     "DoneRecord",
     "Fulfilled",
+    "Hold",
+    "LeaseWatch",
     "MoveFailed",
     "ProfileLock",
     "adopt",
     "claim",
     "claims_in",
     "current_owner",
+    "find_claimed",
     "find_done",
+    "heartbeat",
+    "judge",
     "local_owner_alive",
+    "lock_free",
+    "move_record",
+    "read_claim",
     "release",
+    "remove_record",
     "retry_failed",
     "settle_done",
     "settle_failed",

@@ -3,8 +3,10 @@
 A file is claimed by renaming it into a hidden ``.processing/`` folder beside it: the
 rename is the lock (when two agents race, the source is gone for the loser, which gets
 None). Next to the claimed file a small owner record, ``<name>.claim.json`` (agent
-instance id, host, pid, process start, claimed_at), tells a restarted agent whose claim
-it is, so that claims left by a dead agent are recovered (:func:`stale_claims`).
+instance id, host, pid, process start, its liveness lock and journal, claimed_at), tells
+every other agent whose claim it is; its modification time is the owner's heartbeat
+(:mod:`agent.settle.liveness`), so that claims left by a dead agent are taken over
+(:func:`agent.settle.liveness.stale_claims`, :func:`adopt`) while the others run.
 
 A claimed file keeps its name unless a file of that name is already being processed;
 then it gets a number (``report (2).pdf``). The original name and place are in the
@@ -23,12 +25,13 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.atomic import write_atomically
 from agent.owned_names import AGENT_OWNED
+from agent.settle.lock import held_alive_lock
 from agent.settle.moves import (
     move_failed,
     move_to_free_name,
@@ -40,11 +43,6 @@ log = logging.getLogger(__name__)
 
 _RECORD_KIND = "kompliant-agent claim"
 
-#: Claims of another host are taken over when older than this (its agent cannot be asked).
-OTHER_HOST_AGE = timedelta(hours=1)
-#: A claimed file without a record is left alone this long (its owner may be writing it).
-ORPHAN_GRACE = timedelta(minutes=2)
-
 
 @dataclass(frozen=True)
 class ClaimOwner:
@@ -52,12 +50,17 @@ class ClaimOwner:
 
     ``process_start`` tells a live process from a later one that reuses the pid: on
     Linux the boot id and start time of the process; empty where it is not known.
+    ``lock`` is a file the owner holds locked for its whole life (free once it is gone,
+    however it ended); ``journal`` its journal, where an agent taking the claim over on
+    the same host reads how far the file got. Both empty where not known.
     """
 
     instance_id: str
     host: str
     pid: int
     process_start: str
+    lock: str = ""
+    journal: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,12 +143,22 @@ def local_owner_alive(owner: ClaimOwner) -> bool:
 _INSTANCE_ID = uuid.uuid4().hex
 
 
-def current_owner() -> ClaimOwner:
+def current_owner(*, lock: str = "", journal: str = "") -> ClaimOwner:
+    """This process as a claim owner (``lock`` / ``journal``: see :class:`ClaimOwner`);
+    ``lock`` defaults to the liveness lock this process holds."""
     pid = os.getpid()
-    return ClaimOwner(_INSTANCE_ID, socket.gethostname(), pid, process_start(pid))
+    return ClaimOwner(
+        _INSTANCE_ID,
+        socket.gethostname(),
+        pid,
+        process_start(pid),
+        lock=lock or held_alive_lock(),
+        journal=journal,
+    )
 
 
-def _record_text(claim: Claim) -> str:
+def record_text(claim: Claim) -> str:
+    """The owner record's text for ``claim`` (pure)."""
     assert claim.owner is not None and claim.claimed_at is not None
     record: dict[str, Any] = {
         "kind": _RECORD_KIND,
@@ -154,9 +167,17 @@ def _record_text(claim: Claim) -> str:
         "host": claim.owner.host,
         "pid": claim.owner.pid,
         "process_start": claim.owner.process_start,
+        "lock": claim.owner.lock,
+        "journal": claim.owner.journal,
         "claimed_at": claim.claimed_at.isoformat(),
     }
     return json.dumps(record, indent=2) + "\n"
+
+
+def read_claim(path: Path) -> Claim | None:
+    """The claim on ``path`` as its owner record tells it; None without a readable record."""
+    raw = _read_record(path.with_name(sidecar_name(path.name, AGENT_OWNED.claim_suffix)))
+    return None if raw is None else _claim_from(path, raw)
 
 
 def _read_record(record_path: Path) -> dict[str, Any] | None:
@@ -175,6 +196,8 @@ def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
         host=str(raw.get("host", "")),
         pid=int(raw.get("pid", 0) or 0),
         process_start=str(raw.get("process_start", "")),
+        lock=str(raw.get("lock", "") or ""),
+        journal=str(raw.get("journal", "") or ""),
     )
     try:
         claimed_at: datetime | None = datetime.fromisoformat(str(raw["claimed_at"]))
@@ -187,7 +210,7 @@ def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
 
 def _write_record(claim: Claim, *, durable: bool = True) -> None:
     """Write the owner record in place of any earlier one (we own the claim)."""
-    write_atomically(claim.record_path, _record_text(claim), durable=durable)
+    write_atomically(claim.record_path, record_text(claim), durable=durable, make_folder=False)
 
 
 def claim(
@@ -261,41 +284,6 @@ def claims_in(folder: Path) -> list[Claim]:
     return found
 
 
-def stale_claims(
-    folder: Path,
-    *,
-    is_alive: Callable[[ClaimOwner], bool] = local_owner_alive,
-    host: str | None = None,
-    now: datetime | None = None,
-    other_host_age: timedelta = OTHER_HOST_AGE,
-    orphan_grace: timedelta = ORPHAN_GRACE,
-) -> list[Claim]:
-    """Claims in ``folder`` whose owner is gone, to recover with :func:`adopt` or
-    :func:`release`.
-
-    Same host: ``is_alive(owner)`` is false. Another host (a shared folder): the claim is
-    older than ``other_host_age``. No record: the file has been there longer than
-    ``orphan_grace`` (its claimer died between the rename and the record).
-    """
-    here = host if host is not None else socket.gethostname()
-    at = now or datetime.now(UTC)
-    stale = []
-    for found in claims_in(folder):
-        if found.owner is None or found.claimed_at is None:
-            try:
-                changed = datetime.fromtimestamp(found.path.stat().st_ctime, tz=UTC)
-            except FileNotFoundError:
-                continue
-            if at - changed >= orphan_grace:
-                stale.append(found)
-        elif found.owner.host == here:
-            if not is_alive(found.owner):
-                stale.append(found)
-        elif at - found.claimed_at >= other_host_age:
-            stale.append(found)
-    return stale
-
-
 def adopt(
     stale: Claim,
     *,
@@ -330,7 +318,7 @@ def adopt(
         except FileExistsError:
             return None
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(_record_text(taken))
+            handle.write(record_text(taken))
             handle.flush()
             os.fsync(handle.fileno())
     if not stale.path.exists():

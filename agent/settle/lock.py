@@ -5,6 +5,11 @@ held on an open file for the life of the process. The OS drops it when the proce
 ends in any way — also after SIGKILL or a power cut — so a stale lock never blocks a
 restart; the file left behind is harmless. The file's text names the holder (pid,
 host, start time) so a second agent can tell the user which process runs.
+
+Beside it the holder keeps a second file locked, ``agent.alive``: the liveness lock its
+claims name (:mod:`agent.settle.liveness`). Other agents on this host try it with a
+shared, non-blocking lock to learn whether the claim's owner still runs; a separate file,
+so that such a look never makes a starting agent think the profile is taken.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from agent.errors import CannotSucceed
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "agent.lock"
+ALIVE_FILE = "agent.alive"
 _WINDOWS_LOCK_OFFSET = 1 << 20  # lock a byte past the text, so others can still read it
 
 
@@ -62,12 +68,44 @@ def _read_holder(path: Path) -> dict[str, object]:
     return raw if isinstance(raw, dict) else {}
 
 
+_held_alive: list[str] = []  # the liveness lock this process holds, if any
+
+
+def held_alive_lock() -> str:
+    """The liveness lock file this process holds ("" when it holds none)."""
+    return _held_alive[-1] if _held_alive else ""
+
+
+def _lock_alive(state_dir: Path) -> tuple[str, int | None]:
+    """Hold ``agent.alive`` exclusively (waiting out a look by another agent)."""
+    path = state_dir / ALIVE_FILE
+    if sys.platform == "win32":
+        return "", None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        log.warning("cannot create the liveness lock %s: %s", path, error)
+        return "", None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as error:
+        os.close(fd)
+        log.warning("cannot lock %s: %s", path, error)
+        return "", None
+    return str(path), fd
+
+
 class ProfileLock:
     """The held lock; :meth:`release` (or leaving the ``with`` block) lets it go."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, alive: tuple[str, int | None] = ("", None)) -> None:
         self.path = path
         self._fd: int | None = fd
+        self.alive_path, self._alive_fd = alive
+        if self.alive_path:
+            _held_alive.append(self.alive_path)
 
     @classmethod
     def acquire(cls, state_dir: Path, *, profile: str = "") -> ProfileLock:
@@ -109,7 +147,7 @@ class ProfileLock:
         os.write(fd, holder_text.encode("utf-8"))
         os.fsync(fd)
         log.debug("holding the profile lock %s", path)
-        return cls(path, fd)
+        return cls(path, fd, _lock_alive(state_dir))
 
     @property
     def held(self) -> bool:
@@ -123,6 +161,11 @@ class ProfileLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         os.close(fd)
+        if self._alive_fd is not None:
+            os.close(self._alive_fd)
+            self._alive_fd = None
+        with contextlib.suppress(ValueError):
+            _held_alive.remove(self.alive_path)
 
     def __enter__(self) -> ProfileLock:
         return self

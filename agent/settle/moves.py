@@ -42,8 +42,10 @@ class MoveFailed(RetryLater):
     """The disk refused a move or a write (full, read-only, no permission).
 
     The file stays where it was (claimed in ``.processing/``), so nothing is lost; the
-    agent tries again later.
+    agent tries again later. ``errno`` is the refusal's (ENOSPC: the disk is full).
     """
+
+    errno: int | None = None
 
 
 def _native_rename() -> Callable[[bytes, bytes], int] | None:
@@ -193,7 +195,9 @@ def move_failed(error: OSError, what: str, folder: Path, where_it_stays: Path) -
         action = f"Let the agent write to {folder} (permissions, read-only disk)"
     else:
         action = f"Check that {folder} is reachable and writable"
-    return MoveFailed(
+    failed = MoveFailed(
         f"Could not {what}: {reason}. The file is safe in {where_it_stays}",
         hint=f"{action}; the agent tries again by itself.",
     )
+    failed.errno = error.errno
+    return failed

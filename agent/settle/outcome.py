@@ -40,6 +40,12 @@ from agent.settle.moves import (
 log = logging.getLogger(__name__)
 
 
+class ClaimMissing(FileProblem):
+    """The claimed file is not where it was claimed: its folder (or a folder above it) was
+    renamed or moved, the file was renamed inside ``.processing/``, or it was removed. The
+    engine looks for it again (:mod:`agent.settle.find`) before it says it is gone."""
+
+
 @dataclass(frozen=True)
 class Fulfilled:
     """One fulfillment of the document: which required document, by name and id."""
@@ -121,15 +127,21 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
     name = claimed.source.name
     where = f"move {name} into {target_dir}/"
     if not claimed.path.exists():
-        raise FileProblem(
+        raise ClaimMissing(
             f"{name} disappeared from {claimed.path.parent} before it could be moved to "
             f"{target_dir}/",
             hint=f"If you still have it, put it into {folder} again.",
         )
     try:
         target.mkdir(exist_ok=True)
-        note = write_temp(target, text)
+        note = write_temp(target, text, make_folder=False)
     except OSError as error:
+        if isinstance(error, FileNotFoundError) and not folder.is_dir():
+            raise ClaimMissing(
+                f"{folder} was renamed, moved or deleted before {name} could be moved to "
+                f"{target_dir}/",
+                hint=f"If you still have {name}, put it into its folder again.",
+            ) from error
         raise move_failed(error, where, target, claimed.path) from error
     try:
         final = move_to_free_name(
@@ -138,7 +150,7 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
     except OSError as error:
         note.unlink(missing_ok=True)
         if isinstance(error, FileNotFoundError):
-            raise FileProblem(
+            raise ClaimMissing(
                 f"{name} disappeared from {claimed.path.parent} while it was moved",
                 hint=f"If you still have it, put it into {folder} again.",
             ) from error

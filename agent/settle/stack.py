@@ -13,6 +13,7 @@ like any file (:func:`agent.settle.outcome.settle_failed`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 from collections import Counter
@@ -44,6 +45,8 @@ def work_folder(folder: Path) -> Path:
     """The agent's work folder for stacks found in ``folder`` (created on demand)."""
     work = _work_path(folder)
     with _work_lock:
+        if not folder.is_dir():  # renamed, moved or deleted: never made again
+            raise FileNotFoundError(errno.ENOENT, "the folder is no longer there", str(folder))
         work.mkdir(parents=True, exist_ok=True)
     return work
 

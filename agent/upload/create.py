@@ -30,6 +30,7 @@ from typing import Protocol
 
 from agent.errors import AgentError, AmbiguousRequest, AuthError, CannotSucceed
 from agent.kompliant.models import CreatedDocument, Document
+from agent.upload.verify import hashes_match
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class DocumentApi(Protocol):
     def list_documents(self, subject_record_id: str) -> list[Document]: ...
 
     def delete_document(self, document_id: str) -> None: ...
+
+    def get_document(self, document_id: str) -> Document: ...
 
 
 def utc_now() -> datetime:
@@ -126,6 +129,36 @@ def remove_orphans(
             continue
         removed.append(orphan.document_id)
     return removed
+
+
+def find_uploaded_copy(
+    client: DocumentApi,
+    subject_record_id: str,
+    file_name: str,
+    file_size: int,
+    sha256: str,
+    since: datetime,
+) -> str | None:
+    """A document that already holds exactly this file, uploaded since ``since``: the work
+    of an agent that stopped before it could say so (a claim taken over from an agent
+    whose journal cannot be read). Same name and size, COMPLETED, not deleted, and the
+    same SHA-256 as ``document.get`` reports it. None when there is none.
+    """
+    for doc in client.list_documents(subject_record_id):
+        created = parse_time(doc.created_at)
+        if (
+            doc.file_name != file_name
+            or doc.file_size != file_size
+            or not doc.completed
+            or doc.deleted_at is not None
+            or created is None
+            or created < since
+        ):
+            continue
+        stored = client.get_document(doc.document_id)
+        if stored.hash and hashes_match(stored.hash, sha256):
+            return doc.document_id
+    return None
 
 
 def create_document(

@@ -282,11 +282,19 @@ def _check_unchanged(
     try:
         now = os.stat(path)
     except FileNotFoundError:
-        raise _changed(path, "while it was sent (it was moved or deleted)") from None
+        # Renamed or moved (with its folder, maybe) while it was sent: the caller may find
+        # it again by its inode, and then what was sent stands.
+        moved = _changed(path, "while it was sent (it was moved or deleted)")
+        moved.code = FILE_MOVED
+        raise moved from None
     if now.st_ino != after.st_ino or not identity.same_stat(now):
         raise _changed(path, "while it was sent (it was replaced)")
     if sent_sha256 != identity.sha256:
         raise _changed(path, "while it was sent (its content differs from when it was read)")
+
+
+#: The code of a :class:`FileChanged` for a file that was not at its path after it was sent.
+FILE_MOVED = "FILE_MOVED"
 
 
 def _changed(path: Path, when: str) -> FileChanged:

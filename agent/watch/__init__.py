@@ -2,18 +2,43 @@
 
 The engine wires three pieces: :class:`FolderWatcher` forwards changes, a
 :class:`StabilityTracker` decides when each file is finished, and :func:`is_ignored` (or
-:func:`ignore_under`) keeps temporary files and the agent's own folders out.
+:func:`ignore_under`) keeps temporary files and the agent's own folders out. The names
+load their module when first used (watchdog only for the watcher itself), so the
+commands that only read the config and the status stay quick to start.
 """
 
-from agent.watch.events import EventKind
-from agent.watch.ignore import (
-    ignore_under,
-    is_agent_owned,
-    is_ignored,
-    is_ignored_path,
-)
-from agent.watch.observer import FolderWatcher, RootState
-from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.watch.events import EventKind
+    from agent.watch.ignore import ignore_under, is_agent_owned, is_ignored, is_ignored_path
+    from agent.watch.observer import FolderWatcher, RootState
+    from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
+
+_WHERE = {
+    "EventKind": "agent.watch.events",
+    "ignore_under": "agent.watch.ignore",
+    "is_agent_owned": "agent.watch.ignore",
+    "is_ignored": "agent.watch.ignore",
+    "is_ignored_path": "agent.watch.ignore",
+    "FolderWatcher": "agent.watch.observer",
+    "RootState": "agent.watch.observer",
+    "FileStat": "agent.watch.stability",
+    "StabilitySettings": "agent.watch.stability",
+    "StabilityTracker": "agent.watch.stability",
+    "stat_file": "agent.watch.stability",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(where), name)
+
 
 __all__ = [
     "EventKind",

@@ -189,6 +189,10 @@ class StabilityTracker:
         for tracked in below:
             del self._files[tracked]
 
+    def tracks(self, path: Path) -> bool:
+        """Whether ``path`` is being followed until it is finished."""
+        return path in self._files
+
     def pending(self) -> int:
         """How many files are being watched until they are finished."""
         return len(self._files)

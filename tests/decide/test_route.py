@@ -80,6 +80,34 @@ def test_renaming_a_folder_keeps_its_routing(demo_config: Config) -> None:
     assert decision.folder == renamed
 
 
+def test_a_folder_is_found_again_by_its_id_after_a_rename_or_move(demo_config: Config) -> None:
+    home = demo_config.root / HOME
+    (home / "Bank statements" / "2024" / "jan").mkdir(parents=True)
+    (home / "Bank statements" / "2024" / "jan" / ".processing").mkdir()
+    (home / "Proof of address" / ".processing").mkdir()
+    before = scan(demo_config)
+    bank_dir, bank, sub = before.place(home / "Bank statements" / "2024" / "jan") or (
+        None,
+        None,
+        "",
+    )
+    assert bank_dir == home / "Bank statements" and bank is not None and sub == "2024/jan"
+    assert before.place(demo_config.root) is None
+    assert before.processing == {
+        home / "Bank statements" / "2024" / "jan",
+        home / "Proof of address",
+    }
+
+    (home / "Bank statements").rename(home / "Statements")  # renamed
+    home.rename(demo_config.root / "Acme Ltd")  # and the folder above it too
+    after = scan(demo_config)
+    moved = demo_config.root / "Acme Ltd" / "Statements"
+    assert after.located(bank.folder_id) == [moved]
+    assert after.located(bank.folder_id, sub) == [moved / "2024" / "jan"]
+    assert before.located(bank.folder_id) == [home / "Bank statements"]  # as it was read
+    assert after.located("no-such-id") == []
+
+
 def test_a_folder_moved_out_of_the_root_stops_being_watched(
     demo_config: Config, tmp_path: Path
 ) -> None:

@@ -65,10 +65,11 @@ class Install:
         credentials: Credentials,
         *,
         workers: int = 4,
+        claim_lease: float | None = None,
     ) -> Install:
         home.mkdir(parents=True, exist_ok=True)
         install = cls(home=home, root=root, env=agent_env(home, credentials))
-        install.write_config(workers=workers)
+        install.write_config(workers=workers, claim_lease=claim_lease)
         return install
 
     @property
@@ -79,14 +80,15 @@ class Install:
     def workflow(self) -> Path:
         return self.root / WORKFLOW_FOLDER
 
-    def write_config(self, *, workers: int) -> None:
+    def write_config(self, *, workers: int, claim_lease: float | None = None) -> None:
         """Small stability settings, the shared root, and the combined folder."""
         combined = ", ".join(json.dumps(rd) for rd in FOLDERS[COMBINED])
+        lease = "" if claim_lease is None else f"claim_lease = {claim_lease}\n"
         text = f"""
 [agent]
 root = {json.dumps(str(self.root))}
 workers = {workers}
-
+{lease}
 [stability]
 quiet_seconds = 0.3
 close_confirm_seconds = 0.05
@@ -114,8 +116,15 @@ required_document_ids = [{combined}]
         for name in FOLDERS:
             assert (self.workflow / name).is_dir(), f"add-workflow made no {name!r} folder"
 
-    def start(self) -> AgentProcess:
-        agent = start_agent(self.env, self.home / f"run-{len(self.started):02d}.log")
+    def start(self, *, host: str | None = None) -> AgentProcess:
+        """``run`` in the background; with ``host``, in a UTS namespace of its own whose
+        host name is ``host`` (needs root): to other agents it looks like another machine.
+        ``unshare`` and the shell exec the agent in place, so its pid is the process's."""
+        prefix: list[str] = []
+        if host is not None:
+            prefix = ["unshare", "--uts", "sh", "-c", f'hostname "{host}" && exec "$@"', "-"]
+        log = self.home / f"run-{len(self.started):02d}.log"
+        agent = start_agent(self.env, log, prefix=prefix)
         self.started.append(agent)
         return agent
 
@@ -126,6 +135,19 @@ required_document_ids = [{combined}]
 
     def logs(self, last: int = 3) -> str:
         return "\n".join(f"--- {a.log.name}\n{a.output()}" for a in self.started[-last:])
+
+
+def claims_held(workflow: Path, pid: int) -> list[Path]:
+    """The claim records (in some ``.processing/`` under ``workflow``) of process ``pid``."""
+    held = []
+    for record in workflow.rglob("*" + AGENT_OWNED.claim_suffix):
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("pid") == pid:
+            held.append(record)
+    return held
 
 
 def journal_steps(journal: Path) -> Counter[str]:

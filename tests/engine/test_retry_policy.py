@@ -28,3 +28,12 @@ def test_budget() -> None:
     assert not counts_against_budget(NetworkError("down"))
     assert not counts_against_budget(AmbiguousRequest("maybe"))
     assert not counts_against_budget(Throttled("slow"))
+
+
+def test_kompliant_answering_errors_counts_and_a_full_disk_does_not() -> None:
+    from agent.settle.moves import MoveFailed
+
+    answered = AmbiguousRequest("Kompliant's answer to document.create …", http_status=500)
+    assert counts_against_budget(answered)  # it answers: not a wait for the network
+    assert not counts_against_budget(AmbiguousRequest("no answer", code="NO_ANSWER"))
+    assert not counts_against_budget(MoveFailed("No space left on device"))

@@ -318,8 +318,70 @@ def test_migration_hook_applies_missing_versions(
     Journal.open(path).close()
     later = SCHEMA_VERSION + 1
     monkeypatch.setattr(schema, "SCHEMA_VERSION", later)
-    monkeypatch.setitem(schema.MIGRATIONS, later, ("ALTER TABLE entries ADD COLUMN note TEXT",))
+    monkeypatch.setitem(schema.MIGRATIONS, later, ("ALTER TABLE hot ADD COLUMN note TEXT",))
     with Journal.open(path) as journal:
-        columns = {row[1] for row in journal._conn.execute("PRAGMA table_info(entries)")}
+        columns = {row[1] for row in journal._conn.execute("PRAGMA table_info(hot)")}
         assert "note" in columns
         assert journal._conn.execute("PRAGMA user_version").fetchone()[0] == later
+
+
+def test_settled_done_rows_leave_the_hot_rows_and_stay_readable(journal: Journal) -> None:
+    eid = begin(journal, "a.pdf")
+    run_to_linked(journal, eid, "s1", "d_1", (RD_BANK,))
+    before = journal.changes
+    journal.settle(eid, Outcome.DONE, Path("/x/done/a.pdf"), "uploaded")
+    assert journal.changes == before + 1
+    hot = journal._conn.execute("SELECT COUNT(*) FROM hot").fetchone()[0]
+    assert hot == 0
+    archived = journal.get(eid)
+    assert archived is not None and archived.settled and archived.document_id == "d_1"
+    later = begin(journal, "b.pdf")
+    assert later > eid  # an archived id is never given again
+    found = journal.find_uploaded("s1", [RD_BANK], exclude_id=later)
+    assert found is not None and found.id == eid  # duplicates are found in the archive
+    assert [c.as_dict()["done"] for c in journal.status()] == [1]
+
+
+def test_a_claimed_file_found_elsewhere_is_relocated(journal: Journal) -> None:
+    eid = begin(journal, "a.pdf")
+    journal.advance(
+        eid,
+        Step.STABLE,
+        claimed_path=Path("/w/Bank/.processing/a.pdf"),
+        claimed_ino=7,
+        claimed_dev=1,
+    )
+    moved = journal.relocate(
+        eid,
+        claimed_path=Path("/w/Bank renamed/.processing/a.pdf"),
+        source_path=Path("/w/Bank renamed/a.pdf"),
+    )
+    assert moved.claimed_path == Path("/w/Bank renamed/.processing/a.pdf")
+    assert moved.source_path == Path("/w/Bank renamed/a.pdf")
+    assert (moved.claimed_ino, moved.claimed_dev) == (7, 1)
+    found = journal.find_by_claimed(Path("/w/Bank renamed/.processing/a.pdf"))
+    assert found is not None and found.id == eid
+    journal.settle(eid, Outcome.DONE, Path("/w/Bank renamed/done/a.pdf"), "uploaded")
+    with pytest.raises(ValueError, match="settled"):
+        journal.relocate(eid, claimed_path=Path("/elsewhere"))
+
+
+def test_a_taken_over_claim_resumes_at_the_other_agents_step(
+    tmp_path: Path, journal: Journal
+) -> None:
+    with Journal.open(tmp_path / "theirs.sqlite3") as theirs:
+        eid = begin(theirs, "a.pdf", rds=(RD_BANK, RD_ADDRESS))
+        run_to_linked(theirs, eid, "s1", "d_1", (RD_BANK,))
+        earlier = theirs.get(eid)
+    assert earlier is not None
+    mine = journal.take_over(
+        Path("/w/Bank/a.pdf"),
+        earlier,
+        folder_key=f"{WF}/{RD_BANK}",
+        claimed=Path("/w/Bank/.processing/a.pdf"),
+        folder_id="f1",
+    )
+    assert mine.step is Step.LINKED and mine.document_id == "d_1" and mine.sha256 == "s1"
+    assert mine.fulfillments == {RD_BANK: f"f_d_1_{RD_BANK}"}
+    assert mine.required_document_ids == (RD_BANK, RD_ADDRESS) and mine.folder_id == "f1"
+    assert mine.claimed_path == Path("/w/Bank/.processing/a.pdf")

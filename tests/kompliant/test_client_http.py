@@ -106,6 +106,7 @@ def test_create_dropped_after_the_request_is_ambiguous_and_sent_once() -> None:
         "file_size_in_bytes": 3,
     }
     assert caught.value.code == "NO_ANSWER"
+    assert caught.value.method == "document.create"  # the status names the call
 
 
 def test_a_read_dropped_after_the_request_is_simply_retried() -> None:

@@ -3,11 +3,12 @@ the receipt of a rejected file."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.config import Config
-from agent.decide.markers import FolderKind, Marker
+from agent.decide.markers import MARKER_NAME, FolderKind, Marker, write_marker
 from agent.decide.tree import FolderTree
 from agent.owned_names import AGENT_OWNED
 from agent.review.folders import note_rejections, show_states
@@ -20,8 +21,11 @@ from agent.review.state import (
 
 
 def tree_with(folder: Path, *rds: str) -> FolderTree:
+    """The tree as read with ``folder`` marked (the marker is written when it exists)."""
     kind = FolderKind.COMBINED if len(rds) > 1 else FolderKind.REQUIREMENT
     marker = Marker(kind, "id1", "w_1", "sr_1", tuple(rds), title="Bank")
+    if folder.is_dir():
+        write_marker(folder, marker)
     return FolderTree(root=folder.parent, config=Config(), folders={folder: marker})
 
 
@@ -87,3 +91,27 @@ def test_a_rejection_note_goes_beside_the_receipt_naming_the_fulfillment(tmp_pat
     assert "rejected jan.pdf for Bank (rd_a)" in note and "f_9" in note
     assert (done / "jan.pdf.receipt.txt").read_text(encoding="utf-8") == receipt
     assert note_rejections(tree_with(folder, "rd_a"), "w_1", rejected, {}, at) == []  # once
+
+
+def test_nothing_is_written_where_a_folder_was_renamed_or_deleted(tmp_path: Path) -> None:
+    root = tmp_path / "Kompliant"
+    folder = root / "Demo" / "Bank statements"
+    folder.mkdir(parents=True)
+    tree = tree_with(folder, "rd_a")  # read before the user changes the folders
+    renamed = folder.with_name("Statements")
+    folder.rename(renamed)
+    show_states(tree, reviews(("rd_a", RequirementState.NEEDS_REVIEW)), "now")
+    assert not folder.exists()  # never created again on the old path
+    assert visible(renamed) == []  # and nothing written where the tree did not read it
+
+    (renamed / MARKER_NAME).unlink()  # its marker deleted: an ordinary folder now
+    unmarked = FolderTree(root=root, config=Config(), folders={renamed: tree.folders[folder]})
+    show_states(unmarked, reviews(("rd_a", RequirementState.NEEDS_REVIEW)), "now")
+    assert visible(renamed) == []
+
+    shutil.rmtree(root)  # the whole root deleted
+    show_states(tree, reviews(("rd_a", RequirementState.ACCEPTED)), "now")
+    rejected = {"rd_a": [FulfillmentSeen("f_9", "d_1", "REJECTED")]}
+    at = datetime(2025, 1, 2, tzinfo=UTC)
+    assert note_rejections(tree, "w_1", rejected, {"rd_a": "Bank"}, at) == []
+    assert not root.exists()

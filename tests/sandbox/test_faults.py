@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,25 @@ def test_latency_delays_answers(sandbox: RunningSandbox) -> None:
     assert time.monotonic() - started >= 0.15
 
 
+def test_a_hang_holds_one_methods_answer_back_and_leaves_the_others(
+    sandbox: RunningSandbox,
+) -> None:
+    _script(sandbox, {"method": "meta.checkVersion", "action": "hang", "seconds": 1.5})
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        slow = pool.submit(sandbox_call, sandbox, "meta.checkVersion")
+        while sandbox_admin(sandbox, "faults").json()["script"]:  # taken by the slow call
+            assert time.monotonic() - started < 10
+            time.sleep(0.01)
+        assert sandbox_call(sandbox, "document.create", CREATE).status_code == 200
+        other = time.monotonic() - started
+        assert slow.result(timeout=30).status_code == 200  # answered as usual, late
+        hung = time.monotonic() - started
+    assert other < 1.5 <= hung  # another call went through while it hung
+    stats = sandbox_admin(sandbox, "stats").json()
+    assert stats["by_method"]["meta.checkVersion"] == {"200": 1}
+
+
 def test_upload_faults_only_when_asked(sandbox: RunningSandbox) -> None:
     document = sandbox_call(sandbox, "document.create", CREATE).json()["data"]["document"]
     sandbox_admin(sandbox, "faults", {"rate_5xx": 1.0, "on_upload": False})
@@ -140,6 +160,7 @@ def test_a_scripted_upload_drop_after_processing_still_stores(sandbox: RunningSa
         {"seed": 1.5},
         {"script": [{"method": "document.create", "action": "explode"}]},
         {"script": [{"action": "http_500", "count": 0}]},
+        {"script": [{"action": "hang", "seconds": -1}]},
         {"script": "http_500"},
         {"form_lifetime": 0.5},
         {"hash_encoding": "hex32"},

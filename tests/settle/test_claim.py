@@ -172,8 +172,12 @@ def test_claims_of_a_dead_agent_on_this_host_are_stale(tmp_path: Path) -> None:
 
 def test_claims_of_another_host_go_stale_by_age(tmp_path: Path) -> None:
     other = ClaimOwner("x", "other-host", 1, "")
-    claim(drop(tmp_path, "old.pdf"), owner=other, now=lambda: T0 - timedelta(hours=2))
-    claim(drop(tmp_path, "new.pdf"), owner=other, now=lambda: T0 - timedelta(minutes=5))
+    for name, age in (("old.pdf", timedelta(hours=2)), ("new.pdf", timedelta(minutes=5))):
+        at = T0 - age
+        taken = claim(drop(tmp_path, name), owner=other, now=lambda at=at: at)  # type: ignore[misc]
+        assert taken is not None
+        beat = at.timestamp()
+        os.utime(taken.record_path, (beat, beat))  # its last heartbeat
     found = stale_claims(tmp_path, now=T0, other_host_age=timedelta(hours=1))
     assert [c.path.name for c in found] == ["old.pdf"]
 

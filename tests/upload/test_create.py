@@ -86,3 +86,21 @@ def test_other_errors_are_not_reconciled() -> None:
     with pytest.raises(ServerError):
         create_document(api, SR, "a.pdf", 10, clock=lambda: T0)
     assert api.calls == ["create"]
+
+
+def test_a_copy_another_agent_uploaded_is_found_by_name_size_and_hash() -> None:
+    from agent.upload.create import find_uploaded_copy
+
+    fake = FakeKompliant()
+    sha = "ab" * 32
+    fake.stored_hash = sha
+    fake.statuses = ["COMPLETED"]
+    fake.documents["d_old"] = doc(
+        document_id="d_old", upload_status="COMPLETED", created_at="2025-06-01T11:00:00Z"
+    )
+    fake.documents["d_pending"] = doc(document_id="d_pending")  # not uploaded: not a copy
+    fake.documents["d_other"] = doc(document_id="d_other", upload_status="COMPLETED", file_size=9)
+    assert find_uploaded_copy(fake, SR, "a.pdf", 10, sha, T0) is None  # d_old is too old
+    fake.documents["d_new"] = doc(document_id="d_new", upload_status="COMPLETED")
+    assert find_uploaded_copy(fake, SR, "a.pdf", 10, sha, T0) == "d_new"
+    assert find_uploaded_copy(fake, SR, "a.pdf", 10, "cd" * 32, T0) is None  # other content

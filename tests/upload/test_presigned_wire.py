@@ -17,7 +17,7 @@ from agent.errors import (
 )
 from agent.kompliant.models import PresignedForm
 from agent.upload.identity import identify
-from agent.upload.presigned import check_upload_url, expected_status, send_form
+from agent.upload.presigned import FILE_MOVED, check_upload_url, expected_status, send_form
 from tests.upload.capture import Captured, CaptureServer, capture_server
 
 FIELDS = (
@@ -214,6 +214,29 @@ def test_a_file_truncated_during_the_upload_is_file_changed(
             progress=truncate,
             chunk_size=65536,
         )
+
+
+def test_a_file_renamed_while_it_is_sent_is_said_to_be_moved(
+    tmp_path: Path, server: CaptureServer
+) -> None:
+    path = make_file(tmp_path, 200_000)
+    identity = identify(path)
+
+    def rename(sent: int, total: int) -> None:
+        if sent == 65536:
+            path.rename(path.with_name("renamed.pdf"))
+
+    with pytest.raises(FileChanged) as caught:
+        send_form(
+            PresignedForm(server.url, FIELDS),
+            path,
+            file_name="a.pdf",
+            identity=identity,
+            progress=rename,
+            chunk_size=65536,
+        )
+    assert caught.value.code == FILE_MOVED  # the caller may find it again by its inode
+    assert len(server.requests[0].body) > 200_000  # it was all sent
 
 
 def test_a_file_changed_before_sending_is_not_sent(tmp_path: Path, server: CaptureServer) -> None:
