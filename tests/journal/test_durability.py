@@ -1,7 +1,7 @@
 """Which journal commits are on disk when their method returns, and which only in the OS
 cache.
 
-The rule (agent/journal/store.py, "Durability per commit"): a commit whose loss on power
+The rule (agent/journal/transactions.py, "Durability per commit"): a commit whose loss on power
 failure would let a restart repeat a call Kompliant must see once is durable before its
 method returns; the others are not waited for. Read here from the statements SQLite runs
 and the syncs of the write-ahead log the journal makes, commit by commit. That both
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-import agent.journal.store as store
+import agent.journal.transactions as transactions
 from agent.journal import Journal, Outcome, Step
 
 RD = "rd_BankStatements00000001"
@@ -123,7 +123,7 @@ def test_rewinds_and_settles_short_of_linked_wait_for_the_disk(
 def test_without_a_log_to_sync_the_commits_wait_at_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "_open_wal", lambda conn: None)
+    monkeypatch.setattr(transactions, "_open_wal", lambda conn: None)
     with Journal.open(tmp_path / "journal.sqlite3") as journal:
         assert journal._group is None
         levels = CommitLevels(journal)
