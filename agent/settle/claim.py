@@ -213,6 +213,20 @@ def _write_record(claim: Claim, *, durable: bool = True) -> None:
     write_atomically(claim.record_path, record_text(claim), durable=durable, make_folder=False)
 
 
+def prepare(folder: Path) -> None:
+    """Make ``folder``'s ``.processing/`` ahead of its first claim (when a file arrives).
+
+    A claim renames the file into ``.processing/``; were that folder made by the claim
+    itself, the rename would land in a folder the watcher has not begun to watch yet, and
+    the watcher would hold the move's unmatched half — and every event after it — back for
+    half a second while it looks for the other half. Made when the first file arrives,
+    the folder is watched by the time that file is finished. A folder that refuses it
+    (read-only, full) is left alone: the claim says what is wrong.
+    """
+    with contextlib.suppress(OSError):
+        (folder / AGENT_OWNED.processing_dir).mkdir(exist_ok=True)
+
+
 def claim(
     path: Path,
     *,
