@@ -180,6 +180,22 @@ class Result:
     def sandbox_ms(self) -> float:
         return self.sandbox_cpu * 1000 / self.files
 
+    @classmethod
+    def measured(
+        cls,
+        name: str,
+        window: tuple[int, int, float],
+        cpu: tuple[tuple[float, float], tuple[float, float], float],
+        call_ms: float,
+        calls: dict[str, int],
+    ) -> Result:
+        """From (files, latency, seconds) and (process CPU (user, system) before and
+        after the window, the sandbox's CPU over it)."""
+        (user_before, system_before), (user_after, system_after), sandbox_cpu = cpu
+        system = system_after - system_before
+        user = user_after - user_before
+        return cls(name, *window, user + system, system, sandbox_cpu, call_ms, calls)
+
 
 def probe_latency(sandbox: Sandbox) -> float:
     with MinimalClient(sandbox.env) as client:
@@ -207,15 +223,10 @@ def run_minimal(
     if len(set(fulfillments)) != count:
         raise RuntimeError("the minimal client did not make one fulfillment per file")
     shutil.rmtree(folder, ignore_errors=True)
-    user, system = (a - b for a, b in zip(after, before, strict=True))
-    return Result(
+    return Result.measured(
         "minimal client",
-        count,
-        latency,
-        seconds,
-        user + system,
-        system,
-        sandbox_cpu,
+        (count, latency, seconds),
+        (before, after, sandbox_cpu),
         call_ms,
         sandbox.stats(),
     )
@@ -261,17 +272,8 @@ def run_agent(
         profile = [line for a in attached for line in _detach(a, count)]
         if "threads" in tools:
             profile += cpu_by_thread(agent.pid, threads_before, count)
-    user, system = (a - b for a, b in zip(after, before, strict=True))
-    result = Result(
-        "agent (watching)",
-        count,
-        latency,
-        seconds,
-        user + system,
-        system,
-        sandbox_cpu,
-        call_ms,
-        calls,
+    result = Result.measured(
+        "agent (watching)", (count, latency, seconds), (before, after, sandbox_cpu), call_ms, calls
     )
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))

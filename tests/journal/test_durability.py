@@ -62,6 +62,17 @@ class CommitLevels:
         return levels
 
 
+def linked(journal: Journal, path: Path, digest: str, document: str, fulfillment: str) -> int:
+    """A new entry carried from STABLE to LINKED; its id."""
+    entry = journal.begin(path, folder_key="k", step=Step.STABLE)
+    journal.advance(entry.id, Step.HASHED, sha256=digest)
+    journal.advance(entry.id, Step.CREATED, document_id=document)
+    journal.advance(entry.id, Step.UPLOADED)
+    journal.advance(entry.id, Step.VERIFIED)
+    journal.advance(entry.id, Step.LINKED, fulfillments={RD: fulfillment})
+    return entry.id
+
+
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Journal]:
     opened = Journal.open(tmp_path / "journal.sqlite3")
@@ -109,14 +120,9 @@ def test_rewinds_and_settles_short_of_linked_wait_for_the_disk(
     journal.settle(entry.id, Outcome.DONE, tmp_path / "done" / "a.pdf", "uploaded")
     assert levels.take() == ["FULL"]
 
-    failed = journal.begin(tmp_path / "b.pdf", folder_key="k", step=Step.STABLE)
-    journal.advance(failed.id, Step.HASHED, sha256="bb")
-    journal.advance(failed.id, Step.CREATED, document_id="d_3")
-    journal.advance(failed.id, Step.UPLOADED)
-    journal.advance(failed.id, Step.VERIFIED)
-    journal.advance(failed.id, Step.LINKED, fulfillments={RD: "f_2"})
+    failed = linked(journal, tmp_path / "b.pdf", "bb", "d_3", "f_2")
     levels.take()
-    journal.settle(failed.id, Outcome.FAILED, tmp_path / "failed" / "b.pdf", "moved back")
+    journal.settle(failed, Outcome.FAILED, tmp_path / "failed" / "b.pdf", "moved back")
     assert levels.take() == ["FULL"]  # only a done/ receipt is found again at start
 
 
@@ -127,13 +133,8 @@ def test_without_a_log_to_sync_the_commits_wait_at_commit(
     with Journal.open(tmp_path / "journal.sqlite3") as journal:
         assert journal._group is None
         levels = CommitLevels(journal)
-        entry = journal.begin(tmp_path / "a.pdf", folder_key="k", step=Step.STABLE)
-        journal.advance(entry.id, Step.HASHED, sha256="aa")
-        journal.advance(entry.id, Step.CREATED, document_id="d_1")
-        journal.advance(entry.id, Step.UPLOADED)
-        journal.advance(entry.id, Step.VERIFIED)
-        journal.advance(entry.id, Step.LINKED, fulfillments={RD: "f_1"})
-        journal.settle(entry.id, Outcome.DONE, tmp_path / "done" / "a.pdf", "uploaded")
+        entry = linked(journal, tmp_path / "a.pdf", "aa", "d_1", "f_1")
+        journal.settle(entry, Outcome.DONE, tmp_path / "done" / "a.pdf", "uploaded")
         assert levels.take() == ["NORMAL", "FULL", "FULL", "NORMAL", "NORMAL", "FULL", "NORMAL"]
         assert journal.disk_syncs == 0
 
