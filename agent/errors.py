@@ -14,6 +14,8 @@ The first split is the one the agent acts on::
     │   │                           gateway page) — usually passes
     │   ├── UploadFormExpired       the presigned form's policy expired: create a new document
     │   ├── FileChanged             the file changed while it was read or sent
+    │   │   └── StillWriting        the claimed file is being written again (open for
+    │   │                           writing, or without its end): not counted as a failure
     │   └── HashMismatch            the stored file's SHA-256 is not the local one
     └── CannotSucceed               this request or file cannot succeed as it is
         ├── AuthError               HTTP 401 / 403: credentials missing, wrong or not allowed
@@ -23,6 +25,8 @@ The first split is the one the agent acts on::
         │   └── WorkflowEnded       sub_code ``WORKFLOW_ENDED``
         ├── UploadRejected          S3 refused the form (size, type, condition, signature)
         ├── FileProblem             the local file: empty, vanished, unreadable, wrong type
+        │   └── WrongContent        its content is not what its name says, or it is cut
+        │                           short: this file never succeeds, trying again is no help
         └── CredentialsError        keyring missing, locked or without entries
 
 Messages never contain secrets: the secret key, auth token and signatures stay in
@@ -119,6 +123,10 @@ class FileChanged(RetryLater):
     default_hint = "The file is still being written; it is sent again once it stays unchanged."
 
 
+class StillWriting(FileChanged):
+    default_hint = "A program is still writing the file; it is sent once it is finished."
+
+
 class HashMismatch(RetryLater):
     default_hint = "The stored copy differs from the file on disk; the agent sends it again."
 
@@ -170,6 +178,11 @@ class UploadRejected(CannotSucceed):
 
 class FileProblem(CannotSucceed):
     default_hint = ""
+
+
+class WrongContent(FileProblem):
+    """The bytes are not the document the name promises (another type, a web page, a
+    copy cut short). Only another file can succeed, so its note never suggests a retry."""
 
 
 class CredentialsError(CannotSucceed):

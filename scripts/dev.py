@@ -21,7 +21,9 @@ Environment: KOMPLIANT_REQUIRE_KEYRING=1 makes the keyring tests fail instead of
 when no Secret Service can be had (CI sets it); KOMPLIANT_REQUIRE_TRAY=1 (or CI=true) does
 the same for the tray tests (Xvfb, trayer, dunst, xdotool and Debian's PyGObject, which
 the virtualenv sees through a .pth); the scanner tests use SANE's scanimage (sane-utils)
-and are skipped without it, except in CI (CI=true), where they fail.
+and are skipped without it, except in CI (CI=true), where they fail; and
+KOMPLIANT_REQUIRE_WRITERS=1 (or CI=true) makes the real-writer tests fail instead of skip
+without rsync, bindfs, Chromium, Samba, vsftpd, curl or qpdf.
 
 Standard library only: this file runs before anything is installed.
 """
@@ -72,6 +74,20 @@ SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {
     # SANE's scanimage with its test backend: real page images, written the way a
     # scanner writes them, for the scanner-output tests.
     "scanner": ("sane-utils",),
+    # Real writers for the finished-file tests (tests/realwriters/): rsync, a FUSE mount
+    # (bindfs), a headless browser, Samba and FTP servers with their clients, and qpdf
+    # for a password-protected PDF.
+    "writers": (
+        "rsync",
+        "bindfs",
+        "fuse3",
+        "chromium",
+        "samba",
+        "smbclient",
+        "vsftpd",
+        "curl",
+        "qpdf",
+    ),
 }
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "keyring": ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
@@ -80,6 +96,7 @@ FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
         *("xwininfo", "gdbus"),
     ),
     "scanner": ("scanimage",),
+    "writers": ("rsync", "bindfs", "chromium", "smbd", "smbclient", "vsftpd", "curl", "qpdf"),
 }
 # Debian's PyGObject (python3-gi) is built for Debian's python3; the virtualenv sees only
 # its ``gi`` package (and its metadata, which PyInstaller's gi hook reads), through a
@@ -383,6 +400,8 @@ def run_pytest(python: Path, pytest_args: Sequence[str]) -> int:
     ensure_feature("scanner")
     if ensure_feature("tray") and not ensure_system_gi(python):
         say("no PyGObject with GTK 3 in the virtualenv: the tray tests will be skipped")
+    if not ensure_feature("writers"):
+        say("the real-writer tests (rsync, Chromium, Samba, FTP, bindfs) will be skipped")
     scratch = Path(tempfile.mkdtemp(prefix="kompliant-test-"))
     try:
         env = dict(os.environ, KOMPLIANT_AGENT_HOME=str(scratch / "agent-home"))

@@ -283,6 +283,33 @@ def test_review_pacing_keys_are_read_and_checked() -> None:
     assert "agent.review_calls_per_minute: must be between 1 and 600, not 0" in str(raised.value)
 
 
+def test_polling_left_unset_means_decided_by_the_file_system() -> None:
+    config = parse_config({})
+    assert config.stability.polling is None
+    assert config.stability.incomplete_seconds == 600.0
+    save_config(config)
+    data = tomllib.loads(config_path().read_text(encoding="utf-8"))
+    assert "polling" not in data["stability"]  # written back unset, so still automatic
+    assert load_config() == config
+    forced = parse_config(tomllib.loads("[stability]\npolling = false\n"))
+    assert forced.stability.polling is False
+    save_config(forced)
+    assert load_config().stability.polling is False
+
+
+def test_incomplete_seconds_is_read_per_folder_and_checked() -> None:
+    text = (
+        "[stability]\nincomplete_seconds = 120\n"
+        '[[folders]]\npath = "Scans"\nincomplete_seconds = 30\n'
+    )
+    config = parse_config(tomllib.loads(text))
+    assert config.stability.incomplete_seconds == 120
+    assert config.folders[0].apply_to(config.stability).incomplete_seconds == 30
+    assert problems_of("[stability]\nincomplete_seconds = -5") == [
+        "stability.incomplete_seconds: must be at least 0, not -5"
+    ]
+
+
 def test_joining_page_images_is_a_folder_setting() -> None:
     from agent.decide import FolderTree, load_cache
     from agent.decide.tree import DEFAULT_JOIN_WINDOW, join_window_for

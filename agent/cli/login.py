@@ -55,16 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     login.add_argument(
         "--api-key", required=True, metavar="KEY", help="the API key (sb_… or lv_…); not secret"
     )
-    login.add_argument(
-        "--stdin",
-        action="store_true",
-        help="read the secret key and the auth token as two lines from stdin",
-    )
-    login.add_argument(
-        "--allow-plaintext",
-        action="store_true",
-        help="when no secure keyring exists, keep the secrets in a 0600 file (not recommended)",
-    )
+    add_secret_options(login)
     login.set_defaults(func=run_login)
 
     logout = sub.add_parser(
@@ -82,6 +73,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     add_profile_option(whoami)
     whoami.set_defaults(func=run_whoami)
+
+
+def add_secret_options(parser: argparse.ArgumentParser) -> None:
+    """How the secrets come in and where they may be kept: ``--stdin``, ``--allow-plaintext``."""
+    parser.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read the secret key and the auth token as two lines from stdin",
+    )
+    parser.add_argument(
+        "--allow-plaintext",
+        action="store_true",
+        help="when no secure keyring exists, keep the secrets in a 0600 file (not recommended)",
+    )
 
 
 def verify_credentials(credentials: Credentials) -> VersionInfo:

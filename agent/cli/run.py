@@ -188,6 +188,9 @@ def _tray() -> Tray | None:
     return tray
 
 
+NOTES = ("network folder", "polled folder", "waiting:")
+
+
 def show_status(args: argparse.Namespace) -> int:
     config = config_for(args)
     profile = config.agent.profile
@@ -215,7 +218,9 @@ def show_status(args: argparse.Namespace) -> int:
     print(f"state: {state} — {snapshot.message if snapshot else 'the agent is not running'}")
     print(f"root:  {config.root}")
     for problem in snapshot.problems if snapshot else ():
-        print(f"problem: {problem}")
+        # What is polled and what waits to be whole are said, not complained about.
+        label = "note" if problem.startswith(NOTES) else "problem"
+        print(f"{label}: {problem}")
     if tray is not None:
         print(f"tray:  {tray.line()}" + (f"\n       fix: {tray.fix}" if tray.problem else ""))
     for name, percent in snapshot.uploads if snapshot else ():

@@ -28,7 +28,13 @@ from typing import Any
 from agent.autostart import default_kind
 from agent.cli import exitcodes
 from agent.cli.autostart import enable_and_say
-from agent.cli.login import UsageProblem, check_api_url, read_secrets, verify_credentials
+from agent.cli.login import (
+    UsageProblem,
+    add_secret_options,
+    check_api_url,
+    read_secrets,
+    verify_credentials,
+)
 from agent.cli.profile import add_profile_option, profile_for
 from agent.cli.workflows import tell_running_agent
 from agent.config import load_config, save_config
@@ -58,16 +64,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_profile_option(setup)
     setup.add_argument("--api-url", metavar="URL", help="sign in to this Kompliant API")
     setup.add_argument("--api-key", metavar="KEY", help="with this API key (sb_… or lv_…)")
-    setup.add_argument(
-        "--stdin",
-        action="store_true",
-        help="read the secret key and auth token as two lines from stdin",
-    )
-    setup.add_argument(
-        "--allow-plaintext",
-        action="store_true",
-        help="without a secure keyring, keep the secrets in a 0600 file (not recommended)",
-    )
+    add_secret_options(setup)
     setup.add_argument(
         "--subject",
         action="append",

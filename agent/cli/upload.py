@@ -23,9 +23,10 @@ from agent.upload.oneshot import UploadResult, upload_file
 log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
-Upload one file to Kompliant and link it to required documents of a workflow:
-document.create, the presigned upload, a check that Kompliant stored exactly this file
-(SHA-256), then one fulfillment.batchAdd for every --requirement.
+Upload one file to Kompliant and link it to required documents of a workflow: a check
+that its content is the type its name says and is not cut short, document.create, the
+presigned upload, a check that Kompliant stored exactly this file (SHA-256), then one
+fulfillment.batchAdd for every --requirement.
 
 Credentials come from the profile stored by `kompliant-agent login`, or from the
 environment when all of KOMPLIANT_API_URL, KOMPLIANT_API_KEY, KOMPLIANT_SECRET_KEY and
@@ -42,8 +43,9 @@ exit codes:
   2  usage error: wrong or missing arguments
   3  retry later: network, throttling, server trouble, expired upload form, the file
      changed while it was sent — nothing is wrong with the input
-  4  cannot succeed as it is: invalid file (empty, wrong type), unknown id, ended
-     workflow, inactive requirement, rejected credentials
+  4  cannot succeed as it is: invalid file (empty, cut short, its content not the
+     type its name says), unknown id, ended workflow, inactive requirement, rejected
+     credentials
   5  partly done: the document is uploaded and linked to some requirements only
 """
 

@@ -29,10 +29,12 @@ def config_to_data(config: Config) -> dict[str, Any]:
             "quiet_seconds": stability.quiet_seconds,
             "close_confirm_seconds": stability.close_confirm_seconds,
             "max_wait_seconds": stability.max_wait_seconds,
-            "polling": stability.polling,
             "poll_interval": stability.poll_interval,
+            "incomplete_seconds": stability.incomplete_seconds,
         },
     }
+    if stability.polling is not None:  # unset: network folders are polled, others not
+        data["stability"]["polling"] = stability.polling
     if config.folders:
         data["folders"] = [_folder_data(f) for f in config.folders]
     if config.workflows:

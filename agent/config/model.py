@@ -52,6 +52,7 @@ class FolderOverride:
     max_wait_seconds: float | None = None
     polling: bool | None = None
     poll_interval: float | None = None
+    incomplete_seconds: float | None = None
     #: A scanner's numbered page images (scan-1.png, scan-2.png …) arriving within
     #: ``join_window`` seconds of each other are joined into one PDF.
     join_images: bool | None = None
@@ -64,6 +65,7 @@ class FolderOverride:
             max_wait_seconds=_pick(self.max_wait_seconds, base.max_wait_seconds),
             polling=base.polling if self.polling is None else self.polling,
             poll_interval=_pick(self.poll_interval, base.poll_interval),
+            incomplete_seconds=_pick(self.incomplete_seconds, base.incomplete_seconds),
         )
 
 

@@ -42,7 +42,13 @@ AGENT_KEYS = (
     "ignore",
     "claim_lease",
 )
-STABILITY_NUMBERS = ("quiet_seconds", "close_confirm_seconds", "max_wait_seconds", "poll_interval")
+STABILITY_NUMBERS = (
+    "quiet_seconds",
+    "close_confirm_seconds",
+    "max_wait_seconds",
+    "poll_interval",
+    "incomplete_seconds",
+)
 STABILITY_KEYS = (*STABILITY_NUMBERS, "polling")
 FOLDER_KEYS = ("path", *STABILITY_KEYS, "join_images", "join_window")
 WORKFLOW_KEYS = ("workflow_id", "label", "combined", "inbox_rules")
@@ -278,6 +284,7 @@ def _stability_override(
         close_confirm_seconds=numbers["close_confirm_seconds"],
         max_wait_seconds=numbers["max_wait_seconds"],
         poll_interval=numbers["poll_interval"],
+        incomplete_seconds=numbers["incomplete_seconds"],
     )
 
 

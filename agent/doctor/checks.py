@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,8 @@ from agent.scan.selfcheck import check_scanner
 from agent.tray import hosts as tray_hosts
 from agent.tray.notifier import DesktopNotifier
 from agent.tray.report import TrayReport, read_report
+from agent.watch.mounts import Mount, describe, network_mounts_below, system_mounts
+from agent.watch.polling import PolledFolder, polling_reason
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,7 @@ class Probes:
     writable: Callable[[Path], str | None] = probe_writable
     api: Callable[[str], str | None] = probe_api
     credentials: Callable[[Credentials], str] = probe_credentials
+    mounts: Callable[[], Sequence[Mount]] = system_mounts
     scanner: Callable[[], str | None] = check_scanner
     platform: str = field(default=sys.platform)
 
@@ -312,7 +315,48 @@ def folder_findings(config: Config, probes: Probes) -> list[Finding]:
             )
         return [Finding(FOLDERS, Outcome.FAILED, "; ".join(problems), " ".join(fix_parts)), inotify]
     detail = f"{len(tree.folders)} folder(s) of {len(config.workflows)} workflow(s) under {root}"
+    polled, forced_events = _network_folders(root, tree, probes.mounts())
+    detail = "; ".join([detail, *(folder.describe() for folder in polled)])
+    if forced_events:
+        return [
+            Finding(
+                FOLDERS,
+                Outcome.WARNING,
+                detail
+                + "; "
+                + "; ".join(
+                    f"{path} is a network folder ({kind}) with "
+                    "polling = false: files that arrive from elsewhere are found only by the "
+                    "rescan every 5 minutes"
+                    for path, kind in forced_events
+                ),
+                "Remove `polling = false` for these folders from the config, so that they "
+                "are polled.",
+            ),
+            inotify,
+        ]
     return [Finding(FOLDERS, Outcome.OK, detail), inotify]
+
+
+def _network_folders(
+    root: Path, tree: FolderTree, table: Sequence[Mount]
+) -> tuple[list[PolledFolder], list[tuple[Path, str]]]:
+    """The folders the running agent polls (as its watcher decides), and network folders
+    the config forces to events."""
+    polled: list[PolledFolder] = []
+    forced: list[tuple[Path, str]] = []
+    inside = [system.path for system in network_mounts_below(root, table)]
+    for folder in [root, *inside]:
+        settings = tree.settings_for(folder)
+        reason, network = polling_reason(folder, settings, table)
+        if reason is not None:
+            polled.append(PolledFolder(folder, settings.poll_interval, reason, network))
+            if folder == root:
+                break  # the whole root is polled, the mounts inside it too
+        kind = describe(folder, table).network
+        if settings.polling is False and kind is not None:
+            forced.append((folder, kind))
+    return polled, forced
 
 
 def _count_folders(root: Path) -> int:

@@ -14,7 +14,10 @@ same tree takes its share meanwhile. The journal records the folder by its marke
 the claimed file by its inode, so both are found again after a rename
 (:mod:`agent.engine.relocate`). A folder of the tree that disappears from its path makes
 the tree be read again at once. Something that is not a regular file under a document's
-name (a FIFO, a socket, a device) is said in the status until it is gone.
+name (a FIFO, a socket, a device) is said in the status until it is gone. A file the
+tracker gave up on (it stayed incomplete or empty for its folder's ``incomplete_seconds``)
+is claimed and failed with a note that says so (:meth:`Arrivals.given_up`); it is never
+uploaded.
 """
 
 from __future__ import annotations
@@ -27,18 +30,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.content.filetype import Kind, kind_of
 from agent.decide import Destination, FolderKind, NeedsRouting, Refusal, route
 from agent.decide.tree import join_window_for
 from agent.engine.folders import FolderView
 from agent.engine.problems import Problems, claim_topic
 from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
 from agent.engine.trouble import not_regular, not_regular_topic
+from agent.engine.watch_notes import given_up_note
 from agent.engine.workers import Workers
 from agent.journal import Entry, Journal, Step
 from agent.scan.join import JoinGroups, page_name
 from agent.settle.claim import ClaimOwner, claim, prepare
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
+from agent.watch.readiness import Readiness
 from agent.watch.stability import StabilityTracker
 
 log = logging.getLogger(__name__)
@@ -192,6 +198,21 @@ class Arrivals:
 
     # -- a finished file --------------------------------------------------------------------
 
+    def given_up(self, path: Path, found: Readiness) -> None:
+        """A file that stayed incomplete or empty: claim it and fail it with a note that
+        says so (never uploaded, also where it would need routing)."""
+        self._folders.ensure_knows(path)
+        decision = route(path, self._folders.tree)
+        if decision is None:
+            return
+        entry = self._claimed_entry(path, decision)
+        if entry is None:
+            return
+        settings = self._folders.settings_for(path)
+        claimed = entry.claimed_path or path
+        problem, action = given_up_note(path, found, _kind(claimed), settings)
+        self._workers.fail(entry, problem, action, retry_helps=False)
+
     def finished(self, path: Path, *, members: list[Path] | None = None) -> None:
         """A finished file: decide what it is for, claim it, and start its work.
 
@@ -223,6 +244,26 @@ class Arrivals:
         if not self._workers.has_room():
             self._ready[path] = members  # claimed once a worker is free
             return
+        entry = self._claimed_entry(path, decision, members)
+        if entry is None:
+            return
+        if look_first:
+            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
+        if members:
+            entry = self._claim_members(entry, path, members)
+        if isinstance(decision, Refusal):
+            self._workers.fail(entry, decision.problem, decision.action)
+            return
+        self._workers.submit(entry.id)
+
+    def _claimed_entry(
+        self,
+        path: Path,
+        decision: Destination | Refusal | NeedsRouting,
+        members: list[Path] | None = None,
+    ) -> Entry | None:
+        """The journal entry of ``path`` once it is claimed; ``None`` when it is gone, taken
+        by another agent, or its folder refuses the claim (it is tried again later)."""
         earlier = self._journal.find_by_source(path)
         if earlier is not None and earlier.claimed_path is None:
             self._journal.forget(earlier.id)
@@ -249,31 +290,23 @@ class Arrivals:
             self._journal.forget(entry.id)
             for refused in (path, *(members or ())):
                 self._claim_refused(refused, error)
-            return
+            return None
         except BaseException:
             self._journal.forget(entry.id)
             raise
         self._problems.set(claim_topic(path.parent), None)
         if taken is None:
             self._journal.forget(entry.id)
-            return  # gone, or another agent took it
+            return None  # gone, or another agent took it
         ino, dev = (before.st_ino, before.st_dev) if before is not None else (None, None)
         try:
             st = os.stat(taken.path, follow_symlinks=False)
             ino, dev = st.st_ino, st.st_dev
         except OSError:
             pass  # its folder moved already: the inode read before the claim stands
-        entry = self._journal.advance(
+        return self._journal.advance(
             entry.id, Step.STABLE, claimed_path=taken.path, claimed_ino=ino, claimed_dev=dev
         )
-        if look_first:
-            entry = self._journal.record_scan(entry.id, {"check": CHECK_INBOX})
-        if members:
-            entry = self._claim_members(entry, path, members)
-        if isinstance(decision, Refusal):
-            self._workers.fail(entry, decision.problem, decision.action)
-            return
-        self._workers.submit(entry.id)
 
     def _inbox_stack(self, path: Path) -> bool:
         """An inbox PDF or TIFF not looked at yet (no journal entry for it)."""
@@ -325,3 +358,10 @@ class Arrivals:
             "document, or add a rule to the config",
         )
         log.warning("%s needs routing: no inbox rule matches it", path)
+
+
+def _kind(path: Path) -> Kind | None:
+    try:
+        return kind_of(path)
+    except (OSError, ValueError):
+        return None

@@ -12,9 +12,11 @@ records it. Each such window is closed by asking Kompliant, never by repeating t
 
 - ``document.create`` answered but CREATED not written: the entry is still at HASHED,
   written by an earlier run. Before creating again, the pending record that run left
-  (same name and size, created since) is deleted (:meth:`Pipeline._remove_lost_creates`);
+  (same name and size, created since) is deleted
+  (:func:`agent.engine.reconcile.remove_lost_creates`);
 - a record deleted (``discard``) but the rewind not written: the entry is at CREATED
-  with a document that is gone; it is rewound now (:meth:`Pipeline._after_interrupted_upload`);
+  with a document that is gone; it is rewound now
+  (:func:`agent.engine.reconcile.after_interrupted_upload`);
 - ``fulfillment.batchAdd`` answered but LINKED not written: the retry is refused (the
   link exists), and the refusal — whatever its code — sends the agent to
   ``fulfillment.list``, which shows our document: the fulfillment is read back
@@ -27,15 +29,20 @@ finds it missing, the pipeline asks its :class:`Locator` where it is now; only a
 that is nowhere ends, with a note that says truthfully what reached Kompliant.
 
 A file whose claim was taken over from an agent that stopped (:meth:`Pipeline.taken_over`)
-is reconciled with Kompliant before anything is created: a document that agent uploaded
+is reconciled with Kompliant before anything is created
+(:func:`agent.engine.reconcile.reconcile_taken_over`): a document that agent uploaded
 for it is used (``document.list`` / ``document.get``, then ``fulfillment.batchAdd`` finds
 its links), one it left pending is deleted.
+
+Before ``document.create`` the file's content is checked against its name
+(:func:`agent.content.filetype.check_type`): a mislabeled file fails with words a person
+acts on and is never sent. Before the move to done/ (also after a restart) the claimed
+file must still be the file that was read (:mod:`agent.engine.verified_settle`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,19 +50,28 @@ from pathlib import Path
 
 import httpx
 
+from agent.content.filetype import check_type
+from agent.engine import into_done
+from agent.engine.into_done import Settled
 from agent.engine.locate import InPlace, Locator, moved_whole
+from agent.engine.reconcile import (
+    after_interrupted_upload,
+    reconcile_taken_over,
+    remove_lost_creates,
+)
 from agent.engine.same_content import ContentTurns
+from agent.engine.verified_settle import VerifiedSettle
 from agent.errors import (
     AgentError,
     AuthError,
     BadRequest,
     CannotSucceed,
-    EntityNotFound,
     FileChanged,
     FileProblem,
     HashMismatch,
     RetryLater,
     UploadFormExpired,
+    WrongContent,
 )
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.kompliant.client import KompliantClient
@@ -63,25 +79,20 @@ from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
 from agent.settle.outcome import (
     ClaimMissing,
-    DoneRecord,
-    Fulfilled,
-    settle_done,
     settle_failed,
 )
 from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
 from agent.sizes import humanize_sizes, size_refusal
 from agent.upload.create import (
-    DEFAULT_SKEW,
     create_document,
     discard,
-    find_uploaded_copy,
-    remove_orphans,
 )
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import FILE_MOVED, send_form
 from agent.upload.verify import wait_until_stored
+from agent.watch.readiness import still_finished
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +111,14 @@ CREATE_REFUSED_HINT = (
 
 
 @dataclass(frozen=True)
-class Settled:
-    outcome: Outcome
-    final_path: Path
-    message: str
-
-
-@dataclass(frozen=True)
 class Job:
     """What the pipeline needs besides the journal entry."""
 
     subject_record_id: str
     requirement_names: dict[str, str]
     upload_duplicates: bool = False
+    # how long a claimed file without its end may stay unchanged before it is cut short
+    incomplete_seconds: float = 600.0
 
 
 class Pipeline:
@@ -138,6 +144,7 @@ class Pipeline:
         self._uploads = httpx.Client(timeout=httpx.Timeout(UPLOAD_TIMEOUT))
         # Journal writes older than this were made by an earlier run of the agent.
         self._started_at = datetime.now(UTC)
+        self._settle = VerifiedSettle(client, journal)
 
     def close(self) -> None:
         self._uploads.close()
@@ -160,23 +167,35 @@ class Pipeline:
             entry = found
             claim = _claim_of(entry)
             try:
-                return self._steps(entry, job, claim)
+                settled = self._steps(entry, job, claim)
             except AuthError:
                 raise
             except (ClaimMissing, FileNotFoundError):
                 pass  # moved meanwhile: look for it again
             except FileProblem as error:
                 if error.code != "FILE_VANISHED":
-                    return self.fail(entry, error.message, _action(error))
+                    return self._refuse(entry, error)
             except CannotSucceed as error:
-                return self.fail(entry, error.message, _action(error))
+                return self._refuse(entry, error)
+            else:
+                self._settle.forget(entry.id)
+                return settled
             entry = self._journal.get(entry.id) or entry
             if entry.settled:
                 return Settled(entry.outcome or Outcome.FAILED, entry.final_path or claim.path, "")
         raise RetryLater(f"{entry.file_name} keeps moving; it is looked for again shortly")
 
-    def fail(self, entry: Entry, problem: str, action: str) -> Settled:
-        """Move the claimed file to failed/ with its reason (and settle the entry)."""
+    def _refuse(self, entry: Entry, error: CannotSucceed) -> Settled:
+        """Fail a file that cannot succeed as it is; wrong content is no case for a retry."""
+        retry_helps = not isinstance(error, WrongContent)
+        return self.fail(entry, error.message, _action(error), retry_helps=retry_helps)
+
+    def fail(self, entry: Entry, problem: str, action: str, *, retry_helps: bool = True) -> Settled:
+        """Move the claimed file to failed/ with its reason (and settle the entry).
+
+        ``retry_helps`` False: the file itself is wrong (its content), so its note does
+        not offer to try it again."""
+        self._settle.forget(entry.id)
         for _ in range(LOOKS):
             found = self._locator.locate(entry)
             if found is None:
@@ -186,7 +205,7 @@ class Pipeline:
             try:
                 members = entry.scan.get("members", ())
                 settle_members(members, claim.folder, AGENT_OWNED.failed_dir)
-                final = settle_failed(claim, problem, action)
+                final = settle_failed(claim, problem, action, retry_helps=retry_helps)
             except ClaimMissing:
                 continue  # moved meanwhile: look for it again
             if entry.upload_path is not None:
@@ -214,9 +233,16 @@ class Pipeline:
         journal = self._journal
         path = _upload_path(entry, claim)
         if entry.reached(Step.HASHED):
-            identity = self._same_file(entry, path)
+            identity = self._settle.recorded(entry, path)
         else:
+            still_finished(
+                path,
+                _upload_name(entry),
+                incomplete_seconds=job.incomplete_seconds,
+                now=datetime.now(UTC).timestamp(),
+            )
             identity = identify(path)
+            self._settle.remember(entry.id, identity)
             entry = journal.advance(
                 entry.id,
                 Step.HASHED,
@@ -224,6 +250,8 @@ class Pipeline:
                 size=identity.size,
                 mtime_ns=identity.mtime_ns,
             )
+        if not entry.reached(Step.CREATED):
+            check_type(path, _upload_name(entry))  # Kompliant's store would refuse it
 
         if entry.reached(Step.CREATED) or job.upload_duplicates:
             return self._upload(entry, job, claim, identity)
@@ -244,13 +272,18 @@ class Pipeline:
         journal = self._journal
         path = _upload_path(entry, claim)
         if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
-            entry = self._after_interrupted_upload(entry)
+            entry = after_interrupted_upload(self._client, self._journal, entry)
 
         if not entry.reached(Step.CREATED) and entry.id in self._taken_over:
-            entry = self._reconcile_taken_over(entry, job, identity)
+            since = self._taken_over.pop(entry.id, None)
+            entry = reconcile_taken_over(
+                self._client, journal, entry, job.subject_record_id, identity, since
+            )
         if not entry.reached(Step.CREATED):
             if entry.updated_at is not None and entry.updated_at < self._started_at:
-                self._remove_lost_creates(entry, job, identity)
+                remove_lost_creates(
+                    self._client, journal, entry, job.subject_record_id, identity.size
+                )
             entry = self._create_and_send(entry, job, identity, path)
 
         assert entry.document_id is not None
@@ -269,96 +302,6 @@ class Pipeline:
             entry = self._link(entry)
 
         return self._done(entry, job, claim, identity)
-
-    def _same_file(self, entry: Entry, path: Path) -> FileIdentity:
-        """The identity recorded before a restart, if the claimed file is unchanged."""
-        assert entry.sha256 is not None and entry.size is not None
-        st = os.stat(path)
-        if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
-            if not entry.reached(Step.CREATED):
-                self._journal.rewind(entry.id, Step.STABLE, "the file changed; reading it again")
-                raise FileChanged(f"{entry.file_name} changed after it was read")
-            if not entry.reached(Step.UPLOADED):
-                assert entry.document_id is not None
-                discard(self._client, entry.document_id)
-                self._journal.rewind(entry.id, Step.STABLE, "the file changed before it was sent")
-                raise FileChanged(f"{entry.file_name} changed before it was sent")
-            log.warning(
-                "%s changed after it was uploaded; the uploaded copy stands", entry.file_name
-            )
-        return FileIdentity(size=entry.size, mtime_ns=entry.mtime_ns or 0, sha256=entry.sha256)
-
-    def _remove_lost_creates(self, entry: Entry, job: Job, identity: FileIdentity) -> None:
-        """Delete what a ``document.create`` of an earlier run may have left pending.
-
-        The entry is at HASHED and was last written by an earlier run: that run may have
-        sent document.create and been killed before its answer reached the journal. The
-        record it made cannot be used (its upload form was only in that run's memory), so
-        it is deleted, as after a lost answer (:mod:`agent.upload.create`). Documents of
-        this agent's other unfinished files are kept; a file of the same name and size
-        that another agent is sending at this moment could lose its record, which only
-        makes that agent send it again — never a second document.
-        """
-        assert entry.updated_at is not None
-        keep = {e.document_id for e in self._journal.unsettled() if e.document_id}
-        removed = remove_orphans(
-            self._client,
-            job.subject_record_id,
-            _upload_name(entry),
-            identity.size,
-            entry.updated_at - DEFAULT_SKEW,
-            keep=keep,
-        )
-        if removed:
-            log.info(
-                "%s: deleted %s, left pending by a document.create the agent did not "
-                "see answered before it stopped",
-                entry.file_name,
-                ", ".join(removed),
-            )
-
-    def _reconcile_taken_over(self, entry: Entry, job: Job, identity: FileIdentity) -> Entry:
-        """What the agent that stopped did for this file, as Kompliant holds it: a document
-        it uploaded is used (its links are found by the link step); pending ones it left
-        are deleted. Only then is a document created, if none was found."""
-        since = self._taken_over.pop(entry.id, None)
-        lower = (since or entry.created_at or datetime.now(UTC)) - DEFAULT_SKEW
-        found = find_uploaded_copy(
-            self._client,
-            job.subject_record_id,
-            entry.file_name,
-            identity.size,
-            identity.sha256,
-            lower,
-        )
-        if found is not None:
-            log.info("%s was uploaded as %s by the agent that stopped", entry.file_name, found)
-            entry = self._journal.advance(entry.id, Step.CREATED, document_id=found)
-            return self._journal.advance(entry.id, Step.UPLOADED)
-        keep = {e.document_id for e in self._journal.unsettled() if e.document_id}
-        remove_orphans(
-            self._client, job.subject_record_id, entry.file_name, identity.size, lower, keep=keep
-        )
-        return entry
-
-    def _after_interrupted_upload(self, entry: Entry) -> Entry:
-        assert entry.document_id is not None
-        try:
-            document = self._client.get_document(entry.document_id)
-        except EntityNotFound:
-            document = None
-        if document is None or document.deleted_at is not None:
-            # deleted before the stop, but the rewind that goes with it was not written
-            return self._journal.rewind(
-                entry.id, Step.HASHED, "the unfinished document was deleted; starting again"
-            )
-        if document.completed:
-            log.info("the upload of %s had arrived before the restart", entry.file_name)
-            return self._journal.advance(entry.id, Step.UPLOADED)
-        discard(self._client, entry.document_id)
-        return self._journal.rewind(
-            entry.id, Step.HASHED, "the upload was interrupted; starting it again"
-        )
 
     def _create_and_send(self, entry: Entry, job: Job, identity: FileIdentity, path: Path) -> Entry:
         journal = self._journal
@@ -426,63 +369,16 @@ class Pipeline:
         discard(self._client, entry.document_id)
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
-        assert entry.document_id is not None
-        message = f"uploaded as {entry.document_id}"
-        if entry.parent_id is not None:
-            return self._part_done(entry, claim, message)
-        record = DoneRecord(
-            document_id=entry.document_id,
-            sha256=identity.sha256,
-            size=identity.size,
-            fulfillments=_fulfilled(entry, job),
-            settled_at=datetime.now(UTC),
-            converted=_converted(entry),
-        )
-        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
-        final = settle_done(claim, record)
-        self._journal.settle(entry.id, Outcome.DONE, final, message)
-        if entry.upload_path is not None:
-            remove_work_file(entry.upload_path)
-            tidy_work_folder(claim.folder)
-        return Settled(Outcome.DONE, final, message)
-
-    def _part_done(self, entry: Entry, claim: Claim, message: str) -> Settled:
-        """A part of a stack is in Kompliant: its file (a copy of pages of the stack, which
-        goes to done/ with the receipt of every part) is removed, then the entry settled.
-        Stopped in between, the restart finds the part uploaded and its file gone, and
-        settles it (agent.engine.stacks)."""
-        remove_work_file(claim.path)
-        self._journal.settle(entry.id, Outcome.DONE, None, message)
-        tidy_work_folder(claim.folder)
-        log.info("part %s of a stack: %s", entry.file_name, message)
-        return Settled(Outcome.DONE, claim.path, message)
+        identity = self._settle.verified(entry, _upload_path(entry, claim), identity)
+        return into_done.uploaded(self._journal, entry, claim, identity, job.requirement_names)
 
     def _done_duplicate(self, entry: Entry, job: Job, claim: Claim, earlier: Entry) -> Settled:
-        assert earlier.document_id is not None and entry.sha256 is not None
-        if entry.parent_id is not None:
-            remove_work_file(claim.path)
-            message = f"not uploaded again: same content as document {earlier.document_id}"
-            self._journal.settle(
-                entry.id, Outcome.DONE, None, message, duplicate_of=earlier.document_id
-            )
-            return Settled(Outcome.DONE, claim.path, message)
-        record = DoneRecord(
-            document_id=earlier.document_id,
-            sha256=entry.sha256,
-            size=entry.size or 0,
-            fulfillments=_fulfilled(earlier, job),
-            duplicate=True,
-            settled_at=datetime.now(UTC),
-            converted=_converted(entry),
-        )
-        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
-        final = settle_done(claim, record)
-        message = f"not uploaded again: same content as document {earlier.document_id}"
-        self._journal.settle(
-            entry.id, Outcome.DONE, final, message, duplicate_of=earlier.document_id
-        )
-        log.info("%s: %s", entry.file_name, message)
-        return Settled(Outcome.DONE, final, message)
+        read = None
+        if entry.parent_id is None:
+            path = _upload_path(entry, claim)
+            read = self._settle.verified(entry, path, self._settle.read_of(entry))
+        names = job.requirement_names
+        return into_done.duplicate(self._journal, entry, claim, earlier, read, names)
 
 
 def _claim_of(entry: Entry) -> Claim:
@@ -506,20 +402,6 @@ def _upload_path(entry: Entry, claim: Claim) -> Path:
 
 def _upload_name(entry: Entry) -> str:
     return entry.upload_name or entry.file_name
-
-
-def _converted(entry: Entry) -> str:
-    words = entry.scan.get("converted", "")
-    if not words or entry.upload_path is None:
-        return ""
-    return f"{words}; uploaded as {_upload_name(entry)}"
-
-
-def _fulfilled(entry: Entry, job: Job) -> tuple[Fulfilled, ...]:
-    return tuple(
-        Fulfilled(rd, job.requirement_names.get(rd, rd), fulfillment)
-        for rd, fulfillment in sorted(entry.fulfillments.items())
-    )
 
 
 def _action(error: AgentError) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.backoff import MAX_WAIT, Backoff
-from agent.errors import AgentError, AmbiguousRequest, NetworkError, Throttled
+from agent.errors import AgentError, AmbiguousRequest, NetworkError, StillWriting, Throttled
 from agent.settle.moves import MoveFailed
 
 
@@ -42,12 +42,13 @@ class RetryPolicy:
 
 
 def counts_against_budget(error: AgentError) -> bool:
-    """Offline, throttling and a disk without room (a documented wait) do not make a file
-    worse: other failures use the budget. So does Kompliant answering an error (HTTP 5xx),
-    also to a call that may have been carried out: it answers, so waiting for it to come
-    back (as when offline) would wait for ever on a server that keeps failing."""
+    """Offline, throttling, a disk without room (a documented wait) and a writer still at
+    work on the claimed file do not make a file worse: other failures use the budget. So
+    does Kompliant answering an error (HTTP 5xx), also to a call that may have been carried
+    out: it answers, so waiting for it to come back (as when offline) would wait for ever
+    on a server that keeps failing."""
     if isinstance(error, MoveFailed):
         return False
     if isinstance(error, AmbiguousRequest) and (error.http_status or 0) >= 500:
         return True
-    return not isinstance(error, NetworkError | Throttled)
+    return not isinstance(error, NetworkError | Throttled | StillWriting)

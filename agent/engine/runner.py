@@ -54,6 +54,7 @@ from agent.engine.snapshot import (
     take_snapshot,
 )
 from agent.engine.status import Snapshot
+from agent.engine.watch_notes import polled_lines, waiting_lines
 from agent.engine.workers import RunSummary, Workers
 from agent.errors import AgentError
 from agent.journal import FolderCounts, Journal, journal_path
@@ -234,6 +235,8 @@ class Engine:
                 self._poll_control()
                 for path in self._tracker.due():
                     self._arrivals.finished(path)
+                for path, found in self._tracker.given_up():
+                    self._arrivals.given_up(path, found)
                 self._arrivals.joins_due(time.monotonic())
                 now = time.monotonic()
                 if now >= next_check:
@@ -394,11 +397,15 @@ class Engine:
     def snapshot(self) -> Snapshot:
         counts, failed = self._journal_facts()
         uploads, busy = self._workers.activity()
+        # What the watcher knows goes with the problems, each line on a topic of its own.
+        problems = {**self._problems.current(), **failed}
+        problems.update(waiting_lines(self._tracker.waiting(), self._folders.settings_for))
+        problems.update(polled_lines(self._watcher.polled()))
         failed_files, recent = self._settled.of(counts)
         facts = EngineFacts(
             paused=self._paused,
             offline=self._connectivity.offline,
-            problems={**self._problems.current(), **failed},
+            problems=problems,
             busy=busy,
             checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
             uploads=uploads,
@@ -449,6 +456,8 @@ class Engine:
             self._journal.changes,
             self._workers.activity(),
             self._tracker.pending(),
+            self._tracker.waiting_changes,
+            tuple(self._watcher.polled()),
             self._arrivals.held(),
             self._arrivals.ready(),
             int(time.monotonic() // COUNTS_AGE),

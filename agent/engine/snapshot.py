@@ -31,6 +31,7 @@ from agent.engine.status import (
     Snapshot,
     write_snapshot,
 )
+from agent.engine.watch_notes import NOTE_TOPICS
 from agent.journal import Entry, FolderCounts, Journal, Outcome
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,10 @@ def stopped(snapshot: Snapshot) -> Snapshot:
 
 
 def message(state: AgentState, problems: Mapping[str, str]) -> str:
-    if problems:
-        return next(iter(problems.values()))
+    """The first problem; a note (a polled folder) is listed but never the headline."""
+    told = [text for topic, text in problems.items() if not topic.startswith(NOTE_TOPICS)]
+    if told:
+        return told[0]
     return {
         AgentState.IDLE: "All files are settled.",
         AgentState.WORKING: "Uploading files.",

@@ -19,6 +19,10 @@ what was converted.
 Everything here is decided from the journal, so a restart carries on where the stop
 fell: a stack not yet cut is looked at again, a cut stack waits for its parts, a part
 whose file is gone after its upload is settled as done.
+
+This module decides; the cut is :mod:`agent.engine.stack_cut`, the PDF made of images
+:mod:`agent.engine.conversion`, and pages saved back for routing by hand
+:mod:`agent.engine.left_to_route`.
 """
 
 from __future__ import annotations
@@ -31,26 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from agent.decide import FolderKind, FolderTree, Marker
-from agent.decide.parts import PartKind, PartRoute, StackFolder, part_file_name, route_part
+from agent.decide.parts import PartKind, PartRoute
+from agent.engine.conversion import convert, join_pages
+from agent.engine.left_to_route import leave_joined, leave_part
+from agent.engine.stack_cut import cut_stack, required_document_names
 from agent.engine.stack_record import stack_record
 from agent.errors import FileProblem
-from agent.journal import Entry, Journal, NewPart, Outcome, Step
+from agent.journal import Entry, Journal, Outcome, Step
 from agent.owned_names import AGENT_OWNED
-from agent.scan.convert import images_to_pdf, needs_conversion
-from agent.scan.split import Part
-from agent.scan.stack import (
-    STACK_SUFFIXES,
-    StackPlan,
-    StackUnreadable,
-    examine,
-    write_cover,
-    write_parts,
-)
+from agent.scan.convert import needs_conversion
+from agent.scan.stack import STACK_SUFFIXES, StackPlan, StackUnreadable, examine
 from agent.settle.claim import Claim, release
-from agent.settle.moves import move_to_free_name
-from agent.settle.outcome import settle_with_receipt
 from agent.settle.stack import (
-    RECEIPT_HEAD,
     find_stack_done,
     remove_work_file,
     settle_members,
@@ -59,7 +55,6 @@ from agent.settle.stack import (
     work_folder,
     working_in,
 )
-from agent.upload.identity import identify
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +141,7 @@ class Stacks:
         try:
             if entry.scan.get("members"):
                 if not (state == "joined" and made):
-                    entry = self._join(entry, claim)
+                    entry = join_pages(self._journal, entry, claim)
                 assert entry.upload_path is not None
                 if kind in (FolderKind.INBOX, FolderKind.REQUIREMENT, FolderKind.COMBINED):
                     return self._look(entry, claim, entry.upload_path)
@@ -154,7 +149,7 @@ class Stacks:
             if stack_candidate(entry.source_path, kind):
                 return self._look(entry, claim, claim.path)
             if needs_conversion(entry.source_path):
-                self._convert(entry, claim)
+                convert(self._journal, entry, claim)
         except FileProblem as error:  # a password, damage, an image that is none
             self._fail(entry, error.message, error.hint)
             return Prepared.SETTLED
@@ -163,19 +158,6 @@ class Stacks:
     def _kind(self, entry: Entry) -> FolderKind | None:
         marker = marker_of(self._tree(), entry.source_path)
         return marker.kind if marker is not None else None
-
-    def _join(self, entry: Entry, claim: Claim) -> Entry:
-        """A scanner's page images (the claimed one and its members) into one PDF."""
-        target = work_folder(claim.folder) / f"{entry.id}.pdf"
-        pages = [claim.path, *(Path(m) for m in entry.scan.get("members", ()))]
-        done = images_to_pdf(pages, target)
-        log.info("%s: %s", entry.file_name, done.words())
-        return self._journal.record_scan(
-            entry.id,
-            {"state": "joined", "converted": done.words()},
-            upload_path=target,
-            upload_name=str(entry.scan.get("joined_name") or f"{entry.id}.pdf"),
-        )
 
     def _look(self, entry: Entry, claim: Claim, stack: Path) -> Prepared:
         work = work_folder(claim.folder)
@@ -209,7 +191,7 @@ class Stacks:
     def _no_covers(self, entry: Entry, claim: Claim, plan: StackPlan) -> Prepared:
         log.info("%s: no cover sheet on its %d page(s)", entry.file_name, plan.page_count)
         if entry.scan.get("members") and entry.scan.get("check") == CHECK_INBOX:
-            self._leave_joined(entry, claim)
+            leave_joined(self._journal, entry, claim, self._noticed)
             return Prepared.SETTLED
         if entry.scan.get("members"):
             self._journal.record_scan(entry.id, {"looked": True})
@@ -225,105 +207,15 @@ class Stacks:
             log.warning("%s needs routing: no inbox rule matches it, no cover sheet in it", back)
             return Prepared.RELEASED
         if needs_conversion(entry.source_path):
-            self._convert(entry, claim)
+            convert(self._journal, entry, claim)
         else:
             self._journal.record_scan(entry.id, {"state": "whole", "pages": plan.page_count})
         return Prepared.CONTINUE
 
-    def _leave_joined(self, entry: Entry, claim: Claim) -> None:
-        """Joined page images in the Inbox, no rule, no cover: the joined PDF is saved in
-        the Inbox to be routed by hand, and the page images go to done/ with a receipt."""
-        assert entry.upload_path is not None
-        name = str(entry.scan.get("joined_name") or entry.upload_path.name)
-        saved = move_to_free_name(entry.upload_path, claim.folder, name)
-        self._noticed(saved)
-        text = (
-            f"{RECEIPT_HEAD}{entry.file_name}\n\n"
-            f"Not uploaded: {entry.scan.get('converted', 'joined into one PDF')}, saved as "
-            f"{saved.name} in this folder. No inbox rule matches it and it holds no cover "
-            "sheet: move it into the folder of its required document.\n"
-        )
-        settle_members(entry.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
-        final = settle_with_receipt(claim, text)
-        self._journal.settle(
-            entry.id, Outcome.DONE, final, f"joined into {saved.name}, which needs routing"
-        )
-
-    def _convert(self, entry: Entry, claim: Claim) -> None:
-        target = work_folder(claim.folder) / f"{entry.id}.pdf"
-        done = images_to_pdf([claim.path], target)
-        stem = entry.file_name.rsplit(".", 1)[0] if "." in entry.file_name else entry.file_name
-        self._journal.record_scan(
-            entry.id,
-            {"state": "converted", "converted": done.words()},
-            upload_path=target,
-            upload_name=f"{stem}.pdf",
-        )
-        log.info("%s: %s", entry.file_name, done.words())
-
     def _split(self, entry: Entry, claim: Claim, plan: StackPlan, work: Path, stack: Path) -> None:
-        tree = self._tree()
-        workflow_id = entry.workflow_id or ""
-        cached = tree.cached(workflow_id)
-        configured = tree.config.workflow(workflow_id)
-        folder = StackFolder(
-            workflow_id,
-            configured.label if configured and configured.label else workflow_id,
-            entry.required_document_ids,
-            needs_routing=entry.scan.get("check") == CHECK_INBOX,
-        )
-        names = (
-            {rd.required_document_id: rd.name for rd in cached.required_documents}
-            if cached is not None
-            else {}
-        )
-        identity = identify(claim.path)
-        parts: list[NewPart] = []
-        described: dict[str, Any] = {}
-        targets: dict[int, Path] = {}
-        covers: list[tuple[Part, Path]] = []
-        for part in plan.parts:
-            route = route_part(part, folder, cached)
-            rd = part.cover.required_document_id if part.cover else ""
-            name = part_file_name(entry.file_name, part, names.get(rd, rd))
-            path = work / f"{entry.id}-{part.number}.pdf"
-            if part.empty:
-                covers.append((part, path))
-            else:
-                targets[part.number] = path
-            rds = route.required_document_ids if route.kind is PartKind.UPLOAD else ()
-            key = _part_key(route, entry.folder_key)
-            parts.append(NewPart(part.number, claim.folder / name, path, key, workflow_id, rds))
-            described[str(part.number)] = {
-                "route": route.to_data(),
-                "pages": part.pages_words(),
-                "cover_page": part.cover_page,
-            }
-        write_parts(stack, plan.parts, targets, work)
-        for part, path in covers:
-            write_cover(stack, part, path, work)
-        notes = []
-        if entry.scan.get("converted"):
-            notes.append(str(entry.scan["converted"]))
-        if plan.repaired:
-            notes.append("the PDF was damaged; it was read with qpdf's repairs")
-        if plan.converted_from:
-            notes.append(f"a {plan.converted_from}, read as a PDF without loss")
-        scan = {
-            "pages": plan.page_count,
-            "parts": described,
-            "notes": notes,
-            "sha256": identity.sha256,
-            "size": identity.size,
-        }
-        made = self._journal.split(entry.id, scan, parts)
-        log.info(
-            "%s: %d page(s), %d cover sheet(s), cut into %d part(s) in %.1f s",
-            entry.file_name,
-            plan.page_count,
-            sum(1 for f in plan.findings if f.is_cover),
-            len(made),
-            plan.seconds,
+        routing = entry.scan.get("check") == CHECK_INBOX
+        made = cut_stack(
+            self._journal, self._tree(), entry, claim, plan, work, stack, needs_routing=routing
         )
         for part_entry in made:
             self._submit(part_entry.id)
@@ -343,24 +235,9 @@ class Stacks:
         if route.kind is PartKind.FAIL:
             self._fail(entry, route.problem, route.action)
         else:
-            self._leave(entry)
+            leave_part(self._journal, entry, self._noticed)
         self.finish(parent.id)
         return Prepared.SETTLED
-
-    def _leave(self, entry: Entry) -> None:
-        """A part with no cover in front, in the Inbox without a rule: saved there as a file
-        of its own, which then waits for routing like any inbox file."""
-        assert entry.claimed_path is not None
-        folder = entry.source_path.parent
-        final = move_to_free_name(entry.claimed_path, folder, entry.source_path.name)
-        self._noticed(final)
-        self._journal.settle(
-            entry.id,
-            Outcome.DONE,
-            final,
-            f"saved as {final.name} in this folder, to be routed by hand (no cover sheet in "
-            "front of these pages, and no inbox rule)",
-        )
 
     def part_settled(self, entry: Entry) -> None:
         """After a part of a stack settled (done or failed) on a worker."""
@@ -378,7 +255,9 @@ class Stacks:
             parts = self._journal.parts_of(parent_id)
             if any(not p.settled for p in parts):
                 return
-            record = stack_record(parent, parts, self._names(parent.workflow_id))
+            record = stack_record(
+                parent, parts, required_document_names(self._tree(), parent.workflow_id)
+            )
             claim = _claim(parent)
             settle_members(parent.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
             final = settle_stack_done(claim, record)
@@ -392,12 +271,6 @@ class Stacks:
                 final,
                 f"cut into {len(parts)} part(s): {done} done, {len(parts) - done} failed",
             )
-
-    def _names(self, workflow_id: str | None) -> dict[str, str]:
-        cached = self._tree().cached(workflow_id or "")
-        if cached is None:
-            return {}
-        return {rd.required_document_id: rd.name for rd in cached.required_documents}
 
     # -- after a restart -------------------------------------------------------------------
 
@@ -448,11 +321,3 @@ def _claim(entry: Entry) -> Claim:
     # a part of a stack is made in the work folder; it belongs to the stack's folder
     home = entry.source_path.parent if entry.parent_id is not None else None
     return Claim(entry.claimed_path, entry.source_path, None, None, home=home)
-
-
-def _part_key(route: PartRoute, stack_key: str) -> str:
-    if route.kind is not PartKind.UPLOAD:
-        return stack_key
-    if not route.required_document_ids:
-        return f"{route.workflow_id}/upload-only"
-    return f"{route.workflow_id}/{'+'.join(sorted(route.required_document_ids))}"

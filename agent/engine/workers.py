@@ -199,9 +199,10 @@ class Workers:
             self._retries = [(now, entry_id) for _, entry_id in self._retries]
             heapq.heapify(self._retries)
 
-    def fail(self, entry: Entry, problem: str, action: str) -> None:
-        """Move a claimed file to failed/ with its reason."""
-        self._pipeline.fail(entry, problem, action)
+    def fail(self, entry: Entry, problem: str, action: str, *, retry_helps: bool = True) -> None:
+        """Move a claimed file to failed/ with its reason (``retry_helps`` False: the file
+        itself is wrong, so its note does not offer to try it again)."""
+        self._pipeline.fail(entry, problem, action, retry_helps=retry_helps)
         self._summary.failed += 1
 
     def busy_now(self, now: float) -> bool:
@@ -353,7 +354,10 @@ class Workers:
             else {}
         )
         upload_duplicates = self._folders.config.agent.upload_duplicates
-        return Job(subject, names, upload_duplicates=upload_duplicates)
+        incomplete = self._folders.settings_for(entry.source_path).incomplete_seconds
+        return Job(
+            subject, names, upload_duplicates=upload_duplicates, incomplete_seconds=incomplete
+        )
 
     def _progress_for(self, entry: Entry) -> Progress | None:
         def report(sent: int, total: int) -> None:

@@ -270,16 +270,20 @@ class FileSteps(JournalCore):
             self._update(conn, entry_id, {"fulfillments": merged})
             return self._load(conn, entry_id)
 
-    def rewind(self, entry_id: int, step: Step, reason: str) -> Entry:
+    def rewind(
+        self, entry_id: int, step: Step, reason: str, *, document_deleted: bool = False
+    ) -> Entry:
         """Go back to ``step`` so the work after it is done again, forgetting its results.
 
         For an upload form that expired or a stored copy whose hash differs: rewind to
         HASHED (the document id is dropped) and create a new document. Refused for a
-        settled entry and for one with fulfillments (linking is never repeated).
+        settled entry and for one with fulfillments (linking is never repeated) — unless
+        ``document_deleted``: the document was deleted on Kompliant (a stale upload), its
+        fulfillments with it, so they are forgotten too and made again for the new one.
         """
         with self._write() as conn:
             entry = self._load(conn, entry_id)
-            if entry.settled or entry.fulfillments:
+            if entry.settled or (entry.fulfillments and not document_deleted):
                 raise ValueError(
                     f"entry {entry_id} is at {entry.step.name} with fulfillments "
                     f"{dict(entry.fulfillments)}; it cannot be rewound"
@@ -289,6 +293,8 @@ class FileSteps(JournalCore):
                     f"entry {entry_id} is at {entry.step.name}; cannot rewind to {step.name}"
                 )
             values: dict[str, Any] = {"step": step.value, "last_error": redact(reason)}
+            if document_deleted:
+                values["fulfillments"] = "{}"
             if step < Step.CREATED:
                 values.update(document_id=None, form_expires_at=None)
             if step < Step.HASHED:

@@ -17,16 +17,17 @@ file, such a commit is made with ``synchronous=FULL`` instead.) They are:
 
 - HASHED, and every ``rewind``: the last write before a ``document.create``. Its
   ``updated_at`` is the lower bound of the search for a record a lost create left
-  pending (``Pipeline._remove_lost_creates``); were it lost, a restart would hash
-  again with a later time and miss that record;
+  pending (``agent.engine.reconcile.remove_lost_creates``); were it lost, a restart
+  would hash again with a later time and miss that record;
 - CREATED (the document id) and LINKED / ``record_fulfillments`` (fulfillment ids):
   without them a restart would create a second document or add a second fulfillment.
 
 The others (:data:`LAZY`, ``synchronous=NORMAL``, no sync) may be lost on power loss, and each
 loss only makes a restart redo a step that is safe to redo, as recovery already does:
 ``begin`` / STABLE → the claimed file is adopted again as an orphan claim; UPLOADED →
-``document.get`` decides (``Pipeline._after_interrupted_upload``); VERIFIED → verify
-again; SETTLED as done after LINKED → the file is found in done/ by its receipt
+``document.get`` decides (``agent.engine.reconcile.after_interrupted_upload``);
+VERIFIED → verify again; SETTLED as done after LINKED → the file is found in done/ by its
+receipt
 (``find_done``; other settles wait for the disk);
 ``route`` / ``mark_needs_routing`` → routed again; ``record_retry`` → one attempt
 fewer is counted, and an older ``updated_at`` only widens the orphan search; ``forget``

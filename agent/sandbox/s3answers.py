@@ -73,6 +73,17 @@ def closing(response: Response) -> Response:
     return status, {**headers, "Connection": "close"}, body
 
 
+def content_mismatch(declared: str, found: str) -> S3Rejection:
+    """The file's real type is not the one its form declares (docs/sandbox.md)."""
+    return S3Rejection(
+        400,
+        "InvalidArgument",
+        f"The content of the file is {found}, not the {declared} its Content-Type declares: "
+        "the upload store takes only a file whose real type matches its name.",
+        (("ArgumentName", "Content-Type"), ("ArgumentValue", declared)),
+    )
+
+
 def unstorable_key(key: str) -> S3Rejection:
     """A key the sandbox cannot store as a file below its storage folder."""
     return S3Rejection(

@@ -84,6 +84,7 @@ class AcceptedForm:
     max_size: int
     document_id: str | None
     success_status: int = 204
+    content_type: str | None = None  # the form's Content-Type, which the content must fit
 
 
 # --- signing ---------------------------------------------------------------------------
@@ -234,6 +235,7 @@ def judge_form(
         max_size=max_size,
         document_id=values.get("x-amz-meta-document-id"),
         success_status=_success_status(values.get("success_action_status")),
+        content_type=values.get("content-type"),
     )
 
 

@@ -17,6 +17,11 @@ Where this endpoint answers differently from real S3, on purpose:
 - A field sent twice is refused (400 ``InvalidArgument``).
 - Keys that cannot be a file path below the storage folder (``..``, empty segments, a
   trailing ``/``) are refused (400 ``InvalidArgument``).
+- Bytes whose real type (their signature, :mod:`agent.content.filetype`) does not fit the
+  form's ``Content-Type`` are refused (400 ``InvalidArgument``, ``ArgumentName``
+  ``Content-Type``), as Kompliant's upload store refuses them (the seed guide,
+  "Content-Type Enforcement"); S3 itself does not look at content. A ``Content-Type``
+  the table does not know is not judged.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import BinaryIO, Protocol
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from agent.content.filetype import HEAD_SIZE, fits, kind_for_media_type, sniff, words
 from agent.sandbox.s3answers import (
     FIELD_AFTER_FILE,
     INCOMPLETE,
@@ -47,6 +53,7 @@ from agent.sandbox.s3answers import (
     PRE_DATA_TOO_LARGE,
     Response,
     closing,
+    content_mismatch,
     error_response,
     new_request_id,
     no_such_bucket,
@@ -204,6 +211,7 @@ class _Receiver:
         self._temp: BinaryIO | None = None
         self._too_large = False
         self._size = 0
+        self._head = bytearray()  # the file's first bytes, for its real type
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._ended = False
@@ -261,7 +269,11 @@ class _Receiver:
             return MALFORMED
         if self._too_large:
             return too_large(self._size, self._accepted.max_size)
-        return size_rejection(self._size, self._accepted) or self._accepted
+        return (
+            size_rejection(self._size, self._accepted)
+            or _content_rejection(bytes(self._head), self._accepted.content_type)
+            or self._accepted
+        )
 
     def commit(self, accepted: AcceptedForm) -> StoredObject:
         """Move the received file to its key's path; the rename is atomic."""
@@ -337,6 +349,8 @@ class _Receiver:
             self.discard()
             return
         piece = data[start:end]
+        if len(self._head) < HEAD_SIZE:
+            self._head += piece[: HEAD_SIZE - len(self._head)]
         self._temp.write(piece)
         self._sha256.update(piece)
         self._md5.update(piece)
@@ -367,6 +381,18 @@ class _Receiver:
         self._temp_path = self._storage_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}.part"
         self._temp = self._temp_path.open("xb")
         self._stage = _Stage.FILE
+
+
+def _content_rejection(head: bytes, content_type: str | None) -> S3Rejection | None:
+    """The refusal of a file that starts with ``head`` under ``content_type``, or None."""
+    expected = kind_for_media_type(content_type or "")
+    if expected is None:
+        return None
+    found = sniff(head)
+    if fits(expected, found):
+        return None
+    shown = words(found) if found is not None else "of no type the upload store recognises"
+    return content_mismatch(content_type or "", shown)
 
 
 def _read_some(body: RequestBody, size: int) -> bytes:

@@ -147,6 +147,18 @@ def _lines(pdf: FPDF, text: str, width: float, limit: int) -> list[str]:
     return lines
 
 
+def _write_lines(
+    pdf: FPDF, text: str, y: float, width: float, line_height: float, limit: int
+) -> float:
+    """``text`` in the current font from the left margin at ``y``, wrapped to ``width`` in
+    at most ``limit`` lines; the ``y`` below it."""
+    for line in _lines(pdf, printable(text), width, limit):
+        pdf.set_xy(MARGIN, y)
+        pdf.cell(width, line_height, line)
+        y += line_height
+    return y
+
+
 def _page(pdf: FPDF, sheet: SheetContent, paper: Paper) -> None:
     width, height = paper.size_mm
     pdf.add_page()
@@ -165,10 +177,7 @@ def _page(pdf: FPDF, sheet: SheetContent, paper: Paper) -> None:
     pdf.cell(text_width, 6, "Workflow")
     y += 6
     pdf.set_font("Helvetica", "B", 20)
-    for line in _lines(pdf, printable(sheet.workflow_label), text_width, 2):
-        pdf.set_xy(MARGIN, y)
-        pdf.cell(text_width, 9, line)
-        y += 9
+    y = _write_lines(pdf, sheet.workflow_label, y, text_width, 9, 2)
     y = max(y + 6, MARGIN + QR_SIZE + 8)
     full_width = width - 2 * MARGIN
     pdf.set_font("Helvetica", "", 12)
@@ -176,17 +185,11 @@ def _page(pdf: FPDF, sheet: SheetContent, paper: Paper) -> None:
     pdf.cell(full_width, 6, "Required document")
     y += 7
     pdf.set_font("Helvetica", "B", 32)
-    for line in _lines(pdf, printable(sheet.requirement_name), full_width, 3):
-        pdf.set_xy(MARGIN, y)
-        pdf.cell(full_width, 14, line)
-        y += 14
+    y = _write_lines(pdf, sheet.requirement_name, y, full_width, 14, 3)
     y += 4
     if sheet.requirement_text.strip():
         pdf.set_font("Helvetica", "", 15)
-        for line in _lines(pdf, printable(sheet.requirement_text), full_width, MAX_TEXT_LINES):
-            pdf.set_xy(MARGIN, y)
-            pdf.cell(full_width, 7.5, line)
-            y += 7.5
+        y = _write_lines(pdf, sheet.requirement_text, y, full_width, 7.5, MAX_TEXT_LINES)
         y += 6
 
     # the one instruction, boxed

@@ -104,21 +104,30 @@ def receipt_text(file_name: str, record: DoneRecord) -> str:
     return "\n".join(lines)
 
 
-def error_text(file_name: str, folder: Path, problem: str, action: str, at: datetime) -> str:
-    """The ``.error.txt`` text (pure)."""
-    return "\n".join(
-        [
-            f"kompliant-agent could not upload {file_name}",
-            "",
-            f"What went wrong: {redact(problem).strip()}",
-            f"What to do: {redact(action).strip()}",
-            "",
+def error_text(
+    file_name: str,
+    folder: Path,
+    problem: str,
+    action: str,
+    at: datetime,
+    *,
+    retry_helps: bool = True,
+) -> str:
+    """The ``.error.txt`` text (pure). ``retry_helps`` False: only another file can succeed
+    (its content is wrong), so the note does not offer to try this one again."""
+    lines = [
+        f"kompliant-agent could not upload {file_name}",
+        "",
+        f"What went wrong: {redact(problem).strip()}",
+        f"What to do: {redact(action).strip()}",
+        "",
+    ]
+    if retry_helps:
+        lines += [
             f"To try again, move {file_name} back into {folder}",
             "or run `kompliant-agent retry` (it does so for every file in failed/).",
-            f"Time: {_iso(at)}",
-            "",
         ]
-    )
+    return "\n".join([*lines, f"Time: {_iso(at)}", ""])
 
 
 def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> Path:
@@ -180,9 +189,19 @@ def settle_done(claimed: Claim, record: DoneRecord) -> Path:
     return _settle(claimed, AGENT_OWNED.done_dir, AGENT_OWNED.receipt_suffix, text)
 
 
-def settle_failed(claimed: Claim, problem: str, action: str, *, at: datetime | None = None) -> Path:
+def settle_failed(
+    claimed: Claim,
+    problem: str,
+    action: str,
+    *,
+    at: datetime | None = None,
+    retry_helps: bool = True,
+) -> Path:
     """Move a claimed file to ``failed/`` with ``<name>.error.txt``; return where it is."""
-    text = error_text(claimed.source.name, claimed.folder, problem, action, at or datetime.now(UTC))
+    when = at or datetime.now(UTC)
+    text = error_text(
+        claimed.source.name, claimed.folder, problem, action, when, retry_helps=retry_helps
+    )
     return _settle(claimed, AGENT_OWNED.failed_dir, AGENT_OWNED.error_suffix, text)
 
 

@@ -24,14 +24,29 @@ CHUNK_SIZE = 1024 * 1024
 
 @dataclass(frozen=True)
 class FileIdentity:
-    """A file's size in bytes, modification time in ns and hex SHA-256 of its content."""
+    """A file's size in bytes, modification time in ns and hex SHA-256 of its content.
+
+    ``ctime_ns`` and ``inode`` are known when the file was read in this run (an identity
+    rebuilt from the journal has none): with them, any change after the read shows in
+    the stat, also a rewrite that kept the size and set the old modification time back.
+    """
 
     size: int
     mtime_ns: int
     sha256: str
+    ctime_ns: int | None = None
+    inode: int | None = None
 
     def same_stat(self, st: os.stat_result) -> bool:
         return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        """Whether ``st`` is the file exactly as it was read: size, mtime, ctime, inode.
+        ``False`` when this identity does not know its ctime and inode (then only reading
+        the file again can tell)."""
+        if self.ctime_ns is None or self.inode is None:
+            return False
+        return self.same_stat(st) and st.st_ctime_ns == self.ctime_ns and st.st_ino == self.inode
 
 
 def open_regular(path: Path) -> tuple[int, os.stat_result]:
@@ -127,6 +142,12 @@ def identify(path: Path | str, *, chunk_size: int = CHUNK_SIZE) -> FileIdentity:
             f"The file {path.name} changed while it was being read",
             code="FILE_CHANGED",
         )
-    identity = FileIdentity(before.st_size, before.st_mtime_ns, digest.hexdigest())
+    identity = FileIdentity(
+        before.st_size,
+        before.st_mtime_ns,
+        digest.hexdigest(),
+        ctime_ns=after.st_ctime_ns,
+        inode=after.st_ino,
+    )
     log.debug("identified %s: %d bytes, sha256 %s", path.name, identity.size, identity.sha256)
     return identity

@@ -1,4 +1,5 @@
-"""One file all the way: identify → check the workflow → create → send → verify → link.
+"""One file all the way: identify → check its content → check the workflow → create → send
+→ verify → link.
 
 Each step is its own function taking the ids of the step before, so the engine can run
 them one by one with its journal in between; :func:`upload_file` is the composition for
@@ -20,6 +21,8 @@ from typing import Protocol
 
 import httpx
 
+from agent.content.ends import refuse_cut_short
+from agent.content.filetype import check_type
 from agent.errors import (
     AgentError,
     CannotSucceed,
@@ -130,6 +133,8 @@ def upload_file(
         raise ValueError("an upload needs a subject record or a workflow")
 
     identity = identify(path)
+    check_type(path)
+    refuse_cut_short(path)
     if workflow_id:
         subject_record_id = check_workflow(
             client, workflow_id, to_link, subject_record_id=subject_record_id

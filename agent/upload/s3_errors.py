@@ -20,6 +20,7 @@ from agent.errors import (
     UnexpectedResponse,
     UploadFormExpired,
     UploadRejected,
+    WrongContent,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class S3Error:
     proposed_size: int | None = None
     max_size: int | None = None
     min_size: int | None = None
+    argument_name: str | None = None
 
 
 def parse_s3_error(body: bytes) -> S3Error | None:
@@ -67,6 +69,7 @@ def parse_s3_error(body: bytes) -> S3Error | None:
         proposed_size=_to_int(values.get("ProposedSize")),
         max_size=_to_int(values.get("MaxSizeAllowed")),
         min_size=_to_int(values.get("MinSizeAllowed")),
+        argument_name=values.get("ArgumentName") or None,
     )
 
 
@@ -99,6 +102,17 @@ def _for_s3_error(status: int, err: S3Error, retry_after: float | None) -> Agent
     if status >= 500 or err.code in _RETRY_CODES:
         return ServerError(
             f"The upload store had a problem: {err.message or err.code}",
+            code=code,
+            http_status=status,
+            trace_id=trace,
+        )
+    if err.code == "InvalidArgument" and err.argument_name == "Content-Type":
+        # The store looked at the bytes: they are not the type the name says. Sending the
+        # same file again cannot help; another file (or name) can.
+        return WrongContent(
+            f"The upload store refused the file: {err.message or err.code}",
+            hint="Save the document in the type its name says (or give it the extension of "
+            "its real type), then put it into its folder.",
             code=code,
             http_status=status,
             trace_id=trace,

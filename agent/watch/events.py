@@ -15,6 +15,7 @@ class EventKind(enum.Enum):
 
     CREATED = "created"
     MODIFIED = "modified"
+    ATTRIB = "attrib"  # mode, times or extended attributes changed (inotify), not content
     CLOSED_WRITE = "closed_write"
     MOVED_IN = "moved_in"
     SCANNED = "scanned"

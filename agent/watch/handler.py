@@ -61,8 +61,10 @@ def translate(event: FileSystemEvent) -> list[Change]:
         return []
     if isinstance(event, FileCreatedEvent):
         return [(src, EventKind.CREATED, False)]
-    if isinstance(event, FileModifiedEvent | FileAttribEvent):
+    if isinstance(event, FileModifiedEvent):
         return [(src, EventKind.MODIFIED, False)]
+    if isinstance(event, FileAttribEvent):
+        return [(src, EventKind.ATTRIB, False)]
     if isinstance(event, FileClosedEvent):
         return [(src, EventKind.CLOSED_WRITE, False)]
     if isinstance(event, FileDeletedEvent):

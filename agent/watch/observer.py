@@ -8,10 +8,14 @@ rescan, so ``on_event`` must be thread-safe (put it on a queue). Timing decision
 What it guarantees:
 
 - **One observer per root**: inotify on Linux (with close-after-write events), the native
-  observer elsewhere, or polling when the root's settings say so (network shares). When the
-  inotify watch or instance limit is reached, the root falls back to polling and a warning
-  gives the ``sysctl`` fix. A folder *inside* a root whose settings say polling (a share
-  mounted there) gets an extra polling watch, found at each rescan.
+  observer elsewhere, or polling for a root on a network or FUSE file system
+  (:mod:`agent.watch.mounts`: changes made elsewhere give no event there) or when its
+  settings say ``polling = true``; ``polling = false`` forces events. When the inotify
+  watch or instance limit is reached, the root falls back to polling and a warning gives
+  the ``sysctl`` fix. A folder *inside* a root that is a network or FUSE mount, or whose
+  settings say polling, gets an extra polling watch, found at each rescan and whenever
+  the mount table changes (a share mounted or unmounted while the agent runs).
+  :meth:`FolderWatcher.polled` lists every polled folder with its interval and reason.
 - **Rescans**: at start (files already present go through the same path as new ones), every
   ``rescan_interval`` seconds from :meth:`FolderWatcher.check`, and after any recovery, each
   candidate file is reported as ``SCANNED``.
@@ -45,6 +49,14 @@ from watchdog.observers.polling import PollingObserver
 
 from agent.watch.events import EventKind
 from agent.watch.handler import TRANSLATED_EVENTS, ForwardingHandler
+from agent.watch.mounts import Mount, MountTable, system_mounts
+from agent.watch.polling import (
+    FORCED,
+    INOTIFY_LIMIT,
+    PolledFolder,
+    network_inside,
+    polling_reason,
+)
 from agent.watch.scan import walk_folders
 from agent.watch.stability import StabilitySettings
 
@@ -83,10 +95,14 @@ class _Root:
     state: RootState = RootState.STOPPED
     observer: BaseObserver | None = None
     polls: bool = False
+    poll_reason: str | None = None
+    network: bool = False
     closes: bool = False  # the observer reports close-after-write (inotify)
     inotify_exhausted: bool = False
     subfolder_observer: BaseObserver | None = None
     polled_subfolders: frozenset[Path] = frozenset()
+    forced_subfolders: frozenset[Path] = frozenset()  # polling = true, found by a rescan
+    network_subfolders: dict[Path, str] = field(default_factory=dict)  # mounts inside
     was_mount: bool = False
     device: int | None = None
     problem: str | None = None
@@ -108,6 +124,7 @@ class FolderWatcher:
         on_root_recovered: Callable[[Path], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         observer_factory: ObserverFactory = make_observer,
+        mounts: MountTable = system_mounts,
     ) -> None:
         self._roots = [_Root(path=Path(root)) for root in roots]
         self._on_event = on_event
@@ -118,6 +135,8 @@ class FolderWatcher:
         self._rescan_interval = rescan_interval
         self._clock = clock
         self._factory = observer_factory
+        self._mounts = mounts
+        self._table: tuple[Mount, ...] = ()
         self._lock = threading.RLock()
         self._running = False
         self._next_rescan = 0.0
@@ -128,6 +147,7 @@ class FolderWatcher:
         """Start watching every root, then rescan them all."""
         with self._lock:
             self._running = True
+            self._table = tuple(self._mounts())
             for root in self._roots:
                 problem = self._presence_problem(root) or self._arm(root)
                 if problem is not None:
@@ -147,6 +167,7 @@ class FolderWatcher:
         with self._lock:
             if not self._running:
                 return
+            self._check_mounts()
             for root in self._roots:
                 self._check_root(root)
             if self._clock() >= self._next_rescan:
@@ -183,6 +204,27 @@ class FolderWatcher:
                     )
         return False
 
+    def polled(self) -> list[PolledFolder]:
+        """Every folder checked by polling (a root or a folder inside one), with why."""
+        with self._lock:
+            found: list[PolledFolder] = []
+            for root in self._roots:
+                if root.state is not RootState.WATCHING:
+                    continue
+                if root.polls:
+                    interval = self._settings_for(root.path).poll_interval
+                    reason = root.poll_reason or "polling"
+                    found.append(PolledFolder(root.path, interval, reason, root.network))
+                    continue
+                for folder in sorted(root.polled_subfolders):
+                    interval = self._settings_for(folder).poll_interval
+                    kind = root.network_subfolders.get(folder)
+                    if kind is not None and folder not in root.forced_subfolders:
+                        found.append(PolledFolder(folder, interval, kind, True))
+                    else:
+                        found.append(PolledFolder(folder, interval, FORCED))
+            return found
+
     def observer_for(self, root: Path) -> BaseObserver | None:
         """The observer currently watching ``root`` (for diagnostics and tests)."""
         return self._root(root).observer
@@ -198,7 +240,10 @@ class FolderWatcher:
     def _arm(self, root: _Root) -> str | None:
         """Start an observer for ``root``; the problem message when that is impossible."""
         settings = self._settings_for(root.path)
-        polls = settings.polling or root.inotify_exhausted
+        reason, network = polling_reason(root.path, settings, self._table)
+        if reason is None and root.inotify_exhausted:
+            reason = INOTIFY_LIMIT
+        polls = reason is not None
         handler = ForwardingHandler(root.path, on_event=self._on_event, ignore=self._ignore)
         observer: BaseObserver | None = None
         try:
@@ -218,14 +263,46 @@ class FolderWatcher:
         root.observer = observer
         root.handler = handler
         root.polls = polls
+        root.poll_reason = reason
+        root.network = network
         root.closes = not polls and _reports_close(observer)
         root.state = RootState.WATCHING
         root.problem = None
         with contextlib.suppress(OSError):
             root.device = os.stat(root.path).st_dev
             root.was_mount = root.was_mount or os.path.ismount(root.path)
-        logger.info("Watching %s (%s)", root.path, "polling" if polls else "events")
+        why = f"a network folder ({reason})" if network else reason
+        every = f"polling every {settings.poll_interval:g} s: {why}" if reason else "events"
+        logger.info("Watching %s (%s)", root.path, every)
         return None
+
+    def _check_mounts(self) -> None:
+        """A share mounted, unmounted or mounted again: poll what is now a network folder,
+        stop polling what no longer is, and look for files that came with the mount."""
+        table = tuple(self._mounts())
+        if table == self._table:
+            return
+        self._table = table
+        for root in self._roots:
+            if root.state is not RootState.WATCHING:
+                continue
+            reason, _ = polling_reason(root.path, self._settings_for(root.path), self._table)
+            if reason is None and root.inotify_exhausted:
+                reason = root.poll_reason
+            if (reason is not None) != root.polls or (root.polls and reason != root.poll_reason):
+                logger.info("The mounts under %s changed; watching it again.", root.path)
+                self._disarm(root)
+                problem = self._arm(root)
+                if problem is not None:
+                    self._enter_problem(root, problem)
+                    continue
+                self._rescan_root(root)
+            elif (
+                not root.polls
+                and network_inside(root.path, self._table, self._settings_for)
+                != root.network_subfolders
+            ):
+                self._rescan_root(root)
 
     def _disarm(self, root: _Root) -> None:
         for observer in (root.observer, root.subfolder_observer):
@@ -234,6 +311,7 @@ class FolderWatcher:
         root.observer = None
         root.subfolder_observer = None
         root.polled_subfolders = frozenset()
+        root.network_subfolders = {}
 
     def _enter_problem(self, root: _Root, problem: str) -> None:
         self._disarm(root)
@@ -329,12 +407,19 @@ class FolderWatcher:
             self._enter_problem(root, self._presence_problem(root) or _unreadable(root.path, exc))
             return
         logger.debug("Rescanned %s: %d candidate files", root.path, count)
-        self._sync_polled_subfolders(root, frozenset(polled))
+        root.forced_subfolders = frozenset(polled)
+        network = {} if root.polls else network_inside(root.path, self._table, self._settings_for)
+        root.network_subfolders = network
+        wanted = set(polled)
+        for folder in network:
+            if not any(parent in folder.parents or parent == folder for parent in polled):
+                wanted.add(folder)
+        self._sync_polled_subfolders(root, frozenset(wanted))
 
     def _polls(self, folder: Path, already: list[Path]) -> bool:
         if any(parent in folder.parents for parent in already):
             return False
-        return self._settings_for(folder).polling
+        return self._settings_for(folder).polling is True
 
     def _sync_polled_subfolders(self, root: _Root, wanted: frozenset[Path]) -> None:
         if wanted == root.polled_subfolders and (root.subfolder_observer is not None or not wanted):

@@ -15,9 +15,11 @@ def walk_folders(top: Path, ignore: Callable[[Path], bool]) -> Iterator[tuple[Pa
 
     Ignored folders are not entered and ignored files are left out. A symlink is listed as
     a file and never entered: the upload refuses it with a note, so it gets an outcome
-    without its target ever being read. A folder below ``top`` that cannot be read is
-    logged and skipped; ``top`` itself raises :class:`OSError` (the caller decides whether a
-    missing root is a problem — it is never "empty").
+    without its target ever being read. Named pipes, devices and sockets are listed too,
+    so that they are reported ("not a regular file") instead of passed over in silence. A
+    folder below ``top`` that cannot be read is logged and skipped; ``top`` itself raises
+    :class:`OSError` (the caller decides whether a missing root is a problem — it is never
+    "empty").
     """
     stack = [top]
     while stack:
@@ -33,8 +35,8 @@ def walk_folders(top: Path, ignore: Callable[[Path], bool]) -> Iterator[tuple[Pa
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             subfolders.append(path)
-                        elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                            files.append(path)  # a link too: it is refused with a note
+                        else:
+                            files.append(path)  # links and pipes too: each gets a note
                     except OSError:
                         continue
         except OSError as exc:

@@ -20,11 +20,20 @@ The rules, per file:
    — a scanner pausing between pages — so the quiet path waits for its close, up to
    ``max_wait_seconds`` from when it was first seen. Claiming a file that is still open
    would move it away under its writer and upload a torn copy. (Only a creation starts
-   this wait: a ``MODIFIED`` alone may be an attribute change, such as ``cp -p`` setting
-   times after its close, which no close follows.)
-3. **Empty files** never take the close path: scanners create a file, close it empty and open it
-   again to write. An empty file that stays empty for ``quiet_seconds`` still goes — the engine
-   fails it with a clear message instead of waiting for ever.
+   this wait: a ``MODIFIED`` alone may come without a close to follow.)
+   An **attribute change** (``ATTRIB``: mode, times, extended attributes — set by
+   browsers, Samba and ``rsync --inplace`` after their last close or rename) that leaves
+   the size alone keeps a file on the path it is on, with the new stat as reference.
+3. **A look inside** (:mod:`agent.watch.readiness`). A file that passes 1 or 2 is only
+   claimed when it is finished for real: not open for writing in another program (a read
+   lease, where the system tells) and, for a format with an end marker (PDF, JPEG, PNG,
+   ZIP-based), with its end. Otherwise it waits and is looked at again each
+   ``quiet_seconds`` (and at every change). An **empty** file (0 bytes) is a placeholder
+   — browsers, Samba and scanners create the name first — and never takes the close
+   path. An incomplete or empty file that stays unchanged for ``incomplete_seconds`` is
+   given up (:meth:`~StabilityTracker.given_up`): the engine fails it as cut short or
+   empty. A file open for writing does not run down that time. What each waiting file
+   waits for is in :meth:`~StabilityTracker.waiting`.
 4. **Maximum wait.** Once ``max_wait_seconds`` have passed since the file was first seen, events
    stop postponing it: from then on its stat is compared every ``quiet_seconds`` and the file
    goes at the first comparison that finds size and ``mtime_ns`` unchanged, however many events
@@ -51,6 +60,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agent.watch.events import EventKind
+from agent.watch.readiness import Readiness, inspect
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +71,18 @@ class StabilitySettings:
 
     With inotify, a close-after-write lets a file go after ``close_confirm_seconds`` of
     quiet; otherwise a file goes after ``quiet_seconds`` of quiet plus an equal re-stat.
-    ``max_wait_seconds`` bounds the wait for a file that is touched all the time.
+    ``max_wait_seconds`` bounds the wait for a file that is touched all the time;
+    ``incomplete_seconds`` how long an unchanged incomplete or empty file waits before it
+    fails. ``polling``: ``None`` polls network and FUSE folders and uses events elsewhere;
+    ``True`` / ``False`` force either way.
     """
 
     quiet_seconds: float = 2.0
     close_confirm_seconds: float = 0.25
     max_wait_seconds: float = 300.0
-    polling: bool = False
+    polling: bool | None = None
     poll_interval: float = 1.0
+    incomplete_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,7 @@ class _Tracked:
     reference: FileStat
     warned: bool = False
     writing: bool = False  # written to and not closed, where closes are reported
+    waiting_since: float | None = None  # incomplete or empty, unchanged since then
 
 
 class StabilityTracker:
@@ -123,12 +138,17 @@ class StabilityTracker:
         clock: Callable[[], float],
         stat: Callable[[Path], FileStat | None] = stat_file,
         close_reported: Callable[[Path], bool] = lambda path: False,
+        look_inside: Callable[[Path, int], Readiness] = inspect,
     ) -> None:
         self._settings_for = settings_for
         self._clock = clock
         self._stat = stat
         self._close_reported = close_reported
+        self._look_inside = look_inside
         self._files: dict[Path, _Tracked] = {}
+        self._waiting: dict[Path, Readiness] = {}
+        self._waiting_changes = 0  # counts changes of what waits, for a status built on change
+        self._given_up: list[tuple[Path, Readiness]] = []
 
     def observe(self, path: Path, kind: EventKind) -> None:
         """Record one observation of ``path``."""
@@ -137,7 +157,7 @@ class StabilityTracker:
             return
         current = self._stat(path)
         if current is None:
-            self._files.pop(path, None)
+            self._drop(path)
             return
         now = self._clock()
         settings = self._settings_for(path)
@@ -159,17 +179,41 @@ class StabilityTracker:
                 continue
             current = self._stat(path)
             if current is None:
-                del self._files[path]
+                self._drop(path)
                 continue
-            if current == tracked.reference:
+            if current != tracked.reference:
+                # Changed although no event said so (a lost event, a polled folder), or
+                # changing past the maximum wait: look again after another quiet period.
+                self._files[path] = self._wait_again(path, tracked, current, now)
+                continue
+            found = self._look_inside(path, current.size)
+            if found is Readiness.READY:
                 finished.append((tracked.first_seen, path))
-                del self._files[path]
+                self._drop(path)
                 continue
-            # Changed although no event said so (a lost event, a polled folder), or changing
-            # past the maximum wait: look again after another quiet period.
-            self._files[path] = self._wait_again(path, tracked, current, now)
+            self._hold(path, tracked, found, now)
         finished.sort()
         return [path for _, path in finished]
+
+    def given_up(self) -> list[tuple[Path, Readiness]]:
+        """Files that stayed incomplete or empty, unchanged, for ``incomplete_seconds``,
+        with what they were; each is returned once (and no longer tracked)."""
+        expired, self._given_up = self._given_up, []
+        return expired
+
+    def waiting(self) -> dict[Path, Readiness]:
+        """Files that stopped changing but are not finished, and what they wait for."""
+        return dict(self._waiting)
+
+    @property
+    def waiting_changes(self) -> int:
+        """Grows whenever :meth:`waiting` would answer differently."""
+        return self._waiting_changes
+
+    def _set_waiting(self, path: Path, found: Readiness) -> None:
+        if self._waiting.get(path) is not found:
+            self._waiting[path] = found
+            self._waiting_changes += 1
 
     def next_deadline(self) -> float | None:
         """The clock value at which :meth:`due` may have something new; ``None`` if idle."""
@@ -180,6 +224,8 @@ class StabilityTracker:
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` and, if it is a folder, every file below it."""
         if self._files.pop(path, None) is not None:
+            if self._waiting.pop(path, None) is not None:
+                self._waiting_changes += 1
             return  # a tracked file has nothing below it (keeps bursts of claims O(n))
         # Most deletions are of files no longer tracked (each claim renames one away), so
         # the look below ``path`` is a string prefix test, not a walk up every tracked path
@@ -187,7 +233,7 @@ class StabilityTracker:
         prefix = os.path.normcase(os.path.join(path, ""))
         below = [t for t in self._files if os.path.normcase(t).startswith(prefix)]
         for tracked in below:
-            del self._files[tracked]
+            self._drop(tracked)
 
     def tracks(self, path: Path) -> bool:
         """Whether ``path`` is being followed until it is finished."""
@@ -198,6 +244,34 @@ class StabilityTracker:
         return len(self._files)
 
     # -- the rules ------------------------------------------------------------------------
+
+    def _drop(self, path: Path) -> None:
+        self._files.pop(path, None)
+        if self._waiting.pop(path, None) is not None:
+            self._waiting_changes += 1
+
+    def _hold(self, path: Path, tracked: _Tracked, found: Readiness, now: float) -> None:
+        """Keep a file that stopped changing but is not finished; give it up once it has
+        been incomplete or empty, unchanged, for ``incomplete_seconds``."""
+        settings = tracked.settings
+        if self._waiting.get(path) is not found:
+            logger.info("%s is not finished yet (%s); waiting.", path, found.value)
+        self._set_waiting(path, found)
+        if found is Readiness.WRITING:
+            since = None  # its writer is still there: no time runs out
+            check_at = now + settings.quiet_seconds
+        else:
+            since = tracked.waiting_since if tracked.waiting_since is not None else now
+            deadline = since + settings.incomplete_seconds
+            if now >= deadline:
+                self._given_up.append((path, found))
+                self._drop(path)
+                return
+            check_at = min(now + settings.quiet_seconds, deadline)
+        phase = Phase.OVERDUE if tracked.phase is Phase.OVERDUE else Phase.SETTLING
+        self._files[path] = replace(
+            tracked, phase=phase, check_at=check_at, waiting_since=since, writing=False
+        )
 
     def _writing(
         self, path: Path, kind: EventKind, tracked: _Tracked | None, current: FileStat
@@ -254,6 +328,19 @@ class StabilityTracker:
             return replace(tracked, settings=settings, writing=writing)
         if now >= tracked.first_seen + settings.max_wait_seconds:
             return self._overdue(path, replace(tracked, settings=settings), current, now)
+        if kind is EventKind.ATTRIB and current.size == tracked.reference.size:
+            # Mode, times or extended attributes, not content: stay on the path it is on.
+            wait = (
+                settings.close_confirm_seconds
+                if tracked.phase is Phase.CONFIRMING
+                else settings.quiet_seconds
+            )
+            return replace(
+                tracked,
+                settings=settings,
+                reference=current,
+                check_at=max(tracked.check_at, now + wait),
+            )
         return self._arm(kind, current, now, tracked.first_seen, settings, writing)
 
     def _wait_again(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
@@ -264,10 +351,11 @@ class StabilityTracker:
             phase=Phase.SETTLING,
             check_at=now + tracked.settings.quiet_seconds,
             reference=current,
+            waiting_since=None,
         )
 
-    @staticmethod
-    def _overdue(path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+    def _overdue(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
+        self._set_waiting(path, Readiness.CHANGING)
         if not tracked.warned:
             logger.warning(
                 "%s is still changing after %.0f s; it will be uploaded as soon as it stays "
@@ -283,4 +371,5 @@ class StabilityTracker:
             check_at=now + tracked.settings.quiet_seconds,
             reference=current,
             warned=True,
+            waiting_since=None,
         )

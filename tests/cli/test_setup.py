@@ -14,8 +14,7 @@ from agent.config import load_config
 from agent.kompliant.auth import Credentials
 from agent.locations import HOME_ENV, locations
 from tests.conftest import DEMO_SUBJECT, DEMO_WORKFLOW, ENDED_WORKFLOW, OTHER_WORKFLOW
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.kit.agent import REPO, agent_cli, credentials_env
 
 
 def agent_env(tmp_path: Path, credentials: Credentials | None = None) -> dict[str, str]:
@@ -29,26 +28,12 @@ def agent_env(tmp_path: Path, credentials: Credentials | None = None) -> dict[st
     )
     env.pop("XDG_CONFIG_HOME", None)
     if credentials is not None:
-        env.update(
-            KOMPLIANT_API_URL=credentials.api_url,
-            KOMPLIANT_API_KEY=credentials.api_key,
-            KOMPLIANT_SECRET_KEY=credentials.secret_key,
-            KOMPLIANT_AUTH_TOKEN=credentials.auth_token,
-        )
+        env.update(credentials_env(credentials))
     return env
 
 
 def setup(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", "setup", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
+    return agent_cli(env, "setup", *args, stdin=stdin)
 
 
 def workflow_ids() -> list[str]:

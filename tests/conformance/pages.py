@@ -169,22 +169,7 @@ def _block_end(lines: list[str], start: int) -> tuple[int, list[str], int]:
         if taken and (not text or not _is_json_line(text)):
             break
         taken.append(text)
-        in_string = False
-        escaped = False
-        for ch in text:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "[{":
-                stack.append(ch)
-            elif ch in "]}" and stack:
-                stack.pop()
+        _track_brackets(text, stack)
         i += 1
         if not stack:
             break
@@ -194,6 +179,14 @@ def _block_end(lines: list[str], start: int) -> tuple[int, list[str], int]:
 def _close(text: str, open_count: int) -> str:
     """Close the brackets a page left open at the end of a block."""
     stack: list[str] = []
+    _track_brackets(text, stack)
+    assert len(stack) == open_count
+    return text + "".join("]" if ch == "[" else "}" for ch in reversed(stack))
+
+
+def _track_brackets(text: str, stack: list[str]) -> None:
+    """Push the brackets ``text`` opens onto ``stack`` and pop those it closes (those
+    inside JSON strings do not count)."""
     in_string = escaped = False
     for ch in text:
         if in_string:
@@ -209,8 +202,6 @@ def _close(text: str, open_count: int) -> str:
             stack.append(ch)
         elif ch in "]}" and stack:
             stack.pop()
-    assert len(stack) == open_count
-    return text + "".join("]" if ch == "[" else "}" for ch in reversed(stack))
 
 
 def _examples(page: Page) -> list[Example]:

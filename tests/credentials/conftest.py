@@ -17,6 +17,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, fail
 
+from tests.kit.home import isolated_home
+
 SECRET_KEY = "s6MgmwW+DXGP5vyN1K5VbqFjAxc8FF4XqtnRkzs172Fv"
 AUTH_TOKEN = "snyemajLjsUj3H6Y3AnZp3JbTlLBeDYLoV18w1VMKuXoWo8dwTevCa37"
 API_KEY = "sb_DemoKey00000000000000001"
@@ -135,16 +137,7 @@ HomeMadeKeyring.__module__ = "someone.elses.keyring"
 
 @pytest.fixture
 def agent_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "agent-home"
-    monkeypatch.setenv("KOMPLIANT_AGENT_HOME", str(home))
-    for name in (
-        "KOMPLIANT_API_URL",
-        "KOMPLIANT_API_KEY",
-        "KOMPLIANT_SECRET_KEY",
-        "KOMPLIANT_AUTH_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return isolated_home(monkeypatch, tmp_path / "agent-home")
 
 
 @pytest.fixture

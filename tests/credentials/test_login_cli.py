@@ -25,6 +25,7 @@ from tests.credentials.conftest import (
 )
 
 LOGIN = ["login", "--api-url", API_URL, "--api-key", API_KEY]
+SECRETS = f"{SECRET_KEY}\n{AUTH_TOKEN}\n"
 
 
 class FakeTty(io.StringIO):
@@ -49,14 +50,19 @@ def pipe(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
 
 
+def login_piped(monkeypatch: pytest.MonkeyPatch, *options: str) -> int:
+    """``login --stdin`` with the secret key and auth token piped in: its exit code."""
+    pipe(monkeypatch, SECRETS)
+    return main([*LOGIN, "--stdin", *options])
+
+
 def test_login_with_stdin_checks_then_stores(
     memory_keyring: MemorySecretService,
     checked: list[Credentials],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.OK
+    assert login_piped(monkeypatch) == exitcodes.OK
     expected = Credentials(API_URL, API_KEY, SECRET_KEY, AUTH_TOKEN)
     assert checked == [expected]
     assert load_credentials("default") == expected
@@ -91,8 +97,7 @@ def test_rejected_credentials_save_nothing(
         raise AuthError("Kompliant refused the signature", code="UNAUTHORIZED", http_status=401)
 
     monkeypatch.setattr(login_cli, "verify_credentials", reject)
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.CANNOT_SUCCEED
+    assert login_piped(monkeypatch) == exitcodes.CANNOT_SUCCEED
     err = capsys.readouterr().err
     assert "refused the signature" in err and "HTTP 401" in err
     assert "Nothing was saved" in err
@@ -109,8 +114,7 @@ def test_unreachable_api_is_retry_later_and_saves_nothing(
         raise NetworkError("Could not connect to 127.0.0.1:9")
 
     monkeypatch.setattr(login_cli, "verify_credentials", unreachable)
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.RETRY_LATER
+    assert login_piped(monkeypatch) == exitcodes.RETRY_LATER
     err = capsys.readouterr().err
     assert "Could not check the credentials" in err and "127.0.0.1:9" in err
     assert "Nothing was saved" in err and "retries by itself" not in err
@@ -123,8 +127,7 @@ def test_no_keyring_refuses_before_asking_kompliant(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.CANNOT_SUCCEED
+    assert login_piped(monkeypatch) == exitcodes.CANNOT_SUCCEED
     assert checked == []
     err = capsys.readouterr().err
     assert "No secure keyring" in err and "--allow-plaintext" in err
@@ -139,8 +142,7 @@ def test_locked_keyring_refuses_before_asking_kompliant(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_backend(LockedSecretService())
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.CANNOT_SUCCEED
+    assert login_piped(monkeypatch) == exitcodes.CANNOT_SUCCEED
     assert checked == []
     assert "keyring is locked" in capsys.readouterr().err
 
@@ -151,8 +153,7 @@ def test_plaintext_opt_in_warns_loudly_on_stderr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin", "--allow-plaintext"]) == exitcodes.OK
+    assert login_piped(monkeypatch, "--allow-plaintext") == exitcodes.OK
     out, err = capsys.readouterr()
     assert "WARNING" in err and "UNENCRYPTED" in err
     assert str(files.plaintext_file("default")) in out
@@ -178,7 +179,7 @@ def test_no_terminal_and_no_stdin_flag_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")  # a pipe, not a terminal
+    pipe(monkeypatch, SECRETS)  # a pipe, not a terminal
     assert main(LOGIN) == exitcodes.USAGE
     assert "--stdin" in capsys.readouterr().err
 
@@ -188,7 +189,7 @@ def test_stdin_flag_at_a_terminal_is_refused_so_secrets_do_not_echo(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("sys.stdin", FakeTty(f"{SECRET_KEY}\n{AUTH_TOKEN}\n"))
+    monkeypatch.setattr("sys.stdin", FakeTty(SECRETS))
     assert main([*LOGIN, "--stdin"]) == exitcodes.USAGE
     assert "hidden prompt" in capsys.readouterr().err
     assert memory_keyring.entries == {}
@@ -197,7 +198,7 @@ def test_stdin_flag_at_a_terminal_is_refused_so_secrets_do_not_echo(
 def test_bad_api_url_is_a_usage_error(
     memory_keyring: MemorySecretService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
+    pipe(monkeypatch, SECRETS)
     args = ["login", "--api-url", "api.kompliant.com", "--api-key", API_KEY, "--stdin"]
     assert main(args) == exitcodes.USAGE
 
@@ -215,8 +216,7 @@ def test_logout_says_what_it_removed_and_can_be_repeated(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.OK
+    assert login_piped(monkeypatch) == exitcodes.OK
     capsys.readouterr()
     assert main(["logout"]) == exitcodes.OK
     out = capsys.readouterr().out
@@ -234,8 +234,7 @@ def test_whoami_shows_where_the_secrets_are_but_not_them(
 ) -> None:
     assert main(["whoami"]) == exitcodes.CANNOT_SUCCEED
     assert "kompliant-agent login" in capsys.readouterr().err
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    main([*LOGIN, "--stdin"])
+    login_piped(monkeypatch)
     capsys.readouterr()
     assert main(["whoami"]) == exitcodes.OK
     out = capsys.readouterr().out
@@ -249,7 +248,7 @@ def test_plain_http_off_this_computer_is_the_agents_own_refusal(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
+    pipe(monkeypatch, SECRETS)
     args = ["login", "--api-url", "http://api.kompliant.com", "--api-key", API_KEY, "--stdin"]
     assert main(args) == exitcodes.USAGE
     err = capsys.readouterr().err
@@ -268,8 +267,7 @@ def test_login_logout_and_whoami_use_the_configured_profile_unless_told_otherwis
     config = locations().config_file
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[agent]\nprofile = "office"\n', encoding="utf-8")
-    pipe(monkeypatch, f"{SECRET_KEY}\n{AUTH_TOKEN}\n")
-    assert main([*LOGIN, "--stdin"]) == exitcodes.OK
+    assert login_piped(monkeypatch) == exitcodes.OK
     assert "profile 'office'" in capsys.readouterr().out
     assert load_credentials("office") == Credentials(API_URL, API_KEY, SECRET_KEY, AUTH_TOKEN)
     assert main(["whoami"]) == exitcodes.OK

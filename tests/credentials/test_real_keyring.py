@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from agent.credentials import files, resolve_credentials
+from agent.credentials.environment import ENV_VARIABLES
 from agent.credentials.keyring_store import service_name
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
+from tests.kit.agent import agent_cli
 from tests.kit.sandbox import DEMO_WORKFLOW
 
 pytestmark = pytest.mark.keyring
@@ -61,13 +63,7 @@ def agent_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
     home = tmp_path / "agent-home"
     monkeypatch.setenv("KOMPLIANT_AGENT_HOME", str(home))
     env = dict(os.environ)
-    for name in (
-        "KOMPLIANT_API_URL",
-        "KOMPLIANT_API_KEY",
-        "KOMPLIANT_SECRET_KEY",
-        "KOMPLIANT_AUTH_TOKEN",
-        "PYTHON_KEYRING_BACKEND",
-    ):
+    for name in (*ENV_VARIABLES, "PYTHON_KEYRING_BACKEND"):
         env.pop(name, None)
         monkeypatch.delenv(name, raising=False)
     yield env
@@ -76,15 +72,7 @@ def agent_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
 def agent(
     args: list[str], env: dict[str, str], stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return agent_cli(env, *args, stdin=stdin, timeout=120)
 
 
 def lookup(service: str, entry: str) -> subprocess.CompletedProcess[str]:

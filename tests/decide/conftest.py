@@ -9,22 +9,13 @@ import pytest
 
 from agent.config import AgentSettings, Config
 from agent.kompliant.auth import Credentials
-from agent.locations import HOME_ENV
 from tests.decide.fakes import FakeKompliant
+from tests.kit.home import isolated_home
 
 
 @pytest.fixture(autouse=True)
 def agent_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv(HOME_ENV, str(home))
-    for name in (
-        "KOMPLIANT_API_URL",
-        "KOMPLIANT_API_KEY",
-        "KOMPLIANT_SECRET_KEY",
-        "KOMPLIANT_AUTH_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return isolated_home(monkeypatch, tmp_path / "home")
 
 
 @pytest.fixture

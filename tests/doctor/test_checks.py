@@ -17,6 +17,7 @@ from agent.doctor.checks import probe_tray, probe_writable, read_inotify_limit
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.sandbox import RunningSandbox
+from agent.watch.mounts import Mount
 from tests.conftest import DEMO_WORKFLOW
 from tests.kit.agent import credentials_env
 
@@ -191,6 +192,39 @@ def test_the_cli_exit_code_says_whether_all_passed(
     failed = [f for f in data["findings"] if f["outcome"] == "failed"]
     assert [f["check"] for f in failed] == ["credentials"]
     assert all(f["fix"] for f in failed)
+
+
+def test_a_root_on_a_network_share_is_named_as_polled(
+    configured: Config, demo_credentials: Credentials
+) -> None:
+    share = Mount(str(configured.root.parent), "nfs4", "filer:/home")
+    probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4"), share])
+    folders = by_check(run_checks(configured, "default", credentials_env(demo_credentials), probes))
+    found = folders["watched folders"]
+    assert found.outcome is Outcome.OK
+    assert f"network folder — checked every 1 s: {configured.root} (nfs4)" in found.detail
+
+
+def test_a_network_folder_forced_to_events_is_a_warning(
+    configured: Config, demo_credentials: Credentials
+) -> None:
+    forced = dataclasses.replace(
+        configured, stability=dataclasses.replace(configured.stability, polling=False)
+    )
+    share = Mount(str(configured.root), "fuse.sshfs", "ann@host:/docs")
+    probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4"), share])
+    found = by_check(run_checks(forced, "default", credentials_env(demo_credentials), probes))
+    assert found["watched folders"].outcome is Outcome.WARNING
+    assert "polling = false" in found["watched folders"].detail
+    assert "Remove `polling = false`" in found["watched folders"].fix
+
+
+def test_a_local_root_names_no_network_folder(
+    configured: Config, demo_credentials: Credentials
+) -> None:
+    probes = dataclasses.replace(HEALTHY, mounts=lambda: [Mount("/", "ext4")])
+    found = by_check(run_checks(configured, "default", credentials_env(demo_credentials), probes))
+    assert "network folder" not in found["watched folders"].detail
 
 
 def test_a_missing_scanner_part_is_a_failure_with_its_fix(configured: Config) -> None:

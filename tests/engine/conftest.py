@@ -119,6 +119,8 @@ class AgentHome:
         quiet_seconds: float = 0.3,
         close_confirm_seconds: float = 0.1,
         max_wait_seconds: float = 30.0,
+        incomplete_seconds: float = 600.0,
+        polling: bool | None = None,
     ) -> None:
         """A config with small stability settings; ``workflows`` is raw TOML appended."""
         settings: dict[str, Any] = {"workers": 2}
@@ -130,7 +132,9 @@ class AgentHome:
             f"quiet_seconds = {quiet_seconds}",
             f"close_confirm_seconds = {close_confirm_seconds}",
             f"max_wait_seconds = {max_wait_seconds}",
+            f"incomplete_seconds = {incomplete_seconds}",
             "poll_interval = 0.2",
+            *([] if polling is None else [f"polling = {_toml(polling)}"]),
             "",
             workflows,
         ]

@@ -204,7 +204,7 @@ def make_batch(rng: random.Random, count: int, *, tag: str) -> list[tuple[str, s
         folder = folders[index % len(folders)]
         size = rng.randint(2_000, 60_000)
         body = rng.randbytes(size)
-        content = b"%PDF-1.4\n% " + f"{tag}-{index}".encode() + b"\n" + body
+        content = b"%PDF-1.4\n% " + f"{tag}-{index}".encode() + b"\n" + body + b"\n%%EOF\n"
         batch.append((folder, f"{tag}-{index:03d}.pdf", content))
     return batch
 

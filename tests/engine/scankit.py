@@ -52,6 +52,13 @@ class Stack:
         return image_pdf(self.pages, DPI)
 
 
+def demo_stack(agent_home: AgentHome, tmp_path: Path) -> Stack:
+    """The demo workflow's folders made and its cover sheets printed: a stack to scan."""
+    agent_home.write_config()
+    agent_home.add_workflow()
+    return Stack(print_sheets(agent_home, tmp_path / "sheets.pdf"))
+
+
 def stored(sandbox: RunningSandbox, document: Document) -> bytes:
     """The bytes Kompliant stored for ``document``."""
     with sandbox.store.state.lock:

@@ -47,10 +47,15 @@ from tests.engine.crashkit import journal_steps
 from tests.kit.agent import REPO, AgentProcess
 from tests.kit.sandbox import sandbox_stats, set_faults
 from tests.kit.wait import wait_for
+from tests.realwriters import documents
 
 PDF = b"%PDF-1.4\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 CREATE = "document.create"
+
+
+def pdf(text: bytes) -> bytes:
+    """A small file that starts and ends as a PDF does."""
+    return PDF + text + b"\n%%EOF\n"
 
 
 class ShiftedClock:
@@ -98,7 +103,7 @@ class Setup:
         """A good file through the same folder: everything dropped before it was seen."""
         where = folder or self.bank
         name = f"barrier-{time.monotonic_ns()}.pdf"
-        drop(where, name, PDF + name.encode())
+        drop(where, name, pdf(name.encode()))
         assert self.outcome(where, name).kind == "done"
 
 
@@ -127,8 +132,19 @@ def document_id_of(outcome: Outcome) -> str:
 # -- the file itself -----------------------------------------------------------------------
 
 
-def test_empty_file_fails_saying_it_is_empty(setup: Setup) -> None:
+def test_a_file_that_stays_empty_fails_after_the_incomplete_time(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    """0 bytes is a placeholder first (browsers, Samba, scanners create the name before the
+    data): it fails only once it has stayed empty for the folder's incomplete time."""
+    setup = _start(agent_home, kompliant, incomplete_seconds=3.0)
     drop(setup.bank, "blank.pdf", b"")
+    wait_for(
+        lambda: any("blank.pdf" in p for p in setup.home.status_file().get("problems", [])),
+        what="blank.pdf shown as waiting",
+        process=setup.agent.process,
+    )
+    assert settled(setup.bank, "blank.pdf") is None  # waiting, not failed yet
     found = setup.outcome(setup.bank, "blank.pdf")
     assert found.kind == "failed"
     assert "empty" in found.what().lower()
@@ -147,21 +163,34 @@ def test_unsupported_type_fails_naming_the_accepted_types(setup: Setup) -> None:
     assert setup.alive()
 
 
-def test_a_type_lying_about_its_extension_is_uploaded_as_named(setup: Setup) -> None:
-    """Kompliant decides the type by the extension; the agent does not sniff content."""
-    content = PNG + b"really a picture"
+@pytest.mark.parametrize(
+    ("content", "words", "todo"),
+    [
+        (documents.png("picture"), "scan.pdf is a PNG image, not a PDF", "rename it to .png"),
+        (documents.jpeg("camera"), "scan.pdf is a JPEG image, not a PDF", "rename it to .jpg"),
+        (documents.html_page(), "scan.pdf is a web page (HTML), not a PDF", "sign in if it asks"),
+    ],
+    ids=["png", "jpeg", "html"],
+)
+def test_a_type_lying_about_its_extension_fails_and_is_never_sent(
+    setup: Setup, content: bytes, words: str, todo: str
+) -> None:
+    """Kompliant's upload store refuses bytes of another type than the name says; the
+    agent finds out before document.create and says what to do, never "try again"."""
     drop(setup.bank, "scan.pdf", content)
     found = setup.outcome(setup.bank, "scan.pdf")
-    assert found.kind == "done"
-    (document,) = setup.live_documents()
-    assert (document.file_name, document.hash) == ("scan.pdf", sha(content))
-    assert document.document_id == document_id_of(found)
+    assert found.kind == "failed"
+    assert words in found.what(), found.note
+    assert todo in found.todo()
+    assert "try again" not in found.note.lower() and "retry" not in found.note.lower()
+    assert setup.stats()["methods"].get(CREATE, 0) == 0
+    assert setup.kompliant.documents() == []
     assert setup.alive()
 
 
 @pytest.mark.parametrize("sandbox_settings", [SandboxSettings(max_file_size=1000)], ids=["1000B"])
 def test_larger_than_allowed_fails_with_the_limit(setup: Setup) -> None:
-    drop(setup.bank, "huge.pdf", PDF + b"x" * 2000)
+    drop(setup.bank, "huge.pdf", pdf(b"x" * 2000))
     found = setup.outcome(setup.bank, "huge.pdf")
     assert found.kind == "failed"
     assert "huge.pdf is 2.0 KiB; the limit is 1000 bytes" in found.what(), found.note
@@ -173,7 +202,7 @@ def test_larger_than_allowed_fails_with_the_limit(setup: Setup) -> None:
 def test_a_file_gone_before_upload_leaves_nothing(setup: Setup) -> None:
     setup.home.pause(True)
     wait_for(lambda: setup.home.status_file().get("paused"), what="paused")
-    path = drop(setup.bank, "gone.pdf", PDF + b"gone")
+    path = drop(setup.bank, "gone.pdf", pdf(b"gone"))
     wait_for(lambda: setup.home.status_file().get("checking", 0) >= 1, what="the file seen")
     path.unlink()
     setup.home.pause(False)
@@ -203,7 +232,7 @@ def _while_uploading(setup: Setup, name: str) -> Path:
 
 def test_a_file_removed_during_upload_leaves_no_document(setup: Setup) -> None:
     _slow_uploads(setup)
-    drop(setup.bank, "vanishing.pdf", PDF + b"vanishing")
+    drop(setup.bank, "vanishing.pdf", pdf(b"vanishing"))
     claimed = _while_uploading(setup, "vanishing")
     claimed.unlink()
     setup.faults(latency_ms=0)
@@ -219,7 +248,7 @@ def test_a_file_removed_during_upload_leaves_no_document(setup: Setup) -> None:
 
 def test_a_file_growing_during_upload_is_sent_again_whole(setup: Setup) -> None:
     _slow_uploads(setup)
-    first = PDF + b"first part "
+    first = pdf(b"first part ")
     drop(setup.bank, "growing.pdf", first)
     claimed = _while_uploading(setup, "growing")
     with claimed.open("ab") as handle:
@@ -247,7 +276,7 @@ def test_an_unreadable_file_fails_saying_to_give_read_permission(
 ) -> None:
     setup = _unprivileged(agent_home, kompliant)
     fd = os.open(setup.bank / "secret.pdf", os.O_WRONLY | os.O_CREAT, 0o000)
-    os.write(fd, PDF + b"locked")
+    os.write(fd, pdf(b"locked"))
     os.close(fd)
     found = setup.outcome(setup.bank, "secret.pdf")
     assert found.kind == "failed"
@@ -262,7 +291,7 @@ def test_a_symlink_fails_saying_to_copy_the_document_and_is_never_followed(
 ) -> None:
     """A link could point anywhere: it is refused with a note, its target never read."""
     target = setup.home.home / "elsewhere.pdf"
-    target.write_bytes(PDF + b"the real file")
+    target.write_bytes(pdf(b"the real file"))
     link = setup.bank / "link.pdf"
     link.symlink_to(target)
     outcome = setup.outcome(setup.bank, "link.pdf")
@@ -270,7 +299,7 @@ def test_a_symlink_fails_saying_to_copy_the_document_and_is_never_followed(
     assert outcome.path.is_symlink()  # the link itself moved, nothing copied
     assert "is a link (shortcut) to another file" in outcome.note
     assert "Copy the document itself into the folder" in outcome.note
-    assert target.read_bytes() == PDF + b"the real file"
+    assert target.read_bytes() == pdf(b"the real file")
     assert setup.live_documents() == []
     assert setup.alive()
 
@@ -278,8 +307,8 @@ def test_a_symlink_fails_saying_to_copy_the_document_and_is_never_followed(
 def test_a_folder_dropped_in_has_its_files_settled_in_it(setup: Setup) -> None:
     outside = setup.home.home / "scans"
     outside.mkdir()
-    drop(outside, "p1.pdf", PDF + b"p1")
-    drop(outside, "p2.pdf", PDF + b"p2")
+    drop(outside, "p1.pdf", pdf(b"p1"))
+    drop(outside, "p2.pdf", pdf(b"p2"))
     moved = setup.bank / "scans"
     outside.rename(moved)
     for name in ("p1.pdf", "p2.pdf"):
@@ -302,7 +331,7 @@ NAMES = {
 
 @pytest.mark.parametrize("name", list(NAMES.values()), ids=list(NAMES))
 def test_awkward_names_are_uploaded_under_their_own_name(setup: Setup, name: str) -> None:
-    content = PDF + name.encode()
+    content = pdf(name.encode())
     drop(setup.bank, name, content)
     found = setup.outcome(setup.bank, name)
     assert found.kind == "done", found.note
@@ -316,11 +345,11 @@ def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
     """``name + .receipt.txt`` would be too long for the file system: the receipt keeps
     the start of the name and a short hash, and names the file in full inside."""
     name = "s" * 251 + ".pdf"
-    drop(setup.bank, name, PDF + b"longest")
+    drop(setup.bank, name, pdf(b"longest"))
     receipt = setup.bank / "done" / sidecar_name(name, AGENT_OWNED.receipt_suffix)
     assert len(receipt.name.encode()) == 255
     wait_for(receipt.exists, what="the long name's receipt in done/", timeout=30)
-    assert (setup.bank / "done" / name).read_bytes() == PDF + b"longest"
+    assert (setup.bank / "done" / name).read_bytes() == pdf(b"longest")
     text = receipt.read_text(encoding="utf-8")
     assert f"receipt for {name}" in text
     assert "Uploaded to Kompliant as document d_" in text
@@ -329,7 +358,7 @@ def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
 
 
 def test_the_same_file_twice_at_once_is_uploaded_once(setup: Setup) -> None:
-    content = PDF + b"one scan, two copies"
+    content = pdf(b"one scan, two copies")
     drop(setup.bank, "a.pdf", content)
     drop(setup.bank, "b.pdf", content)
     notes = [setup.outcome(setup.bank, n) for n in ("a.pdf", "b.pdf")]
@@ -341,7 +370,7 @@ def test_the_same_file_twice_at_once_is_uploaded_once(setup: Setup) -> None:
 
 
 def test_the_same_file_in_two_requirement_folders_at_once_links_both(setup: Setup) -> None:
-    content = PDF + b"a statement that proves the address too"
+    content = pdf(b"a statement that proves the address too")
     address = setup.home.folder("Proof of address")
     drop(setup.bank, "statement.pdf", content)
     drop(address, "statement.pdf", content)
@@ -358,7 +387,7 @@ def test_the_same_file_in_two_requirement_folders_at_once_links_both(setup: Setu
 
 def test_a_workflow_ended_while_running_fails_its_files_with_the_reason(setup: Setup) -> None:
     setup.admin(op="set_workflow_state", workflow_id=DEMO_WORKFLOW, state="ENDED")
-    drop(setup.bank, "late.pdf", PDF + b"late")
+    drop(setup.bank, "late.pdf", pdf(b"late"))
     found = setup.outcome(setup.bank, "late.pdf")
     assert found.kind == "failed"
     assert "ended" in found.what().lower()
@@ -370,7 +399,7 @@ def test_a_requirement_made_inactive_while_running_fails_and_keeps_no_document(
     setup: Setup,
 ) -> None:
     setup.admin(op="set_required_document_status", required_document_id=RD_BANK, status="INACTIVE")
-    drop(setup.bank, "statement.pdf", PDF + b"no longer wanted")
+    drop(setup.bank, "statement.pdf", pdf(b"no longer wanted"))
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "failed"
     assert "inactive" in found.note.lower()
@@ -396,7 +425,7 @@ required_document_ids = ["{UNKNOWN_RD}"]
     setup = _start(agent_home, kompliant, workflows=workflows)
     folder = agent_home.folder("Mistyped")
     assert folder.is_dir()
-    drop(folder, "statement.pdf", PDF + b"for nothing")
+    drop(folder, "statement.pdf", pdf(b"for nothing"))
     found = setup.outcome(folder, "statement.pdf")
     assert found.kind == "failed"
     assert UNKNOWN_RD in found.note
@@ -409,7 +438,7 @@ def test_a_revoked_api_key_holds_files_until_it_works_again(setup: Setup) -> Non
     key = state.api_keys[api_key]
     with state.lock:
         state.api_keys[api_key] = dataclasses.replace(key, disabled=True)
-    drop(setup.bank, "statement.pdf", PDF + b"while revoked")
+    drop(setup.bank, "statement.pdf", pdf(b"while revoked"))
     status = wait_for(
         lambda: (s := setup.home.status_file()).get("state") == "error" and s,
         what="status error",
@@ -426,7 +455,7 @@ def test_a_revoked_api_key_holds_files_until_it_works_again(setup: Setup) -> Non
 
 def test_a_sandbox_answer_that_is_not_json_is_retried(setup: Setup) -> None:
     setup.faults(script=[{"method": CREATE, "action": "non_json_502", "count": 2}])
-    drop(setup.bank, "statement.pdf", PDF + b"behind a gateway")
+    drop(setup.bank, "statement.pdf", pdf(b"behind a gateway"))
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "done"
     assert setup.stats()["faults"].get("non_json_502") == 2
@@ -441,7 +470,7 @@ def test_a_sandbox_answer_that_is_not_json_is_retried(setup: Setup) -> None:
     ids=["sandbox-3-days-ahead", "sandbox-1-day-behind"],
 )
 def test_a_sandbox_clock_far_off_does_not_matter(setup: Setup) -> None:
-    drop(setup.bank, "statement.pdf", PDF + b"whenever")
+    drop(setup.bank, "statement.pdf", pdf(b"whenever"))
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "done"
     assert len(setup.live_documents()) == 1
@@ -455,7 +484,7 @@ def test_a_clock_jump_during_upload_expires_the_form_and_a_new_one_is_used(
     clock = sandbox_settings.clock
     assert isinstance(clock, ShiftedClock)
     _slow_uploads(setup)
-    drop(setup.bank, "statement.pdf", PDF + b"sent across a clock jump")
+    drop(setup.bank, "statement.pdf", pdf(b"sent across a clock jump"))
     _while_uploading(setup, "statement")
     clock.offset = 3600.0  # an hour later: the form (300 s) has expired
     setup.faults(latency_ms=0)
@@ -473,8 +502,8 @@ def test_a_clock_jump_during_upload_expires_the_form_and_a_new_one_is_used(
 def test_a_done_name_collision_gets_a_numbered_name(setup: Setup) -> None:
     done = setup.bank / "done"
     done.mkdir(exist_ok=True)
-    (done / "march.pdf").write_bytes(PDF + b"last year's")
-    content = PDF + b"this year's"
+    (done / "march.pdf").write_bytes(pdf(b"last year's"))
+    content = pdf(b"this year's")
     drop(setup.bank, "march.pdf", content)
 
     def numbered() -> list[str]:
@@ -482,7 +511,7 @@ def test_a_done_name_collision_gets_a_numbered_name(setup: Setup) -> None:
 
     (name,) = wait_for(numbered, what="the numbered copy", process=setup.agent.process)
     assert (done / name).read_bytes() == content
-    assert (done / "march.pdf").read_bytes() == PDF + b"last year's"
+    assert (done / "march.pdf").read_bytes() == pdf(b"last year's")
     assert (done / (name + ".receipt.txt")).exists()
     assert setup.alive()
 
@@ -493,7 +522,7 @@ def test_a_read_only_folder_waits_and_goes_once_writable(
     setup = _unprivileged(agent_home, kompliant)
     setup.bank.chmod(0o555)
     try:
-        drop(setup.bank, "statement.pdf", PDF + b"in a read-only folder")
+        drop(setup.bank, "statement.pdf", pdf(b"in a read-only folder"))
         status = wait_for(
             lambda: (s := setup.home.status_file()).get("problems") and s,
             what="status to say it cannot take the file",
@@ -536,7 +565,7 @@ def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     assert bank.is_dir()
     setup.home.pause(True)
     wait_for(lambda: setup.home.status_file().get("paused"), what="paused")
-    content = PDF + b"on a full disk"
+    content = pdf(b"on a full disk")
     drop(bank, "statement.pdf", content)
     filler = _fill(small_root)
     setup.home.pause(False)

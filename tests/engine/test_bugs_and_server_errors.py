@@ -16,7 +16,7 @@ from agent.config import AgentSettings, Config
 from agent.decide import add_workflow
 from agent.engine.pipeline import Pipeline
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.runner import Engine, EngineOptions
+from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.status import Snapshot
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
@@ -27,7 +27,7 @@ from agent.sandbox import RunningSandbox
 from agent.watch.stability import StabilitySettings
 from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, set_faults
 
-PDF = b"%PDF-1.4 a statement"
+PDF = b"%PDF-1.4 a statement\n%%EOF\n"
 LABEL = "Demo Ltd"
 SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
 
@@ -53,6 +53,20 @@ def bank(config: Config) -> Path:
     return config.root / f"{LABEL} ({DEMO_WORKFLOW})" / "Bank statements"
 
 
+def run_once(config: Config, client: KompliantClient) -> tuple[RunSummary, list[Snapshot]]:
+    """A statement into the bank folder and the engine run once: its summary and every
+    snapshot it showed."""
+    seen: list[Snapshot] = []
+    (bank(config) / "statement.pdf").write_bytes(PDF)
+    summary = Engine(
+        config,
+        client,
+        options=EngineOptions(once=True, retry_policy=SHORT),
+        on_snapshot=seen.append,
+    ).run()
+    return summary, seen
+
+
 def note_of(config: Config) -> str:
     failed = bank(config) / AGENT_OWNED.failed_dir
     return (failed / ("statement.pdf" + AGENT_OWNED.error_suffix)).read_text(encoding="utf-8")
@@ -65,14 +79,7 @@ def test_a_bug_is_an_internal_error_asking_for_a_report_never_network_advice(
         raise KeyError("no such thing")
 
     monkeypatch.setattr(Pipeline, "run", broken)
-    seen: list[Snapshot] = []
-    (bank(config) / "statement.pdf").write_bytes(PDF)
-    summary = Engine(
-        config,
-        client,
-        options=EngineOptions(once=True, retry_policy=SHORT),
-        on_snapshot=seen.append,
-    ).run()
+    summary, seen = run_once(config, client)
     assert (summary.done, summary.failed) == (0, 1)
     said = [p for s in seen for p in s.problems if p.startswith("internal error")]
     assert said, [s.problems for s in seen]
@@ -88,14 +95,7 @@ def test_kompliant_answering_500_is_counted_and_ends_in_a_clear_failure(
 ) -> None:
     steps = [{"method": "document.create", "action": "http_500", "count": 100}]
     set_faults(sandbox, script=steps)
-    seen: list[Snapshot] = []
-    (bank(config) / "statement.pdf").write_bytes(PDF)
-    summary = Engine(
-        config,
-        client,
-        options=EngineOptions(once=True, retry_policy=SHORT),
-        on_snapshot=seen.append,
-    ).run()
+    summary, seen = run_once(config, client)
     assert (summary.done, summary.failed, summary.unsettled) == (0, 1, 0)
     said = [p for s in seen for p in s.problems if p.startswith("Kompliant answers errors")]
     assert said and "HTTP 500 from document.create" in said[0], [s.problems for s in seen]

@@ -27,6 +27,7 @@ from tests.engine.crashkit import (
     drop,
     make_batch,
 )
+from tests.engine.installs import killed_after
 from tests.kit.agent import AgentProcess
 from tests.kit.sandbox import sandbox_state, set_faults
 from tests.kit.wait import wait_for
@@ -51,7 +52,7 @@ def _run(
     victim.add_workflow()
     # slow answers keep claims held long enough to kill an agent while it holds some
     set_faults(sandbox, latency_ms=120, on_upload=True)
-    try:
+    with killed_after(victim, survivor):
         killed = victim.start(host=victim_host)
         alive = survivor.start()
         wait_for(
@@ -80,12 +81,6 @@ def _run(
         assert alive.alive(), alive.output()
         assert not claims_held(victim.workflow, _pid(killed))
         assert alive.stop() == 0, alive.output()
-    except BaseException:
-        print(victim.logs(), survivor.logs())
-        raise
-    finally:
-        victim.kill_all()
-        survivor.kill_all()
     check_settled_once(victim.workflow, dropped, sandbox_state(sandbox))
     taken = [line for line in alive.output().splitlines() if "took over" in line]
     assert taken, alive.output()

@@ -35,6 +35,7 @@ from tests.engine.crashkit import (
     journal_steps,
     make_batch,
 )
+from tests.engine.installs import killed_after
 from tests.kit.agent import AgentProcess
 from tests.kit.sandbox import sandbox_state, set_faults
 from tests.kit.wait import wait_for
@@ -85,7 +86,7 @@ def test_sigkill_during_a_batch_settles_every_file_exactly_once(
     waves_at = {0: 0, 1: ROUNDS // 3, 2: 2 * ROUNDS // 3}
     dropped: list[Dropped] = []
     kills: Counter[str] = Counter()
-    try:
+    with killed_after(install):
         for round_no, target in enumerate(plan):
             wave = next((w for w, at in waves_at.items() if at == round_no), None)
             if wave is not None:
@@ -110,11 +111,6 @@ def test_sigkill_during_a_batch_settles_every_file_exactly_once(
             what="every file to settle after the last restart",
         )
         assert last.stop() == 0, last.output()
-    except BaseException:
-        print(install.logs())
-        raise
-    finally:
-        install.kill_all()
 
     assert len(dropped) == WAVES * PER_WAVE
     check_settled_once(install.workflow, dropped, sandbox_state(sandbox))

@@ -53,7 +53,7 @@ def test_killed_between_claiming_and_recording_the_claim(
     install = Install.create(tmp_path / "home", tmp_path / "root", credentials)
     install.add_workflow()
     folder = install.workflow / "Bank statements"
-    content = b"%PDF-1.4 claimed just before the kill"
+    content = b"%PDF-1.4 claimed just before the kill\n%%EOF\n"
     source = folder / "statement.pdf"
     dropped = [Dropped("Bank statements", source.name, hashlib.sha256(content).hexdigest(), 0)]
 
@@ -83,12 +83,12 @@ def test_killed_between_claiming_and_recording_the_claim(
 def test_killed_between_moving_to_done_and_naming_the_receipt(tmp_path: Path) -> None:
     folder = tmp_path / "Bank statements"
     folder.mkdir()
-    (folder / "a.pdf").write_bytes(b"%PDF an earlier a.pdf")
+    (folder / "a.pdf").write_bytes(b"%PDF-1.4 an earlier a.pdf\n%%EOF\n")
     earlier = claim(folder / "a.pdf")
     assert earlier is not None
     settle_done(earlier, DoneRecord("d_Earlier", hashlib.sha256(b"x").hexdigest(), 1))
 
-    content = b"%PDF the file being settled"
+    content = b"%PDF-1.4 the file being settled\n%%EOF\n"
     (folder / "a.pdf").write_bytes(content)
     taken = claim(folder / "a.pdf")
     assert taken is not None
@@ -119,7 +119,7 @@ def test_killed_between_moving_to_done_and_naming_the_receipt(tmp_path: Path) ->
 def test_an_unnamed_receipt_of_other_content_is_left_alone(tmp_path: Path) -> None:
     folder = tmp_path / "Bank statements"
     folder.mkdir()
-    (folder / "a.pdf").write_bytes(b"%PDF one")
+    (folder / "a.pdf").write_bytes(b"%PDF-1.4 one\n%%EOF\n")
     taken = claim(folder / "a.pdf")
     assert taken is not None
     final = settle_done(taken, DoneRecord("d_One", hashlib.sha256(b"not it").hexdigest(), 8))

@@ -9,7 +9,7 @@ from pathlib import Path
 from agent.journal import JOURNAL_FILE
 from tests.conftest import RD_ADDRESS, RD_BANK, RD_ID
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in, wait_for
-from tests.engine.scankit import Stack, print_sheets, stored
+from tests.engine.scankit import demo_stack, stored
 from tests.kit.sandbox import sandbox_state, set_faults
 from tests.scan.scans import page_images
 
@@ -36,9 +36,7 @@ def parts_at(journal: Path, steps: tuple[str, ...]) -> int:
 def test_parts_are_sent_once_across_kills(
     agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path
 ) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    stack = Stack(print_sheets(agent_home, tmp_path / "sheets.pdf"))
+    stack = demo_stack(agent_home, tmp_path)
     stack.cover(0).document("B1").cover(1).document("A1").document("A2").cover(2).document("I1")
     inbox = agent_home.folder("Inbox")
     journal = agent_home.state_dir / JOURNAL_FILE

@@ -55,7 +55,7 @@ def test_a_key_revoked_while_running_is_noticed_and_taken_back(
     agent_home.add_workflow()
     agent = agent_home.start()
     bank = agent_home.folder("Bank statements")
-    drop(bank, "first.pdf", b"%PDF-1.4 before the key is revoked")
+    drop(bank, "first.pdf", b"%PDF-1.4 before the key is revoked\n%%EOF\n")
     wait_for(lambda: (bank / "done" / "first.pdf").exists(), what="first.pdf to be sent")
 
     revoke(agent_home, True)  # no file now: the review checks meet the 403
@@ -64,7 +64,7 @@ def test_a_key_revoked_while_running_is_noticed_and_taken_back(
         lambda: problems(agent_home), what="the error state", timeout=60, process=agent.process
     )
     assert any("refused the credentials" in p for p in found), found
-    drop(bank, "second.pdf", b"%PDF-1.4 while the key is revoked")
+    drop(bank, "second.pdf", b"%PDF-1.4 while the key is revoked\n%%EOF\n")
     status: dict[str, Any] = agent_home.status_file()
     assert status["sign_in_needed"] is True
 

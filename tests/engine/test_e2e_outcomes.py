@@ -26,6 +26,7 @@ from tests.engine.conftest import (
     drop,
     files_in,
 )
+from tests.realwriters import documents
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 
@@ -66,10 +67,10 @@ def test_good_files_of_each_type_are_uploaded_linked_and_done(
     agent_home.write_config()
     agent_home.add_workflow()
     files = {
-        ("Bank statements", "march.pdf", RD_BANK): b"%PDF-1.4 march",
-        ("Government ID", "passport.jpg", RD_ID): b"\xff\xd8\xff jpg",
-        ("Proof of address", "bill.jpeg", RD_ADDRESS): b"\xff\xd8\xff jpeg",
-        ("Government ID", "licence.png", RD_ID): b"\x89PNG png",
+        ("Bank statements", "march.pdf", RD_BANK): b"%PDF-1.4 march\n%%EOF\n",
+        ("Government ID", "passport.jpg", RD_ID): b"\xff\xd8\xff jpg\xff\xd9",
+        ("Proof of address", "bill.jpeg", RD_ADDRESS): b"\xff\xd8\xff jpeg\xff\xd9",
+        ("Government ID", "licence.png", RD_ID): b"\x89PNG\r\n\x1a\n png IEND\xaeB`\x82",
     }
     for (folder, name, _), content in files.items():
         drop(agent_home.folder(folder), name, content)
@@ -102,7 +103,7 @@ def test_upload_only_uploads_without_linking(agent_home: AgentHome, kompliant: K
     agent_home.write_config()
     agent_home.add_workflow()
     folder = agent_home.folder("Upload only")
-    drop(folder, "extra.pdf", b"%PDF extra")
+    drop(folder, "extra.pdf", b"%PDF-1.4 extra\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -120,7 +121,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     drop(bank, "notes.txt", b"just some notes")
-    drop(bank, "letter.docx", b"PK\x03\x04 docx")
+    drop(bank, "letter.docx", documents.docx("letter"))
 
     ran = agent_home.run_once()
 
@@ -147,7 +148,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
 def test_an_empty_file_fails_with_a_clear_reason(
     agent_home: AgentHome, kompliant: Kompliant
 ) -> None:
-    agent_home.write_config()
+    agent_home.write_config(incomplete_seconds=2.0)  # an empty file waits this long first
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     drop(bank, "blank.pdf", b"")
@@ -166,7 +167,7 @@ def test_the_same_content_again_is_not_uploaded_again(
     agent_home.write_config()
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    content = b"%PDF-1.4 same statement"
+    content = b"%PDF-1.4 same statement\n%%EOF\n"
     drop(bank, "march.pdf", content)
     assert agent_home.run_once().returncode == 0
     first = uploaded_id(receipt(bank / "done" / "march.pdf"))
@@ -190,7 +191,7 @@ def test_upload_duplicates_uploads_the_same_content_again(
     agent_home.write_config(agent={"upload_duplicates": True})
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    content = b"%PDF-1.4 same statement"
+    content = b"%PDF-1.4 same statement\n%%EOF\n"
     drop(bank, "march.pdf", content)
     assert agent_home.run_once().returncode == 0
     drop(bank, "march again.pdf", content)
@@ -222,7 +223,7 @@ def test_a_combined_folder_makes_one_document_and_two_fulfillments_in_one_batch(
     agent_home.add_workflow()
     combined = agent_home.folder("Bank statement (address + account)")
     assert combined.is_dir()
-    content = b"%PDF-1.4 both"
+    content = b"%PDF-1.4 both\n%%EOF\n"
     drop(combined, "statement.pdf", content)
     sandbox_admin(agent_home.sandbox, "stats/reset", {})
 
@@ -262,8 +263,8 @@ def test_inbox_files_follow_the_rules_and_unmatched_ones_wait_for_routing(
     agent_home.write_config(workflows=INBOX)
     agent_home.add_workflow()
     inbox = agent_home.folder("Inbox")
-    drop(inbox, "Statement-June.pdf", b"%PDF june")
-    drop(inbox, "ID_0042.png", b"\x89PNG id")
+    drop(inbox, "Statement-June.pdf", b"%PDF-1.4 june\n%%EOF\n")
+    drop(inbox, "ID_0042.png", b"\x89PNG\r\n\x1a\n id IEND\xaeB`\x82")
     # a readable PDF: the agent looks inside an unmatched one for cover sheets first
     drop(inbox, "scan0001.pdf", blank_pdf())
 
@@ -299,7 +300,7 @@ def test_a_file_for_an_inactive_requirement_fails_and_is_not_uploaded(
     agent_home.write_config()
     agent_home.add_workflow()
     folder = inactive_folder(agent_home)
-    drop(folder, "tax2019.pdf", b"%PDF tax")
+    drop(folder, "tax2019.pdf", b"%PDF-1.4 tax\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -320,9 +321,9 @@ def test_files_of_an_ended_workflow_fail_with_the_reason(
     requirement = next(
         p for p in ended.iterdir() if p.is_dir() and p.name not in ("Inbox", "Upload only")
     )
-    drop(requirement, "statement.pdf", b"%PDF late")
-    drop(ended / "Upload only", "other.pdf", b"%PDF late too")
-    drop(agent_home.folder("Bank statements"), "fine.pdf", b"%PDF fine")
+    drop(requirement, "statement.pdf", b"%PDF-1.4 late\n%%EOF\n")
+    drop(ended / "Upload only", "other.pdf", b"%PDF-1.4 late too\n%%EOF\n")
+    drop(agent_home.folder("Bank statements"), "fine.pdf", b"%PDF-1.4 fine\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -350,7 +351,7 @@ def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_r
     )
     assert ended.status_code == 200, ended.text
     bank = agent_home.folder("Bank statements")
-    drop(bank, "late.pdf", b"%PDF late")
+    drop(bank, "late.pdf", b"%PDF-1.4 late\n%%EOF\n")
 
     ran = agent_home.run_once()
 
@@ -368,7 +369,7 @@ def test_copies_dropped_together_are_uploaded_once(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     for name in ("a.pdf", "b.pdf", "c.pdf"):  # a scanner that saved one page three times
-        drop(bank, name, b"%PDF-1.4 one scan")
+        drop(bank, name, b"%PDF-1.4 one scan\n%%EOF\n")
 
     ran = agent_home.run_once()
 

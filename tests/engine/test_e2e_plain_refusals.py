@@ -64,9 +64,9 @@ def test_the_pipeline_settles_every_file_against_plain_refusals(
     step = {"method": BATCH_ADD, "action": "drop_after_processing", "count": 1}
     set_faults(sandbox, plain_refusals=True, script=[step])
     batch = [
-        ("Bank statements", "statement.pdf", b"%PDF-1.4 a statement"),
-        ("Proof of address", "address.pdf", b"%PDF-1.4 a utility bill"),
-        (COMBINED, "both.pdf", b"%PDF-1.4 statement and address in one"),
+        ("Bank statements", "statement.pdf", b"%PDF-1.4 a statement\n%%EOF\n"),
+        ("Proof of address", "address.pdf", b"%PDF-1.4 a utility bill\n%%EOF\n"),
+        (COMBINED, "both.pdf", b"%PDF-1.4 statement and address in one\n%%EOF\n"),
     ]
     dropped = drop(install.workflow, batch)
     done = install.cli("run", "--once", timeout=120)
@@ -81,7 +81,7 @@ def test_the_duplicate_link_path_settles_with_no_sub_code(
     credentials = sandbox.demo_credentials()
     assert credentials is not None
     folder = install.workflow / "Bank statements"
-    content = b"%PDF-1.4 linked just before the kill"
+    content = b"%PDF-1.4 linked just before the kill\n%%EOF\n"
     source = folder / "statement.pdf"
     source.write_bytes(content)
 
@@ -145,7 +145,9 @@ def test_a_refusal_that_stands_fails_the_file_and_keeps_no_document(
     )
     assert changed.status_code == 200
     set_faults(sandbox, plain_refusals=True)
-    drop(install.workflow, [("Proof of address", "bill.pdf", b"%PDF-1.4 no longer wanted")])
+    drop(
+        install.workflow, [("Proof of address", "bill.pdf", b"%PDF-1.4 no longer wanted\n%%EOF\n")]
+    )
     done = install.cli("run", "--once", timeout=120)
     assert done.returncode == 0, done.stderr
     failed = install.workflow / "Proof of address" / AGENT_OWNED.failed_dir

@@ -73,8 +73,8 @@ def test_reviewer_decisions_show_in_status_missing_and_the_folders(
     government = agent_home.folder("Government ID")
     agent = agent_home.start()
 
-    (bank / "bank.pdf").write_bytes(b"%PDF bank")
-    (address / "address.pdf").write_bytes(b"%PDF address")
+    (bank / "bank.pdf").write_bytes(b"%PDF-1.4 bank\n%%EOF\n")
+    (address / "address.pdf").write_bytes(b"%PDF-1.4 address\n%%EOF\n")
     wait_for(
         lambda: (
             (bank / "done" / "bank.pdf.receipt.txt").exists()
@@ -132,7 +132,7 @@ def test_reviewer_decisions_show_in_status_missing_and_the_folders(
     assert missing_ids(data) == {RD_ADDRESS: "rejected", RD_ID: "missing"}
 
     # A new file for the rejected requirement puts it back in review.
-    (address / "address-2.pdf").write_bytes(b"%PDF address, second try")
+    (address / "address-2.pdf").write_bytes(b"%PDF-1.4 address, second try\n%%EOF\n")
     wait_for(
         lambda: notices(address) == [WAITING],
         what="the proof of address waiting for review again",
@@ -212,7 +212,7 @@ def test_a_delivered_file_awaiting_an_unknown_decision_is_neither_missing_nor_as
     agent_home.write_config()
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
-    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 delivered")
+    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 delivered\n%%EOF\n")
     done = agent_home.run_once()
     assert done.returncode == 0, done.stderr
     (fulfillment,) = kompliant.fulfillments(RD_BANK)

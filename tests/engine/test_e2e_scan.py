@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import RD_ADDRESS, RD_BANK, RD_ID
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in
-from tests.engine.scankit import Stack, print_sheets, stored
+from tests.engine.scankit import demo_stack, stored
 from tests.scan.scans import ScanStyle, page_images
 
 # --all prints the active requirements in the workflow's order
@@ -21,9 +21,7 @@ def linked_documents(kompliant: Kompliant, rd: str) -> list[str]:
 def test_a_stack_in_the_inbox_is_cut_at_its_covers(
     agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path
 ) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    stack = Stack(print_sheets(agent_home, tmp_path / "sheets.pdf"))
+    stack = demo_stack(agent_home, tmp_path)
     stack.document("LOOSE")  # before the first cover: needs routing
     stack.cover(SHEET[RD_BANK]).document("B1").document("B2")
     stack.cover(SHEET[RD_ADDRESS], ScanStyle(dpi=150, turn=180)).document("A1")
@@ -64,9 +62,7 @@ def test_a_stack_in_the_inbox_is_cut_at_its_covers(
 def test_a_stack_in_a_requirement_folder(
     agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path
 ) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    stack = Stack(print_sheets(agent_home, tmp_path / "sheets.pdf"))
+    stack = demo_stack(agent_home, tmp_path)
     stack.document("B1").document("B2")  # before any cover: the folder's requirement
     stack.cover(SHEET[RD_ID], ScanStyle(dpi=150, turn=90)).document("I1")
     folder = agent_home.folder("Bank statements")

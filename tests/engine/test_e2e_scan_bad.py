@@ -86,8 +86,10 @@ def test_unreadable_and_odd_stacks(
         pdf.save(locked, encryption=pikepdf.Encryption(user="pw", owner="pw"))
     drop(inbox, "locked.pdf", locked.getvalue())
     good = stack.pdf()
-    start = good.rindex(b"xref")
-    drop(bank, "damaged.pdf", good[:start] + b"garbage" + good[start + 20 :])
+    start = good.rindex(b"startxref")
+    # its cross-reference points nowhere, but it ends as a PDF does (without %%EOF it
+    # would be a file cut short, which waits to be whole)
+    drop(bank, "damaged.pdf", good[:start] + b"startxref\n999999\n%%EOF\n")
     drop(inbox, "broken.pdf", b"%PDF-1.4\n" + b"\x00" * 4000 + b"\n%%EOF\n")
     drop(inbox, "the sheets.pdf", sheets)
     # a page that only looks like a QR code and an invoice's payment code: no covers

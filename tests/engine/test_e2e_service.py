@@ -45,7 +45,7 @@ def test_the_agent_goes_offline_and_finishes_by_itself_when_kompliant_is_back(
     assert port is not None
 
     sandbox.stop()
-    (bank / "while-offline.pdf").write_bytes(b"%PDF offline")
+    (bank / "while-offline.pdf").write_bytes(b"%PDF-1.4 offline\n%%EOF\n")
 
     status = wait_for(
         lambda: agent_home.status_file() if agent_home.status_file().get("offline") else None,
@@ -131,7 +131,7 @@ def test_refresh_gives_a_new_required_document_its_folder_and_the_running_agent_
     assert refreshed.returncode == 0, refreshed.stderr
     folder = marked_for(agent_home.workflow, RD_NEW)
     assert folder is not None and folder.name == "Board resolution"
-    (folder / "resolution.pdf").write_bytes(b"%PDF resolution")
+    (folder / "resolution.pdf").write_bytes(b"%PDF-1.4 resolution\n%%EOF\n")
     wait_for(
         lambda: (folder / "done" / "resolution.pdf.receipt.txt").exists(),
         what="the file of the new folder in done/",
@@ -169,7 +169,7 @@ def test_rejected_credentials_put_the_agent_in_error_and_fail_no_file(
     good_token = agent_home.env["KOMPLIANT_AUTH_TOKEN"]
     agent_home.env["KOMPLIANT_AUTH_TOKEN"] = "revoked-" + good_token[8:]
     agent = agent_home.start()
-    (bank / "statement.pdf").write_bytes(b"%PDF while the token is revoked")
+    (bank / "statement.pdf").write_bytes(b"%PDF-1.4 while the token is revoked\n%%EOF\n")
 
     status = wait_for(
         lambda: (

@@ -42,7 +42,7 @@ def test_a_file_written_slowly_is_uploaded_once_and_whole(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     agent = agent_home.start()
-    chunks = [b"%%PDF-1.4 page %d\n" % i for i in range(7)]
+    chunks = [b"%%PDF-1.4 page %d\n" % i for i in range(7)] + [b"%%EOF\n"]
 
     with (bank / "scan.pdf").open("wb") as handle:
         for chunk in chunks:  # the scenario itself: a scanner writing page by page
@@ -75,8 +75,8 @@ def test_files_present_before_start_are_settled(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     ident = agent_home.folder("Government ID")
-    (bank / "january.pdf").write_bytes(b"%PDF jan")
-    (ident / "passport.png").write_bytes(b"\x89PNG passport")
+    (bank / "january.pdf").write_bytes(b"%PDF-1.4 jan\n%%EOF\n")
+    (ident / "passport.png").write_bytes(b"\x89PNG\r\n\x1a\n passport IEND\xaeB`\x82")
 
     agent = agent_home.start()
 
@@ -102,8 +102,8 @@ def test_a_folder_moved_in_has_its_files_settled(
     bank = agent_home.folder("Bank statements")
     outside = agent_home.home / "from-the-desktop" / "2024"
     outside.mkdir(parents=True)
-    (outside / "jan.pdf").write_bytes(b"%PDF jan 2024")
-    (outside / "feb.pdf").write_bytes(b"%PDF feb 2024")
+    (outside / "jan.pdf").write_bytes(b"%PDF-1.4 jan 2024\n%%EOF\n")
+    (outside / "feb.pdf").write_bytes(b"%PDF-1.4 feb 2024\n%%EOF\n")
     agent = agent_home.start()
 
     moved = bank / "2024"
@@ -128,7 +128,7 @@ def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
     agent_home.add_workflow()
     before_start = agent_home.folder("Bank statements").rename(agent_home.folder("Statements"))
     agent = agent_home.start()
-    (before_start / "one.pdf").write_bytes(b"%PDF one")
+    (before_start / "one.pdf").write_bytes(b"%PDF-1.4 one\n%%EOF\n")
     wait_for(
         lambda: (before_start / "done" / "one.pdf.receipt.txt").exists(),
         what="one.pdf in done/",
@@ -136,7 +136,7 @@ def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
     )
 
     while_running = before_start.rename(agent_home.folder("Kontoauszüge"))
-    (while_running / "two.pdf").write_bytes(b"%PDF two")
+    (while_running / "two.pdf").write_bytes(b"%PDF-1.4 two\n%%EOF\n")
 
     wait_for(
         lambda: (while_running / "done" / "two.pdf.receipt.txt").exists(),
@@ -152,7 +152,7 @@ def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
 def test_moving_a_failed_file_back_retries_it_and_retry_does_it_for_all(
     agent_home: AgentHome, kompliant: Kompliant
 ) -> None:
-    agent_home.write_config()
+    agent_home.write_config(incomplete_seconds=1.0)  # the empty files fail after 1 s
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     failed = bank / "failed"
@@ -164,7 +164,7 @@ def test_moving_a_failed_file_back_retries_it_and_retry_does_it_for_all(
     )
     assert kompliant.documents() == []
     for name in ("a.pdf", "b.pdf", "c.pdf"):  # the user fixes them where they are
-        (failed / name).write_bytes(b"%PDF fixed " + name.encode())
+        (failed / name).write_bytes(b"%PDF-1.4 fixed \n%%EOF\n" + name.encode())
 
     (failed / "a.pdf").rename(bank / "a.pdf")  # by hand
     wait_for(
@@ -204,7 +204,7 @@ def test_pause_holds_new_files_and_resume_lets_them_go(
         what="the agent to say it is paused",
         process=agent.process,
     )
-    (bank / "held.pdf").write_bytes(b"%PDF held")
+    (bank / "held.pdf").write_bytes(b"%PDF-1.4 held\n%%EOF\n")
     wait_for(
         lambda: (
             agent_home.status_file().get("checking") == 1
@@ -237,7 +237,7 @@ def test_a_copy_that_keeps_its_times_goes_without_the_maximum_wait(
     agent_home.add_workflow()
     bank = agent_home.folder("Bank statements")
     source = agent_home.home / "kept.pdf"
-    source.write_bytes(b"%PDF kept times")
+    source.write_bytes(b"%PDF-1.4 kept times\n%%EOF\n")
     agent = agent_home.start()
 
     shutil.copy2(source, bank / "kept.pdf")  # like cp -p: the times are set after the close

@@ -31,6 +31,11 @@ BATCH = 20
 PDF = b"%PDF-1.4\n"
 
 
+def pdf(text: bytes) -> bytes:
+    """A small PDF: the signature, ``text``, and the end a whole PDF has."""
+    return PDF + text + b"\n%%EOF\n"
+
+
 class NeverThere:
     """Watches (every 20 ms, on a thread) that none of ``paths`` exists."""
 
@@ -59,7 +64,7 @@ def _slow(home: AgentHome, latency_ms: int) -> None:
 def _batch(folder: Path, tag: str, count: int = BATCH) -> list[str]:
     names = [f"{tag}-{n:02d}.pdf" for n in range(count)]
     for name in names:
-        drop(folder, name, PDF + f"{tag} {name} {time.time_ns()}".encode())
+        drop(folder, name, pdf(f"{tag} {name} {time.time_ns()}".encode()))
     return names
 
 
@@ -168,7 +173,7 @@ def test_a_file_renamed_inside_processing_during_its_upload_is_uploaded_once(
     hold = {"method": "upload", "action": "hang", "seconds": 3}
     answer = sandbox_admin(agent_home.sandbox, "faults", {"script": [hold]})
     assert answer.status_code == 200, answer.text
-    drop(bank, "scan.pdf", PDF + b"renamed while it is sent")
+    drop(bank, "scan.pdf", pdf(b"renamed while it is sent"))
     processing = bank / PROCESSING_DIR
     wait_for(
         lambda: (
@@ -200,7 +205,7 @@ def test_a_deleted_root_stays_deleted_and_status_says_so_until_it_is_back(
     agent_home.add_workflow()
     agent = agent_home.start()
     bank = agent_home.folder("Bank statements")
-    drop(bank, "statement.pdf", PDF + b"before the root went")
+    drop(bank, "statement.pdf", pdf(b"before the root went"))
     wait_for(lambda: _done(bank), what="a first file done", process=agent.process)
     root = agent_home.root
     shutil.rmtree(root)
@@ -229,7 +234,7 @@ def test_a_deleted_root_stays_deleted_and_status_says_so_until_it_is_back(
         what="the agent to see the root back",
         process=agent.process,
     )
-    drop(bank, "after.pdf", PDF + b"after the root came back")
+    drop(bank, "after.pdf", pdf(b"after the root came back"))
     wait_for(lambda: "after.pdf" in _done(bank), timeout=30, what="a file after the root came back")
     notices = [n for n in files_in(root) if n.startswith("_")]
     assert notices == []

@@ -31,7 +31,7 @@ from agent.watch.stability import StabilitySettings
 from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 
-PDF = b"%PDF-1.4 a statement the upload store will not take"
+PDF = b"%PDF-1.4 a statement the upload store will not take\n%%EOF\n"
 LABEL = "Demo Ltd"
 #: Three tries, a few hundredths of a second apart.
 SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)

@@ -20,7 +20,7 @@ from tests.conftest import DEMO_WORKFLOW, RD_BANK
 from tests.engine.conftest import AgentHome, drop
 from tests.kit.wait import wait_for
 
-PDF = b"%PDF-1.4 statement for the secret test"
+PDF = b"%PDF-1.4 statement for the secret test\n%%EOF\n"
 
 
 @pytest.fixture

@@ -29,6 +29,11 @@ from tests.kit.wait import wait_for
 PDF = b"%PDF-1.4\n"
 
 
+def pdf(text: bytes) -> bytes:
+    """A small PDF: the signature, ``text``, and the end a whole PDF has."""
+    return PDF + text + b"\n%%EOF\n"
+
+
 @pytest.fixture
 def sandbox_settings() -> SandboxSettings:
     return SandboxSettings()
@@ -115,7 +120,7 @@ def test_a_retried_file_that_succeeds_leaves_a_clean_status(agent_home: AgentHom
     _inactive(agent_home, "INACTIVE")
     agent_home.request_refresh()
     wait_for(lambda: (bank / "_INACTIVE - no longer required.txt").exists(), what="INACTIVE")
-    drop(bank, "statement.pdf", PDF + b"sent while inactive")
+    drop(bank, "statement.pdf", pdf(b"sent while inactive"))
     assert wait_outcome(agent, bank, "statement.pdf").kind == "failed"
     status = wait_for(
         lambda: (s := agent_home.status())["state"] == "attention" and s, what="attention"
@@ -187,8 +192,8 @@ def test_a_full_disk_is_a_problem_of_its_own_and_passes_when_there_is_room(
     bank = root / agent_home.workflow.name / "Bank statements"
     agent_home.pause(True)
     wait_for(lambda: agent_home.status_file().get("paused"), what="paused")
-    drop(bank, "a.pdf", PDF + b"one")
-    drop(bank, "b.pdf", PDF + b"two")
+    drop(bank, "a.pdf", pdf(b"one"))
+    drop(bank, "b.pdf", pdf(b"two"))
     filler = _fill(small_root)
     agent_home.pause(False)
     problem = _problem(agent_home, agent, "disk full: 2 files wait for room on ")
@@ -210,7 +215,7 @@ def test_repeated_http_500_is_its_own_problem_not_offline(
     agent = _start(agent_home)
     bank = agent_home.folder("Bank statements")
     _faults(agent_home, script=[{"method": "document.create", "action": "http_500", "count": 6}])
-    drop(bank, "statement.pdf", PDF + b"meets a failing server")
+    drop(bank, "statement.pdf", pdf(b"meets a failing server"))
     problem = _problem(agent_home, agent, "Kompliant answers errors")
     assert "HTTP 500 from document.create" in problem and "retrying" in problem, problem
     status = agent_home.status()
@@ -234,7 +239,7 @@ def test_a_fifo_is_named_as_not_a_regular_file(agent_home: AgentHome) -> None:
 def test_an_oversized_file_fails_with_human_sizes(agent_home: AgentHome) -> None:
     agent = _start(agent_home)
     bank = agent_home.folder("Bank statements")
-    drop(bank, "huge.pdf", PDF + b"x" * 6000)
+    drop(bank, "huge.pdf", pdf(b"x" * 6000))
     found = wait_outcome(agent, bank, "huge.pdf")
     assert found.kind == "failed"
     assert "huge.pdf is 5.9 KiB; the limit is 2 KiB" in found.what(), found.note
@@ -247,7 +252,7 @@ def test_an_oversized_file_fails_with_human_sizes(agent_home: AgentHome) -> None
 def test_a_hanging_review_call_does_not_hold_up_new_files(agent_home: AgentHome) -> None:
     agent = _start(agent_home)
     bank = agent_home.folder("Bank statements")
-    drop(bank, "first.pdf", PDF + b"how long a file usually takes")
+    drop(bank, "first.pdf", pdf(b"how long a file usually takes"))
     started = time.monotonic()
     assert wait_outcome(agent, bank, "first.pdf").kind == "done"
     usual = time.monotonic() - started
@@ -259,7 +264,7 @@ def test_a_hanging_review_call_does_not_hold_up_new_files(agent_home: AgentHome)
         what="the refresh to be hanging",
         process=agent.process,
     )
-    drop(bank, "meanwhile.pdf", PDF + b"dropped while Kompliant hangs")
+    drop(bank, "meanwhile.pdf", pdf(b"dropped while Kompliant hangs"))
     started = time.monotonic()
     listed = _answered(agent_home, "workflow.requiredDocument.list")
     # done well within the 30 s the call hangs: the file did not wait for it

@@ -21,6 +21,7 @@ from tests.engine.crashkit import (
     drop,
     make_batch,
 )
+from tests.engine.installs import killed_after
 from tests.kit.sandbox import sandbox_state, set_faults
 from tests.kit.wait import wait_for
 
@@ -51,7 +52,7 @@ def test_two_agents_on_one_folder_upload_every_file_once(
     # a little latency keeps both agents busy at once, so that they meet on the same files
     set_faults(sandbox, latency_ms=15, on_upload=True)
 
-    try:
+    with killed_after(first, second):
         agents = [first.start(), second.start()]
         wait_for(
             lambda: all("watching" in agent.output() for agent in agents),
@@ -66,12 +67,6 @@ def test_two_agents_on_one_folder_upload_every_file_once(
             what="every file to settle",
         )
         codes = [agent.stop() for agent in agents]
-    except BaseException:
-        print(first.logs(), second.logs())
-        raise
-    finally:
-        first.kill_all()
-        second.kill_all()
 
     assert codes == [0, 0], first.logs() + second.logs()
     check_settled_once(first.workflow, dropped, sandbox_state(sandbox))

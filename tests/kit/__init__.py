@@ -7,6 +7,10 @@
 - :mod:`tests.kit.agent`: the agent as a real process (``python -m agent …``):
   :func:`agent_cli` to its end, :func:`start_agent` for a long-running ``run``
   (:class:`AgentProcess`);
+- :mod:`tests.kit.home`: :func:`isolated_home`, an agent home of the test's own with no
+  credentials from the environment;
+- :mod:`tests.kit.race`: :func:`start_race` and :func:`race_results`, for processes that
+  race each other (claimers, takers-over);
 - :mod:`tests.kit.sandbox`: the ``sandbox`` fixture (settings a test may override with a
   ``sandbox_settings`` fixture) and plain-httpx helpers to call it.
 """

@@ -38,11 +38,13 @@ def agent_env(home: Path, credentials: Credentials) -> dict[str, str]:
 
 
 def agent_cli(
-    env: Mapping[str, str], *args: str, timeout: float = 60.0
+    env: Mapping[str, str], *args: str, stdin: str | None = None, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m agent ARGS`` to its end, in ``env``, output captured."""
+    """``python -m agent ARGS`` to its end, in ``env``, output captured; ``stdin``, when
+    given, is piped in."""
     return subprocess.run(
         [sys.executable, "-m", "agent", *args],
+        input=stdin,
         env=dict(env),
         cwd=REPO,
         capture_output=True,

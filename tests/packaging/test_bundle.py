@@ -200,7 +200,7 @@ def test_doctor_then_run_once_against_the_sandbox(
     # the scanner's native parts (PDFium, zxing-cpp, qpdf, libheif) were collected
     assert "[ok  ] scanner support" in doctor.stdout
     folder = home / "documents" / "Kompliant" / f"Demo Ltd ({DEMO_WORKFLOW})" / "Bank statements"
-    (folder / "statement.pdf").write_bytes(b"%PDF-1.4 from the frozen app")
+    (folder / "statement.pdf").write_bytes(b"%PDF-1.4 from the frozen app\n%%EOF\n")
     run = frozen(bundle, "run", "--once", env=env)
     assert run.returncode == 0, run.stderr
     assert (folder / "done" / "statement.pdf").is_file(), run.stderr

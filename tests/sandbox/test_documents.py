@@ -129,9 +129,9 @@ def test_an_upload_completes_the_document_with_its_sha256(sandbox: RunningSandbo
 
 def test_the_hash_can_be_base64(tmp_path: Path) -> None:
     with start_sandbox(tmp_path, settings=SandboxSettings(hash_encoding="base64")) as sandbox:
-        document_id = create_document(sandbox, b"abc")
+        document_id = create_document(sandbox, b"%PDF-abc")
         got = sandbox_call(sandbox, "document.get", {"document_id": document_id}).json()
-        expected = base64.b64encode(hashlib.sha256(b"abc").digest()).decode()
+        expected = base64.b64encode(hashlib.sha256(b"%PDF-abc").digest()).decode()
         assert got["data"]["document"]["hash"] == expected
 
 
@@ -139,7 +139,7 @@ def test_completion_can_lag_behind_the_upload(tmp_path: Path) -> None:
     clock = [1_750_000_000.0]
     settings = SandboxSettings(completion_delay=5.0, clock=lambda: clock[0])
     with start_sandbox(tmp_path, settings=settings) as sandbox:
-        document_id = create_document(sandbox, b"abc")
+        document_id = create_document(sandbox, b"%PDF-abc")
         get = {"document_id": document_id}
         status = sandbox_call(sandbox, "document.get", get).json()["data"]["document"]
         assert status["upload_status"] == "PENDING"
@@ -159,8 +159,8 @@ def test_a_wrong_size_upload_leaves_the_document_pending(sandbox: RunningSandbox
 
 
 def test_list_shows_the_subject_records_documents_without_hash(sandbox: RunningSandbox) -> None:
-    first = create_document(sandbox, b"one")
-    second = create_document(sandbox, b"two", upload=False)
+    first = create_document(sandbox, b"%PDF-one")
+    second = create_document(sandbox, b"%PDF-two", upload=False)
     listed = sandbox_call(sandbox, "document.list", {"subject_record_id": DEMO_SUBJECT})
     documents = {d["document_id"]: d for d in listed.json()["data"]["documents"]}
     assert set(documents) == {first, second}

@@ -13,7 +13,6 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +38,6 @@ def test_missing_boto3_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
         ExternalS3("http://127.0.0.1:1", BUCKET, "AKIA", "secret")
     assert caught.value.code == "S3_EXTRA_MISSING"
     assert "pip install 'kompliant-agent[s3]'" in caught.value.describe()
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    pytest.importorskip("boto3")
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

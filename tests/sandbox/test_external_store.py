@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from agent.sandbox import SandboxSettings, start_sandbox
 from agent.sandbox.external_s3 import ExternalS3
 from tests.conftest import DEMO_SUBJECT, DEMO_WORKFLOW, RD_BANK, sandbox_call, sandbox_upload
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    pytest.importorskip("boto3")
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_documents_complete_once_the_store_holds_the_object(endpoint: str, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from agent.sandbox import FaultSettings, RunningSandbox, SandboxSettings, start_
 from agent.sandbox.faults import FaultAction, FaultPlan, ScriptStep
 from tests.conftest import DEMO_SUBJECT, sandbox_admin, sandbox_call, sandbox_upload
 
-CREATE = {"subject_record_id": DEMO_SUBJECT, "file_name": "a.pdf", "file_size_in_bytes": 3}
+CREATE = {"subject_record_id": DEMO_SUBJECT, "file_name": "a.pdf", "file_size_in_bytes": 8}
 
 
 def _script(sandbox: RunningSandbox, *steps: dict[str, Any]) -> None:
@@ -133,20 +133,20 @@ def test_a_hang_holds_one_methods_answer_back_and_leaves_the_others(
 def test_upload_faults_only_when_asked(sandbox: RunningSandbox) -> None:
     document = sandbox_call(sandbox, "document.create", CREATE).json()["data"]["document"]
     sandbox_admin(sandbox, "faults", {"rate_5xx": 1.0, "on_upload": False})
-    assert sandbox_upload(document, b"abc").status_code == 204
+    assert sandbox_upload(document, b"%PDF-abc").status_code == 204
     sandbox_admin(sandbox, "faults", {"rate_5xx": 0.0})
     document = sandbox_call(sandbox, "document.create", CREATE).json()["data"]["document"]
     _script(sandbox, {"method": "upload", "action": "http_503"})
-    refused = sandbox_upload(document, b"abc")
+    refused = sandbox_upload(document, b"%PDF-abc")
     assert refused.status_code == 503 and "<Code>SlowDown</Code>" in refused.text
-    assert sandbox_upload(document, b"abc").status_code == 204
+    assert sandbox_upload(document, b"%PDF-abc").status_code == 204
 
 
 def test_a_scripted_upload_drop_after_processing_still_stores(sandbox: RunningSandbox) -> None:
     document = sandbox_call(sandbox, "document.create", CREATE).json()["data"]["document"]
     _script(sandbox, {"method": "upload", "action": "drop_after_processing"})
     with pytest.raises(httpx.RemoteProtocolError):
-        sandbox_upload(document, b"abc")
+        sandbox_upload(document, b"%PDF-abc")
     got = sandbox_call(sandbox, "document.get", {"document_id": document["document_id"]})
     assert got.json()["data"]["document"]["upload_status"] == "COMPLETED"
 

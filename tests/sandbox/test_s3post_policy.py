@@ -142,7 +142,12 @@ def _signed(conditions: list[Any], *, expiration: float = NOW + 300) -> list[tup
 def test_judge_accepts_presigned_form_with_its_size_range() -> None:
     verdict = judge_form(_form(), settings=SETTINGS, now=NOW + 10)
     assert verdict == AcceptedForm(
-        key=SPEC.key, min_size=1234, max_size=1234, document_id="d_0001", success_status=204
+        key=SPEC.key,
+        min_size=1234,
+        max_size=1234,
+        document_id="d_0001",
+        success_status=204,
+        content_type=SPEC.content_type,
     )
 
 

@@ -24,7 +24,7 @@ from tests.conftest import (
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     with start_sandbox(tmp_path) as first:
-        document_id = create_document(first, b"kept")
+        document_id = create_document(first, b"%PDF-kept")
         added = sandbox_call(
             first,
             "workflow.requiredDocument.fulfillment.batchAdd",

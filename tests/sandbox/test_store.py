@@ -166,9 +166,9 @@ def test_a_save_writes_only_what_changed_however_large_the_state(tmp_path: Path)
 
 def test_a_restart_reads_back_exactly_what_was_saved(tmp_path: Path) -> None:
     with start_sandbox(tmp_path) as first:
-        kept = create_document(first, b"kept")
-        dropped = create_document(first, b"dropped", file_name="dropped.pdf")
-        pending = create_document(first, b"never sent", file_name="late.pdf", upload=False)
+        kept = create_document(first, b"%PDF-kept")
+        dropped = create_document(first, b"%PDF-dropped", file_name="dropped.pdf")
+        pending = create_document(first, b"%PDF-never sent", file_name="late.pdf", upload=False)
         links = [
             {"document_id": kept, "required_document_id": RD_BANK},
             {"document_id": dropped, "required_document_id": RD_ADDRESS},
@@ -290,7 +290,7 @@ def test_a_data_folder_saved_as_state_json_is_carried_over(tmp_path: Path) -> No
     with start_sandbox(data) as first:
         assert first.state.workflows[DEMO_WORKFLOW].state == "ENDED"
         assert len(first.state.documents) == 3
-        new = create_document(first, b"after the move")
+        new = create_document(first, b"%PDF-after the move")
     assert _saved_ids(data, "documents")[-1] == new
     with start_sandbox(data) as second:
         assert len(second.state.documents) == 4

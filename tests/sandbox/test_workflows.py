@@ -112,9 +112,9 @@ def test_one_document_can_fulfil_several_requirements_in_one_batch(
 
 
 def test_batch_add_refuses_each_bad_item_on_its_own(sandbox: RunningSandbox) -> None:
-    good = create_document(sandbox, b"good")
-    pending = create_document(sandbox, b"pending", upload=False)
-    other = create_document(sandbox, b"other", subject_record_id=OTHER_SUBJECT)
+    good = create_document(sandbox, b"%PDF-good")
+    pending = create_document(sandbox, b"%PDF-pending", upload=False)
+    other = create_document(sandbox, b"%PDF-other", subject_record_id=OTHER_SUBJECT)
     answer = _add(
         sandbox,
         (good, RD_BANK),
@@ -281,7 +281,7 @@ def test_plain_refusals_strip_every_refused_item_to_a_bare_bad_request(
 
 
 def test_review_moves_the_required_document(sandbox: RunningSandbox) -> None:
-    first, second = create_document(sandbox, b"one"), create_document(sandbox, b"two")
+    first, second = create_document(sandbox, b"%PDF-one"), create_document(sandbox, b"%PDF-two")
     results = _add(sandbox, (first, RD_BANK), (second, RD_BANK)).json()["results"]
     ids = [r["data"]["fulfillment"]["fulfillment_id"] for r in results]
     assert _rd_status(sandbox, RD_BANK) == "NEEDS_REVIEW"
@@ -331,13 +331,13 @@ def test_update_without_decision_is_bad_request(sandbox: RunningSandbox) -> None
 
 
 def test_fulfillment_list_filters_and_verbose(sandbox: RunningSandbox) -> None:
-    document_id = create_document(sandbox, b"abc")
+    document_id = create_document(sandbox, b"%PDF-abc")
     _add(sandbox, (document_id, RD_BANK))
     plain = sandbox_call(sandbox, LIST, {"required_document_id": RD_BANK}).json()
     [item] = plain["data"]["fulfillments"]
     assert item["document_id"] == document_id and "document" not in item
     verbose = sandbox_call(sandbox, LIST, {"required_document_id": RD_BANK, "verbose": True}).json()
-    assert verbose["data"]["fulfillments"][0]["document"]["file_size"] == 3
+    assert verbose["data"]["fulfillments"][0]["document"]["file_size"] == len(b"%PDF-abc")
     accepted = {"required_document_id": RD_BANK, "filters": {"decision_status": "ACCEPTED"}}
     assert sandbox_call(sandbox, LIST, accepted).json()["data"]["fulfillments"] == []
     unknown = sandbox_call(sandbox, LIST, {"required_document_id": "rd_NoSuchRequirement00001"})

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,15 +27,10 @@ from agent.settle import (
     stale_claims,
 )
 from tests.journal.helpers import python
+from tests.kit.race import race_results, start_race
+from tests.settle.files import drop
 
 T0 = datetime(2025, 3, 24, 12, 0, tzinfo=UTC)
-
-
-def drop(folder: Path, name: str, content: str = "pdf") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(content)
-    return path
 
 
 def test_claim_moves_the_file_aside_and_writes_its_owner(tmp_path: Path) -> None:
@@ -126,19 +120,8 @@ def test_two_processes_on_one_folder_never_take_the_same_file(tmp_path: Path) ->
         python(CLAIMER, str(folder), str(go), str(count), order, str(flag))
         for order, flag in zip(orders, ready, strict=True)
     ]
-    # Start the race only once every claimer has imported the agent: otherwise the first
-    # one up can take all the files before the others run, and nothing is shown.
-    deadline = time.monotonic() + 60
-    while not all(flag.exists() for flag in ready):
-        assert time.monotonic() < deadline, "the claimer processes did not start"
-        assert all(agent.poll() is None for agent in agents), "a claimer process died"
-        time.sleep(0.01)
-    go.touch()
-    won = []
-    for agent in agents:
-        out, err = agent.communicate(timeout=60)
-        assert agent.returncode == 0, err
-        won.append(out.split())
+    start_race(agents, ready, go, who="claimer")
+    won = race_results(agents)
     all_won = [name for names in won for name in names]
     assert sorted(all_won) == [f"f{n:03}.pdf" for n in range(count)]  # each once, none lost
     assert sum(1 for names in won if names) >= 2  # they really competed

@@ -14,7 +14,6 @@ from agent.owned_names import AGENT_OWNED
 from agent.settle import (
     ClaimMissing,
     DoneRecord,
-    claim,
     current_owner,
     find_claimed,
     move_record,
@@ -22,14 +21,7 @@ from agent.settle import (
     settle_done,
 )
 from agent.settle.claim import Claim
-
-
-def claimed(folder: Path, name: str, content: bytes) -> Claim:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(content)
-    taken = claim(folder / name)
-    assert taken is not None
-    return taken
+from tests.settle.files import claimed
 
 
 def test_a_file_renamed_inside_processing_is_found_by_its_inode(tmp_path: Path) -> None:

@@ -30,21 +30,9 @@ from agent.settle import (
 )
 from agent.settle.lock import held_alive_lock
 from tests.journal.helpers import python
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def drop(folder: Path, name: str, content: str = "pdf") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(content)
-    return path
+from tests.kit.clock import FakeClock
+from tests.kit.race import race_results, start_race
+from tests.settle.files import drop
 
 
 def test_a_heartbeat_touches_the_record_and_says_whether_the_claim_is_still_ours(
@@ -127,7 +115,7 @@ def test_another_hosts_claim_is_stale_once_its_heartbeat_stood_still_for_a_lease
     other = ClaimOwner("theirs", "other-host", 4242, "")
     taken = claim(drop(tmp_path, "a.pdf"), owner=other)
     assert taken is not None
-    clock = Clock()
+    clock = FakeClock()
     watch = LeaseWatch(lease=60.0, clock=clock)
     me = current_owner()
     assert not judge(taken, me=me, watch=watch)  # first seen: the lease starts now
@@ -193,17 +181,8 @@ def test_survivors_racing_for_stale_claims_each_win_exactly_one_side(tmp_path: P
     rivals = [
         python(RIVAL, str(folder), str(go), f"rival-{n}", str(flag)) for n, flag in enumerate(ready)
     ]
-    deadline = time.monotonic() + 60
-    while not all(flag.exists() for flag in ready):
-        assert time.monotonic() < deadline, "the rival processes did not start"
-        assert all(r.poll() is None for r in rivals), "a rival process died"
-        time.sleep(0.01)
-    go.touch()
-    won: dict[str, list[str]] = {}
-    for n, rival in enumerate(rivals):
-        out, err = rival.communicate(timeout=60)
-        assert rival.returncode == 0, err
-        won[f"rival-{n}"] = out.split()
+    start_race(rivals, ready, go, who="rival")
+    won = {f"rival-{n}": names for n, names in enumerate(race_results(rivals))}
     every = sorted(name for names in won.values() for name in names)
     assert every == [f"f{n:03}.pdf" for n in range(count)]  # each taken over exactly once
     for name in every:

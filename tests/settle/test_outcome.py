@@ -14,30 +14,21 @@ import pytest
 from agent.errors import FileProblem, RetryLater
 from agent.owned_names import AGENT_OWNED
 from agent.settle import (
-    Claim,
     DoneRecord,
     Fulfilled,
     MoveFailed,
-    claim,
     find_done,
     retry_failed,
     settle_done,
     settle_failed,
 )
 from tests.conftest import small_tmpfs
+from tests.settle.files import claimed
 
 T0 = datetime(2025, 3, 24, 12, 0, 5, tzinfo=UTC)
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 BANK = Fulfilled("rd_BankStatements00000001", "Bank statements", "f_1")
 ADDRESS = Fulfilled("rd_ProofOfAddress0000001", "Proof of address", "f_2")
-
-
-def claimed(folder: Path, name: str = "report.pdf", content: str = "pdf bytes") -> Claim:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(content)
-    taken = claim(folder / name)
-    assert taken is not None
-    return taken
 
 
 def record(**kw: object) -> DoneRecord:

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from agent.engine.state import AgentState
-from agent.engine.status import Snapshot
 from agent.tray.icons import (
     COLOURS,
     SIZE,
@@ -25,6 +24,7 @@ from agent.tray.icons import (
     needs_attention,
     silhouette,
 )
+from tests.tray.snapshots import snap
 
 PANEL_SIZES = (16, 20, 24)
 PANELS = {"light": (240, 240, 240), "dark": (32, 32, 32)}
@@ -36,10 +36,6 @@ DEUTERANOPIA = (
     (0.280085, 0.672501, 0.047413),
     (-0.011820, 0.042940, 0.968881),
 )
-
-
-def snap(state: AgentState, **kw: object) -> Snapshot:
-    return Snapshot(state=state, pid=1, updated_at="", **kw)  # type: ignore[arg-type]
 
 
 def on_panel(image: Image.Image, size: int, panel: tuple[int, int, int]) -> Image.Image:

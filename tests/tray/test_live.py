@@ -32,7 +32,7 @@ def pause_and_resume(tray: TrayAgent, kompliant: Kompliant) -> None:
     assert icon_box(tray.desktop.screenshot(), COLOURS[AgentState.IDLE]) is None
     assert idle.tobytes() != paused.tobytes()
     bank = tray.home.folder("Bank statements")
-    drop(bank, "held.pdf", b"%PDF-1.4 held while paused")
+    drop(bank, "held.pdf", b"%PDF-1.4 held while paused\n%%EOF\n")
     wait_until(lambda: tray.status().get("checking"), what="the engine to see the file")
     stays(
         lambda: documents_in(bank) == ["held.pdf"] and not kompliant.documents(),

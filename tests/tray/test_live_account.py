@@ -58,7 +58,7 @@ def test_sign_in_and_sign_out_from_the_tray(
     whoami = agent_home.cli("whoami")
     assert keys.api_key in whoami.stdout and "system keyring" in whoami.stdout
     bank = agent_home.folder("Bank statements")
-    drop(bank, "signed.pdf", b"%PDF-1.4 after signing in from the tray")
+    drop(bank, "signed.pdf", b"%PDF-1.4 after signing in from the tray\n%%EOF\n")
     wait_until(lambda: (bank / "done" / "signed.pdf").exists(), what="the file to be sent")
     assert agent_home.secrets_found() == []
 

@@ -24,12 +24,9 @@ from agent.tray.menu import (
 )
 from agent.tray.words import Batch
 from tests.tray.conftest import key_presses
+from tests.tray.snapshots import snap
 
 NAMES = {"rd_bank": "Bank statements", "rd_addr": "Proof of address", "rd_id": "Government ID"}
-
-
-def snap(state: AgentState, **kw: object) -> Snapshot:
-    return Snapshot(state=state, pid=1, updated_at="", **kw)  # type: ignore[arg-type]
 
 
 def actions(entries: tuple[MenuEntry, ...]) -> dict[Action, str]:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from agent.engine.state import AgentState
-from agent.engine.status import FolderStatus, Snapshot
+from agent.engine.status import FolderStatus
 from agent.tray.words import TOOLTIP_LIMIT, Batch, tooltip
-
-
-def snap(state: AgentState, **kw: object) -> Snapshot:
-    return Snapshot(state=state, pid=1, updated_at="", **kw)  # type: ignore[arg-type]
+from tests.tray.snapshots import snap
 
 
 def test_the_tooltip_names_the_file_being_sent_and_its_place_in_the_batch() -> None:

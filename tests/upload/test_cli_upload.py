@@ -15,6 +15,7 @@ import pytest
 
 from agent.kompliant.auth import Credentials
 from agent.sandbox.server import RunningSandbox
+from tests.realwriters import documents
 from tests.upload.conftest import (
     ADDRESS,
     BANK,
@@ -72,7 +73,7 @@ def creds(shared_sandbox: RunningSandbox) -> Credentials:
 
 def pdf(tmp_path: Path, name: str = "statement.pdf") -> Path:
     path = tmp_path / name
-    path.write_bytes(b"%PDF-1.7\n" + os.urandom(20_000))
+    path.write_bytes(documents.pdf(f"{name} {os.urandom(8).hex()}", 20_000))
     return path
 
 
@@ -196,3 +197,43 @@ def test_help_lists_the_exit_codes(tmp_path: Path, creds: Credentials) -> None:
     for line in ("0  uploaded", "2  usage error", "3  retry later", "4  cannot succeed"):
         assert line in done.stdout
     assert "KOMPLIANT_AUTH_TOKEN" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (documents.jpeg("camera"), "statement.pdf is a JPEG image, not a PDF"),
+        (documents.html_page(), "statement.pdf is a web page (HTML), not a PDF"),
+        (documents.cut_short(documents.pdf("cut", 50_000)), "statement.pdf looks cut short"),
+    ],
+    ids=["jpeg-named-pdf", "html-named-pdf", "cut-short"],
+)
+def test_exit_4_for_content_that_is_not_what_the_name_says(
+    tmp_path: Path, creds: Credentials, shared_sandbox: RunningSandbox, content: bytes, words: str
+) -> None:
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(content)
+    with quick_client(creds) as client:
+        before = len(client.list_documents(SUBJECT))
+    done = run_upload(tmp_path, creds, str(path), "--workflow", WORKFLOW, "--requirement", BANK)
+    assert done.returncode == 4, done.stderr
+    assert words in done.stderr
+    assert "retry" not in done.stderr.lower()
+    with quick_client(creds) as client:
+        assert len(client.list_documents(SUBJECT)) == before  # nothing was created
+
+
+def test_a_password_protected_pdf_is_uploaded(tmp_path: Path, creds: Credentials) -> None:
+    if subprocess.run(["which", "qpdf"], capture_output=True).returncode != 0:
+        pytest.skip("qpdf is not installed")
+    plain = pdf(tmp_path, "plain.pdf")
+    locked = tmp_path / "locked.pdf"
+    subprocess.run(
+        ["qpdf", "--encrypt", "user-pw", "owner-pw", "256", "--", str(plain), str(locked)],
+        check=True,
+    )
+    done = run_upload(
+        tmp_path, creds, str(locked), "--workflow", WORKFLOW, "--requirement", BANK, "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sha256"] == hashlib.sha256(locked.read_bytes()).hexdigest()

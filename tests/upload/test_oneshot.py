@@ -16,6 +16,7 @@ from agent.sandbox.server import RunningSandbox, SandboxSettings
 from agent.upload.oneshot import upload_file
 from tests.kit.clock import FakeClock
 from tests.kit.sandbox import set_faults
+from tests.realwriters import documents
 from tests.upload.conftest import (
     ADDRESS,
     BANK,
@@ -32,7 +33,7 @@ from tests.upload.conftest import (
 
 def write(tmp_path: Path, name: str = "statement.pdf", size: int = 40_000) -> Path:
     path = tmp_path / name
-    path.write_bytes(os.urandom(size))
+    path.write_bytes(documents.pdf(os.urandom(8).hex(), size))
     return path
 
 

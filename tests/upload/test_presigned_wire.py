@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from agent.errors import (
     UploadRejected,
 )
 from agent.kompliant.models import PresignedForm
-from agent.upload.identity import identify
+from agent.upload.identity import FileIdentity, identify
 from agent.upload.presigned import FILE_MOVED, check_upload_url, expected_status, send_form
 from tests.upload.capture import Captured, CaptureServer, capture_server
 
@@ -145,16 +146,17 @@ def test_policy_expired_answer_is_upload_form_expired(
     assert info.value.retryable
 
 
-def test_a_file_grown_during_the_upload_is_never_reported_uploaded(
-    tmp_path: Path, server: CaptureServer
-) -> None:
+def send_while_changing(
+    tmp_path: Path, server: CaptureServer, change: Callable[[Path], object]
+) -> tuple[FileChanged, FileIdentity]:
+    """Send a 200 kB file and ``change`` it once the first 64 KiB are out: the FileChanged
+    the send raises, and the file's identity from before."""
     path = make_file(tmp_path, 200_000)
     identity = identify(path)
 
-    def grow(sent: int, total: int) -> None:
+    def progress(sent: int, total: int) -> None:
         if sent == 65536:
-            with path.open("ab") as handle:
-                handle.write(b"more scanned pages")
+            change(path)
 
     with pytest.raises(FileChanged) as info:
         send_form(
@@ -162,10 +164,21 @@ def test_a_file_grown_during_the_upload_is_never_reported_uploaded(
             path,
             file_name="a.pdf",
             identity=identity,
-            progress=grow,
+            progress=progress,
             chunk_size=65536,
         )
-    assert "not reported as uploaded" in info.value.message
+    return info.value, identity
+
+
+def test_a_file_grown_during_the_upload_is_never_reported_uploaded(
+    tmp_path: Path, server: CaptureServer
+) -> None:
+    def grow(path: Path) -> None:
+        with path.open("ab") as handle:
+            handle.write(b"more scanned pages")
+
+    error, identity = send_while_changing(tmp_path, server, grow)
+    assert "not reported as uploaded" in error.message
     # exactly the declared bytes went out: the wire stayed valid
     [request] = server.requests
     assert len(parts(request)[-1][1]) == identity.size
@@ -174,68 +187,29 @@ def test_a_file_grown_during_the_upload_is_never_reported_uploaded(
 def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_caught(
     tmp_path: Path, server: CaptureServer
 ) -> None:
-    path = make_file(tmp_path, 200_000)
-    identity = identify(path)
+    def rewrite(path: Path) -> None:
+        mtime_ns = path.stat().st_mtime_ns
+        with path.open("r+b") as handle:
+            handle.seek(100_000)
+            handle.write(b"X" * 10)
+        os.utime(path, ns=(mtime_ns, mtime_ns))
 
-    def rewrite(sent: int, total: int) -> None:
-        if sent == 65536:
-            with path.open("r+b") as handle:
-                handle.seek(100_000)
-                handle.write(b"X" * 10)
-            os.utime(path, ns=(identity.mtime_ns, identity.mtime_ns))
-
-    with pytest.raises(FileChanged):
-        send_form(
-            PresignedForm(server.url, FIELDS),
-            path,
-            file_name="a.pdf",
-            identity=identity,
-            progress=rewrite,
-            chunk_size=65536,
-        )
+    send_while_changing(tmp_path, server, rewrite)
 
 
 def test_a_file_truncated_during_the_upload_is_file_changed(
     tmp_path: Path, server: CaptureServer
 ) -> None:
-    path = make_file(tmp_path, 200_000)
-    identity = identify(path)
-
-    def truncate(sent: int, total: int) -> None:
-        if sent == 65536:
-            os.truncate(path, 1000)
-
-    with pytest.raises(FileChanged):
-        send_form(
-            PresignedForm(server.url, FIELDS),
-            path,
-            file_name="a.pdf",
-            identity=identity,
-            progress=truncate,
-            chunk_size=65536,
-        )
+    send_while_changing(tmp_path, server, lambda path: os.truncate(path, 1000))
 
 
 def test_a_file_renamed_while_it_is_sent_is_said_to_be_moved(
     tmp_path: Path, server: CaptureServer
 ) -> None:
-    path = make_file(tmp_path, 200_000)
-    identity = identify(path)
-
-    def rename(sent: int, total: int) -> None:
-        if sent == 65536:
-            path.rename(path.with_name("renamed.pdf"))
-
-    with pytest.raises(FileChanged) as caught:
-        send_form(
-            PresignedForm(server.url, FIELDS),
-            path,
-            file_name="a.pdf",
-            identity=identity,
-            progress=rename,
-            chunk_size=65536,
-        )
-    assert caught.value.code == FILE_MOVED  # the caller may find it again by its inode
+    error, _ = send_while_changing(
+        tmp_path, server, lambda path: path.rename(path.with_name("renamed.pdf"))
+    )
+    assert error.code == FILE_MOVED  # the caller may find it again by its inode
     assert len(server.requests[0].body) > 200_000  # it was all sent
 
 

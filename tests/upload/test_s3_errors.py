@@ -12,6 +12,7 @@ from agent.errors import (
     UnexpectedResponse,
     UploadFormExpired,
     UploadRejected,
+    WrongContent,
 )
 from agent.upload.s3_errors import error_for_response, parse_s3_error
 
@@ -154,3 +155,23 @@ def test_namespaced_xml_and_garbage_are_handled() -> None:
 def test_long_messages_are_clipped() -> None:
     error = error_for_response(400, xml("InvalidArgument", "x" * 5000))
     assert len(error.message) < 500
+
+
+def test_content_of_another_type_is_the_file_not_the_network() -> None:
+    body = (
+        b"<Error><Code>InvalidArgument</Code><Message>The content of the file is a JPEG "
+        b"image, not the application/pdf its Content-Type declares.</Message>"
+        b"<ArgumentName>Content-Type</ArgumentName><ArgumentValue>application/pdf"
+        b"</ArgumentValue><RequestId>R1</RequestId></Error>"
+    )
+    error = error_for_response(400, body)
+    assert isinstance(error, WrongContent)
+    assert not error.retryable
+    assert "a JPEG image, not the application/pdf" in error.message
+    assert "retry" not in error.describe().lower()
+    malformed = error_for_response(
+        400,
+        b"<Error><Code>InvalidArgument</Code><Message>Bad key</Message>"
+        b"<ArgumentName>key</ArgumentName></Error>",
+    )
+    assert not isinstance(malformed, WrongContent)

@@ -9,6 +9,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,12 @@ from watchdog.observers.polling import PollingObserver
 
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
+from agent.watch.mounts import Mount
 from agent.watch.observer import FolderWatcher, RootState, make_observer
+from agent.watch.polling import PolledFolder
 from agent.watch.stability import StabilitySettings, StabilityTracker
 from tests.kit.wait import wait_for
+from tests.realwriters.servers import bindfs_mount
 from tests.watch.conftest import Recorder
 
 EVENTS = StabilitySettings(quiet_seconds=1.0, close_confirm_seconds=0.25, poll_interval=0.1)
@@ -382,3 +386,92 @@ def test_stop_ends_every_thread(root: Path, make_watcher: MakeWatcher) -> None:
     watcher.stop()
     assert not observer.is_alive()
     assert watcher.state(root) is RootState.STOPPED
+
+
+# -- network and FUSE folders --------------------------------------------------------------
+
+
+class Mounts:
+    """A mount table that a test changes while the watcher runs."""
+
+    def __init__(self, *extra: Mount) -> None:
+        self.table = [Mount("/", "ext4"), *extra]
+
+    def __call__(self) -> list[Mount]:
+        return list(self.table)
+
+
+def test_a_root_on_a_network_share_is_polled_by_itself(
+    root: Path, recorder: Recorder, make_watcher: MakeWatcher
+) -> None:
+    mounts = Mounts(Mount(str(root.parent), "nfs4", "filer:/export"))
+    watcher = make_watcher([root], mounts=mounts)
+    assert isinstance(watcher.observer_for(root), PollingObserver)
+    assert not watcher.reports_close(folder(root) / "a.pdf")
+    assert watcher.polled() == [PolledFolder(root, EVENTS.poll_interval, "nfs4", network=True)]
+    target = folder(root) / "march.pdf"
+    target.write_bytes(b"x")
+    recorder.wait_for(target, EventKind.CREATED)
+
+
+def test_the_config_forces_events_or_polling(
+    root: Path, recorder: Recorder, make_watcher: MakeWatcher
+) -> None:
+    on_share = Mounts(Mount(str(root), "cifs", "//filer/docs"))
+    forced_events = replace(EVENTS, polling=False)
+    watcher = make_watcher([root], settings_for=lambda _p: forced_events, mounts=on_share)
+    assert not isinstance(watcher.observer_for(root), PollingObserver)
+    assert watcher.polled() == []
+    local = Mounts()
+    forced = make_watcher([folder(root)], settings_for=lambda _p: POLLING, mounts=local)
+    assert forced.polled() == [
+        PolledFolder(folder(root), POLLING.poll_interval, "polling = true in the config")
+    ]
+
+
+def test_a_share_mounted_and_unmounted_while_watching(
+    root: Path, recorder: Recorder, make_watcher: MakeWatcher
+) -> None:
+    mounts = Mounts()
+    watcher = make_watcher([root], mounts=mounts)
+    assert not isinstance(watcher.observer_for(root), PollingObserver)
+    mounts.table.append(Mount(str(root), "fuse.sshfs", "ann@host:/docs"))
+    watcher.check()
+    assert isinstance(watcher.observer_for(root), PollingObserver)
+    assert watcher.polled()[0].reason == "FUSE (fuse.sshfs)"
+    mounts.table.pop()
+    watcher.check()
+    assert not isinstance(watcher.observer_for(root), PollingObserver)
+    assert watcher.polled() == []
+
+
+def test_a_share_mounted_inside_a_root_gets_a_polling_watch(
+    root: Path, recorder: Recorder, make_watcher: MakeWatcher
+) -> None:
+    share = folder(root)
+    mounts = Mounts()
+    watcher = make_watcher([root], mounts=mounts)
+    assert watcher.polled() == []
+    mounts.table.append(Mount(str(share), "9p", "host0"))
+    watcher.check()
+    assert watcher.polled() == [PolledFolder(share, EVENTS.poll_interval, "9p", network=True)]
+    assert watcher.reports_close(root / "elsewhere.pdf")
+    assert not watcher.reports_close(share / "a.pdf")
+    mounts.table.pop()
+    watcher.check()
+    assert watcher.polled() == []
+
+
+def test_a_real_fuse_mount_written_behind_its_back_is_seen(
+    tmp_path: Path, recorder: Recorder, make_watcher: MakeWatcher
+) -> None:
+    """bindfs: a file written into the backing folder gives no inotify event under the
+    mount; the watcher finds the mount in the system's table and polls it."""
+    backing, mounted = tmp_path / "backing", tmp_path / "Kompliant"
+    with bindfs_mount(backing, mounted):
+        watcher = make_watcher([mounted])
+        assert isinstance(watcher.observer_for(mounted), PollingObserver)
+        assert watcher.polled()[0].network
+        (backing / "from-elsewhere.pdf").write_bytes(b"%PDF-1.7 x")
+        recorder.wait_for(mounted / "from-elsewhere.pdf", EventKind.CREATED)
+        watcher.stop()

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from agent.watch.events import EventKind
+from agent.watch.readiness import Readiness
 from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker, stat_file
 from tests.kit.clock import FakeClock
 
-SETTINGS = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=10.0)
+SETTINGS = StabilitySettings(
+    quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=10.0, incomplete_seconds=60.0
+)
 FILE = Path("/w/Bank statements/march.pdf")
 
 
@@ -22,6 +25,7 @@ class FakeDisk(FakeClock):
         super().__init__()
         self.files: dict[Path, FileStat] = {}
         self.stats = 0
+        self.inside: dict[Path, Readiness] = {}  # what a look inside finds (default: ready)
 
     def stat(self, path: Path) -> FileStat | None:
         self.stats += 1
@@ -30,14 +34,27 @@ class FakeDisk(FakeClock):
     def write(self, path: Path, size: int) -> None:
         self.files[path] = FileStat(size=size, mtime_ns=int(self.now * 1e9))
 
+    def look_inside(self, path: Path, size: int) -> Readiness:
+        if size == 0:
+            return Readiness.EMPTY
+        return self.inside.get(path, Readiness.READY)
+
 
 @pytest.fixture
 def disk() -> FakeDisk:
     return FakeDisk()
 
 
-def tracker_for(disk: FakeDisk, settings: StabilitySettings = SETTINGS) -> StabilityTracker:
-    return StabilityTracker(lambda _path: settings, clock=disk, stat=disk.stat)
+def tracker_for(
+    disk: FakeDisk, settings: StabilitySettings = SETTINGS, *, closes: bool = False
+) -> StabilityTracker:
+    return StabilityTracker(
+        lambda _path: settings,
+        clock=disk,
+        stat=disk.stat,
+        close_reported=lambda _path: closes,
+        look_inside=disk.look_inside,
+    )
 
 
 def test_closed_file_goes_after_the_confirmation(disk: FakeDisk) -> None:
@@ -187,6 +204,7 @@ def test_really_changing_file_never_goes_and_warns_once(
     warnings = [r for r in caplog.records if "still changing" in r.getMessage()]
     assert len(warnings) == 1
     assert tracker.pending() == 1
+    assert tracker.waiting() == {FILE: Readiness.CHANGING}  # status says so
     # The writer stops: checks run every quiet period from the last one, so the file goes
     # within two quiet periods.
     went = []
@@ -194,6 +212,7 @@ def test_really_changing_file_never_goes_and_warns_once(
         disk.advance(1.0)
         went += tracker.due()
     assert went == [FILE]
+    assert tracker.waiting() == {}
 
 
 def test_vanished_file_is_dropped(disk: FakeDisk) -> None:
@@ -238,15 +257,27 @@ def test_deleted_name_drops_nothing_that_only_starts_like_it(disk: FakeDisk) -> 
     assert tracker.due() == [beside]
 
 
-def test_zero_byte_file_goes_only_after_quiet_period(disk: FakeDisk) -> None:
+def test_a_zero_byte_placeholder_waits_and_fails_only_after_the_incomplete_time(
+    disk: FakeDisk,
+) -> None:
     tracker = tracker_for(disk)
     disk.write(FILE, 0)
     tracker.observe(FILE, EventKind.CREATED)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)  # a scanner creates it empty first
-    disk.advance(0.25)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)  # a browser creates the name first
+    disk.advance(2.0)
     assert tracker.due() == []
-    disk.advance(1.75)
-    assert tracker.due() == [FILE]
+    assert tracker.waiting() == {FILE: Readiness.EMPTY}
+    assert tracker.given_up() == []
+    for _ in range(29):
+        disk.advance(2.0)
+        assert tracker.due() == []
+    assert tracker.given_up() == []  # found empty 58 s ago
+    disk.advance(2.0)
+    assert tracker.due() == []
+    assert tracker.given_up() == [(FILE, Readiness.EMPTY)]
+    assert tracker.given_up() == []  # once
+    assert tracker.pending() == 0
+    assert tracker.waiting() == {}
 
 
 def test_zero_byte_file_then_written_waits_for_the_write(disk: FakeDisk) -> None:
@@ -373,7 +404,180 @@ def test_a_change_after_the_close_does_not_wait_for_another_close(disk: FakeDisk
     disk.write(FILE, 10)
     tracker.observe(FILE, EventKind.CREATED)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)
-    disk.write(FILE, 10)  # `cp -p` setting the times after its close: no close follows
+    disk.write(FILE, 12)  # written again without a close event of its own
     tracker.observe(FILE, EventKind.MODIFIED)
     disk.advance(2.0)
     assert tracker.due() == [FILE]
+
+
+# -- attribute changes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arrival", [EventKind.CLOSED_WRITE, EventKind.MOVED_IN])
+def test_an_attribute_change_after_the_close_keeps_the_close_path(
+    disk: FakeDisk, arrival: EventKind
+) -> None:
+    """rsync --inplace, browsers and Samba set times, mode or extended attributes after
+    their last close or rename: the file still goes after the short confirmation."""
+    tracker = tracker_for(disk, closes=True)
+    disk.write(FILE, 100)
+    if arrival is EventKind.CLOSED_WRITE:
+        tracker.observe(FILE, EventKind.CREATED)
+    tracker.observe(FILE, arrival)
+    disk.advance(0.05)
+    disk.write(FILE, 100)  # utime: a new mtime, the same size
+    tracker.observe(FILE, EventKind.ATTRIB)
+    tracker.observe(FILE, EventKind.ATTRIB)  # chmod, then an extended attribute
+    disk.advance(0.2)
+    assert tracker.due() == []
+    disk.advance(0.05)
+    assert tracker.due() == [FILE]
+
+
+def test_an_attribute_change_with_another_size_is_a_change(disk: FakeDisk) -> None:
+    tracker = tracker_for(disk)
+    disk.write(FILE, 100)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.write(FILE, 50)
+    tracker.observe(FILE, EventKind.ATTRIB)  # a truncation reported with the attributes
+    disk.advance(0.25)
+    assert tracker.due() == []
+    disk.advance(1.75)
+    assert tracker.due() == [FILE]
+
+
+def test_an_attribute_change_alone_on_an_unseen_file_takes_the_quiet_path(disk: FakeDisk) -> None:
+    tracker = tracker_for(disk)
+    disk.write(FILE, 100)
+    tracker.observe(FILE, EventKind.ATTRIB)
+    disk.advance(1.9)
+    assert tracker.due() == []
+    disk.advance(0.1)
+    assert tracker.due() == [FILE]
+
+
+# -- the look inside -------------------------------------------------------------------------
+
+
+def test_an_incomplete_file_waits_whatever_the_close_says(disk: FakeDisk) -> None:
+    """A program that saves in passes closes after each one; the end marker comes last."""
+    tracker = tracker_for(disk, closes=True)
+    disk.inside[FILE] = Readiness.INCOMPLETE
+    disk.write(FILE, 100)
+    tracker.observe(FILE, EventKind.CREATED)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    assert tracker.due() == []
+    assert tracker.waiting() == {FILE: Readiness.INCOMPLETE}
+    disk.advance(1.0)
+    disk.write(FILE, 200)  # the next pass
+    tracker.observe(FILE, EventKind.MODIFIED)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    assert tracker.due() == []
+    disk.advance(1.0)
+    disk.write(FILE, 300)  # the last pass writes the end
+    del disk.inside[FILE]
+    tracker.observe(FILE, EventKind.MODIFIED)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    assert tracker.due() == [FILE]
+    assert tracker.waiting() == {}
+    assert tracker.given_up() == []
+
+
+def test_an_incomplete_file_left_unchanged_is_given_up(disk: FakeDisk) -> None:
+    """A copy cut short by a full disk: incomplete, and never changing again."""
+    tracker = tracker_for(disk)
+    disk.inside[FILE] = Readiness.INCOMPLETE
+    disk.write(FILE, 299_008)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(30.0)
+    assert tracker.due() == []
+    disk.advance(29.0)
+    disk.write(FILE, 299_008)  # touched: times change, so the 60 s start again
+    assert tracker.due() == []
+    for _ in range(30):
+        disk.advance(2.0)
+        assert tracker.due() == []
+    assert tracker.given_up() == []
+    disk.advance(35.0)
+    assert tracker.due() == []
+    assert tracker.given_up() == [(FILE, Readiness.INCOMPLETE)]
+    assert tracker.pending() == 0
+
+
+def test_a_file_still_open_for_writing_waits_and_never_times_out(disk: FakeDisk) -> None:
+    """A writer holding the file open and pausing longer than the quiet period (a polled
+    folder, where no close is reported): the lease says it is open."""
+    tracker = tracker_for(disk)
+    disk.inside[FILE] = Readiness.WRITING
+    disk.write(FILE, 100)
+    tracker.observe(FILE, EventKind.CREATED)
+    for _ in range(40):
+        disk.advance(2.0)
+        assert tracker.due() == []
+    assert tracker.waiting() == {FILE: Readiness.WRITING}
+    assert tracker.given_up() == []
+    del disk.inside[FILE]  # closed
+    disk.advance(2.0)
+    assert tracker.due() == [FILE]
+
+
+def test_a_waiting_file_that_changes_is_timed_again_from_its_change(disk: FakeDisk) -> None:
+    tracker = tracker_for(disk)
+    disk.inside[FILE] = Readiness.INCOMPLETE
+    disk.write(FILE, 100)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(50.0)
+    assert tracker.due() == []
+    disk.write(FILE, 150)
+    tracker.observe(FILE, EventKind.MODIFIED)
+    disk.advance(50.0)
+    assert tracker.due() == []
+    assert tracker.given_up() == []  # 100 s since first seen, 50 s since the change
+    assert tracker.waiting() == {FILE: Readiness.INCOMPLETE}
+
+
+def test_a_placeholder_replaced_by_the_whole_file_goes_at_once(disk: FakeDisk) -> None:
+    """Firefox: the name as 0 bytes, the data in a .part renamed over it 3 s later."""
+    tracker = tracker_for(disk, closes=True)
+    disk.write(FILE, 0)
+    tracker.observe(FILE, EventKind.CREATED)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(3.0)
+    assert tracker.due() == []
+    disk.write(FILE, 40_000)
+    tracker.observe(FILE, EventKind.MOVED_IN)
+    tracker.observe(FILE, EventKind.ATTRIB)
+    disk.advance(0.25)
+    assert tracker.due() == [FILE]
+    assert tracker.given_up() == []
+
+
+def test_waiting_changes_grows_whenever_what_waits_changes(disk: FakeDisk) -> None:
+    """The status is built again only when something it shows moved: a file that starts
+    waiting, waits for something else, or stops waiting must each count as a change."""
+    tracker = tracker_for(disk, closes=True)
+    disk.write(FILE, 0)
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    start = tracker.waiting_changes
+    disk.advance(2.0)  # an empty file takes the quiet path
+    tracker.due()
+    assert tracker.waiting() == {FILE: Readiness.EMPTY}
+    empty = tracker.waiting_changes
+    assert empty > start
+    disk.advance(2.0)
+    tracker.due()
+    assert tracker.waiting_changes == empty  # still empty: nothing new to show
+    disk.write(FILE, 100)
+    disk.inside[FILE] = Readiness.INCOMPLETE
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    disk.advance(0.25)
+    tracker.due()
+    assert tracker.waiting() == {FILE: Readiness.INCOMPLETE}
+    incomplete = tracker.waiting_changes
+    assert incomplete > empty
+    tracker.forget(FILE)
+    assert tracker.waiting() == {}
+    assert tracker.waiting_changes > incomplete
