@@ -44,9 +44,7 @@ class FileOutcomes(JournalCore):
             before = self._load(self._conn, entry_id)
         lazy = before.step is Step.LINKED and outcome is Outcome.DONE
         with self._write(LAZY if lazy else DURABLE) as conn:
-            entry = self._load(conn, entry_id)
-            if entry.settled:
-                raise ValueError(f"entry {entry_id} is already settled")
+            self._load_open(conn, entry_id)  # a settled entry is refused
             self._update(
                 conn,
                 entry_id,

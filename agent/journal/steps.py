@@ -189,9 +189,7 @@ class FileSteps(JournalCore):
             values["claimed_ino"] = claimed_ino
             values["claimed_dev"] = claimed_dev
         with self._write(LAZY) as conn:  # lost: the file is looked for again
-            entry = self._load(conn, entry_id)
-            if entry.settled:
-                raise ValueError(f"entry {entry_id} is settled")
+            self._load_open(conn, entry_id)  # a settled entry is refused
             self._update(conn, entry_id, values)
             return self._load(conn, entry_id)
 
@@ -263,9 +261,7 @@ class FileSteps(JournalCore):
         """Store fulfillments already added (a partly successful batchAdd) without
         finishing LINKED, so that a retry adds only the missing ones."""
         with self._write() as conn:
-            entry = self._load(conn, entry_id)
-            if entry.settled:
-                raise ValueError(f"entry {entry_id} is settled")
+            entry = self._load_open(conn, entry_id)
             merged = json.dumps({**entry.fulfillments, **fulfillments}, sort_keys=True)
             self._update(conn, entry_id, {"fulfillments": merged})
             return self._load(conn, entry_id)
@@ -343,9 +339,7 @@ class FileSteps(JournalCore):
     def record_retry(self, entry_id: int, error: str, next_attempt_at: datetime) -> Entry:
         """A try failed and will be repeated at ``next_attempt_at``; counts the attempt."""
         with self._write(LAZY) as conn:
-            entry = self._load(conn, entry_id)
-            if entry.settled:
-                raise ValueError(f"entry {entry_id} is settled")
+            entry = self._load_open(conn, entry_id)
             self._update(
                 conn,
                 entry_id,

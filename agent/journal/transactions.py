@@ -125,6 +125,13 @@ class JournalCore:
             raise KeyError(f"no journal entry {entry_id}")
         return entry_from_row(row)
 
+    def _load_open(self, conn: sqlite3.Connection, entry_id: int) -> Entry:
+        """A hot row that is not settled yet: a settled entry refuses any further change."""
+        entry = self._load(conn, entry_id)
+        if entry.settled:
+            raise ValueError(f"entry {entry_id} is settled already")
+        return entry
+
     def _update(self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         columns = dict(values, updated_at=to_ts(self._clock()))
         assignments = ", ".join(f"{name} = ?" for name in columns)
