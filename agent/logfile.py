@@ -32,6 +32,10 @@ MIN_SECRET_LENGTH = 8
 
 log = logging.getLogger(__name__)
 
+#: Marks a record :class:`SecretFilter` has masked: every handler gets the same record,
+#: and masking it once is enough.
+_CLEANED = "_kompliant_masked"
+
 
 def log_file() -> Path:
     """Where the current log file is."""
@@ -60,6 +64,8 @@ class SecretFilter(logging.Filter):
         return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.__dict__.get(_CLEANED):
+            return True  # masked already for the handler before this one
         message = record.getMessage()
         cleaned = self.clean(message)
         if record.exc_info and not record.exc_text:
@@ -70,6 +76,7 @@ class SecretFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.clean(record.stack_info)
         record.msg, record.args = cleaned, None
+        record.__dict__[_CLEANED] = True
         return True
 
 

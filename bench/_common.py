@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,16 @@ def machine() -> str:
         f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"{os.uname().sysname} {os.uname().release}{load}"
     )
+
+
+def cpu_seconds(pid: int | None = None) -> tuple[float, float]:
+    """(user, system) CPU time of process ``pid`` (all its threads), or of this process."""
+    if pid is None:
+        times = os.times()
+        return times.user, times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -125,6 +136,15 @@ class Sandbox:
 
     def reset_stats(self) -> None:
         httpx.post(f"{self.base_url}/_sandbox/stats/reset", timeout=10).raise_for_status()
+
+    def set_faults(self, **settings: object) -> None:
+        """Change the sandbox's faults (docs/sandbox.md, Faults), e.g. ``latency_ms=50``."""
+        answer = httpx.post(f"{self.base_url}/_sandbox/faults", json=settings, timeout=10)
+        answer.raise_for_status()
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU time so far (user and system)."""
+        return sum(cpu_seconds(self.process.pid))
 
 
 @contextmanager
@@ -254,35 +274,16 @@ class RunningAgent:
         return self.process.pid
 
 
-#: An experiment, not the product: the agent with one upload HTTP client shared by its
-#: workers instead of a new one per file (agent/upload/presigned.py makes one when the
-#: pipeline passes none), to size that change before anyone makes it.
-SHARED_UPLOAD_CLIENT = """
-import sys
-import httpx
-import agent.engine.pipeline as pipeline
-from agent.cli import main
-shared = httpx.Client(timeout=300.0)
-send_form = pipeline.send_form
-pipeline.send_form = lambda *a, **k: send_form(*a, **{"http": shared, **k})
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 @contextmanager
-def running_agent(
-    home: AgentHome, *, log_name: str = "run.log", shared_upload_client: bool = False
-) -> Iterator[RunningAgent]:
+def running_agent(home: AgentHome, *, log_name: str = "run.log") -> Iterator[RunningAgent]:
     """``python -m agent run`` in the background, stopped with SIGTERM at the end.
 
     Its output goes to ``<home>/<log_name>``; ready once it says it is watching.
-    ``shared_upload_client`` runs the :data:`SHARED_UPLOAD_CLIENT` experiment instead.
     """
     log_path = home.path / log_name
-    start = ["-c", SHARED_UPLOAD_CLIENT] if shared_upload_client else ["-m", "agent"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, *start, "run"],
+            [sys.executable, "-m", "agent", "run"],
             env=home.env,
             cwd=ROOT,
             stdout=log,
@@ -382,11 +383,50 @@ def write_file(path: Path, content: bytes) -> float:
 
 
 def pdf_bytes(tag: str, size: int = 2048) -> bytes:
-    """A small, unique PDF-looking body (unique, so no run sees a duplicate) that ends as
-    a PDF does, with ``%%EOF``."""
-    head = f"%PDF-1.4\n% bench {tag} {time.time_ns()}\n".encode()
-    end = b"\n%%EOF\n"
-    return head + b"0" * max(0, size - len(head) - len(end)) + end
+    """A small, unique PDF that opens: one blank A4 page, the tag and padding in a comment,
+    an exact cross-reference table and ``%%EOF`` (unique, so no run sees a duplicate)."""
+    note = f"% bench {tag} {time.time_ns()} ".encode()
+    objects = (
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    )
+
+    def build(padding: int) -> bytes:
+        body = bytearray(b"%PDF-1.4\n" + note + b"0" * padding + b"\n")
+        offsets = []
+        for number, obj in enumerate(objects, start=1):
+            offsets.append(len(body))
+            body += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+        xref = len(body)
+        body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+        body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+        body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+        body += f"startxref\n{xref}\n%%EOF\n".encode()
+        return bytes(body)
+
+    return build(max(0, size - len(build(0))))
+
+
+def png_bytes(tag: str, size: int = 2048) -> bytes:
+    """A small, unique PNG that decodes: one grey pixel, the tag and padding in a text
+    chunk, ending with IEND (unique, so no run sees a duplicate)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    idat = chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    iend = chunk(b"IEND", b"")
+    text = f"bench {tag} {time.time_ns()} ".encode()
+    fixed = 8 + len(ihdr) + len(idat) + len(iend) + 12 + len(b"Comment\x00")
+    text += b"0" * max(0, size - fixed - len(text))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"tEXt", b"Comment\x00" + text) + idat + iend
+
+
+#: What a benchmark's sample files are: name suffix → a function of (tag, size) to bytes.
+SAMPLES = {".pdf": pdf_bytes, ".png": png_bytes}
 
 
 if __name__ == "__main__":

@@ -1,20 +1,32 @@
-"""1,000 small files dropped at once: the watching agent next to a minimal client.
+"""Small files dropped at once: the watching agent next to a minimal client.
 
-    .venv/bin/python bench/many_files.py [--files 1000] [--workers 4] [--order minimal,agent]
-                                         [--close-confirm 0.25] [--py-spy] [--strace]
-                                         [--shared-upload-client]
+    .venv/bin/python bench/many_files.py [--files 300,1000] [--latency 0,50] [--rounds 1]
+                                         [--workers 4] [--order minimal,agent]
+                                         [--close-confirm 0.25] [--py-spy] [--strace] [--keep]
 
-One sandbox runs in its own process for the whole run. Two contenders, one after the
-other, each with ``--workers`` threads and the same number of files:
+One sandbox runs in its own process for the whole run. For each number of files and each
+injected latency (the sandbox's ``latency_ms`` fault, on its API and its upload endpoint
+alike: every request waits that long before it is served), two contenders run one after
+the other, each with ``--workers`` threads and the same number of files:
 
-* **agent** — ``python -m agent run`` watching the demo workflow's folders. After three
-  warm-up files, the files (2 KiB, unique content) are written into the three
-  requirement folders as fast as this script can write them; the clock runs from the
-  first write until inotify has reported every one of them in done/.
+* **agent** — ``python -m agent run`` watching the demo workflow's folders, with the
+  shipped settings (only ``workers`` and the stability settings are written, at their
+  defaults). After one warm-up file per folder, the files (2 KiB, unique content, PNG
+  images by default; ``--kind .pdf`` for one-page PDFs, which the agent also looks at for
+  cover sheets) are written into the three requirement folders as fast as this script
+  can write them; the clock runs from the first write until inotify has reported every
+  one of them in done/.
 * **minimal** — :class:`MinimalClient`: the same Kompliant calls per file
   (document.create → presigned POST → document.get until COMPLETED → batchAdd) from a
   thread pool, on files already on disk: no watching, no stability wait, no claim, no
   journal, no move, no receipt.
+
+With ``--rounds`` above 1 each round swaps which contender goes first, so both see the
+machine's load alike. Beside the wall time each run reports CPU time per file: the
+contender's process (the agent, or this script for the minimal client) and the sandbox's,
+read from ``/proc`` over the measured window — steadier than wall time on a shared
+machine. Before each contender the minimal client's signed client times a few
+``meta.checkVersion`` calls, to show the latency both see.
 
 The sandbox's call counters are reset before each contender and printed after, to show
 that both made the same calls. The agent's journal then tells where its time went: when
@@ -28,9 +40,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,19 +60,21 @@ from _common import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
     REQUIREMENTS,
+    SAMPLES,
     AgentHome,
     DoneWatch,
     Sandbox,
     Stability,
+    cpu_seconds,
     machine,
     make_home,
-    pdf_bytes,
     percentile,
     running_agent,
     running_sandbox,
 )
 
-ALL_DONE_TIMEOUT = 900.0
+ALL_DONE_TIMEOUT = 1800.0
+LATENCY_PROBES = 5
 
 
 MINIMAL_FIRST_WAIT = 0.05
@@ -85,6 +101,15 @@ class MinimalClient:
         )
         self._api = KompliantClient(credentials)
         self._http = httpx.Client(timeout=30.0)
+
+    def call_ms(self, probes: int = LATENCY_PROBES) -> float:
+        """Median milliseconds of a few ``meta.checkVersion`` calls: the latency it sees."""
+        times = []
+        for _ in range(probes):
+            started = time.monotonic()
+            self._api.check_version()
+            times.append(time.monotonic() - started)
+        return statistics.median(times) * 1000
 
     def close(self) -> None:
         self._api.close()
@@ -130,7 +155,12 @@ class MinimalClient:
 class Result:
     name: str
     files: int
+    latency_ms: int
     seconds: float
+    cpu: float  # CPU seconds of the contender's process over the window
+    system: float  # the part of it spent in the kernel
+    sandbox_cpu: float  # the sandbox's, over the same window
+    call_ms: float  # what a meta.checkVersion took, as the minimal client saw it
     calls: dict[str, int]
     notes: list[str] = field(default_factory=list)
 
@@ -138,24 +168,68 @@ class Result:
     def rate(self) -> float:
         return self.files / self.seconds
 
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / self.files
 
-def run_minimal(work: Path, sandbox: Sandbox, count: int, workers: int) -> Result:
-    folder = work / "minimal"
-    folder.mkdir()
+    @property
+    def system_ms(self) -> float:
+        return self.system * 1000 / self.files
+
+    @property
+    def sandbox_ms(self) -> float:
+        return self.sandbox_cpu * 1000 / self.files
+
+    @classmethod
+    def measured(
+        cls,
+        name: str,
+        window: tuple[int, int, float],
+        cpu: tuple[tuple[float, float], tuple[float, float], float],
+        call_ms: float,
+        calls: dict[str, int],
+    ) -> Result:
+        """From (files, latency, seconds) and (process CPU (user, system) before and
+        after the window, the sandbox's CPU over it)."""
+        (user_before, system_before), (user_after, system_after), sandbox_cpu = cpu
+        system = system_after - system_before
+        user = user_after - user_before
+        return cls(name, *window, user + system, system, sandbox_cpu, call_ms, calls)
+
+
+def probe_latency(sandbox: Sandbox) -> float:
+    with MinimalClient(sandbox.env) as client:
+        return client.call_ms()
+
+
+def run_minimal(
+    work: Path, sandbox: Sandbox, count: int, workers: int, latency: int, kind: str
+) -> Result:
+    folder = Path(tempfile.mkdtemp(prefix="minimal-", dir=work))
     rds = list(REQUIREMENTS.values())
     jobs = []
     for index in range(count):
-        path = folder / f"minimal-{index:05d}.pdf"
-        path.write_bytes(pdf_bytes(f"minimal {index}"))
+        path = folder / f"minimal-{index:05d}{kind}"
+        path.write_bytes(SAMPLES[kind](f"minimal {index}"))
         jobs.append((path, rds[index % len(rds)]))
-    sandbox.reset_stats()
     with MinimalClient(sandbox.env) as client, ThreadPoolExecutor(workers) as pool:
+        call_ms = client.call_ms()
+        sandbox.reset_stats()
+        before, sandbox_cpu = cpu_seconds(), sandbox.cpu_seconds()
         started = time.monotonic()
         fulfillments = list(pool.map(lambda job: client.upload(*job), jobs))
         seconds = time.monotonic() - started
+        after, sandbox_cpu = cpu_seconds(), sandbox.cpu_seconds() - sandbox_cpu
     if len(set(fulfillments)) != count:
         raise RuntimeError("the minimal client did not make one fulfillment per file")
-    return Result("minimal client", count, seconds, sandbox.stats())
+    shutil.rmtree(folder, ignore_errors=True)
+    return Result.measured(
+        "minimal client",
+        (count, latency, seconds),
+        (before, after, sandbox_cpu),
+        call_ms,
+        sandbox.stats(),
+    )
 
 
 def run_agent(
@@ -163,24 +237,27 @@ def run_agent(
     sandbox: Sandbox,
     count: int,
     workers: int,
+    latency: int,
+    kind: str,
     stability: Stability,
     *,
     tools: tuple[str, ...] = (),
-    shared_upload_client: bool = False,
 ) -> Result:
     home = make_home(work, sandbox, stability, workers=workers)
     folders = list(home.folders.values())
-    names = [f"agent-{index:05d}.pdf" for index in range(count)]
-    contents = [pdf_bytes(f"agent {index}") for index in range(count)]
-    agent_run = running_agent(home, shared_upload_client=shared_upload_client)
-    with agent_run as agent, DoneWatch(f / "done" for f in folders) as watch:
-        warm = {f"warm-{index}.pdf" for index in range(len(folders))}
+    names = [f"agent-{index:05d}{kind}" for index in range(count)]
+    contents = [SAMPLES[kind](f"agent {index}") for index in range(count)]
+    with running_agent(home) as agent, DoneWatch(f / "done" for f in folders) as watch:
+        warm = {f"warm-{index}{kind}" for index in range(len(folders))}
         for index, folder in enumerate(folders):
-            (folder / f"warm-{index}.pdf").write_bytes(pdf_bytes(f"warm {index}"))
-        if not watch.wait_for(warm, 60):
+            (folder / f"warm-{index}{kind}").write_bytes(SAMPLES[kind](f"warm {index}"))
+        if not watch.wait_for(warm, 120):
             raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
+        call_ms = probe_latency(sandbox)
         sandbox.reset_stats()
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
+        threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
+        before, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds()
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -190,10 +267,14 @@ def run_agent(
             missing = len(set(names) - watch.seen.keys())
             raise RuntimeError(f"{missing} file(s) did not reach done/; see {home.path}/run.log")
         seconds = max(watch.seen[name] for name in names) - started
+        after, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds() - sandbox_cpu
         calls = sandbox.stats()
         profile = [line for a in attached for line in _detach(a, count)]
-    label = "agent, shared http" if shared_upload_client else "agent (watching)"
-    result = Result(label, count, seconds, calls)
+        if "threads" in tools:
+            profile += cpu_by_thread(agent.pid, threads_before, count)
+    result = Result.measured(
+        "agent (watching)", (count, latency, seconds), (before, after, sandbox_cpu), call_ms, calls
+    )
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
@@ -230,10 +311,13 @@ class Attached:
     output: Path
 
 
-SYSCALLS = "fsync,fdatasync,rename,renameat,renameat2,openat,write"
+#: System calls always listed by ``--strace`` (the others when they come once per file or more).
+DISK_CALLS = ("fsync", "fdatasync", "rename", "renameat2", "openat", "newfstatat", "statx")
 
 
 def _attach(tool: str, pid: int, work: Path) -> Attached | None:
+    if tool == "threads":
+        return None  # read from /proc, see cpu_by_thread
     found = shutil.which(tool) or str(Path(sys.executable).with_name(tool))
     if not Path(found).exists():
         print(f"{tool} is not installed; the run goes on without it", file=sys.stderr)
@@ -241,9 +325,9 @@ def _attach(tool: str, pid: int, work: Path) -> Attached | None:
     output = work / f"agent.{tool}.txt"
     if tool == "py-spy":
         command = [found, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
-        command += ["--threads", "--nonblocking", "--output", str(output)]
+        command += ["--threads", "--gil", "--nonblocking", "--output", str(output)]
     else:
-        command = [found, "-f", "-c", "-e", f"trace={SYSCALLS}", "-o", str(output)]
+        command = [found, "-f", "-c", "-o", str(output)]
         command += ["-p", str(pid)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # the tool attaches; before the clock starts
@@ -260,17 +344,71 @@ def _detach(attached: Attached, files: int) -> list[str]:
     return syscall_counts(attached.output, files)
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each of the process's threads, by thread id."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Thread id → a name from ``py-spy dump``: the Python name, or for an unnamed thread
+    (``Thread-3``) the package its stack runs in (watchdog's threads, for one)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return {}
+    dump = subprocess.run(
+        [spy, "dump", "--pid", str(pid)], capture_output=True, text=True, check=False
+    ).stdout
+    names: dict[int, str] = {}
+    tid, name = 0, ""
+    for line in dump.splitlines():
+        if line.startswith("Thread "):
+            words = line.split()
+            tid, name = int(words[1], 0), line.split('"')[1] if '"' in line else "?"
+            names[tid] = name.rstrip("0123456789_") or name
+        elif tid and name.startswith("Thread-") and "watchdog/" in line:
+            names[tid] = "watchdog"
+    return names
+
+
+def cpu_by_thread(pid: int, before: dict[int, float], files: int) -> list[str]:
+    """The agent's CPU per file, by thread (group), over the measured window."""
+    names = thread_names(pid)
+    spent: dict[str, float] = {}
+    for tid, seconds in thread_cpu(pid).items():
+        name = names.get(tid, "(ended or unnamed)")
+        spent[name] = spent.get(name, 0.0) + seconds - before.get(tid, 0.0)
+    lines = ["CPU per file by thread:"]
+    lines += [
+        f"  {name:<22} {seconds * 1000 / files:6.2f} ms"
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+    ]
+    return lines
+
+
 def syscall_counts(summary: Path, files: int) -> list[str]:
-    """Calls per file of each traced system call, from ``strace -c``'s table."""
+    """Calls per file of the agent's system calls, from ``strace -c``'s table: every one
+    made at least once per file, and the disk's own (syncs, renames, opens, stats)."""
     lines = ["strace (slows the agent; timings of this run are not comparable), per file:"]
+    total = 0
     for line in summary.read_text(errors="replace").splitlines():
         parts = line.split()
-        if len(parts) >= 5 and parts[-1] in SYSCALLS.split(",") and parts[3].isdigit():
-            calls, seconds = int(parts[3]), float(parts[1])
-            per_file_ms = seconds * 1000 / files
+        if len(parts) < 5 or not parts[3].isdigit() or parts[-1] == "total":
+            continue
+        calls, seconds = int(parts[3]), float(parts[1])
+        total += calls
+        if calls >= files or parts[-1] in DISK_CALLS:
             lines.append(
-                f"  {parts[-1]:<10} {calls / files:6.1f} calls, {per_file_ms:6.2f} ms system time"
+                f"  {parts[-1]:<16} {calls / files:6.1f} calls, "
+                f"{seconds * 1000 / files:6.2f} ms system time"
             )
+    lines.append(f"  {'all':<16} {total / files:6.1f} calls")
     return lines
 
 
@@ -307,10 +445,31 @@ def top_functions(raw: Path, limit: int = 10) -> list[str]:
     return lines
 
 
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=1000, help="files (default 1000)")
+    parser.add_argument(
+        "--files", default="300,1000", help="numbers of files, comma-separated (default 300,1000)"
+    )
+    parser.add_argument(
+        "--latency",
+        default="0,50",
+        help="injected latency per request in ms, comma-separated (default 0,50)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds; each swaps the order (default 1)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="workers of both (default 4)")
+    parser.add_argument(
+        "--kind",
+        choices=sorted(SAMPLES),
+        default=".png",
+        help="the files: .png (default), or .pdf, which the agent also looks at for "
+        "cover sheets (a scanned stack is cut at them)",
+    )
     parser.add_argument(
         "--order", default="minimal,agent", help="which runs first (default minimal,agent)"
     )
@@ -327,19 +486,27 @@ def main() -> int:
         help="count the agent's fsync, rename, open and write calls (slows it down)",
     )
     parser.add_argument(
-        "--shared-upload-client",
+        "--threads",
         action="store_true",
-        help="experiment: also run the agent with one upload HTTP client for all workers "
-        "(patched in at start-up; see bench/_common.py)",
+        help="the agent's CPU per file by thread (/proc, names from py-spy dump)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     order = [name.strip() for name in args.order.split(",") if name.strip()]
-    if not order or any(name not in ("minimal", "agent") for name in order):
+    if sorted(order) != ["agent", "minimal"] and order not in (["agent"], ["minimal"]):
         parser.error("--order lists minimal and agent, e.g. agent,minimal")
-    if args.shared_upload_client:
-        order.append("shared")
+    file_counts, latencies = _numbers(args.files), _numbers(args.latency)
+    kind = args.kind
     stability = Stability(close_confirm_seconds=args.close_confirm)
+    tools = tuple(
+        tool
+        for tool, wanted in (
+            ("py-spy", args.py_spy),
+            ("strace", args.strace),
+            ("threads", args.threads),
+        )
+        if wanted
+    )
 
     host = machine()
     work = Path(tempfile.mkdtemp(prefix="many-files-bench-"))
@@ -347,51 +514,91 @@ def main() -> int:
     started = time.monotonic()
     try:
         with running_sandbox(work / "sandbox") as sandbox:
-            for name in order:
-                print(f"{name}: {args.files} files, {args.workers} workers …", file=sys.stderr)
-                if name == "minimal":
-                    results.append(run_minimal(work, sandbox, args.files, args.workers))
-                else:
-                    result = run_agent(
-                        work,
-                        sandbox,
-                        args.files,
-                        args.workers,
-                        stability,
-                        tools=tuple(
-                            tool
-                            for tool, wanted in (("py-spy", args.py_spy), ("strace", args.strace))
-                            if wanted
-                        ),
-                        shared_upload_client=name == "shared",
-                    )
-                    results.append(result)
+            for round_index in range(args.rounds):
+                turn = order if round_index % 2 == 0 else order[::-1]
+                for latency in latencies:
+                    sandbox.set_faults(latency_ms=latency, on_upload=True)
+                    for count in file_counts:
+                        for name in turn:
+                            print(
+                                f"round {round_index + 1}, {latency} ms: {name}, {count} files, "
+                                f"{args.workers} workers, load {os.getloadavg()[0]:.1f} …",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                            if name == "minimal":
+                                result = run_minimal(
+                                    work, sandbox, count, args.workers, latency, kind
+                                )
+                            else:
+                                result = run_agent(
+                                    work,
+                                    sandbox,
+                                    count,
+                                    args.workers,
+                                    latency,
+                                    kind,
+                                    stability,
+                                    tools=tools,
+                                )
+                            results.append(result)
+                            print(f"  {_line(result)}", file=sys.stderr, flush=True)
+                sandbox.set_faults(latency_ms=0)
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+    _report(results, args.workers, kind, host, stability)
+    print(f"({time.monotonic() - started:.0f} s in all, load at the end {os.getloadavg()[0]:.1f})")
+    return 0
 
+
+def _line(result: Result) -> str:
+    return (
+        f"{result.name:<18} {result.files:>5} files {result.latency_ms:>3} ms  "
+        f"{result.seconds:>7.2f} s {result.rate:>7.1f}/s  CPU {result.cpu_ms:5.2f} ms/file "
+        f"({result.system_ms:.2f} system), "
+        f"sandbox {result.sandbox_ms:5.2f} ms/file  (a call took {result.call_ms:.1f} ms)"
+    )
+
+
+def _report(
+    results: list[Result], workers: int, kind: str, host: str, stability: Stability
+) -> None:
     print(
-        f"{args.files} small files, {args.workers} workers, one sandbox ({host}); "
+        f"small {kind} files, {workers} workers each, one sandbox ({host}); "
         f"agent: {stability.describe()}"
     )
     methods = sorted({m for r in results for m in r.calls})
-    head = f"{'':<18} {'wall time':>10} {'files/s':>8}  " + "  ".join(methods)
-    print(head)
-    print("-" * len(head))
+    print("calls per contender: " + ", ".join(methods))
     for result in results:
-        counts = "  ".join(f"{result.calls.get(m, 0):>{len(m)}}" for m in methods)
-        print(f"{result.name:<18} {result.seconds:>8.2f} s {result.rate:>8.1f}  {counts}")
-    minimal = next((r for r in results if r.name.startswith("minimal")), None)
-    for result in results:
-        if minimal is not None and result is not minimal:
-            print(f"{result.name} / {minimal.name}: {result.seconds / minimal.seconds:.2f}")
+        counts = " ".join(str(result.calls.get(m, 0)) for m in methods)
+        print(f"  {_line(result)}  calls {counts}")
+    print()
+    print(
+        f"{'files':>6} {'latency':>8} {'minimal':>9} {'agent':>9} {'ratio':>6}  "
+        f"{'CPU/file: minimal':>17} {'agent':>7}  {'sandbox (m / a)':>15}"
+    )
+    for count, latency in dict.fromkeys((r.files, r.latency_ms) for r in results):
+        same = [r for r in results if (r.files, r.latency_ms) == (count, latency)]
+        minimal = [r for r in same if r.name.startswith("minimal")]
+        agent = [r for r in same if r.name.startswith("agent")]
+        if not minimal or not agent:
+            continue
+        pairs = list(zip(minimal, agent, strict=False))
+        ratios = [a.seconds / m.seconds for m, a in pairs]
+        for m, a in pairs:
+            print(
+                f"{count:>6} {latency:>5} ms {m.seconds:>7.2f} s {a.seconds:>7.2f} s "
+                f"{a.seconds / m.seconds:>6.2f}  {m.cpu_ms:>14.2f} ms {a.cpu_ms:>4.2f} ms  "
+                f"{m.sandbox_ms:>6.2f} / {a.sandbox_ms:.2f} ms"
+            )
+        if len(pairs) > 1:
+            print(f"{count:>6} {latency:>5} ms  median ratio {statistics.median(ratios):.2f}")
     for result in results:
         for note in result.notes:
-            print(f"{result.name}: {note}")
-    print(f"({time.monotonic() - started:.0f} s in all)")
-    return 0
+            print(f"{result.name}, {result.files} files, {result.latency_ms} ms: {note}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from agent.engine.watch_notes import given_up_note
 from agent.engine.workers import Workers
 from agent.journal import Entry, Journal, Step
 from agent.scan.join import JoinGroups, page_name
-from agent.settle.claim import ClaimOwner, claim
+from agent.settle.claim import ClaimOwner, claim, prepare
 from agent.settle.moves import MoveFailed
 from agent.watch.events import EventKind
 from agent.watch.readiness import Readiness
@@ -83,6 +83,7 @@ class Arrivals:
         self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
         self._odd: set[Path] = set()  # not regular files shown in the status
         self._joins = JoinGroups()  # numbered page images waiting for their last page
+        self._prepared: set[Path] = set()  # folders whose .processing/ was made ahead
 
     # -- events → finished files ---------------------------------------------------------------
 
@@ -126,6 +127,9 @@ class Arrivals:
                 self._journal.forget(entry.id)
         elif not self._tracker.tracks(path):
             self._maybe_odd(path)
+        elif path.parent not in self._prepared:  # a file to claim soon: watch its target
+            self._prepared.add(path.parent)
+            prepare(path.parent)
 
     def _maybe_odd(self, path: Path) -> None:
         """A name the tracker does not follow: say so when it is not a regular file."""

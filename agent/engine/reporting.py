@@ -38,6 +38,7 @@ from agent.watch.observer import FolderWatcher
 from agent.watch.stability import StabilityTracker
 
 COUNTS_AGE = 2.0  # the journal's counts are read again at least this often (back-offs end)
+PUBLISH_EVERY = 0.5  # while files move, the status is written again at most this often
 
 
 class Reporter:
@@ -69,6 +70,7 @@ class Reporter:
         self._settled = SettledFiles(journal)
         self._counts: tuple[int, float, list[FolderCounts], dict[str, str]] = (-1, 0.0, [], {})
         self._last_facts: tuple[object, ...] | None = None
+        self._published_at = 0.0
 
     def snapshot(self) -> Snapshot:
         counts, failed = self._journal_facts()
@@ -118,22 +120,34 @@ class Reporter:
         return counts, failed
 
     def publish(self, final: bool = False) -> None:
-        """Say what the agent does — built again only when something it depends on moved."""
+        """Say what the agent does — built again only when something it depends on moved.
+
+        A change of state (paused, offline, a problem) is said at once; progress (files
+        counted, uploads under way) at most every :data:`PUBLISH_EVERY` seconds: in a
+        burst the journal changes with every step of every file, and building and writing
+        the status each time cost more than a third of the loop's time. What is held back
+        is said by a later turn (the loop turns at least every
+        :data:`~agent.engine.runner.TICK`).
+        """
+        state = (self._problems.version, self._paused(), self._connectivity.offline)
         facts = (
+            *state,
             self._journal.changes,
-            self._problems.version,
             self._workers.activity(),
             self._tracker.pending(),
             self._tracker.waiting_changes,
             tuple(self._watcher.polled()),
             self._arrivals.held(),
             self._arrivals.ready(),
-            self._paused(),
-            self._connectivity.offline,
             int(time.monotonic() // COUNTS_AGE),
         )
-        if facts == self._last_facts and not final:
+        last = self._last_facts
+        if facts == last and not final:
             return
-        self._last_facts = facts
+        now = time.monotonic()
+        progress_only = last is not None and facts[: len(state)] == last[: len(state)]
+        if progress_only and not final and now - self._published_at < PUBLISH_EVERY:
+            return
+        self._last_facts, self._published_at = facts, now
         snapshot = self.snapshot()
         self._publisher.publish(stopped(snapshot) if final else snapshot)

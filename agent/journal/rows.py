@@ -1,13 +1,18 @@
-"""Converting between journal rows and :class:`Entry` (times are UTC epoch seconds)."""
+"""Converting between journal rows and :class:`Entry` (times are UTC epoch seconds).
+
+Every journal write reads its row back as an :class:`Entry`, several times per file, and
+the same paths and JSON texts come back each time: they are parsed once and remembered
+(all immutable, or copied: a ``fulfillments`` mapping is a new dict each time).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from agent.journal.records import Entry, Outcome, Step
 
@@ -28,26 +33,43 @@ def from_ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
+#: How many parsed paths and JSON texts are remembered (a few per file under way).
+_REMEMBERED = 4096
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _parsed_path(value: str) -> Path:
+    return Path(value)
+
+
 def _path(value: str | None) -> Path | None:
-    return None if value is None else Path(value)
+    return None if value is None else _parsed_path(value)
 
 
-def entry_from_row(row: sqlite3.Row) -> Entry:
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _required_ids(value: str) -> tuple[str, ...]:
+    return tuple(json.loads(value))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _fulfillment_items(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple(dict(json.loads(value)).items())
+
+
+def entry_from_row(found: sqlite3.Row) -> Entry:
     """An :class:`Entry` from a row (of either format: the first lacks the later columns)."""
-    later = set(row.keys())
-
-    def column(name: str) -> Any:
-        return row[name] if name in later else None
+    row = dict(zip(found.keys(), found, strict=True))  # a Row looks names up one by one
+    column = row.get
 
     return Entry(
         id=int(row["id"]),
         step=Step(row["step"]),
-        source_path=Path(row["source_path"]),
+        source_path=_parsed_path(row["source_path"]),
         claimed_path=_path(row["claimed_path"]),
         final_path=_path(row["final_path"]),
         folder_key=row["folder_key"],
         workflow_id=row["workflow_id"],
-        required_document_ids=tuple(json.loads(row["required_document_ids"])),
+        required_document_ids=_required_ids(row["required_document_ids"]),
         needs_routing=bool(row["needs_routing"]),
         file_name=row["file_name"],
         size=row["size"],
@@ -55,7 +77,7 @@ def entry_from_row(row: sqlite3.Row) -> Entry:
         sha256=row["sha256"],
         document_id=row["document_id"],
         form_expires_at=from_ts(row["form_expires_at"]),
-        fulfillments=dict(json.loads(row["fulfillments"])),
+        fulfillments=dict(_fulfillment_items(row["fulfillments"])),
         outcome=Outcome(row["outcome"]) if row["outcome"] else None,
         message=row["message"],
         duplicate_of=row["duplicate_of"],

@@ -18,7 +18,7 @@ killed process but may lose the last commits on power loss or an OS crash. A los
 is not always harmless: a journal that forgot ``CREATED`` or ``LINKED`` would create a
 second document or a second fulfillment. The journal therefore chooses per commit:
 FULL for those, NORMAL for the steps a restart can safely redo (see "Durability per
-commit" in :mod:`agent.journal.store`) — each FULL sync is one ``fdatasync`` behind the
+commit" in :mod:`agent.journal.transactions`) — each FULL sync is one ``fdatasync`` behind the
 journal's one lock, and a burst of files queues on them.
 """
 

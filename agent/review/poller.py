@@ -54,7 +54,7 @@ class ReviewPoller:
             self.schedule.watch(watched_requirements(tree))
         with self._lock:
             soon, self._soon = self._soon, set()
-        self.schedule.soon(soon)
+        self.schedule.linked(soon)
         if offline:
             return
         changes: list[ReviewChange] = []

@@ -11,6 +11,11 @@ clock injected, so the rate bound is tested without waiting. The engine makes th
   longest-waiting first.
 - A check that failed (Kompliant unreachable, throttled) is tried again after
   ``retry_after_error`` seconds, or the interval if that is shorter.
+- A file just linked asks for a check of its required document at once, but a burst of
+  files into one required document asks for one every ``linked_spacing`` seconds at the
+  most: each check lists every fulfillment the required document has, so checks after
+  every link of a burst would cost more and more as the burst goes on, and tell nothing
+  the next one does not.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class ReviewPacing:
     interval: float = 300.0
     calls_per_minute: int = 30
     retry_after_error: float = 60.0
+    linked_spacing: float = 10.0
 
 
 class ReviewSchedule:
@@ -39,6 +45,7 @@ class ReviewSchedule:
         self.pacing = pacing
         self._clock = clock
         self._due: dict[Key, float] = {}
+        self._checked: dict[Key, float] = {}  # when each was last taken
         self._calls: deque[float] = deque()
 
     @property
@@ -54,6 +61,7 @@ class ReviewSchedule:
         first = not self._due
         keep = set(wanted)
         self._due = {key: due for key, due in self._due.items() if key in keep}
+        self._checked = {key: at for key, at in self._checked.items() if key in keep}
         step = self.pacing.interval / len(fresh) if first and fresh else 0.0
         for index, key in enumerate(fresh):
             self._due[key] = now + index * step
@@ -64,6 +72,16 @@ class ReviewSchedule:
         for key in keys:
             if key in self._due:
                 self._due[key] = min(self._due[key], now)
+
+    def linked(self, keys: Iterable[Key]) -> None:
+        """A file was linked to these: check them soon, but each no sooner than
+        ``linked_spacing`` seconds after its last check."""
+        now = self._clock()
+        for key in keys:
+            if key in self._due:
+                last = self._checked.get(key)
+                at = now if last is None else max(now, last + self.pacing.linked_spacing)
+                self._due[key] = min(self._due[key], at)
 
     def all_soon(self) -> None:
         """Check every watched required document at the next chances (a refresh request)."""
@@ -84,6 +102,7 @@ class ReviewSchedule:
         taken = [key for _, key in due[:budget]]
         for key in taken:
             self._calls.append(now)
+            self._checked[key] = now
             self._due[key] = now + self.pacing.interval
         return taken
 

@@ -16,6 +16,7 @@ record, so :func:`release` puts the file back where the user left it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -88,6 +89,18 @@ def process_start(pid: int) -> str:
     """An opaque token for when process ``pid`` started ("" if unknown)."""
     if sys.platform != "linux":
         return ""
+    if pid == os.getpid():
+        return _own_start(pid)  # every claim names its owner: read /proc once
+    return _read_start(pid)
+
+
+@functools.cache
+def _own_start(pid: int) -> str:
+    """This process's token (keyed by pid: a forked child reads its own)."""
+    return _read_start(pid)
+
+
+def _read_start(pid: int) -> str:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -198,6 +211,20 @@ def _claim_from(path: Path, raw: dict[str, Any] | None) -> Claim:
 def _write_record(claim: Claim, *, durable: bool = True) -> None:
     """Write the owner record in place of any earlier one (we own the claim)."""
     write_atomically(claim.record_path, record_text(claim), durable=durable, make_folder=False)
+
+
+def prepare(folder: Path) -> None:
+    """Make ``folder``'s ``.processing/`` ahead of its first claim (when a file arrives).
+
+    A claim renames the file into ``.processing/``; were that folder made by the claim
+    itself, the rename would land in a folder the watcher has not begun to watch yet, and
+    the watcher would hold the move's unmatched half — and every event after it — back for
+    half a second while it looks for the other half. Made when the first file arrives,
+    the folder is watched by the time that file is finished. A folder that refuses it
+    (read-only, full) is left alone: the claim says what is wrong.
+    """
+    with contextlib.suppress(OSError):
+        (folder / AGENT_OWNED.processing_dir).mkdir(exist_ok=True)
 
 
 def claim(

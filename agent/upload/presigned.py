@@ -226,7 +226,7 @@ def send_form(
             )
         raise error_for_response(status, error_body, retry_after=retry_after)
     _check_unchanged(path, identity, after, body.sent_sha256)
-    log.info("sent %s (%d bytes) to the upload store", file_name, identity.size)
+    log.debug("sent %s (%d bytes) to the upload store", file_name, identity.size)
 
 
 def _post(

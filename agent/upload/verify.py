@@ -110,7 +110,7 @@ def wait_until_stored(
         document = client.get_document(document_id)
         if document.completed:
             check_stored(document, identity)
-            log.info("Kompliant stored %s (sha256 verified)", document_id)
+            log.debug("Kompliant stored %s (sha256 verified)", document_id)
             return document
         _note_status(document.upload_status)
         left = deadline - clock()

@@ -74,6 +74,22 @@ def translate(event: FileSystemEvent) -> list[Change]:
     return []
 
 
+#: The events :func:`translate` gives a meaning to: the only ones an observer is asked to
+#: report (its ``event_filter``). Opens, closes without writing and folder modifications
+#: — an inotify event for every read of a file, the agent's own hashing and uploading
+#: included, and one for the folder of every change — never reach Python at all.
+TRANSLATED_EVENTS: tuple[type[FileSystemEvent], ...] = (
+    FileMovedEvent,
+    DirMovedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+)
+
+
 class ForwardingHandler(FileSystemEventHandler):
     """Forwards the changes under one root to ``on_event``, skipping ignored paths."""
 

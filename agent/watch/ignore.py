@@ -12,11 +12,20 @@ Three kinds of names are skipped before a file reaches finished-file detection:
 
 The agent's own names live in :mod:`agent.owned_names`, so :mod:`agent.decide`,
 :mod:`agent.settle` and :mod:`agent.review` create exactly the names this module skips.
+
+Every event the watcher hears goes through :func:`ignore_under` — a burst of files makes
+tens of events per file, most of them in the agent's own ``done/`` and ``.processing/``
+— so the rules are compiled once (one regular expression, sets of folded names) and a
+name's verdict is remembered: the folder names of a path recur in every event below
+them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
@@ -42,28 +51,36 @@ _TEMPORARY_PATTERNS: tuple[str, ...] = (
     "*~",  # editor backups
 )
 _OS_JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+_TEMPORARY = re.compile("|".join(fnmatch.translate(pattern) for pattern in _TEMPORARY_PATTERNS))
+#: How many verdicts on single names are remembered (folder names recur in every path).
+_REMEMBERED_NAMES = 4096
+
+
+@functools.cache
+def _owned(case_insensitive: bool) -> tuple[frozenset[str], str, tuple[str, ...]]:
+    """The agent's own (whole names, marker prefix, sidecar suffixes), folded or not."""
+
+    def fold(value: str) -> str:
+        return value.casefold() if case_insensitive else value
+
+    return (
+        frozenset(fold(owned) for owned in AGENT_OWNED.folders | AGENT_OWNED.files),
+        fold(AGENT_OWNED.marker_prefix),
+        tuple(fold(suffix) for suffix in AGENT_OWNED.sidecar_suffixes),
+    )
 
 
 def is_agent_owned(name: str, *, case_insensitive: bool = OS_CASE_INSENSITIVE) -> bool:
     """Whether ``name`` is one of the agent's own folders, markers or sidecars."""
     folded = name.casefold() if case_insensitive else name
-
-    def fold(value: str) -> str:
-        return value.casefold() if case_insensitive else value
-
-    if folded in {fold(owned) for owned in AGENT_OWNED.folders | AGENT_OWNED.files}:
-        return True
-    if folded.startswith(fold(AGENT_OWNED.marker_prefix)):
-        return True
-    return any(folded.endswith(fold(suffix)) for suffix in AGENT_OWNED.sidecar_suffixes)
+    names, marker_prefix, suffixes = _owned(case_insensitive)
+    return folded in names or folded.startswith(marker_prefix) or folded.endswith(suffixes)
 
 
 def is_temporary(name: str) -> bool:
     """Whether ``name`` is a temporary or partial file, or operating-system junk."""
     folded = name.casefold()
-    if folded in _OS_JUNK_NAMES:
-        return True
-    return any(fnmatch.fnmatchcase(folded, pattern) for pattern in _TEMPORARY_PATTERNS)
+    return folded in _OS_JUNK_NAMES or _TEMPORARY.match(folded) is not None
 
 
 def is_ignored(
@@ -77,6 +94,11 @@ def is_ignored(
     ``extra_patterns`` are the user's ignore patterns (shell-style, as :mod:`fnmatch`); they
     compare without case where the system does (``case_insensitive``).
     """
+    return _ignored_name(name, tuple(extra_patterns), case_insensitive)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_NAMES)
+def _ignored_name(name: str, extra_patterns: tuple[str, ...], case_insensitive: bool) -> bool:
     if not name or name.startswith("."):
         return True
     if is_temporary(name) or is_agent_owned(name, case_insensitive=case_insensitive):
@@ -105,10 +127,8 @@ def is_ignored_path(
         relative = path.relative_to(root)
     except ValueError:
         return True
-    return any(
-        is_ignored(part, extra_patterns, case_insensitive=case_insensitive)
-        for part in relative.parts
-    )
+    patterns = tuple(extra_patterns)
+    return any(_ignored_name(part, patterns, case_insensitive) for part in relative.parts)
 
 
 def ignore_under(
@@ -120,10 +140,14 @@ def ignore_under(
     """
     ordered = sorted(roots, key=lambda root: len(root.parts), reverse=True)
     patterns = tuple(extra_patterns)
+    # Paths compared as the system compares them (os.path.normcase: case and separators on
+    # Windows, as PurePath does), by string prefix rather than by walking path.parents.
+    prefixes = [(os.path.normcase(os.path.join(root, "")), root) for root in ordered]
 
     def ignore(path: Path) -> bool:
-        for root in ordered:
-            if path == root or root in path.parents:
+        text = os.path.normcase(path)
+        for prefix, root in prefixes:
+            if text.startswith(prefix) or os.path.join(text, "") == prefix:
                 return is_ignored_path(path, root, patterns)
         return True
 

@@ -48,7 +48,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from agent.watch.events import EventKind
-from agent.watch.handler import ForwardingHandler
+from agent.watch.handler import TRANSLATED_EVENTS, ForwardingHandler
 from agent.watch.mounts import Mount, MountTable, system_mounts
 from agent.watch.polling import (
     FORCED,
@@ -248,7 +248,9 @@ class FolderWatcher:
         observer: BaseObserver | None = None
         try:
             observer = self._factory(polls, settings.poll_interval)
-            observer.schedule(handler, str(root.path), recursive=True)
+            observer.schedule(
+                handler, str(root.path), recursive=True, event_filter=list(TRANSLATED_EVENTS)
+            )
             observer.start()
         except OSError as exc:
             if observer is not None:
@@ -435,7 +437,9 @@ class FolderWatcher:
         )
         try:
             for folder in sorted(wanted):
-                observer.schedule(handler, str(folder), recursive=True)
+                observer.schedule(
+                    handler, str(folder), recursive=True, event_filter=list(TRANSLATED_EVENTS)
+                )
             observer.start()
         except OSError as exc:
             _dispose(observer)

@@ -227,7 +227,11 @@ class StabilityTracker:
             if self._waiting.pop(path, None) is not None:
                 self._waiting_changes += 1
             return  # a tracked file has nothing below it (keeps bursts of claims O(n))
-        below = [tracked for tracked in self._files if path in tracked.parents]
+        # Most deletions are of files no longer tracked (each claim renames one away), so
+        # the look below ``path`` is a string prefix test, not a walk up every tracked path
+        # (normcase: compared as the system compares names, as PurePath does).
+        prefix = os.path.normcase(os.path.join(path, ""))
+        below = [t for t in self._files if os.path.normcase(t).startswith(prefix)]
         for tracked in below:
             self._drop(tracked)
 

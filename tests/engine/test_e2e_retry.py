@@ -40,4 +40,11 @@ def test_a_retry_into_a_folder_that_refuses_does_not_stop_the_agent(
         what="the retry once the folder takes files",
         process=agent.process,
     )
+    # tried again (and refused again: Kompliant does not take its type), so nothing is
+    # under way when the agent stops
+    wait_for(
+        lambda: (bank / "failed" / "notes.txt").exists(),
+        what="notes.txt tried again",
+        process=agent.process,
+    )
     assert agent.stop() == 0

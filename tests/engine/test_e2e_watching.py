@@ -232,3 +232,37 @@ def test_a_copy_that_keeps_its_times_goes_without_the_maximum_wait(
     )
     assert [d.file_name for d in kompliant.documents()] == ["kept.pdf"]
     assert agent.stop() == 0
+
+
+def test_a_folder_is_readied_for_claims_when_a_file_arrives(
+    agent_home: AgentHome, kompliant: Kompliant
+) -> None:
+    """``.processing/`` is made when the first file arrives, while it is still written, so
+    the watcher watches it before the claim's rename lands there: a rename into a folder
+    the claim itself made reached the watcher as half a move, which held every later
+    event back for half a second."""
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    processing = bank / ".processing"
+    agent = agent_home.start()
+    assert not processing.exists()
+
+    with (bank / "statement.pdf").open("wb") as handle:
+        handle.write(b"%PDF-1.4 first page\n")
+        handle.flush()
+        wait_for(
+            processing.is_dir,
+            what=".processing/ made while statement.pdf is still being written",
+            process=agent.process,
+        )
+        assert documents_in(bank) == ["statement.pdf"]  # still open: not claimed
+        handle.write(b"%%EOF\n")
+
+    text = wait_for(
+        lambda: _read(bank / "done" / "statement.pdf.receipt.txt"),
+        what="statement.pdf's receipt in done/",
+        process=agent.process,
+    )
+    assert [d.document_id for d in kompliant.documents()] == [uploaded_id(text)]
+    assert agent.stop() == 0

@@ -29,3 +29,16 @@ def test_ordinary_messages_are_untouched() -> None:
         "Kompliant had a problem (HTTP 503)",
     ):
         assert redact(text) == text
+
+
+def test_spellings_the_patterns_match_are_masked_whatever_their_case() -> None:
+    # ſ (long s) and K (the Kelvin sign) match s and k under the patterns' IGNORECASE
+    for text in (
+        f"AUTHORIZATION: {SIG}",
+        f"x-AMZ-signature={SIG}",
+        f"\u017fecret-key: {SECRET}",
+        f"\u212aSig1-HMAC-\u017fHA256 {SIG}",
+        f"Auth_Token={TOKEN}",
+    ):
+        masked = redact(text)
+        assert SIG not in masked and SECRET not in masked and TOKEN not in masked, text

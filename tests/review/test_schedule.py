@@ -90,6 +90,26 @@ def test_a_linked_file_is_checked_soon_and_new_requirements_at_once() -> None:
     assert schedule.take() == [("w_Demo", "rd_new")]
 
 
+def test_a_burst_of_linked_files_is_checked_once_per_spacing_not_once_per_file() -> None:
+    clock = FakeClock()
+    pacing = ReviewPacing(interval=300, calls_per_minute=30, linked_spacing=10)
+    schedule = ReviewSchedule(pacing, clock)
+    key = keys(1)[0]
+    schedule.watch([key])
+    assert schedule.take() == [key]  # its first check, at 1000
+
+    checked: list[float] = []
+    for _ in range(120):  # a file linked to it every quarter of a second for 30 s
+        clock.now += 0.25
+        schedule.linked([key])
+        checked += [clock.now for _ in schedule.take()]
+    assert [round(at - 1000) for at in checked] == [10, 20, 30]
+
+    clock.now += 60  # calm again: the next linked file is checked at once
+    schedule.linked([key])
+    assert schedule.take() == [key]
+
+
 def test_a_failed_check_is_tried_again_after_the_error_delay() -> None:
     clock = FakeClock()
     schedule = ReviewSchedule(

@@ -143,6 +143,8 @@ def test_ignore_under_picks_the_root_holding_the_path(tmp_path: Path) -> None:
     assert not ignore(outer / "x" / "a.pdf")
     assert ignore(outer / "x" / "a.bak")
     assert ignore(tmp_path / "a.pdf")
+    assert ignore(tmp_path / "outer2" / "a.pdf")  # beside the root, not under it
+    assert not ignore(outer)
 
 
 def test_review_status_notices_are_agent_owned_but_only_their_exact_names() -> None:

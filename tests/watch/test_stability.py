@@ -244,6 +244,19 @@ def test_deleted_folder_drops_every_file_below_it(disk: FakeDisk) -> None:
     assert tracker.due() == [other]
 
 
+def test_deleted_name_drops_nothing_that_only_starts_like_it(disk: FakeDisk) -> None:
+    tracker = tracker_for(disk)
+    beside = Path("/w/Bank statements 2024/march.pdf")  # the deleted name, and more
+    for path in (FILE, beside):
+        disk.write(path, 5)
+        tracker.observe(path, EventKind.CREATED)
+    tracker.observe(FILE.parent, EventKind.DELETED)
+    tracker.observe(Path("/w/Bank"), EventKind.DELETED)
+    assert tracker.pending() == 1
+    disk.advance(2)
+    assert tracker.due() == [beside]
+
+
 def test_a_zero_byte_placeholder_waits_and_fails_only_after_the_incomplete_time(
     disk: FakeDisk,
 ) -> None:
