@@ -8,6 +8,7 @@ the rows the agent reads on its steady path are the work at hand, whatever its h
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from agent.journal.records import Entry, Outcome, Step
@@ -65,7 +66,22 @@ class FileOutcomes(JournalCore):
             settled = self._load(conn, entry_id)
             if outcome is Outcome.DONE or final_path is None:
                 self._archive(conn, settled)
+            else:
+                self._resolve_earlier_at(conn, settled)
             return settled
+
+    def _resolve_earlier_at(self, conn: sqlite3.Connection, settled: Entry) -> None:
+        """An earlier failed file whose name in failed/ this one now holds left failed/
+        before it (retried, deleted, moved away): it needs the user no more, even if that
+        was not noticed before the name was taken again."""
+        earlier = conn.execute(
+            "SELECT id FROM hot WHERE step = 'settled' AND outcome = 'failed'"
+            " AND final_path = ? AND id != ?",
+            (str(settled.final_path), settled.id),
+        ).fetchall()
+        for (earlier_id,) in earlier:
+            self._update(conn, earlier_id, {"resolved_at": to_ts(self._clock())})
+            self._archive(conn, self._load(conn, earlier_id))
 
     def resolve(self, entry_id: int) -> None:
         """A failed file left failed/ (retried, deleted or moved away): it needs the user

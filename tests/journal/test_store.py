@@ -381,3 +381,16 @@ def test_a_taken_over_claim_resumes_at_the_other_agents_step(
     assert mine.fulfillments == {RD_BANK: f"f_d_1_{RD_BANK}"}
     assert mine.required_document_ids == (RD_BANK, RD_ADDRESS) and mine.folder_id == "f1"
     assert mine.claimed_path == Path("/w/Bank/.processing/a.pdf")
+
+
+def test_a_file_failing_again_under_the_same_name_counts_once(journal: Journal) -> None:
+    # Retried and failed again at once: the second failure takes the name in failed/
+    # before anything noticed that the first one left it. Only the new one waits there.
+    failed = Path("/data/Kompliant/App/Bank statements/failed/notes.txt")
+    first = begin(journal, "notes.txt")
+    journal.settle(first, Outcome.FAILED, failed, "not a type Kompliant takes")
+    second = begin(journal, "notes.txt")
+    journal.settle(second, Outcome.FAILED, failed, "not a type Kompliant takes")
+
+    assert [e.id for e in journal.failed_waiting()] == [second]
+    assert journal.get(first).resolved_at is not None
