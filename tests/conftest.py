@@ -8,6 +8,8 @@ The sandbox fixture, its helpers and the demo fixture's ids are :mod:`tests.kit.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +53,7 @@ __all__ = [
     "RD_OTHER",
     "create_document",
     "demo_credentials",
+    "fill_up",
     "sandbox",
     "sandbox_admin",
     "sandbox_call",
@@ -82,3 +85,25 @@ def small_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def small_root(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB file system (tmpfs) for the watched root, where root may mount one."""
+    with small_tmpfs(tmp_path / "small", "2m") as mount_point:
+        yield mount_point
+
+
+def fill_up(folder: Path) -> Path:
+    """Write ``folder/.filler`` until the file system is full (ENOSPC); return its path
+    (unlinking it makes room again)."""
+    filler = folder / ".filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"x" * 4096)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler

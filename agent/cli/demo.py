@@ -75,12 +75,11 @@ def run_demo(args: argparse.Namespace) -> int:
     os.environ[HOME_ENV] = str(home)  # every location below now lives in the demo home
 
     # Imported here: they read the locations, which the line above just moved.
+    from agent.cli.run import engine_for
     from agent.config import load_config, save_config
     from agent.config.model import CombinedFolder, InboxRule, WorkflowConfig
     from agent.decide import add_workflow
-    from agent.engine.runner import Engine, EngineOptions
     from agent.kompliant.client import KompliantClient
-    from agent.kompliant.pacer import Pacer, PacerPolicy
     from agent.sandbox.server import start_sandbox
     from agent.settle.lock import ProfileLock
 
@@ -112,12 +111,7 @@ def run_demo(args: argparse.Namespace) -> int:
             )
         profile = config.agent.profile
         lock = ProfileLock.acquire(locations().profile_state(profile), profile=profile)
-        with (
-            KompliantClient(credentials) as client,
-            KompliantClient(
-                credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
-            ) as probe,
-        ):
+        with KompliantClient(credentials) as client:
             config, _ = add_workflow(client, config, DEMO_WORKFLOW, "Demo Ltd")
             save_config(config)
             workflow_folder = next(config.root.glob(f"*({DEMO_WORKFLOW})"))
@@ -134,14 +128,9 @@ def run_demo(args: argparse.Namespace) -> int:
             )
             announcer.start()
             app = None if args.once or args.no_tray else _tray_app(config, stop)
-            engine = Engine(
-                config,
-                client,
-                probe_client=probe,
-                options=EngineOptions(once=args.once),
-                on_snapshot=app.publish if app is not None else None,
-            )
-            summary = app.run(lambda: engine.run(stop)) if app is not None else engine.run(stop)
+            on_snapshot = app.publish if app is not None else None
+            with engine_for(config, credentials, once=args.once, on_snapshot=on_snapshot) as engine:
+                summary = app.run(lambda: engine.run(stop)) if app is not None else engine.run(stop)
             stop.set()
             announcer.join(timeout=2)
         lock.release()

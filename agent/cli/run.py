@@ -28,7 +28,10 @@ from agent.settle.outcome import retry_failed
 from agent.tray.report import read_report
 
 if TYPE_CHECKING:  # the engine, the client, the keyring and the tray load only for `run`
-    from agent.engine.runner import RunSummary
+    from collections.abc import Callable, Iterator
+
+    from agent.config import Config
+    from agent.engine.runner import Engine, RunSummary
     from agent.kompliant.auth import Credentials
     from agent.tray.app import TrayApp
     from agent.tray.loader import Tray
@@ -79,10 +82,38 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     resume.set_defaults(func=lambda args: _pause(args, False))
 
 
-def run_agent(args: argparse.Namespace) -> int:
-    from agent.engine.runner import Engine, EngineOptions, RunSummary
+@contextlib.contextmanager
+def engine_for(
+    config: Config,
+    credentials: Credentials,
+    *,
+    once: bool,
+    on_snapshot: Callable[[Snapshot], None] | None,
+) -> Iterator[Engine]:
+    """The engine `run` and `demo` start, with its two clients: one for the uploads, and
+    one for the probe and the review checks that gives up at once (5 s, one attempt) —
+    they are asked again on their own schedule, and must not hold their thread long."""
+    from agent.engine.runner import Engine, EngineOptions
     from agent.kompliant.client import KompliantClient
     from agent.kompliant.pacer import Pacer, PacerPolicy
+
+    with (
+        KompliantClient(credentials) as client,
+        KompliantClient(
+            credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
+        ) as probe,
+    ):
+        yield Engine(
+            config,
+            client,
+            probe_client=probe,
+            options=EngineOptions(once=once),
+            on_snapshot=on_snapshot,
+        )
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    from agent.engine.runner import RunSummary
     from agent.tray.app import TrayApp
 
     config = config_for(args)
@@ -114,19 +145,8 @@ def run_agent(args: argparse.Namespace) -> int:
                 stop.clear()
 
         def _watch(credentials: Credentials) -> RunSummary:
-            with (
-                KompliantClient(credentials) as client,
-                KompliantClient(
-                    credentials, timeout=5.0, pacer=Pacer(PacerPolicy(max_attempts=1))
-                ) as probe,
-            ):
-                engine = Engine(
-                    config,
-                    client,
-                    probe_client=probe,
-                    options=EngineOptions(once=args.once),
-                    on_snapshot=app.publish if app is not None else None,
-                )
+            on_snapshot = app.publish if app is not None else None
+            with engine_for(config, credentials, once=args.once, on_snapshot=on_snapshot) as engine:
                 print(f"kompliant-agent: watching {config.root}", file=sys.stderr, flush=True)
                 return engine.run(stop)
 

@@ -13,6 +13,7 @@ import os
 from typing import Protocol
 
 from agent.journal import Entry, Journal, Outcome
+from agent.settle.claim import Claim
 from agent.upload.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -60,3 +61,13 @@ def moved_whole(locator: Locator, entry: Entry, identity: FileIdentity) -> Entry
         return None
     same_inode = found.claimed_ino is None or st.st_ino == found.claimed_ino
     return found if same_inode and identity.same_stat(st) else None
+
+
+def claim_of(entry: Entry) -> Claim:
+    """The claim ``entry`` holds, as the journal knows it (ValueError without a claimed
+    file). A part of a stack is made in the work folder; its notes go to the stack's
+    folder."""
+    if entry.claimed_path is None:
+        raise ValueError(f"journal entry {entry.id} has no claimed file")
+    home = entry.source_path.parent if entry.parent_id is not None else None
+    return Claim(entry.claimed_path, entry.source_path, None, None, home=home)

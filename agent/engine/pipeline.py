@@ -53,7 +53,7 @@ import httpx
 from agent.content.filetype import check_type
 from agent.engine import into_done
 from agent.engine.into_done import Settled
-from agent.engine.locate import InPlace, Locator, moved_whole
+from agent.engine.locate import InPlace, Locator, claim_of, moved_whole
 from agent.engine.reconcile import (
     after_interrupted_upload,
     reconcile_taken_over,
@@ -165,7 +165,7 @@ class Pipeline:
             if found is None:
                 return self._gone(entry)
             entry = found
-            claim = _claim_of(entry)
+            claim = claim_of(entry)
             try:
                 settled = self._steps(entry, job, claim)
             except AuthError:
@@ -201,7 +201,7 @@ class Pipeline:
             if found is None:
                 break
             entry = found
-            claim = _claim_of(entry)
+            claim = claim_of(entry)
             try:
                 members = entry.scan.get("members", ())
                 settle_members(members, claim.folder, AGENT_OWNED.failed_dir)
@@ -379,20 +379,6 @@ class Pipeline:
             read = self._settle.verified(entry, path, self._settle.read_of(entry))
         names = job.requirement_names
         return into_done.duplicate(self._journal, entry, claim, earlier, read, names)
-
-
-def _claim_of(entry: Entry) -> Claim:
-    if entry.claimed_path is None:
-        raise ValueError(f"journal entry {entry.id} has no claimed file")
-    # A part of a stack is made in the work folder; its notes go to the stack's folder.
-    home = entry.source_path.parent if entry.parent_id is not None else None
-    return Claim(
-        path=entry.claimed_path,
-        source=entry.source_path,
-        owner=None,
-        claimed_at=None,
-        home=home,
-    )
 
 
 def _upload_path(entry: Entry, claim: Claim) -> Path:

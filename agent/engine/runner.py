@@ -14,27 +14,25 @@ This module wires the rooms together and runs the loop; each idea has its own mo
 - :mod:`agent.engine.folders`: the folder tree as the agent knows it, folder keys;
 - :mod:`agent.engine.workers`: the worker pool, retries, giving up;
 - :mod:`agent.engine.connectivity`: online/offline and rejected credentials, the probe;
+- :mod:`agent.engine.refreshing`: the config read again, workflows refreshed, review checks;
 - :mod:`agent.engine.recovery`: what a previous run left, at start;
 - :mod:`agent.engine.claims`: heartbeats of this agent's claims, takeover of stopped
   agents' claims; :mod:`agent.engine.relocate`: claimed files followed when folders move;
-- :mod:`agent.engine.snapshot`: the status snapshot; :mod:`agent.engine.problems` and
+- :mod:`agent.engine.reporting`: the status, gathered and published;
+  :mod:`agent.engine.snapshot`: the snapshot itself; :mod:`agent.engine.problems` and
   :mod:`agent.engine.trouble`: what is wrong now.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.config import Config, load_config
-from agent.decide import refresh_workflow
+from agent.config import Config
 from agent.engine.arrival import Arrivals
 from agent.engine.beside import Ticker
 from agent.engine.claims import LiveClaims
@@ -43,21 +41,13 @@ from agent.engine.control import ControlWatcher
 from agent.engine.folders import FolderView
 from agent.engine.problems import ROOT, Problems
 from agent.engine.recovery import Recovery
+from agent.engine.refreshing import Refresher
 from agent.engine.relocate import Relocator
+from agent.engine.reporting import Reporter
 from agent.engine.retry_policy import RetryPolicy
-from agent.engine.snapshot import (
-    EngineFacts,
-    Publisher,
-    SettledFiles,
-    failed_lines,
-    stopped,
-    take_snapshot,
-)
 from agent.engine.status import Snapshot
-from agent.engine.watch_notes import polled_lines, waiting_lines
 from agent.engine.workers import RunSummary, Workers
-from agent.errors import AgentError
-from agent.journal import FolderCounts, Journal, journal_path
+from agent.journal import Journal, journal_path
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
@@ -78,10 +68,7 @@ __all__ = ["Engine", "EngineOptions", "RunSummary"]
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # longest wait of the loop between looks at the clock and the control file
-REVIEW_TICK = 1.0  # how often the review thread looks for checks that are due
 PROBE_TICK = 0.5  # how often the probe thread looks whether a probe is due
-COUNTS_AGE = 2.0  # the journal's counts are read again at least this often (back-offs end)
-PUBLISH_EVERY = 0.5  # while files move, the status is written again at most this often
 
 
 @dataclass(frozen=True)
@@ -110,7 +97,6 @@ class Engine:
         self.profile = config.agent.profile
         self.options = options or EngineOptions()
         self.state_dir = locations().profile_state(self.profile)
-        self._client = client
         self._probe_client = probe_client or client
         self._journal = Journal.open(journal_path(self.profile))
         self._me = current_owner(journal=str(self._journal.path))
@@ -188,18 +174,33 @@ class Engine:
             rescan_interval=self.options.rescan_interval,
         )
         self._control = ControlWatcher(self.state_dir)
-        self._publisher = Publisher(self.state_dir, on_snapshot)
-        self._settled = SettledFiles(self._journal)
-        self._next_refresh = time.monotonic() + config.agent.refresh_interval
-        self._refresh_now = threading.Event()
+        self._reporter = Reporter(
+            journal=self._journal,
+            problems=self._problems,
+            workers=self._workers,
+            folders=self._folders,
+            tracker=self._tracker,
+            watcher=self._watcher,
+            arrivals=self._arrivals,
+            connectivity=self._connectivity,
+            paused=lambda: self._paused,
+            state_dir=self.state_dir,
+            on_snapshot=on_snapshot,
+        )
+        self._refresher = Refresher(
+            profile=self.profile,
+            client=client,
+            review_client=self._probe_client,
+            folders=self._folders,
+            problems=self._problems,
+            review=self._review,
+            connectivity=self._connectivity,
+        )
         self._tickers = (
             Ticker("claims", self._claims.tick),
-            Ticker("review", self._review_task),
+            Ticker("review", self._refresher.tick),
             Ticker("probe", self._probe_task),
         )
-        self._counts: tuple[int, float, list[FolderCounts], dict[str, str]] = (-1, 0.0, [], {})
-        self._last_facts: tuple[object, ...] | None = None
-        self._published_at = 0.0
 
     def _ignore_for(self, config: Config) -> Callable[[Path], bool]:
         """The watcher's ignore rule; on the way it notes each folder a claim was seen in
@@ -243,7 +244,7 @@ class Engine:
                     self._watcher.check()
                     next_check = now + self.options.check_interval
                 self._dispatch(now)
-                self._publish()
+                self._reporter.publish()
                 if self.options.once:
                     if self._busy():
                         once_deadline = None
@@ -271,7 +272,7 @@ class Engine:
             ticker.stop(timeout=2.0)
         self._watcher.stop()
         self._workers.shutdown()
-        self._publish(final=True)
+        self._reporter.publish(final=True)
         self._workers.close()
         self._journal.close()
 
@@ -319,7 +320,7 @@ class Engine:
     def _poll_control(self) -> None:
         _, refresh, retry = self._control.poll()
         if refresh:
-            self._refresh_now.set()  # the review thread refreshes and checks all soon
+            self._refresher.ask()  # the review thread refreshes and checks all soon
             self._tickers[1].wake()
         if retry:
             self.retry_failed()
@@ -339,31 +340,6 @@ class Engine:
 
     # -- beside the loop: the network ----------------------------------------------------
 
-    def _review_task(self) -> float:
-        """The review thread: a refresh when due or asked for, then the review checks that
-        are due (both may wait on Kompliant for a whole timeout; the loop does not)."""
-        now = time.monotonic()
-        if self._refresh_now.is_set() or now >= self._next_refresh:
-            if self._refresh_now.is_set():
-                self._refresh_now.clear()
-                self._review.refresh_requested()
-            self._next_refresh = now + self.config.agent.refresh_interval
-            self._refresh()
-        self._review.tick(
-            self._folders.tree, self._probe_client, offline=self._connectivity.blocked
-        )
-        return max(0.0, min(REVIEW_TICK, self._next_refresh - time.monotonic()))
-
-    def _refresh(self) -> None:
-        self._reload_config()
-        if self._problems.known(ROOT) and not self.config.root.is_dir():
-            return  # nothing is created under a missing root; it comes back by the watcher
-        report = refresh_workflow(self._client, self.config)
-        for line in report.lines():
-            log.info("refresh: %s", line)
-        tree = self._folders.rescan()
-        self._review.republish(tree)  # an ENDED or INACTIVE mark changes the notices
-
     def _probe_task(self) -> float:
         """The probe thread: is Kompliant back (and taking the credentials)?"""
         now = time.monotonic()
@@ -375,105 +351,9 @@ class Engine:
         """Where each configured workflow's required documents stand (for a tray)."""
         return self._review.states(self.config)
 
-    def _reload_config(self) -> None:
-        """Take in workflows added or removed by other commands (the profile stays)."""
-        try:
-            fresh = load_config()
-        except AgentError as error:
-            log.warning("keeping the previous config: %s", error.describe())
-            return
-        agent = dataclasses.replace(fresh.agent, profile=self.profile)
-        self._folders.config = dataclasses.replace(fresh, agent=agent)
-
     def _root_problem(self, root: Path, problem: str) -> None:
         self._problems.set(ROOT, f"The watched folder {root} is unavailable: {problem}")
 
     def _root_recovered(self, root: Path) -> None:
         self._problems.set(ROOT, None)
         self._folders.rescan()
-
-    # -- status --------------------------------------------------------------------------
-
-    def snapshot(self) -> Snapshot:
-        counts, failed = self._journal_facts()
-        uploads, busy = self._workers.activity()
-        # What the watcher knows goes with the problems, each line on a topic of its own.
-        problems = {**self._problems.current(), **failed}
-        problems.update(waiting_lines(self._tracker.waiting(), self._folders.settings_for))
-        problems.update(polled_lines(self._watcher.polled()))
-        failed_files, recent = self._settled.of(counts)
-        facts = EngineFacts(
-            paused=self._paused,
-            offline=self._connectivity.offline,
-            problems=problems,
-            busy=busy,
-            checking=self._tracker.pending() + self._arrivals.held() + self._arrivals.ready(),
-            uploads=uploads,
-            failed_files=failed_files,
-            recent=recent,
-        )
-        return take_snapshot(
-            facts,
-            counts,
-            pid=os.getpid(),
-            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-
-    def _journal_facts(self) -> tuple[list[FolderCounts], dict[str, str]]:
-        """The journal's counts and the failed files' lines, read again only when the
-        journal changed (or, for back-offs that end, every :data:`COUNTS_AGE` seconds):
-        the hot rows and the totals, never the whole history."""
-        changes, read_at, counts, failed = self._counts
-        now = time.monotonic()
-        if changes != self._journal.changes or now - read_at >= COUNTS_AGE:
-            changes = self._journal.changes
-            counts = self._journal.status()
-            failed = failed_lines(
-                [
-                    (
-                        e.file_name,
-                        str((e.final_path or e.source_path).parent.parent),
-                        e.message or "",
-                    )
-                    for e in self._journal.failed_waiting()
-                ]
-            )
-            self._counts = (changes, now, counts, failed)
-        return counts, failed
-
-    def _publish(self, final: bool = False) -> None:
-        """Say what the agent does — built again only when something it depends on moved.
-
-        A change of state (paused, offline, a problem) is said at once; progress (files
-        counted, uploads under way) at most every :data:`PUBLISH_EVERY` seconds: in a
-        burst the journal changes with every step of every file, and building and writing
-        the status each time cost more than a third of the loop's time. What is held back
-        is said by a later turn (the loop turns at least every :data:`TICK`).
-        """
-        state = (self._problems.version, self._paused, self._connectivity.offline)
-        facts = (
-            *state,
-            self._journal.changes,
-            self._workers.activity(),
-            self._tracker.pending(),
-            self._tracker.waiting_changes,
-            tuple(self._watcher.polled()),
-            self._arrivals.held(),
-            self._arrivals.ready(),
-            int(time.monotonic() // COUNTS_AGE),
-        )
-        last = self._last_facts
-        if facts == last and not final:
-            return
-        now = time.monotonic()
-        progress_only = last is not None and facts[: len(state)] == last[: len(state)]
-        if progress_only and not final and now - self._published_at < PUBLISH_EVERY:
-            return
-        self._last_facts, self._published_at = facts, now
-        snapshot = self.snapshot()
-        self._publisher.publish(stopped(snapshot) if final else snapshot)
-
-
-def _folder_of(final_path: Path | None, source_path: Path) -> Path:
-    """The folder of a failed file: the one its failed/ is in."""
-    return final_path.parent.parent if final_path is not None else source_path.parent

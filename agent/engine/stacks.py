@@ -38,6 +38,7 @@ from agent.decide import FolderKind, FolderTree, Marker
 from agent.decide.parts import PartKind, PartRoute
 from agent.engine.conversion import convert, join_pages
 from agent.engine.left_to_route import leave_joined, leave_part
+from agent.engine.locate import claim_of
 from agent.engine.stack_cut import cut_stack, required_document_names
 from agent.engine.stack_record import stack_record
 from agent.errors import FileProblem
@@ -118,7 +119,7 @@ class Stacks:
         """What to do with a claimed entry before (or instead of) uploading it."""
         if entry.claimed_path is None:
             return self._prepare(entry)
-        with working_in(_claim(entry).folder):
+        with working_in(claim_of(entry).folder):
             return self._prepare(entry)
 
     def _prepare(self, entry: Entry) -> Prepared:
@@ -134,7 +135,7 @@ class Stacks:
         if state == "converted" and made:
             return Prepared.CONTINUE
         assert entry.claimed_path is not None
-        claim = _claim(entry)
+        claim = claim_of(entry)
         if claim.path.is_symlink():
             return Prepared.CONTINUE  # never followed: the upload refuses it with its note
         kind = self._kind(entry)
@@ -258,7 +259,7 @@ class Stacks:
             record = stack_record(
                 parent, parts, required_document_names(self._tree(), parent.workflow_id)
             )
-            claim = _claim(parent)
+            claim = claim_of(parent)
             settle_members(parent.scan.get("members", ()), claim.folder, AGENT_OWNED.done_dir)
             final = settle_stack_done(claim, record)
             if parent.upload_path is not None:
@@ -314,10 +315,3 @@ class Stacks:
             )
             return True
         return False
-
-
-def _claim(entry: Entry) -> Claim:
-    assert entry.claimed_path is not None
-    # a part of a stack is made in the work folder; it belongs to the stack's folder
-    home = entry.source_path.parent if entry.parent_id is not None else None
-    return Claim(entry.claimed_path, entry.source_path, None, None, home=home)

@@ -32,10 +32,9 @@ from agent.errors import CannotSucceed
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
-_V1 = (
-    """
-    CREATE TABLE entries (
-        id                    INTEGER PRIMARY KEY,
+#: The columns of version 1 after ``id``, in order: the first table had them, and every
+#: later table of rows starts with them.
+_V1_COLUMNS = """
         step                  TEXT    NOT NULL,
         source_path           TEXT    NOT NULL,
         claimed_path          TEXT,
@@ -58,7 +57,12 @@ _V1 = (
         next_attempt_at       REAL,
         last_error            TEXT,
         created_at            REAL    NOT NULL,
-        updated_at            REAL    NOT NULL
+        updated_at            REAL    NOT NULL"""
+
+_V1 = (
+    f"""
+    CREATE TABLE entries (
+        id                    INTEGER PRIMARY KEY,{_V1_COLUMNS}
     )
     """,
     "CREATE INDEX entries_claimed ON entries (claimed_path)",
@@ -100,30 +104,7 @@ def _rows_table(name: str, key: str) -> str:
     return (
         f"""
     CREATE TABLE {name} (
-        id                    {key},
-        step                  TEXT    NOT NULL,
-        source_path           TEXT    NOT NULL,
-        claimed_path          TEXT,
-        final_path            TEXT,
-        folder_key            TEXT    NOT NULL,
-        workflow_id           TEXT,
-        required_document_ids TEXT    NOT NULL DEFAULT '[]',
-        needs_routing         INTEGER NOT NULL DEFAULT 0,
-        file_name             TEXT    NOT NULL,
-        size                  INTEGER,
-        mtime_ns              INTEGER,
-        sha256                TEXT,
-        document_id           TEXT,
-        form_expires_at       REAL,
-        fulfillments          TEXT    NOT NULL DEFAULT '{{}}',
-        outcome               TEXT,
-        message               TEXT,
-        duplicate_of          TEXT,
-        attempts              INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at       REAL,
-        last_error            TEXT,
-        created_at            REAL    NOT NULL,
-        updated_at            REAL    NOT NULL,
+        id                    {key},{_V1_COLUMNS},
         parent_id             INTEGER,
         part_number           INTEGER,
         scan                  TEXT    NOT NULL DEFAULT '{{}}',

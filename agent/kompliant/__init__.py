@@ -7,8 +7,9 @@ client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import lazy_names
 
 if TYPE_CHECKING:
     from agent.kompliant.auth import API_VERSION, Credentials, KSig1Auth
@@ -43,11 +44,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

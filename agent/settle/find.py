@@ -65,7 +65,7 @@ def find_claimed(
             same_size.append(path)
     if sha256 is not None:
         for path in same_size:
-            if _sha256(path) == sha256:
+            if content_sha256(path) == sha256:
                 return path
     if ino is None and sha256 is None and name is not None:
         candidate = processing / name
@@ -95,7 +95,8 @@ def remove_record(claimed: Path) -> None:
         claimed.with_name(sidecar_name(claimed.name, AGENT_OWNED.claim_suffix)).unlink()
 
 
-def _sha256(path: Path) -> str:
+def content_sha256(path: Path) -> str:
+    """The hex SHA-256 of what ``path`` holds now; "" when it cannot be read."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:

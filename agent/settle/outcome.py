@@ -17,10 +17,9 @@ that refuses writes is found out while the file is still safe in ``.processing/`
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from agent.errors import FileProblem
 from agent.journal.redact import redact
 from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
+from agent.settle.find import content_sha256
 from agent.settle.moves import (
     fsync_folder,
     move_failed,
@@ -237,21 +237,13 @@ def retry_failed(folder: Path) -> list[Path]:
     moved = []
     for path in files:
         try:
-            back = move_to_free_name(path, folder, path.name)
+            moved.append(_move_back(path, folder))
         except FileNotFoundError:
             continue
-        except OSError as error:
-            raise move_failed(error, f"move {path.name} back", folder, path) from error
-        moved.append(back)
-        log.info("retrying %s (back in %s)", path.name, folder)
     for note in notes:
         if note.with_name(note.name[: -len(AGENT_OWNED.error_suffix)]).exists():
             continue  # its file is still here: keep explaining it
-        try:
-            retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
-        except OSError as error:
-            log.warning("could not put %s aside: %s", note.name, error)
+        _put_aside(note, retried)
     return moved
 
 
@@ -268,6 +260,16 @@ def retry_file(path: Path) -> Path:
     folder = failed.parent
     if not path.is_file():
         raise FileNotFoundError(f"{path.name} is no longer in {failed}")
+    back = _move_back(path, folder)
+    note = failed / sidecar_name(path.name, AGENT_OWNED.error_suffix)
+    if note.exists():
+        _put_aside(note, failed / AGENT_OWNED.retried_dir)
+    return back
+
+
+def _move_back(path: Path, folder: Path) -> Path:
+    """Move a failed file back into ``folder``; return its new path. FileNotFoundError when
+    it is gone; :class:`MoveFailed` when the disk refuses."""
     try:
         back = move_to_free_name(path, folder, path.name)
     except FileNotFoundError:
@@ -275,15 +277,17 @@ def retry_file(path: Path) -> Path:
     except OSError as error:
         raise move_failed(error, f"move {path.name} back", folder, path) from error
     log.info("retrying %s (back in %s)", path.name, folder)
-    note = failed / sidecar_name(path.name, AGENT_OWNED.error_suffix)
-    if note.exists():
-        retried = failed / AGENT_OWNED.retried_dir
-        try:
-            retried.mkdir(exist_ok=True)
-            move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
-        except OSError as error:
-            log.warning("could not put %s aside: %s", note.name, error)
     return back
+
+
+def _put_aside(note: Path, retried: Path) -> None:
+    """Move a retried file's note into ``failed/.retried/`` (numbered if taken); a refusal
+    is only logged: the file is back, the note is for reference."""
+    try:
+        retried.mkdir(exist_ok=True)
+        move_to_free_name(note, retried, note.name, suffix=AGENT_OWNED.error_suffix)
+    except OSError as error:
+        log.warning("could not put %s aside: %s", note.name, error)
 
 
 def find_done(folder: Path, document_id: str) -> Path | None:
@@ -296,28 +300,36 @@ def find_done(folder: Path, document_id: str) -> Path | None:
     duplicate's receipt names a document it did not upload, so it is not looked for here.)
     """
     done = folder / AGENT_OWNED.done_dir
-    try:
-        names = sorted(os.listdir(done))
-    except FileNotFoundError:
-        return None
     wanted = _uploaded_line(document_id)
-    for name in names:
+    for target, text in receipts_in(done):
+        if wanted in text and target.exists():
+            return target
+    for name in _names_in(done):
+        if name.startswith(AGENT_OWNED.temp_prefix):
+            found = _finish_receipt(done / name, wanted)
+            if found is not None:
+                return found
+    return None
+
+
+def receipts_in(done: Path) -> Iterator[tuple[Path, str]]:
+    """Each readable receipt in the ``done`` folder, by name: the file it is for (which
+    may be gone) and its text."""
+    for name in _names_in(done):
         if not name.endswith(AGENT_OWNED.receipt_suffix):
             continue
         try:
             text = (done / name).read_text(encoding="utf-8")
         except OSError:
             continue
-        if wanted in text:
-            target = done / name[: -len(AGENT_OWNED.receipt_suffix)]
-            if target.exists():
-                return target
-    for name in names:
-        if name.startswith(AGENT_OWNED.temp_prefix):
-            found = _finish_receipt(done / name, wanted)
-            if found is not None:
-                return found
-    return None
+        yield done / name[: -len(AGENT_OWNED.receipt_suffix)], text
+
+
+def _names_in(done: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(done))
+    except FileNotFoundError:
+        return []
 
 
 def _uploaded_line(document_id: str) -> str:
@@ -347,7 +359,7 @@ def _finish_receipt(note: Path, wanted: str) -> Path | None:
         if (
             not _numbered_variant(candidate, file_name)
             or (done / (candidate + AGENT_OWNED.receipt_suffix)).exists()
-            or _sha256(target) != sha256
+            or content_sha256(target) != sha256
         ):
             continue
         try:
@@ -378,14 +390,3 @@ def _numbered_variant(name: str, file_name: str) -> bool:
         and number.isdigit()
         and len(name) == len(stem) + len(ext) + len(number) + 3
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                digest.update(chunk)
-    except OSError:
-        return ""
-    return digest.hexdigest()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
 from agent.settle.moves import move_to_free_name, sidecar_name
-from agent.settle.outcome import settle_with_receipt
+from agent.settle.outcome import receipts_in, settle_with_receipt
 
 WORK_DIR = ".scan"  # inside .processing/: the agent's own files made from a stack
 RECEIPT_HEAD = "kompliant-agent receipt for "
@@ -141,22 +140,13 @@ def settle_stack_done(claimed: Claim, record: StackRecord) -> Path:
 def find_stack_done(folder: Path, file_name: str, sha256: str) -> Path | None:
     """The stack moved to ``folder/done`` before the journal heard of it (a restart), by
     its receipt: the same name (or a numbered variant) and the same SHA-256."""
-    done = folder / AGENT_OWNED.done_dir
-    try:
-        names = sorted(os.listdir(done))
-    except FileNotFoundError:
-        return None
-    for name in names:
-        if not name.endswith(AGENT_OWNED.receipt_suffix):
-            continue
-        try:
-            text = (done / name).read_text(encoding="utf-8")
-        except OSError:
-            continue
-        if text.startswith(f"{RECEIPT_HEAD}{file_name}\n") and f"\nSHA-256: {sha256}\n" in text:
-            target = done / name[: -len(AGENT_OWNED.receipt_suffix)]
-            if target.exists():
-                return target
+    for target, text in receipts_in(folder / AGENT_OWNED.done_dir):
+        if (
+            text.startswith(f"{RECEIPT_HEAD}{file_name}\n")
+            and f"\nSHA-256: {sha256}\n" in text
+            and target.exists()
+        ):
+            return target
     return None
 
 

@@ -7,7 +7,10 @@
 - ``wait_for(condition, …)`` (:mod:`tests.kit.wait`): a bounded polling wait for a
   condition, never a fixed sleep;
 - ``Kompliant`` reads the sandbox back through its API with the agent's own client
-  (document.list, fulfillment.list).
+  (document.list, fulfillment.list);
+- for the engine run in the test's own process (a retry policy of the test's choosing,
+  a patched step): a quick ``client``, the demo workflow's ``config`` under a fresh root,
+  its :func:`bank` folder and a :data:`SHORT` retry policy.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from typing import Any
 
 import pytest
 
+from agent.config import AgentSettings, Config
+from agent.decide import add_workflow
 from agent.engine.control import request_refresh, set_paused
+from agent.engine.retry_policy import RetryPolicy
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import Document, Fulfillment
+from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.locations import HOME_ENV, locations
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
+from agent.watch.stability import StabilitySettings
 from tests.conftest import (
     DEMO_SUBJECT,
     DEMO_WORKFLOW,
@@ -43,6 +51,8 @@ from tests.kit.wait import wait_for
 LABEL = "Demo Ltd"
 DEMO_FOLDER = f"{LABEL} ({DEMO_WORKFLOW})"
 ALL_RDS = (RD_BANK, RD_ADDRESS, RD_ID, RD_INACTIVE)
+#: Three tries, a few hundredths of a second apart (an engine run in the test's process).
+SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
 
 
 def files_in(folder: Path) -> list[str]:
@@ -241,3 +251,29 @@ def kompliant(sandbox: RunningSandbox) -> Iterator[Kompliant]:
     assert credentials is not None
     with KompliantClient(credentials) as client:
         yield Kompliant(client)
+
+
+# -- the engine in the test's own process ------------------------------------------------
+
+
+@pytest.fixture
+def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
+    pacer = Pacer(PacerPolicy(base=0.01, cap=0.05, max_elapsed=2.0))
+    with KompliantClient(demo_credentials, timeout=10.0, pacer=pacer) as made:
+        yield made
+
+
+@pytest.fixture
+def config(client: KompliantClient, tmp_path: Path) -> Config:
+    """The demo workflow's folders under a fresh root, finished-file waits kept short."""
+    base = Config(
+        agent=AgentSettings(root=tmp_path / "Kompliant", workers=1),
+        stability=StabilitySettings(quiet_seconds=0.3, close_confirm_seconds=0.1),
+    )
+    configured, _ = add_workflow(client, base, DEMO_WORKFLOW, LABEL)
+    return configured
+
+
+def bank(config: Config) -> Path:
+    """The demo workflow's Bank statements folder under ``config``'s root."""
+    return config.root / DEMO_FOLDER / "Bank statements"

@@ -10,14 +10,11 @@ docs/reliability.md ("Bad input") lists every case with its test and outcome.
 from __future__ import annotations
 
 import dataclasses
-import errno
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,6 @@ from typing import Any
 import pytest
 
 from agent.journal import JOURNAL_FILE
-from agent.kompliant.models import Document
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import SandboxSettings
 from agent.settle.moves import sidecar_name
@@ -33,10 +29,17 @@ from tests.conftest import (
     DEMO_WORKFLOW,
     RD_ADDRESS,
     RD_BANK,
+    fill_up,
     sandbox_admin,
-    small_tmpfs,
 )
-from tests.engine.badkit import Outcome, settled, start_without_dac, wait_outcome
+from tests.engine.badkit import (
+    Outcome,
+    RunningAgent,
+    settled,
+    start_without_dac,
+    started,
+    wait_outcome,
+)
 from tests.engine.conftest import (
     AgentHome,
     Kompliant,
@@ -44,7 +47,8 @@ from tests.engine.conftest import (
     drop,
 )
 from tests.engine.crashkit import journal_steps
-from tests.kit.agent import REPO, AgentProcess
+from tests.kit.agent import REPO
+from tests.kit.notes import sha, uploaded_id
 from tests.kit.sandbox import sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 from tests.realwriters import documents
@@ -69,25 +73,9 @@ class ShiftedClock:
 
 
 @dataclass
-class Setup:
-    home: AgentHome
-    agent: AgentProcess
-    kompliant: Kompliant
-
-    @property
-    def bank(self) -> Path:
-        return self.home.folder("Bank statements")
-
+class Setup(RunningAgent):
     def outcome(self, folder: Path, name: str, timeout: float = 30.0) -> Outcome:
         return wait_outcome(self.agent, folder, name, timeout=timeout)
-
-    def alive(self) -> bool:
-        return self.agent.process.poll() is None
-
-    def live_documents(self) -> list[Document]:
-        """Documents not deleted, read one by one (document.list does not carry hashes)."""
-        listed = [d for d in self.kompliant.documents() if d.deleted_at is None]
-        return [self.kompliant.client.get_document(d.document_id) for d in listed]
 
     def faults(self, **settings: Any) -> None:
         set_faults(self.home.sandbox, **settings)
@@ -108,25 +96,12 @@ class Setup:
 
 
 def _start(agent_home: AgentHome, kompliant: Kompliant, **config: Any) -> Setup:
-    agent_home.write_config(**config)
-    agent_home.add_workflow()
-    return Setup(agent_home, agent_home.start(), kompliant)
+    return started(Setup, agent_home, kompliant, **config)
 
 
 @pytest.fixture
 def setup(agent_home: AgentHome, kompliant: Kompliant) -> Setup:
     return _start(agent_home, kompliant)
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def document_id_of(outcome: Outcome) -> str:
-    line = next(
-        ln for ln in outcome.note.splitlines() if ln.startswith("Uploaded to Kompliant as ")
-    )
-    return line.removeprefix("Uploaded to Kompliant as document ").rstrip(".")
 
 
 # -- the file itself -----------------------------------------------------------------------
@@ -209,7 +184,7 @@ def test_a_file_gone_before_upload_leaves_nothing(setup: Setup) -> None:
     setup.barrier()
     assert settled(setup.bank, "gone.pdf") is None
     assert documents_in(setup.bank / "failed") == []
-    assert [d.file_name for d in setup.live_documents()] != ["gone.pdf"]
+    assert [d.file_name for d in setup.live()] != ["gone.pdf"]
     assert all(d.file_name != "gone.pdf" for d in setup.kompliant.documents())
     assert setup.alive()
 
@@ -242,7 +217,7 @@ def test_a_file_removed_during_upload_leaves_no_document(setup: Setup) -> None:
         process=setup.agent.process,
     )
     assert settled(setup.bank, "vanishing.pdf") is None  # nothing left to put a note beside
-    assert setup.live_documents() == []  # its half-made document was deleted
+    assert setup.live() == []  # its half-made document was deleted
     assert setup.alive()
 
 
@@ -257,8 +232,8 @@ def test_a_file_growing_during_upload_is_sent_again_whole(setup: Setup) -> None:
     found = setup.outcome(setup.bank, "growing.pdf")
     assert found.kind == "done"
     whole = first + b"and the rest"
-    (document,) = setup.live_documents()
-    assert document.hash == sha(whole) and document.document_id == document_id_of(found)
+    (document,) = setup.live()
+    assert document.hash == sha(whole) and document.document_id == uploaded_id(found.note)
     assert len(setup.kompliant.fulfillments(RD_BANK)) == 1
     assert setup.alive()
 
@@ -300,7 +275,7 @@ def test_a_symlink_fails_saying_to_copy_the_document_and_is_never_followed(
     assert "is a link (shortcut) to another file" in outcome.note
     assert "Copy the document itself into the folder" in outcome.note
     assert target.read_bytes() == pdf(b"the real file")
-    assert setup.live_documents() == []
+    assert setup.live() == []
     assert setup.alive()
 
 
@@ -335,7 +310,7 @@ def test_awkward_names_are_uploaded_under_their_own_name(setup: Setup, name: str
     drop(setup.bank, name, content)
     found = setup.outcome(setup.bank, name)
     assert found.kind == "done", found.note
-    (document,) = setup.live_documents()
+    (document,) = setup.live()
     assert (document.file_name, document.hash) == (name, sha(content))
     assert documents_in(setup.bank) == []
     assert setup.alive()
@@ -353,7 +328,7 @@ def test_a_name_of_255_bytes_gets_its_receipt(setup: Setup) -> None:
     text = receipt.read_text(encoding="utf-8")
     assert f"receipt for {name}" in text
     assert "Uploaded to Kompliant as document d_" in text
-    assert [d.file_name for d in setup.live_documents()] == [name]
+    assert [d.file_name for d in setup.live()] == [name]
     assert setup.alive()
 
 
@@ -363,7 +338,7 @@ def test_the_same_file_twice_at_once_is_uploaded_once(setup: Setup) -> None:
     drop(setup.bank, "b.pdf", content)
     notes = [setup.outcome(setup.bank, n) for n in ("a.pdf", "b.pdf")]
     assert [n.kind for n in notes] == ["done", "done"]
-    (document,) = setup.live_documents()
+    (document,) = setup.live()
     assert sum("Not uploaded again: same content" in n.note for n in notes) == 1
     assert [f.document_id for f in setup.kompliant.fulfillments(RD_BANK)] == [document.document_id]
     assert setup.alive()
@@ -378,7 +353,7 @@ def test_the_same_file_in_two_requirement_folders_at_once_links_both(setup: Setu
     assert setup.outcome(address, "statement.pdf").kind == "done"
     assert len(setup.kompliant.fulfillments(RD_BANK)) == 1
     assert len(setup.kompliant.fulfillments(RD_ADDRESS)) == 1
-    assert all(d.upload_status == "COMPLETED" for d in setup.live_documents())
+    assert all(d.upload_status == "COMPLETED" for d in setup.live())
     assert setup.alive()
 
 
@@ -391,7 +366,7 @@ def test_a_workflow_ended_while_running_fails_its_files_with_the_reason(setup: S
     found = setup.outcome(setup.bank, "late.pdf")
     assert found.kind == "failed"
     assert "ended" in found.what().lower()
-    assert setup.live_documents() == [] and setup.kompliant.fulfillment_count() == 0
+    assert setup.live() == [] and setup.kompliant.fulfillment_count() == 0
     assert setup.alive()
 
 
@@ -403,7 +378,7 @@ def test_a_requirement_made_inactive_while_running_fails_and_keeps_no_document(
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "failed"
     assert "inactive" in found.note.lower()
-    assert setup.live_documents() == [] and setup.kompliant.fulfillments(RD_BANK) == []
+    assert setup.live() == [] and setup.kompliant.fulfillments(RD_BANK) == []
     assert setup.alive()
 
 
@@ -429,7 +404,7 @@ required_document_ids = ["{UNKNOWN_RD}"]
     found = setup.outcome(folder, "statement.pdf")
     assert found.kind == "failed"
     assert UNKNOWN_RD in found.note
-    assert setup.live_documents() == [] and kompliant.fulfillment_count() == 0
+    assert setup.live() == [] and kompliant.fulfillment_count() == 0
     assert setup.alive()
 
 
@@ -459,8 +434,8 @@ def test_a_sandbox_answer_that_is_not_json_is_retried(setup: Setup) -> None:
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "done"
     assert setup.stats()["faults"].get("non_json_502") == 2
-    (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    (document,) = setup.live()
+    assert document.document_id == uploaded_id(found.note)
     assert setup.alive()
 
 
@@ -473,7 +448,7 @@ def test_a_sandbox_clock_far_off_does_not_matter(setup: Setup) -> None:
     drop(setup.bank, "statement.pdf", pdf(b"whenever"))
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "done"
-    assert len(setup.live_documents()) == 1
+    assert len(setup.live()) == 1
     assert setup.alive()
 
 
@@ -491,8 +466,8 @@ def test_a_clock_jump_during_upload_expires_the_form_and_a_new_one_is_used(
     found = setup.outcome(setup.bank, "statement.pdf")
     assert found.kind == "done"
     assert setup.stats()["methods"][CREATE] == 2
-    (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    (document,) = setup.live()
+    assert document.document_id == uploaded_id(found.note)
     assert setup.alive()
 
 
@@ -536,26 +511,6 @@ def test_a_read_only_folder_waits_and_goes_once_writable(
     assert setup.alive()
 
 
-@pytest.fixture
-def small_root(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB file system (tmpfs) for the watched root, where root may mount one."""
-    with small_tmpfs(tmp_path / "small", "2m") as mount_point:
-        yield mount_point
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / ".filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     agent_home: AgentHome, kompliant: Kompliant, small_root: Path
 ) -> None:
@@ -567,15 +522,15 @@ def test_a_full_disk_when_moving_to_done_waits_and_settles_once_there_is_room(
     wait_for(lambda: setup.home.status_file().get("paused"), what="paused")
     content = pdf(b"on a full disk")
     drop(bank, "statement.pdf", content)
-    filler = _fill(small_root)
+    filler = fill_up(small_root)
     setup.home.pause(False)
-    wait_for(lambda: setup.live_documents(), what="the upload", process=setup.agent.process)
+    wait_for(lambda: setup.live(), what="the upload", process=setup.agent.process)
     assert settled(bank, "statement.pdf") is None
     filler.unlink()
     found = setup.outcome(bank, "statement.pdf", timeout=60)
     assert found.kind == "done"
-    (document,) = setup.live_documents()
-    assert document.document_id == document_id_of(found)
+    (document,) = setup.live()
+    assert document.document_id == uploaded_id(found.note)
     assert len(kompliant.fulfillments(RD_BANK)) == 1
     assert setup.alive()
 

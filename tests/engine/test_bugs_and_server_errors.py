@@ -6,51 +6,22 @@ against the sandbox over real HTTP on loopback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.config import AgentSettings, Config
-from agent.decide import add_workflow
+from agent.config import Config
 from agent.engine.pipeline import Pipeline
-from agent.engine.retry_policy import RetryPolicy
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.status import Snapshot
-from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
-from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.logfile import log_file
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from agent.watch.stability import StabilitySettings
-from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, set_faults
+from tests.engine.conftest import SHORT, bank
+from tests.kit.sandbox import DEMO_SUBJECT, set_faults
 
 PDF = b"%PDF-1.4 a statement\n%%EOF\n"
-LABEL = "Demo Ltd"
-SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
-
-
-@pytest.fixture
-def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
-    pacer = Pacer(PacerPolicy(base=0.01, cap=0.05, max_elapsed=2.0))
-    with KompliantClient(demo_credentials, timeout=10.0, pacer=pacer) as made:
-        yield made
-
-
-@pytest.fixture
-def config(client: KompliantClient, tmp_path: Path) -> Config:
-    base = Config(
-        agent=AgentSettings(root=tmp_path / "Kompliant", workers=1),
-        stability=StabilitySettings(quiet_seconds=0.3, close_confirm_seconds=0.1),
-    )
-    configured, _ = add_workflow(client, base, DEMO_WORKFLOW, LABEL)
-    return configured
-
-
-def bank(config: Config) -> Path:
-    return config.root / f"{LABEL} ({DEMO_WORKFLOW})" / "Bank statements"
 
 
 def run_once(config: Config, client: KompliantClient) -> tuple[RunSummary, list[Snapshot]]:

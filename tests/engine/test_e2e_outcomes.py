@@ -3,7 +3,6 @@ and the sandbox, read back through its API, holds exactly what the notes say."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from pathlib import Path
@@ -26,23 +25,10 @@ from tests.engine.conftest import (
     drop,
     files_in,
 )
+from tests.kit.notes import error_note, receipt, sha, uploaded_id, went_wrong
 from tests.realwriters import documents
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
-
-
-def receipt(done_file: Path) -> str:
-    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
-
-
-def error_note(failed_file: Path) -> str:
-    return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 def fulfillment_ids(text: str) -> list[str]:
@@ -55,10 +41,6 @@ def blank_pdf() -> bytes:
         pdf.add_blank_page()
         pdf.save(out)
     return out.getvalue()
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def test_good_files_of_each_type_are_uploaded_linked_and_done(
@@ -134,7 +116,7 @@ def test_wrong_types_fail_with_a_reason_and_leave_no_document(
     ]
     for name, extension in (("notes.txt", "txt"), ("letter.docx", "docx")):
         note = error_note(bank / "failed" / name)
-        what = note.split("What went wrong:", 1)[1].split("\n", 1)[0]
+        what = went_wrong(note)
         todo = note.split("What to do:", 1)[1].split("\n", 1)[0]
         assert extension in what.lower(), note
         assert "pdf" in what.lower(), note  # Kompliant's message names the accepted types
@@ -157,7 +139,7 @@ def test_an_empty_file_fails_with_a_clear_reason(
 
     assert "0 done, 1 failed" in ran.stderr, ran.stderr
     note = error_note(bank / "failed" / "blank.pdf")
-    assert "empty" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
+    assert "empty" in went_wrong(note).lower(), note
     assert kompliant.documents() == []
 
 
@@ -357,7 +339,7 @@ def test_a_workflow_that_ended_since_the_last_refresh_fails_its_files_with_the_r
 
     assert "0 done, 1 failed" in ran.stderr, ran.stderr
     note = error_note(bank / "failed" / "late.pdf")
-    assert "ended" in note.split("What went wrong:", 1)[1].split("\n", 1)[0].lower(), note
+    assert "ended" in went_wrong(note).lower(), note
     assert kompliant.fulfillment_count() == 0
     assert [d for d in kompliant.documents() if d.deleted_at is None] == []
 

@@ -20,6 +20,7 @@ from tests.conftest import (
     RD_INACTIVE,
     sandbox_admin,
 )
+from tests.engine.badkit import wait_outcome
 from tests.engine.conftest import AgentHome, Kompliant
 from tests.kit.wait import wait_for
 
@@ -75,14 +76,8 @@ def test_reviewer_decisions_show_in_status_missing_and_the_folders(
 
     (bank / "bank.pdf").write_bytes(b"%PDF-1.4 bank\n%%EOF\n")
     (address / "address.pdf").write_bytes(b"%PDF-1.4 address\n%%EOF\n")
-    wait_for(
-        lambda: (
-            (bank / "done" / "bank.pdf.receipt.txt").exists()
-            and (address / "done" / "address.pdf.receipt.txt").exists()
-        ),
-        what="both files in done/",
-        process=agent.process,
-    )
+    for folder, name in ((bank, "bank.pdf"), (address, "address.pdf")):
+        assert wait_outcome(agent, folder, name).kind == "done"
     # A linked file is checked soon after: it waits for review.
     wait_for(
         lambda: notices(bank) == [WAITING] and notices(address) == [WAITING],

@@ -12,7 +12,7 @@ from agent.scan.code import CoverCode
 from agent.scan.sheet import SheetContent, cover_sheets_pdf
 from tests.conftest import DEMO_WORKFLOW, OTHER_WORKFLOW, RD_BANK, RD_ID, RD_INACTIVE, RD_OTHER
 from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in, wait_for
-from tests.engine.scankit import DPI, Stack, print_sheets, stored
+from tests.engine.scankit import DPI, Stack, demo_stack, print_sheets, stored
 from tests.scan.scans import ScanStyle, image_pdf, lookalike_page, page_images, qr_page, scanned
 
 
@@ -75,10 +75,7 @@ def test_parts_that_cannot_go_through_fail_alone(
 def test_unreadable_and_odd_stacks(
     agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path
 ) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    sheets = print_sheets(agent_home, tmp_path / "sheets.pdf")
-    stack = Stack(sheets).document("B0").cover(2).document("I1")
+    stack = demo_stack(agent_home, tmp_path).document("B0").cover(2).document("I1")
     inbox = agent_home.folder("Inbox")
     bank = agent_home.folder("Bank statements")
     with pikepdf.open(io.BytesIO(stack.pdf())) as pdf:
@@ -91,7 +88,7 @@ def test_unreadable_and_odd_stacks(
     # would be a file cut short, which waits to be whole)
     drop(bank, "damaged.pdf", good[:start] + b"startxref\n999999\n%%EOF\n")
     drop(inbox, "broken.pdf", b"%PDF-1.4\n" + b"\x00" * 4000 + b"\n%%EOF\n")
-    drop(inbox, "the sheets.pdf", sheets)
+    drop(inbox, "the sheets.pdf", stack.sheets)
     # a page that only looks like a QR code and an invoice's payment code: no covers
     plain = image_pdf(
         [
@@ -129,13 +126,10 @@ def test_unreadable_and_odd_stacks(
 
 
 def test_a_500_page_stack(agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    sheets = print_sheets(agent_home, tmp_path / "sheets.pdf")
-    bodies = Stack(sheets)
+    bodies = demo_stack(agent_home, tmp_path)
     for part in range(5):
         bodies.document(f"P{part}")
-    cover = Stack(sheets).cover(0).pages[0]
+    cover = Stack(bodies.sheets).cover(0).pages[0]
     pages = [cover if n % 100 == 0 else bodies.pages[n // 100] for n in range(500)]
     drop(agent_home.folder("Inbox"), "big.pdf", image_pdf(pages, DPI))
 
@@ -152,9 +146,7 @@ def test_a_500_page_stack(agent_home: AgentHome, kompliant: Kompliant, tmp_path:
 def test_a_stack_still_being_written_is_cut_only_when_finished(
     agent_home: AgentHome, kompliant: Kompliant, tmp_path: Path
 ) -> None:
-    agent_home.write_config()
-    agent_home.add_workflow()
-    stack = Stack(print_sheets(agent_home, tmp_path / "sheets.pdf"))
+    stack = demo_stack(agent_home, tmp_path)
     stack.cover(0).document("B1").document("B2").cover(2).document("I1")
     content = stack.pdf()
     inbox = agent_home.folder("Inbox")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,16 +11,12 @@ import pytest
 from agent.decide import MARKER_NAME, read_marker
 from agent.sandbox import RunningSandbox, start_sandbox
 from tests.conftest import DEMO_WORKFLOW, RD_BANK, sandbox_admin
+from tests.engine.badkit import wait_outcome
 from tests.engine.conftest import AgentHome, Kompliant, documents_in
+from tests.kit.notes import uploaded_id
 from tests.kit.wait import wait_for
 
 RD_NEW = "rd_BoardResolution000001"
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 @pytest.fixture
@@ -59,12 +54,7 @@ def test_the_agent_goes_offline_and_finishes_by_itself_when_kompliant_is_back(
 
     restarts.append(start_sandbox(sandbox.data_dir, port=port))
 
-    wait_for(
-        lambda: (bank / "done" / "while-offline.pdf.receipt.txt").exists(),
-        what="the file in done/ once Kompliant is back",
-        timeout=40,
-        process=agent.process,
-    )
+    assert wait_outcome(agent, bank, "while-offline.pdf", timeout=40).kind == "done"
     wait_for(
         lambda: agent_home.status_file().get("offline") is False,
         what="status.json to say online again",
@@ -132,11 +122,7 @@ def test_refresh_gives_a_new_required_document_its_folder_and_the_running_agent_
     folder = marked_for(agent_home.workflow, RD_NEW)
     assert folder is not None and folder.name == "Board resolution"
     (folder / "resolution.pdf").write_bytes(b"%PDF-1.4 resolution\n%%EOF\n")
-    wait_for(
-        lambda: (folder / "done" / "resolution.pdf.receipt.txt").exists(),
-        what="the file of the new folder in done/",
-        process=agent.process,
-    )
+    assert wait_outcome(agent, folder, "resolution.pdf").kind == "done"
     text = (folder / "done" / "resolution.pdf.receipt.txt").read_text(encoding="utf-8")
     assert "Board resolution (rd_BoardResolution000001): fulfillment f_" in text
     assert [f.document_id for f in kompliant.fulfillments(RD_NEW)] == [uploaded_id(text)]

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 import time
 from pathlib import Path
 
 from tests.conftest import RD_BANK
+from tests.engine.badkit import wait_outcome
 from tests.engine.conftest import (
     AgentHome,
     Kompliant,
     documents_in,
     files_in,
 )
+from tests.kit.notes import receipt, sha, uploaded_id
 from tests.kit.wait import wait_for
-
-
-def receipt(done_file: Path) -> str:
-    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
 
 
 def _read(path: Path) -> str | None:
@@ -27,12 +23,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-
-
-def uploaded_id(text: str) -> str:
-    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
-    assert found, text
-    return found.group(1)
 
 
 def test_a_file_written_slowly_is_uploaded_once_and_whole(
@@ -56,13 +46,11 @@ def test_a_file_written_slowly_is_uploaded_once_and_whole(
         what="scan.pdf's receipt in done/",
         process=agent.process,
     )
-    assert f"SHA-256: {hashlib.sha256(content).hexdigest()}" in text
+    assert f"SHA-256: {sha(content)}" in text
     assert (bank / "done" / "scan.pdf").read_bytes() == content
     documents = kompliant.documents()
     assert [d.document_id for d in documents] == [uploaded_id(text)]
-    assert kompliant.client.get_document(documents[0].document_id).hash == (
-        hashlib.sha256(content).hexdigest()
-    )
+    assert kompliant.client.get_document(documents[0].document_id).hash == sha(content)
     assert len(kompliant.fulfillments(RD_BANK)) == 1
     assert documents_in(bank) == []
     assert agent.stop() == 0
@@ -80,14 +68,8 @@ def test_files_present_before_start_are_settled(
 
     agent = agent_home.start()
 
-    wait_for(
-        lambda: (
-            (bank / "done" / "january.pdf.receipt.txt").exists()
-            and (ident / "done" / "passport.png.receipt.txt").exists()
-        ),
-        what="both files in done/",
-        process=agent.process,
-    )
+    for folder, name in ((bank, "january.pdf"), (ident, "passport.png")):
+        assert wait_outcome(agent, folder, name).kind == "done"
     assert documents_in(bank) == [] and documents_in(ident) == []
     assert {d.file_name for d in kompliant.documents()} == {"january.pdf", "passport.png"}
     assert kompliant.fulfillment_count() == 2
@@ -129,20 +111,12 @@ def test_a_renamed_requirement_folder_still_maps_to_its_required_document(
     before_start = agent_home.folder("Bank statements").rename(agent_home.folder("Statements"))
     agent = agent_home.start()
     (before_start / "one.pdf").write_bytes(b"%PDF-1.4 one\n%%EOF\n")
-    wait_for(
-        lambda: (before_start / "done" / "one.pdf.receipt.txt").exists(),
-        what="one.pdf in done/",
-        process=agent.process,
-    )
+    assert wait_outcome(agent, before_start, "one.pdf").kind == "done"
 
     while_running = before_start.rename(agent_home.folder("Kontoauszüge"))
     (while_running / "two.pdf").write_bytes(b"%PDF-1.4 two\n%%EOF\n")
 
-    wait_for(
-        lambda: (while_running / "done" / "two.pdf.receipt.txt").exists(),
-        what="two.pdf in done/ of the renamed folder",
-        process=agent.process,
-    )
+    assert wait_outcome(agent, while_running, "two.pdf").kind == "done"
     assert sorted(f.document_id for f in kompliant.fulfillments(RD_BANK)) == sorted(
         uploaded_id(receipt(while_running / "done" / n)) for n in ("one.pdf", "two.pdf")
     )
@@ -167,11 +141,7 @@ def test_moving_a_failed_file_back_retries_it_and_retry_does_it_for_all(
         (failed / name).write_bytes(b"%PDF-1.4 fixed \n%%EOF\n" + name.encode())
 
     (failed / "a.pdf").rename(bank / "a.pdf")  # by hand
-    wait_for(
-        lambda: (bank / "done" / "a.pdf.receipt.txt").exists(),
-        what="a.pdf in done/",
-        process=agent.process,
-    )
+    assert wait_outcome(agent, bank, "a.pdf").kind == "done"
     assert [d.file_name for d in kompliant.documents()] == ["a.pdf"]
 
     retried = agent_home.cli("retry")  # the command, for every failed file
@@ -221,11 +191,7 @@ def test_pause_holds_new_files_and_resume_lets_them_go(
     resumed = agent_home.cli("resume")
 
     assert resumed.returncode == 0, resumed.stderr
-    wait_for(
-        lambda: (bank / "done" / "held.pdf.receipt.txt").exists(),
-        what="held.pdf in done/ after resume",
-        process=agent.process,
-    )
+    assert wait_outcome(agent, bank, "held.pdf").kind == "done"
     assert [d.file_name for d in kompliant.documents()] == ["held.pdf"]
     assert agent.stop() == 0
 
@@ -242,12 +208,7 @@ def test_a_copy_that_keeps_its_times_goes_without_the_maximum_wait(
 
     shutil.copy2(source, bank / "kept.pdf")  # like cp -p: the times are set after the close
 
-    wait_for(
-        lambda: (bank / "done" / "kept.pdf.receipt.txt").exists(),
-        what="kept.pdf in done/ well before the maximum wait",
-        timeout=15,
-        process=agent.process,
-    )
+    assert wait_outcome(agent, bank, "kept.pdf", timeout=15).kind == "done"
     assert [d.file_name for d in kompliant.documents()] == ["kept.pdf"]
     assert agent.stop() == 0
 

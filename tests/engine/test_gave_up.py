@@ -11,30 +11,21 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
-
-from agent.config import AgentSettings, Config
-from agent.decide import add_workflow
+from agent.config import Config
 from agent.engine.retry_policy import RetryPolicy
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.errors import AgentError
 from agent.journal import journal_path
-from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
-from agent.kompliant.pacer import Pacer, PacerPolicy
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from agent.watch.stability import StabilitySettings
-from tests.kit.sandbox import DEMO_SUBJECT, DEMO_WORKFLOW, sandbox_stats, set_faults
+from tests.engine.conftest import SHORT, bank
+from tests.kit.sandbox import DEMO_SUBJECT, sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 
 PDF = b"%PDF-1.4 a statement the upload store will not take\n%%EOF\n"
-LABEL = "Demo Ltd"
-#: Three tries, a few hundredths of a second apart.
-SHORT = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=3)
 GAVE_UP = (
     "What went wrong: The upload kept failing after 3 attempts; the last problem was: "
     "The upload store had a problem: An internal error occurred."
@@ -43,28 +34,6 @@ TODO = (
     "What to do: Check the network and Kompliant's status, then move the file back into its "
     "folder (or run `kompliant-agent retry`)."
 )
-
-
-@pytest.fixture
-def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
-    pacer = Pacer(PacerPolicy(base=0.01, cap=0.05, max_elapsed=2.0))
-    with KompliantClient(demo_credentials, timeout=10.0, pacer=pacer) as made:
-        yield made
-
-
-@pytest.fixture
-def config(client: KompliantClient, tmp_path: Path) -> Config:
-    """The demo workflow's folders under a fresh root, finished-file waits kept short."""
-    base = Config(
-        agent=AgentSettings(root=tmp_path / "Kompliant", workers=1),
-        stability=StabilitySettings(quiet_seconds=0.3, close_confirm_seconds=0.1),
-    )
-    configured, _ = add_workflow(client, base, DEMO_WORKFLOW, LABEL)
-    return configured
-
-
-def bank(config: Config) -> Path:
-    return config.root / f"{LABEL} ({DEMO_WORKFLOW})" / "Bank statements"
 
 
 class Patient(RetryPolicy):

@@ -9,7 +9,6 @@ keep arriving.
 
 from __future__ import annotations
 
-import errno
 import os
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
-from tests.conftest import RD_BANK, small_tmpfs
+from tests.conftest import RD_BANK, fill_up
 from tests.engine.badkit import settled, wait_outcome
 from tests.engine.conftest import AgentHome, Kompliant, drop
 from tests.kit.agent import AgentProcess
@@ -165,25 +164,6 @@ def test_a_deleted_failed_file_no_longer_counts_also_after_a_restart(
 # -- each problem its own line ------------------------------------------------------------
 
 
-@pytest.fixture
-def small_root(tmp_path: Path) -> Iterator[Path]:
-    with small_tmpfs(tmp_path / "small", "2m") as mount_point:
-        yield mount_point
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / ".filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_is_a_problem_of_its_own_and_passes_when_there_is_room(
     agent_home: AgentHome, small_root: Path
 ) -> None:
@@ -194,7 +174,7 @@ def test_a_full_disk_is_a_problem_of_its_own_and_passes_when_there_is_room(
     wait_for(lambda: agent_home.status_file().get("paused"), what="paused")
     drop(bank, "a.pdf", pdf(b"one"))
     drop(bank, "b.pdf", pdf(b"two"))
-    filler = _fill(small_root)
+    filler = fill_up(small_root)
     agent_home.pause(False)
     problem = _problem(agent_home, agent, "disk full: 2 files wait for room on ")
     assert str(small_root) in problem

@@ -12,26 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.kompliant.models import Document
 from agent.owned_names import AGENT_OWNED
-from tests.engine.badkit import Outcome, wait_outcome
+from tests.engine.badkit import Outcome, RunningAgent, started, wait_outcome
 from tests.engine.conftest import AgentHome, Kompliant
-from tests.kit.agent import AgentProcess
 from tests.kit.sandbox import sandbox_stats
 
 RECEIPT = AGENT_OWNED.receipt_suffix
 
 
 @dataclass
-class Run:
-    home: AgentHome
-    agent: AgentProcess
-    kompliant: Kompliant
-
-    @property
-    def bank(self) -> Path:
-        return self.home.folder("Bank statements")
-
+class Run(RunningAgent):
     @property
     def staging(self) -> Path:
         path = self.home.home / "staging"
@@ -44,13 +34,6 @@ class Run:
     def creates(self) -> int:
         stats: dict[str, Any] = sandbox_stats(self.home.sandbox)
         return int(stats["methods"].get("document.create", 0))
-
-    def live(self, name: str) -> list[Document]:
-        """The live documents called ``name``, read one by one (with their hash)."""
-        listed = [
-            d for d in self.kompliant.documents() if d.deleted_at is None and d.file_name == name
-        ]
-        return [self.kompliant.client.get_document(d.document_id) for d in listed]
 
     def one_document(self, name: str, content: bytes, *, folder: Path | None = None) -> None:
         """The whole file reached done/ once, and Kompliant holds exactly it, once."""
@@ -68,10 +51,8 @@ class Run:
         stem = name.rsplit(".", 1)[0]
         others = [p.name for p in (where / "done").iterdir() if p.name.startswith(stem)]
         assert sorted(others) == [name, name + RECEIPT]  # no second, numbered copy
-        assert self.agent.process.poll() is None
+        assert self.alive()
 
 
 def start(agent_home: AgentHome, kompliant: Kompliant, **config: Any) -> Run:
-    agent_home.write_config(**config)
-    agent_home.add_workflow()
-    return Run(agent_home, agent_home.start(), kompliant)
+    return started(Run, agent_home, kompliant, **config)

@@ -13,6 +13,7 @@ import pytest
 
 from agent.journal import Entry, Journal, Outcome, Step
 from tests.journal.helpers import python
+from tests.kit.processes import reaped
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -94,18 +95,13 @@ def resume(journal: Journal, entry: Entry, calls: list[tuple[int, Step]]) -> Non
 @pytest.mark.parametrize("kill_after", [1, 10, 19, 28, 37, 46, 55, 64])
 def test_sigkill_mid_batch_leaves_only_whole_steps(tmp_path: Path, kill_after: int) -> None:
     path = tmp_path / "journal.sqlite3"
-    writer = python(WRITER, str(path))
-    try:
+    with reaped(python(WRITER, str(path))) as writer:
         deadline = time.monotonic() + 30
         while committed_steps(path) < kill_after:
             assert writer.poll() is None, writer.stderr.read() if writer.stderr else ""
             assert time.monotonic() < deadline, "the writer made no progress"
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait()
     assert writer.returncode == -signal.SIGKILL
 
     with Journal.open(path) as journal:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from agent.journal import Journal, JournalError, Outcome, Step
 from agent.journal.schema import SCHEMA_VERSION
 from tests.kit.clock import FakeClock
+from tests.kit.race import in_threads
 from tests.kit.sandbox import DEMO_WORKFLOW as WF
 from tests.kit.sandbox import RD_ADDRESS, RD_BANK
 
@@ -284,11 +284,7 @@ def test_many_threads_advance_their_own_entries(journal: Journal) -> None:
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(eid,)) for eid in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    in_threads(work, ids)
     assert errors == []
     for eid in ids:
         entry = journal.get(eid)

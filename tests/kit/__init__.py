@@ -10,7 +10,11 @@
 - :mod:`tests.kit.home`: :func:`isolated_home`, an agent home of the test's own with no
   credentials from the environment;
 - :mod:`tests.kit.race`: :func:`start_race` and :func:`race_results`, for processes that
-  race each other (claimers, takers-over);
+  race each other (claimers, takers-over), and :func:`in_threads` for threads;
+- :mod:`tests.kit.processes`: :func:`reaped`, a child process killed at the end of its
+  block if it still runs;
 - :mod:`tests.kit.sandbox`: the ``sandbox`` fixture (settings a test may override with a
-  ``sandbox_settings`` fixture) and plain-httpx helpers to call it.
+  ``sandbox_settings`` fixture) and plain-httpx helpers to call it;
+- :mod:`tests.kit.notes`: a settled file's receipt or error note, the document id a
+  receipt names, the SHA-256 of content.
 """

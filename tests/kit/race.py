@@ -1,11 +1,15 @@
-"""Processes that race each other: started together, their answers collected."""
+"""Processes and threads that race each other: started together, their answers collected."""
 
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def start_race(
@@ -30,3 +34,13 @@ def race_results(processes: Sequence[subprocess.Popen[str]]) -> list[list[str]]:
         assert process.returncode == 0, err
         results.append(out.split())
     return results
+
+
+def in_threads(work: Callable[[T], object], items: Iterable[T], *, timeout: float = 30.0) -> None:
+    """``work(item)`` for every item, each on a thread of its own, all started before the
+    first is joined (each join bounded by ``timeout``)."""
+    threads = [threading.Thread(target=work, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)

@@ -34,9 +34,8 @@ from tests.tray.desktops import (
     Desktop,
     icon_box,
     menu_open,
-    missing_for,
+    require_desktop,
     running_desktop,
-    tray_required,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -231,11 +230,7 @@ def _report(state: Path) -> dict[str, object]:
 
 @pytest.fixture
 def panel(tmp_path: Path) -> Iterator[Desktop]:
-    problem = missing_for("xfce")
-    if problem:
-        if tray_required():
-            pytest.fail(f"the tray tests must run here (CI / KOMPLIANT_REQUIRE_TRAY): {problem}")
-        pytest.skip(problem)
+    require_desktop("xfce")
     with running_desktop("xfce", tmp_path) as desktop:
         yield desktop
 
@@ -275,11 +270,7 @@ def test_the_frozen_app_shows_its_tray_icon_with_a_menu_on_a_panel(
 def test_the_frozen_apps_doctor_gives_advice_that_applies_to_it(
     bundle: Path, demo_credentials: Credentials, tmp_path: Path
 ) -> None:
-    problem = missing_for("bare")
-    if problem:
-        if tray_required():
-            pytest.fail(f"the tray tests must run here (CI / KOMPLIANT_REQUIRE_TRAY): {problem}")
-        pytest.skip(problem)
+    require_desktop("bare")
     with running_desktop("bare", tmp_path) as desktop:
         env = _frozen_env(demo_credentials, desktop)
         env["XDG_CURRENT_DESKTOP"] = "XFCE"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,24 +15,11 @@ import pytest
 
 from agent.cli import build_parser
 from agent.cli.sandbox import parse_extensions
-from agent.kompliant.auth import Credentials
 from tests.conftest import DEMO_SUBJECT
+from tests.kit.processes import reaped
+from tests.sandbox.conftest import printed_credentials
 
 DEMO_KEY = "sb_DemoKey00000000000000001"
-
-
-def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60.0) -> str:
-    assert process.stdout is not None
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if marker in line:
-            return "".join(seen)
-    raise AssertionError(f"no {marker!r} in the output: {''.join(seen)}")
 
 
 def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -49,31 +34,23 @@ def test_the_command_serves_prints_credentials_and_stops_on_sigterm(tmp_path: Pa
         "--data",
         str(tmp_path / "d"),
     ]
-    process = subprocess.Popen(
-        [*command, "--hash-encoding", "base64", "--form-lifetime", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        output = _read_until(process, "Ctrl-C")
-        url = re.search(r"sandbox at (http://\S+)", output)
-        assert url is not None
-        assert "public test values" in output and DEMO_KEY in output
-        secret = re.search(r"secret key:\s+(\S+)", output)
-        token = re.search(r"auth token:\s+(\S+)", output)
-        assert secret and token
-        credentials = Credentials(url.group(1), DEMO_KEY, secret.group(1), token.group(1))
-        with httpx.Client(base_url=url.group(1), auth=credentials.auth(), timeout=30) as client:
+    with reaped(
+        subprocess.Popen(
+            [*command, "--hash-encoding", "base64", "--form-lifetime", "60"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+    ) as process:
+        output, credentials = printed_credentials(process)
+        assert "public test values" in output and credentials.api_key == DEMO_KEY
+        auth = credentials.auth()
+        with httpx.Client(base_url=credentials.api_url, auth=auth, timeout=30) as client:
             listed = client.post("/document.list", json={"subject_record_id": DEMO_SUBJECT})
         assert listed.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert (tmp_path / "d" / "state.sqlite3").exists()
 
 

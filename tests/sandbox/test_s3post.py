@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.sandbox.s3policy import encode_policy, iso_expiration, sign_policy, signing_key
+from agent.sandbox.s3policy import encode_policy, iso_expiration
 from agent.sandbox.s3post import (
     FormSpec,
     S3Settings,
@@ -26,6 +26,7 @@ from agent.sandbox.s3post import (
     no_such_bucket,
     presign,
 )
+from tests.sandbox.conftest import resigned
 
 T0 = 1_742_811_300.0  # 2025-03-24T10:15:00Z
 SETTINGS = S3Settings()
@@ -186,22 +187,7 @@ def assert_refused(
 
 def _resigned(sandbox: Sandbox, conditions: list[Any]) -> Form:
     """The presigned form with its policy replaced by ``conditions``, correctly signed."""
-    fields = dict(sandbox.form())
-    policy = encode_policy(
-        {
-            "expiration": iso_expiration(T0 + 300),
-            "conditions": [
-                *conditions,
-                {"x-amz-algorithm": fields["X-Amz-Algorithm"]},
-                {"x-amz-credential": fields["X-Amz-Credential"]},
-                {"x-amz-date": fields["X-Amz-Date"]},
-                {"x-amz-security-token": fields["X-Amz-Security-Token"]},
-            ],
-        }
-    )
-    key = signing_key(SETTINGS.secret_key, "20250324", SETTINGS.region)
-    fields.update({"policy": policy, "X-Amz-Signature": sign_policy(policy, key)})
-    return list(fields.items())
+    return resigned(sandbox.form(), conditions, expiration=T0 + 300, settings=SETTINGS)
 
 
 _KOMPLIANT_CONDITIONS: list[Any] = [

@@ -24,6 +24,7 @@ from agent.sandbox.s3policy import (
     signing_key,
     size_rejection,
 )
+from tests.sandbox.conftest import resigned
 
 NOW = 1_742_811_300.0  # 2025-03-24T10:15:00Z
 SETTINGS = S3Settings()
@@ -121,22 +122,7 @@ def _form(**changes: str) -> list[tuple[str, str]]:
 
 def _signed(conditions: list[Any], *, expiration: float = NOW + 300) -> list[tuple[str, str]]:
     """A form whose policy is ``conditions`` (plus the SigV4 ones), correctly signed."""
-    base = dict(_form())
-    policy = encode_policy(
-        {
-            "expiration": iso_expiration(expiration),
-            "conditions": [
-                *conditions,
-                {"x-amz-algorithm": base["X-Amz-Algorithm"]},
-                {"x-amz-credential": base["X-Amz-Credential"]},
-                {"x-amz-date": base["X-Amz-Date"]},
-                {"x-amz-security-token": base["X-Amz-Security-Token"]},
-            ],
-        }
-    )
-    key = signing_key(SETTINGS.secret_key, "20250324", SETTINGS.region)
-    fields = {**base, "policy": policy, "X-Amz-Signature": sign_policy(policy, key)}
-    return list(fields.items())
+    return resigned(_form(), conditions, expiration=expiration, settings=SETTINGS)
 
 
 def test_judge_accepts_presigned_form_with_its_size_range() -> None:

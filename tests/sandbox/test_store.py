@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.kompliant.auth import Credentials
 from agent.sandbox import DEMO_FIXTURE, start_sandbox
 from agent.sandbox import store as store_module
 from agent.sandbox.state import Document, FixtureError, Fulfillment
@@ -33,6 +31,8 @@ from tests.conftest import (
     sandbox_admin,
     sandbox_call,
 )
+from tests.kit.processes import reaped
+from tests.sandbox.conftest import printed_credentials
 
 
 def _poll(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -216,27 +216,17 @@ def test_changes_reach_the_disk_while_running_and_survive_a_kill(tmp_path: Path)
     """No stop, no flush: the writer thread saves soon after a change, so a sandbox
     killed with SIGKILL comes back with it."""
     data = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agent", "sandbox", "--port", "0", "--data", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        output = ""
-        while "Ctrl-C" not in output:
-            line = process.stdout.readline()
-            assert line, f"the sandbox did not start: {output}"
-            output += line
-        printed = {
-            name: re.search(rf"{name}:\s+(\S+)", output)
-            for name in ("API key", "secret key", "auth token")
-        }
-        url = re.search(r"sandbox at (http://\S+)", output)
-        assert url and all(printed.values()), output
-        credentials = Credentials(url.group(1), *(m.group(1) for m in printed.values() if m))
-        with httpx.Client(base_url=url.group(1), auth=credentials.auth(), timeout=30) as client:
+    with reaped(
+        subprocess.Popen(
+            [sys.executable, "-m", "agent", "sandbox", "--port", "0", "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    ) as process:
+        _, credentials = printed_credentials(process)
+        auth = credentials.auth()
+        with httpx.Client(base_url=credentials.api_url, auth=auth, timeout=30) as client:
             created = client.post(
                 "/document.create",
                 json={
@@ -249,10 +239,6 @@ def test_changes_reach_the_disk_while_running_and_survive_a_kill(tmp_path: Path)
         assert _poll(lambda: document_id in _saved_ids(data, "documents"))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     with start_sandbox(data) as again:
         assert again.state.documents[document_id].file_name == "kept.pdf"
 

@@ -27,7 +27,7 @@ from agent.settle import (
     stale_claims,
 )
 from tests.journal.helpers import python
-from tests.kit.race import race_results, start_race
+from tests.kit.race import in_threads, race_results, start_race
 from tests.settle.files import drop
 
 T0 = datetime(2025, 3, 24, 12, 0, tzinfo=UTC)
@@ -77,11 +77,7 @@ def test_threads_racing_for_one_file_exactly_one_wins(tmp_path: Path) -> None:
             if taken is not None:
                 wins.append(taken)
 
-        threads = [threading.Thread(target=race) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        in_threads(lambda _: race(), range(6))
         assert len(wins) == 1, f"round {round_}: {wins}"
         assert sorted(os.listdir(folder / AGENT_OWNED.processing_dir)) == [
             "scan.pdf",

@@ -31,6 +31,7 @@ from agent.settle import (
 from agent.settle.lock import held_alive_lock
 from tests.journal.helpers import python
 from tests.kit.clock import FakeClock
+from tests.kit.processes import reaped
 from tests.kit.race import race_results, start_race
 from tests.settle.files import drop
 
@@ -87,8 +88,7 @@ time.sleep(120)
 def test_a_killed_owner_on_this_host_is_gone_at_once(tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     source = drop(folder, "a.pdf")
-    holder = python(HOLDER, str(tmp_path / "state"), str(source))
-    try:
+    with reaped(python(HOLDER, str(tmp_path / "state"), str(source))) as holder:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         (found,) = claims_in(folder)
@@ -103,10 +103,6 @@ def test_a_killed_owner_on_this_host_is_gone_at_once(tmp_path: Path) -> None:
         assert lock_free(found.owner.lock)
         assert judge(found, me=me, watch=watch)
         assert judge(found, me=me, watch=watch, is_alive=lambda owner: True)  # lock alone
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
 
 
 def test_another_hosts_claim_is_stale_once_its_heartbeat_stood_still_for_a_lease(

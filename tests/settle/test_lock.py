@@ -12,6 +12,7 @@ import pytest
 
 from agent.settle import AlreadyRunning, ProfileLock
 from tests.journal.helpers import python
+from tests.kit.processes import reaped
 
 HOLDER = """
 import sys, time
@@ -41,8 +42,7 @@ print("acquired")
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_a_second_agent_is_told_who_runs_and_a_killed_one_frees_the_lock(tmp_path: Path) -> None:
     state = tmp_path / "state" / "profiles" / "default"
-    holder = python(HOLDER, str(state))
-    try:
+    with reaped(python(HOLDER, str(state))) as holder:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
 
@@ -59,10 +59,6 @@ def test_a_second_agent_is_told_who_runs_and_a_killed_one_frees_the_lock(tmp_pat
 
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
 
     third = python(SECOND, str(state))
     out, err = third.communicate(timeout=30)

@@ -11,6 +11,7 @@ import pytest
 
 from agent.settle import moves
 from agent.settle.moves import move_to_free_name, numbered_names, rename_no_clobber
+from tests.kit.race import in_threads
 
 
 @pytest.fixture(params=["native", "link-unlink"])
@@ -63,11 +64,7 @@ def test_many_same_name_files_get_distinct_names(tmp_path: Path, mode: str) -> N
         with lock:
             results.append(final)
 
-    threads = [threading.Thread(target=move, args=(src,)) for src in sources]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    in_threads(move, sources)
     assert len(set(results)) == 12
     assert sorted(p.read_text() for p in target.iterdir()) == sorted(
         f"content {n}" for n in range(12)

@@ -22,7 +22,7 @@ from agent.settle import (
     settle_done,
     settle_failed,
 )
-from tests.conftest import small_tmpfs
+from tests.conftest import fill_up, small_tmpfs
 from tests.settle.files import claimed
 
 T0 = datetime(2025, 3, 24, 12, 0, 5, tzinfo=UTC)
@@ -248,15 +248,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_really_full_disk_leaves_the_file_claimed(small_disk: Path) -> None:
     taken = claimed(small_disk / "Bank statements")
-    filler = small_disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        with pytest.raises(OSError) as full:
-            while True:
-                os.write(fd, b"x" * 4096)
-    finally:
-        os.close(fd)
-    assert full.value.errno == errno.ENOSPC
+    filler = fill_up(small_disk)
     with pytest.raises(MoveFailed, match="No space left on device"):
         settle_done(taken, record())
     assert taken.path.read_text() == "pdf bytes" and taken.record_path.exists()

@@ -10,7 +10,6 @@ they fail, so a CI run can never pass without having shown the tray.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +30,8 @@ from tests.tray.desktops import (
     Desktop,
     icon_box,
     menu_open,
-    missing_for,
+    require_desktop,
     running_desktop,
-    tray_required,
     wait_until,
 )
 
@@ -41,13 +39,7 @@ from tests.tray.desktops import (
 def _desktop(
     kind: str, tmp_path: Path, notifications: bool = True, keyring: bool = False
 ) -> Iterator[Desktop]:
-    problem = missing_for(kind)
-    if keyring and shutil.which("gnome-keyring-daemon") is None:
-        problem = "not installed: gnome-keyring-daemon (python3 scripts/dev.py test installs it)"
-    if problem:
-        if tray_required():
-            pytest.fail(f"the tray tests must run here (CI / KOMPLIANT_REQUIRE_TRAY): {problem}")
-        pytest.skip(problem)
+    require_desktop(kind, keyring=keyring)
     with running_desktop(kind, tmp_path, notifications=notifications, keyring=keyring) as desktop:
         yield desktop
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from agent.tray.hosts import probe_hosts
@@ -348,6 +349,18 @@ def _start_keyring(desktop: Desktop, log: Any) -> None:
         if name.startswith("GNOME_KEYRING"):
             desktop.env[name] = value
     wait_for(lambda: _bus_has(desktop, "org.freedesktop.secrets"), what="the keyring on D-Bus")
+
+
+def require_desktop(kind: str, *, keyring: bool = False) -> None:
+    """Skip the test when a desktop of ``kind`` (with ``keyring``, a gnome-keyring on it)
+    cannot run here; fail it where the tray tests must run (CI, KOMPLIANT_REQUIRE_TRAY)."""
+    problem = missing_for(kind)
+    if keyring and shutil.which("gnome-keyring-daemon") is None:
+        problem = "not installed: gnome-keyring-daemon (python3 scripts/dev.py test installs it)"
+    if problem:
+        if tray_required():
+            pytest.fail(f"the tray tests must run here (CI / KOMPLIANT_REQUIRE_TRAY): {problem}")
+        pytest.skip(problem)
 
 
 @contextmanager

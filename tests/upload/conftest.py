@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from tests.conftest import (
     RD_ENDED,
     RD_INACTIVE,
 )
+from tests.kit.clock import FakeClock
+from tests.kit.sandbox import set_faults
 
 SUBJECT = DEMO_SUBJECT
 WORKFLOW = DEMO_WORKFLOW
@@ -45,6 +48,22 @@ def quick_client(credentials: Credentials) -> KompliantClient:
 def client(demo_credentials: Credentials) -> Iterator[KompliantClient]:
     with quick_client(demo_credentials) as c:
         yield c
+
+
+@pytest.fixture
+def expiring_forms(tmp_path: Path) -> Iterator[tuple[KompliantClient, FakeClock]]:
+    """A client to a sandbox of its own whose upload forms live one second on ``clock``
+    (moving the clock on expires them)."""
+    clock = FakeClock(time.time())
+    sandbox = start(tmp_path, SandboxSettings(clock=clock))
+    try:
+        credentials = sandbox.demo_credentials()
+        assert credentials is not None
+        set_faults(sandbox, form_lifetime=1)
+        with quick_client(credentials) as client:
+            yield client, clock
+    finally:
+        sandbox.stop()
 
 
 def live_documents(client: KompliantClient) -> list[Document]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from agent.errors import BadRequest, FileChanged, RuleViolation, WorkflowEnded
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import CreatedDocument
-from agent.sandbox.server import RunningSandbox, SandboxSettings
+from agent.sandbox.server import RunningSandbox
 from agent.upload.oneshot import upload_file
 from tests.kit.clock import FakeClock
 from tests.kit.sandbox import set_faults
@@ -26,8 +25,6 @@ from tests.upload.conftest import (
     SUBJECT,
     WORKFLOW,
     live_documents,
-    quick_client,
-    start,
 )
 
 
@@ -78,27 +75,19 @@ class ExpireFirstForm:
 
 
 def test_an_expired_form_gets_a_new_document_and_the_stale_one_is_deleted(
-    tmp_path: Path,
+    tmp_path: Path, expiring_forms: tuple[KompliantClient, FakeClock]
 ) -> None:
-    clock = FakeClock(time.time())
-    sandbox = start(tmp_path, SandboxSettings(clock=clock))
-    try:
-        creds = sandbox.demo_credentials()
-        assert creds is not None
-        set_faults(sandbox, **{"form_lifetime": 1})
-        with quick_client(creds) as client:
-            api = ExpireFirstForm(client, clock)
-            result = upload_file(
-                api,
-                write(tmp_path),
-                workflow_id=WORKFLOW,
-                required_document_ids=[BANK],  # type: ignore[arg-type]
-            )
-            assert api.creates == 2
-            assert [d.document_id for d in live_documents(client)] == [result.document_id]
-            assert client.get_document(result.document_id).completed
-    finally:
-        sandbox.stop()
+    client, clock = expiring_forms
+    api = ExpireFirstForm(client, clock)
+    result = upload_file(
+        api,
+        write(tmp_path),
+        workflow_id=WORKFLOW,
+        required_document_ids=[BANK],  # type: ignore[arg-type]
+    )
+    assert api.creates == 2
+    assert [d.document_id for d in live_documents(client)] == [result.document_id]
+    assert client.get_document(result.document_id).completed
 
 
 def test_a_dropped_create_answer_still_gives_one_document(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from agent.errors import FileChanged, UploadFormExpired, UploadRejected
 from agent.kompliant.client import KompliantClient
 from agent.kompliant.models import PresignedForm
-from agent.sandbox.server import RunningSandbox, SandboxSettings
+from agent.sandbox.server import RunningSandbox
 from agent.upload.create import create_document
 from agent.upload.identity import identify
 from agent.upload.link import LinkFailed, link
@@ -26,8 +25,6 @@ from tests.upload.conftest import (
     SUBJECT,
     WORKFLOW,
     live_documents,
-    quick_client,
-    start,
 )
 
 
@@ -101,25 +98,19 @@ def test_a_file_larger_than_declared_is_refused_with_the_difference(
     assert "12 bytes larger than the 1000 bytes declared" in info.value.message
 
 
-def test_an_expired_form_is_upload_form_expired(tmp_path: Path) -> None:
-    clock = FakeClock(time.time())
-    sandbox = start(tmp_path, SandboxSettings(clock=clock))
-    try:
-        creds = sandbox.demo_credentials()
-        assert creds is not None
-        set_faults(sandbox, **{"form_lifetime": 1})
-        with quick_client(creds) as client:
-            path = pdf(tmp_path)
-            identity = identify(path)
-            created = create_document(client, SUBJECT, path.name, identity.size)
-            clock.now += 2
-            with pytest.raises(UploadFormExpired):
-                send_form(created.form, path, file_name=path.name, identity=identity)
-            fresh = create_document(client, SUBJECT, path.name, identity.size)
-            send_form(fresh.form, path, file_name=path.name, identity=identity)
-            assert wait_until_stored(client, fresh.document_id, identity).completed
-    finally:
-        sandbox.stop()
+def test_an_expired_form_is_upload_form_expired(
+    tmp_path: Path, expiring_forms: tuple[KompliantClient, FakeClock]
+) -> None:
+    client, clock = expiring_forms
+    path = pdf(tmp_path)
+    identity = identify(path)
+    created = create_document(client, SUBJECT, path.name, identity.size)
+    clock.now += 2
+    with pytest.raises(UploadFormExpired):
+        send_form(created.form, path, file_name=path.name, identity=identity)
+    fresh = create_document(client, SUBJECT, path.name, identity.size)
+    send_form(fresh.form, path, file_name=path.name, identity=identity)
+    assert wait_until_stored(client, fresh.document_id, identity).completed
 
 
 def test_a_file_grown_mid_upload_is_never_reported_uploaded(

@@ -57,10 +57,23 @@ def tracker_for(
     )
 
 
+def arrived(
+    disk: FakeDisk,
+    size: int,
+    kind: EventKind,
+    settings: StabilitySettings = SETTINGS,
+    *,
+    closes: bool = False,
+) -> StabilityTracker:
+    """A tracker that has seen :data:`FILE` arrive: ``size`` bytes, told by ``kind``."""
+    tracker = tracker_for(disk, settings, closes=closes)
+    disk.write(FILE, size)
+    tracker.observe(FILE, kind)
+    return tracker
+
+
 def test_closed_file_goes_after_the_confirmation(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 100, EventKind.CREATED)
     tracker.observe(FILE, EventKind.MODIFIED)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)
     assert tracker.next_deadline() == pytest.approx(disk.now + 0.25)
@@ -73,9 +86,7 @@ def test_closed_file_goes_after_the_confirmation(disk: FakeDisk) -> None:
 
 
 def test_file_returned_once_until_observed_again(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     disk.advance(1)
     assert tracker.due() == [FILE]
     disk.advance(5)
@@ -88,9 +99,7 @@ def test_file_returned_once_until_observed_again(disk: FakeDisk) -> None:
 
 
 def test_close_then_changed_without_event_falls_back_to_quiet_path(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     disk.advance(0.1)
     disk.write(FILE, 200)  # written again, the event lost
     disk.advance(0.15)
@@ -101,9 +110,7 @@ def test_close_then_changed_without_event_falls_back_to_quiet_path(disk: FakeDis
 
 
 def test_write_after_close_restarts_the_wait(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     disk.advance(0.1)
     disk.write(FILE, 150)
     tracker.observe(FILE, EventKind.MODIFIED)
@@ -116,9 +123,7 @@ def test_write_after_close_restarts_the_wait(disk: FakeDisk) -> None:
 
 
 def test_quiet_path_needs_quiet_and_equal_stats(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED)
     for size in (20, 30, 40):
         disk.advance(1.5)
         disk.write(FILE, size)
@@ -131,9 +136,7 @@ def test_quiet_path_needs_quiet_and_equal_stats(disk: FakeDisk) -> None:
 
 
 def test_polled_change_without_events_waits_another_quiet_period(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED)
     disk.advance(2.0)
     disk.write(FILE, 20)
     assert tracker.due() == []
@@ -142,18 +145,14 @@ def test_polled_change_without_events_waits_another_quiet_period(disk: FakeDisk)
 
 
 def test_present_at_start_waits_the_quiet_period(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.SCANNED)
+    tracker = arrived(disk, 10, EventKind.SCANNED)
     assert tracker.due() == []
     disk.advance(2.0)
     assert tracker.due() == [FILE]
 
 
 def test_rescan_of_a_pending_file_does_not_restart_its_wait(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED)
     disk.advance(1.5)
     tracker.observe(FILE, EventKind.SCANNED)
     disk.advance(0.5)
@@ -161,18 +160,14 @@ def test_rescan_of_a_pending_file_does_not_restart_its_wait(disk: FakeDisk) -> N
 
 
 def test_moved_in_takes_the_close_path_despite_synthetic_created(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.MOVED_IN)
+    tracker = arrived(disk, 100, EventKind.MOVED_IN)
     tracker.observe(FILE, EventKind.CREATED)  # watchdog also reports files of a moved-in folder
     disk.advance(0.25)
     assert tracker.due() == [FILE]
 
 
 def test_touched_all_the_time_goes_after_max_wait(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     went_at = None
     for _ in range(60):  # an indexer opening the file every half second, content unchanged
         disk.advance(0.2)
@@ -192,9 +187,7 @@ def test_touched_all_the_time_goes_after_max_wait(disk: FakeDisk) -> None:
 def test_really_changing_file_never_goes_and_warns_once(
     disk: FakeDisk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 1)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 1, EventKind.CREATED)
     with caplog.at_level(logging.WARNING, logger="agent.watch.stability"):
         for size in range(2, 80):
             disk.advance(0.5)
@@ -216,9 +209,7 @@ def test_really_changing_file_never_goes_and_warns_once(
 
 
 def test_vanished_file_is_dropped(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     del disk.files[FILE]
     disk.advance(1)
     assert tracker.due() == []
@@ -260,9 +251,7 @@ def test_deleted_name_drops_nothing_that_only_starts_like_it(disk: FakeDisk) -> 
 def test_a_zero_byte_placeholder_waits_and_fails_only_after_the_incomplete_time(
     disk: FakeDisk,
 ) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 0)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 0, EventKind.CREATED)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)  # a browser creates the name first
     disk.advance(2.0)
     assert tracker.due() == []
@@ -281,9 +270,7 @@ def test_a_zero_byte_placeholder_waits_and_fails_only_after_the_incomplete_time(
 
 
 def test_zero_byte_file_then_written_waits_for_the_write(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 0)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 0, EventKind.CLOSED_WRITE)
     disk.advance(1.0)
     disk.write(FILE, 5000)
     tracker.observe(FILE, EventKind.MODIFIED)
@@ -329,9 +316,7 @@ def test_due_returns_oldest_first(disk: FakeDisk) -> None:
 
 
 def test_forget(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 1)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 1, EventKind.CREATED)
     tracker.forget(FILE)
     assert tracker.pending() == 0
     disk.advance(5)
@@ -353,9 +338,7 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
 
 def test_a_link_goes_after_the_quiet_period_though_no_close_ever_comes(disk: FakeDisk) -> None:
     """``ln -s`` makes the link whole in one call: there is no writer to wait for."""
-    tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
-    )
+    tracker = tracker_for(disk, closes=True)
     disk.files[FILE] = FileStat(size=20, mtime_ns=0, link=True)
     tracker.observe(FILE, EventKind.CREATED)
     disk.advance(1.9)
@@ -366,11 +349,7 @@ def test_a_link_goes_after_the_quiet_period_though_no_close_ever_comes(disk: Fak
 
 def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDisk) -> None:
     patient = StabilitySettings(quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=60)
-    tracker = StabilityTracker(
-        lambda _path: patient, clock=disk, stat=disk.stat, close_reported=lambda _p: True
-    )
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED, patient, closes=True)
     for _ in range(3):  # a scanner pausing longer than quiet_seconds between pages
         disk.advance(3.0)
         assert tracker.due() == []
@@ -385,11 +364,7 @@ def test_where_closes_are_reported_an_open_file_waits_for_its_close(disk: FakeDi
 
 
 def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: FakeDisk) -> None:
-    tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
-    )
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED, closes=True)
     tracker.observe(FILE, EventKind.MODIFIED)
     disk.advance(9.9)
     assert tracker.due() == []
@@ -398,11 +373,7 @@ def test_an_open_file_whose_close_is_lost_goes_after_the_maximum_wait(disk: Fake
 
 
 def test_a_change_after_the_close_does_not_wait_for_another_close(disk: FakeDisk) -> None:
-    tracker = StabilityTracker(
-        lambda _path: SETTINGS, clock=disk, stat=disk.stat, close_reported=lambda _p: True
-    )
-    disk.write(FILE, 10)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 10, EventKind.CREATED, closes=True)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)
     disk.write(FILE, 12)  # written again without a close event of its own
     tracker.observe(FILE, EventKind.MODIFIED)
@@ -435,9 +406,7 @@ def test_an_attribute_change_after_the_close_keeps_the_close_path(
 
 
 def test_an_attribute_change_with_another_size_is_a_change(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
     disk.write(FILE, 50)
     tracker.observe(FILE, EventKind.ATTRIB)  # a truncation reported with the attributes
     disk.advance(0.25)
@@ -447,9 +416,7 @@ def test_an_attribute_change_with_another_size_is_a_change(disk: FakeDisk) -> No
 
 
 def test_an_attribute_change_alone_on_an_unseen_file_takes_the_quiet_path(disk: FakeDisk) -> None:
-    tracker = tracker_for(disk)
-    disk.write(FILE, 100)
-    tracker.observe(FILE, EventKind.ATTRIB)
+    tracker = arrived(disk, 100, EventKind.ATTRIB)
     disk.advance(1.9)
     assert tracker.due() == []
     disk.advance(0.1)
@@ -541,9 +508,7 @@ def test_a_waiting_file_that_changes_is_timed_again_from_its_change(disk: FakeDi
 
 def test_a_placeholder_replaced_by_the_whole_file_goes_at_once(disk: FakeDisk) -> None:
     """Firefox: the name as 0 bytes, the data in a .part renamed over it 3 s later."""
-    tracker = tracker_for(disk, closes=True)
-    disk.write(FILE, 0)
-    tracker.observe(FILE, EventKind.CREATED)
+    tracker = arrived(disk, 0, EventKind.CREATED, closes=True)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)
     disk.advance(3.0)
     assert tracker.due() == []
@@ -558,9 +523,7 @@ def test_a_placeholder_replaced_by_the_whole_file_goes_at_once(disk: FakeDisk) -
 def test_waiting_changes_grows_whenever_what_waits_changes(disk: FakeDisk) -> None:
     """The status is built again only when something it shows moved: a file that starts
     waiting, waits for something else, or stops waiting must each count as a change."""
-    tracker = tracker_for(disk, closes=True)
-    disk.write(FILE, 0)
-    tracker.observe(FILE, EventKind.CLOSED_WRITE)
+    tracker = arrived(disk, 0, EventKind.CLOSED_WRITE, closes=True)
     start = tracker.waiting_changes
     disk.advance(2.0)  # an empty file takes the quiet path
     tracker.due()

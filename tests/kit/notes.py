@@ -1,0 +1,39 @@
+"""What the agent writes beside a settled file, as the tests read it.
+
+The receipt beside a file in ``done/``, the note beside a file in ``failed/`` and what
+it says went wrong, the document id a receipt names, and the SHA-256 a receipt and
+Kompliant show for content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+
+def receipt(done_file: Path) -> str:
+    """The text of the receipt beside ``done_file``."""
+    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
+
+
+def error_note(failed_file: Path) -> str:
+    """The text of the note beside ``failed_file``."""
+    return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
+
+
+def went_wrong(note: str) -> str:
+    """An error note's "What went wrong" line."""
+    return note.split("What went wrong:", 1)[1].split("\n", 1)[0].strip()
+
+
+def uploaded_id(text: str) -> str:
+    """The document id a receipt says the file was uploaded as."""
+    found = re.search(r"Uploaded to Kompliant as document (d_\w+)\.", text)
+    assert found, text
+    return found.group(1)
+
+
+def sha(content: bytes) -> str:
+    """The hex SHA-256 of ``content``, as a receipt and Kompliant's document show it."""
+    return hashlib.sha256(content).hexdigest()
