@@ -17,6 +17,7 @@ import ctypes.util
 import json
 import os
 import select
+import shutil
 import signal
 import statistics
 import struct
@@ -47,6 +48,19 @@ REQUIREMENTS: Mapping[str, str] = {
     "Government ID": "rd_GovernmentId000000001",
 }
 START_TIMEOUT = 30.0
+
+
+@contextmanager
+def bench_folder(prefix: str, *, keep: bool = False) -> Iterator[Path]:
+    """A scratch folder for one benchmark run, removed after it unless ``keep``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def machine() -> str:

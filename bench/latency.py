@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from _common import (
     REQUIREMENTS,
     AgentHome,
     DoneWatch,
     Stability,
+    bench_folder,
     machine,
     make_home,
     pdf_bytes,
@@ -155,25 +153,21 @@ def main() -> int:
         parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
 
     host = machine()
-    work = Path(tempfile.mkdtemp(prefix="latency-bench-"))
     results: list[ModeResult] = []
     started = time.monotonic()
-    try:
-        with running_sandbox(work / "sandbox") as sandbox:
-            for mode in modes:
-                stability = MODES[mode]
-                count = args.polling_files if mode == "polling" else args.files
-                home = make_home(work, sandbox, stability, workers=args.workers)
-                print(f"{mode}: {count} files, {stability.describe()} …", file=sys.stderr)
-                with running_agent(home):
-                    samples = measure(home, count, mode, stability)
-                detect, upload = journal_split(home, samples)
-                results.append(ModeResult(mode, stability, samples, detect, upload))
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with (
+        bench_folder("latency-bench-", keep=args.keep) as work,
+        running_sandbox(work / "sandbox") as sandbox,
+    ):
+        for mode in modes:
+            stability = MODES[mode]
+            count = args.polling_files if mode == "polling" else args.files
+            home = make_home(work, sandbox, stability, workers=args.workers)
+            print(f"{mode}: {count} files, {stability.describe()} …", file=sys.stderr)
+            with running_agent(home):
+                samples = measure(home, count, mode, stability)
+            detect, upload = journal_split(home, samples)
+            results.append(ModeResult(mode, stability, samples, detect, upload))
 
     print(f"close → done latency, one file at a time ({host}, {args.workers} workers)")
     print(table(results))

@@ -65,6 +65,7 @@ from _common import (
     DoneWatch,
     Sandbox,
     Stability,
+    bench_folder,
     cpu_seconds,
     machine,
     make_home,
@@ -509,46 +510,40 @@ def main() -> int:
     )
 
     host = machine()
-    work = Path(tempfile.mkdtemp(prefix="many-files-bench-"))
     results: list[Result] = []
     started = time.monotonic()
-    try:
-        with running_sandbox(work / "sandbox") as sandbox:
-            for round_index in range(args.rounds):
-                turn = order if round_index % 2 == 0 else order[::-1]
-                for latency in latencies:
-                    sandbox.set_faults(latency_ms=latency, on_upload=True)
-                    for count in file_counts:
-                        for name in turn:
-                            print(
-                                f"round {round_index + 1}, {latency} ms: {name}, {count} files, "
-                                f"{args.workers} workers, load {os.getloadavg()[0]:.1f} …",
-                                file=sys.stderr,
-                                flush=True,
+    with (
+        bench_folder("many-files-bench-", keep=args.keep) as work,
+        running_sandbox(work / "sandbox") as sandbox,
+    ):
+        for round_index in range(args.rounds):
+            turn = order if round_index % 2 == 0 else order[::-1]
+            for latency in latencies:
+                sandbox.set_faults(latency_ms=latency, on_upload=True)
+                for count in file_counts:
+                    for name in turn:
+                        print(
+                            f"round {round_index + 1}, {latency} ms: {name}, {count} files, "
+                            f"{args.workers} workers, load {os.getloadavg()[0]:.1f} …",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        if name == "minimal":
+                            result = run_minimal(work, sandbox, count, args.workers, latency, kind)
+                        else:
+                            result = run_agent(
+                                work,
+                                sandbox,
+                                count,
+                                args.workers,
+                                latency,
+                                kind,
+                                stability,
+                                tools=tools,
                             )
-                            if name == "minimal":
-                                result = run_minimal(
-                                    work, sandbox, count, args.workers, latency, kind
-                                )
-                            else:
-                                result = run_agent(
-                                    work,
-                                    sandbox,
-                                    count,
-                                    args.workers,
-                                    latency,
-                                    kind,
-                                    stability,
-                                    tools=tools,
-                                )
-                            results.append(result)
-                            print(f"  {_line(result)}", file=sys.stderr, flush=True)
-                sandbox.set_faults(latency_ms=0)
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+                        results.append(result)
+                        print(f"  {_line(result)}", file=sys.stderr, flush=True)
+            sandbox.set_faults(latency_ms=0)
     _report(results, args.workers, kind, host, stability)
     print(f"({time.monotonic() - started:.0f} s in all, load at the end {os.getloadavg()[0]:.1f})")
     return 0

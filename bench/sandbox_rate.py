@@ -29,10 +29,8 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -46,6 +44,7 @@ from _common import (
     DEMO_WORKFLOW,
     REQUIREMENTS,
     ROOT,
+    bench_folder,
     machine,
     pdf_bytes,
     running_sandbox,
@@ -266,19 +265,13 @@ def main() -> int:
         parser.error(f"{code} holds no agent/sandbox")
 
     host = machine()
-    work = Path(tempfile.mkdtemp(prefix="sandbox-rate-bench-"))
     results = []
-    try:
+    with bench_folder("sandbox-rate-bench-", keep=args.keep) as work:
         for documents in sizes:
             print(f"{documents} documents in state …", file=sys.stderr)
             results.append(
                 measure(code, work, documents, args.clients, args.processes, args.seconds)
             )
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
     print(
         f"sandbox from {code}; {args.clients} clients in {args.processes} processes, "

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from _common import (
     AgentHome,
     DoneWatch,
     Stability,
+    bench_folder,
     machine,
     make_home,
     running_agent,
@@ -155,24 +154,20 @@ def main() -> int:
         parser.error(f"programs missing for: {', '.join(missing)} (install rsync)")
 
     host = machine()
-    work = Path(tempfile.mkdtemp(prefix="writers-bench-"))
     results: list[WriterResult] = []
     started = time.monotonic()
-    try:
-        with running_sandbox(work / "sandbox") as sandbox:
-            home = make_home(work, sandbox, Stability(), workers=args.workers)
-            with running_agent(home):
-                for writer in writers:
-                    print(f"{writer.name}: {args.files} files …", file=sys.stderr)
-                    results.append(measure(home, work / "staging", writer, args.files))
-            state = httpx.get(f"{sandbox.base_url}/_sandbox/state", timeout=30).json()
-            for result in results:
-                check(result, state["documents"])
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with (
+        bench_folder("writers-bench-", keep=args.keep) as work,
+        running_sandbox(work / "sandbox") as sandbox,
+    ):
+        home = make_home(work, sandbox, Stability(), workers=args.workers)
+        with running_agent(home):
+            for writer in writers:
+                print(f"{writer.name}: {args.files} files …", file=sys.stderr)
+                results.append(measure(home, work / "staging", writer, args.files))
+        state = httpx.get(f"{sandbox.base_url}/_sandbox/state", timeout=30).json()
+        for result in results:
+            check(result, state["documents"])
 
     print(f"drop → done per writer, one file at a time ({host}, {args.workers} workers,")
     print(f"{SIZE // 1024} KiB PDFs, {Stability().describe()})")
