@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -61,6 +62,18 @@ def bench_folder(prefix: str, *, keep: bool = False) -> Iterator[Path]:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 def machine() -> str:
@@ -394,6 +407,21 @@ def write_file(path: Path, content: bytes) -> float:
     with path.open("wb") as handle:
         handle.write(content)
     return time.monotonic()
+
+
+def big_pdf(path: Path, size: int) -> None:
+    """``size`` bytes on disk that Kompliant takes for a PDF, cheap to make: the header, a
+    random 1 MiB block repeated (unique per file), the end marker."""
+    head, tail = b"%PDF-1.4\n", b"\n%%EOF\n"
+    block = os.urandom(1024 * 1024)
+    with path.open("wb") as handle:
+        handle.write(head)
+        left = size - len(head) - len(tail)
+        while left > 0:
+            step = min(left, len(block))
+            handle.write(block[:step])
+            left -= step
+        handle.write(tail)
 
 
 def pdf_bytes(tag: str, size: int = 2048) -> bytes:

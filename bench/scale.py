@@ -57,6 +57,7 @@ from _common import (
     AgentHome,
     Sandbox,
     Stability,
+    big_pdf,
     machine,
     make_home,
     running_agent,
@@ -67,7 +68,6 @@ sys.path.insert(0, str(ROOT))
 
 BENCH = Path(__file__).resolve().parent
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
-BLOCK = 1024 * 1024
 DONE_TIMEOUT = 600.0
 SETTLE_SECONDS = 5.0
 
@@ -75,17 +75,6 @@ SETTLE_SECONDS = 5.0
 def parse_size(text: str) -> int:
     text = text.strip().upper()
     return int(float(text[:-1]) * UNITS[text[-1]]) if text[-1] in UNITS else int(text)
-
-
-def make_file(path: Path, size: int) -> None:
-    """Real bytes on disk, cheap to make: a random block repeated (unique per file)."""
-    block = os.urandom(BLOCK)
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            step = min(left, BLOCK)
-            handle.write(block[:step])
-            left -= step
 
 
 def proc_status(pid: int, key: str) -> int:
@@ -149,7 +138,7 @@ def agent_peak_rss(work: Path, sandbox: Sandbox, size: int, label: str) -> dict[
     """One fresh agent uploads one file of ``size``: its peak RSS and time to done/."""
     home = make_home(work, sandbox, Stability())
     staged = work / f"rss-{label}.pdf"
-    make_file(staged, size)
+    big_pdf(staged, size)
     folder = home.folders["Bank statements"]
     with running_agent(home, log_name=f"run-{label}.log") as agent:
         started_kib = proc_status(agent.pid, "VmRSS")
@@ -371,7 +360,7 @@ def part_throughput(work: Path, size_text: str, rounds: int = 2) -> dict[str, fl
 
     size = parse_size(size_text)
     path = work / f"throughput-{size_text}.pdf"
-    make_file(path, size)
+    big_pdf(path, size)
     identity = identify(path)
     times: dict[str, list[float]] = {"curl": [], "agent": []}
     with running_sandbox(work / "sandbox-throughput") as sandbox:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from _common import (  # noqa: E402 - bench/ is the script's own folder
     Stability,
     machine,
     make_home,
+    peak_rss_kib,
     running_agent,
     running_sandbox,
     write_file,
@@ -77,16 +77,6 @@ def make_stack(path: Path, pages: int, covers: int, dpi: int) -> list[int]:
             body.append(scanned(page, ScanStyle(dpi=dpi), seed=number))
     path.write_bytes(image_pdf(body, dpi))
     return cover_pages
-
-
-def peak_rss_kib() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def detect_child(stack: Path) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -26,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import serve_sandbox  # noqa: E402 - bench/ is the script's own folder
+from _common import big_pdf, peak_rss_kib, serve_sandbox  # noqa: E402 - bench/ is the script's own folder
 
 SUBJECT = "sr_DemoSubject000000000001"
-BLOCK = 1024 * 1024
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 
 
@@ -38,28 +36,6 @@ def parse_size(text: str) -> int:
     if text[-1] in UNITS:
         return int(float(text[:-1]) * UNITS[text[-1]])
     return int(text)
-
-
-def peak_rss_kib() -> int:
-    """The process's peak resident memory in KiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak
-
-
-def make_file(path: Path, size: int) -> None:
-    block = os.urandom(BLOCK)
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            step = min(left, BLOCK)
-            handle.write(block[:step])
-            left -= step
 
 
 # ---------------------------------------------------------------- the sandbox process
@@ -133,7 +109,7 @@ def main() -> int:
         for text in args.sizes.split(","):
             size = parse_size(text)
             path = work / f"bench-{text.strip()}.pdf"
-            make_file(path, size)
+            big_pdf(path, size)
             out = subprocess.run(
                 [*me, "--child", str(path)],
                 env=env,
