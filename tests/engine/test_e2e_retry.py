@@ -7,8 +7,8 @@ import pytest
 
 from agent.engine.control import request_retry
 from tests.engine.conftest import AgentHome, drop
+from tests.kit.readonly import make_read_only, make_writable
 from tests.kit.wait import wait_for
-from tests.settle.test_outcome import make_read_only, make_writable
 
 
 def test_a_retry_into_a_folder_that_refuses_does_not_stop_the_agent(

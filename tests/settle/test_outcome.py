@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from agent.settle import (
     settle_failed,
 )
 from tests.conftest import fill_up, small_tmpfs
+from tests.kit.readonly import make_read_only, make_writable
 from tests.settle.files import claimed
 
 T0 = datetime(2025, 3, 24, 12, 0, 5, tzinfo=UTC)
@@ -203,22 +203,6 @@ def test_a_file_that_vanished_from_processing(tmp_path: Path) -> None:
     taken.path.unlink()
     with pytest.raises(FileProblem, match="disappeared"):
         settle_done(taken, record())
-
-
-def make_read_only(folder: Path) -> bool:
-    """Make ``folder`` refuse new entries; False when this machine cannot."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        return True
-    # root ignores permission bits; the immutable flag stops root too (ext4 and others)
-    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
-    return done.returncode == 0
-
-
-def make_writable(folder: Path) -> None:
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "-i", str(folder)], capture_output=True, check=False)
-    folder.chmod(0o755)
 
 
 def test_a_read_only_folder_leaves_the_file_claimed(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from agent.engine.state import AgentState
 from agent.tray.menu import Action
 from tests.engine.conftest import AgentHome, drop
-from tests.settle.test_outcome import make_read_only, make_writable
+from tests.kit.readonly import make_read_only, make_writable
 from tests.tray.conftest import start_on
 from tests.tray.desktops import Desktop, wait_until
 
