@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.cli import exitcodes
@@ -24,6 +25,7 @@ from agent.journal import journal_path, read_status
 from agent.locations import locations
 from agent.review.keeper import stored_reviews
 from agent.settle.lock import ProfileLock
+from agent.settle.moves import MoveFailed
 from agent.settle.outcome import retry_failed
 from agent.tray.report import read_report
 
@@ -272,10 +274,23 @@ def retry_all(args: argparse.Namespace) -> int:
     except AgentError as error:
         print(f"kompliant-agent: {error.describe()}", file=sys.stderr)
         return exitcodes.for_error(error)
-    moved = [path for folder in tree.folders for path in retry_failed(folder)]
+    moved: list[Path] = []
+    refused = 0
+    for folder in tree.folders:  # a folder that refuses the move stops none of the others
+        try:
+            moved.extend(retry_failed(folder))
+        except MoveFailed as error:
+            refused += 1
+            print(
+                f"kompliant-agent: could not move the failed files of {folder} back: "
+                f"{error.describe()}",
+                file=sys.stderr,
+            )
     for path in moved:
         print(f"retrying {path}")
     print(f"{len(moved)} failed file(s) moved back; the running agent picks them up.")
+    if refused:
+        return exitcodes.PARTIAL if moved else exitcodes.RETRY_LATER
     return exitcodes.OK
 
 

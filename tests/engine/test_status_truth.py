@@ -22,6 +22,7 @@ from tests.conftest import RD_BANK, fill_up
 from tests.engine.badkit import settled, wait_outcome
 from tests.engine.conftest import AgentHome, Kompliant, drop
 from tests.kit.agent import AgentProcess
+from tests.kit.readonly import make_read_only, make_writable
 from tests.kit.sandbox import sandbox_admin
 from tests.kit.wait import wait_for
 
@@ -254,3 +255,30 @@ def test_a_hanging_review_call_does_not_hold_up_new_files(agent_home: AgentHome)
     assert _answered(agent_home, "workflow.requiredDocument.list") == listed  # still hanging
     assert agent_home.status_file()["state"] in ("idle", "working")
     assert agent.process.poll() is None
+
+
+def test_retry_moves_the_failed_files_of_other_folders_when_one_refuses(
+    agent_home: AgentHome,
+) -> None:
+    """`retry` with no agent running: a folder that refuses the move back (read-only)
+    is named on stderr with what the disk said, and every other folder's failed files
+    are still moved back (exit code PARTIAL)."""
+    agent_home.write_config()
+    agent_home.add_workflow()
+    bank = agent_home.folder("Bank statements")
+    address = agent_home.folder("Proof of address")
+    for folder in (bank, address):
+        (folder / "failed").mkdir(exist_ok=True)
+        (folder / "failed" / "statement.pdf").write_bytes(pdf(folder.name.encode()))
+    if not make_read_only(bank):
+        pytest.skip("cannot make a folder read-only here")
+    try:
+        retried = agent_home.cli("retry")
+    finally:
+        make_writable(bank)
+
+    assert retried.returncode == 5, (retried.stdout, retried.stderr)  # PARTIAL
+    assert f"could not move the failed files of {bank} back" in retried.stderr
+    assert (address / "statement.pdf").exists()
+    assert (bank / "failed" / "statement.pdf").exists()  # nothing lost
+    assert "1 failed file(s) moved back" in retried.stdout
