@@ -10,6 +10,7 @@ they fail, so a CI run can never pass without having shown the tray.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from agent.config import load_config
 from agent.decide import load_cache, requirements_file
+from agent.engine.reporting import PUBLISH_EVERY
 from agent.engine.state import AgentState
 from agent.engine.status import Snapshot
 from agent.review.keeper import stored_reviews
@@ -116,6 +118,21 @@ class TrayAgent:
         )
         return box
 
+    def settled_menu(self, snoozed: bool = False) -> tuple[MenuEntry, ...]:
+        """The menu once it has stayed the same for longer than the agent's status may
+        lag behind a change (its progress is written at most twice a second): keys
+        worked out from a menu that is about to change would land on other entries."""
+        quiet = PUBLISH_EVERY + 0.3
+        deadline = time.monotonic() + 30.0
+        entries, since = self.menu(snoozed), time.monotonic()
+        while time.monotonic() - since < quiet:
+            assert time.monotonic() < deadline, f"the menu kept changing: {entries}"
+            time.sleep(0.1)
+            now = self.menu(snoozed)
+            if now != entries:
+                entries, since = now, time.monotonic()
+        return entries
+
     def menu(self, snoozed: bool = False) -> tuple[MenuEntry, ...]:
         """The menu the agent shows now, from the same files it reads (``snoozed``: while
         notifications are snoozed, which only the running tray knows)."""
@@ -168,7 +185,7 @@ class TrayAgent:
         the menu closing). The menu is read from the same files as the agent reads; if
         it changed while it opened, it is closed and opened again."""
         for _ in range(3):
-            entries = self.menu(snoozed)
+            entries = self.settled_menu(snoozed)
             path = find(entries, action, arg)
             assert path, f"{action.value} {arg} is not in the menu: {entries}"
             self.open_menu()
