@@ -40,4 +40,7 @@ def test_retry_into_a_folder_that_refuses_is_a_notification_and_the_agent_runs_o
         lambda: "notes.txt is back in" in tray.agent.output(),
         what="the retry to work once the folder takes files",
     )
+    # the same wrong type fails again; stopped before that, the agent would rightly
+    # report a file still to do
+    wait_until(lambda: (bank / "failed" / "notes.txt").exists(), what="notes.txt to fail again")
     assert tray.agent.stop() == 0
