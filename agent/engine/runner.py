@@ -48,6 +48,7 @@ from agent.engine.retry_policy import RetryPolicy
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.journal import Journal, journal_path
+from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
@@ -81,6 +82,10 @@ class EngineOptions:
     rescan_interval: float = 300.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     probe_intervals: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+    # processes the uploads run in (agent/engine/upload_pool.py); None: the config's
+    # ``upload_processes``. They need the credentials handed to the Engine: without them
+    # (or at 0) the pipeline runs on the workers' threads in this process.
+    upload_processes: int | None = None
 
 
 class Engine:
@@ -93,6 +98,7 @@ class Engine:
         options: EngineOptions | None = None,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         on_rejected: RejectedHook | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.profile = config.agent.profile
         self.options = options or EngineOptions()
@@ -133,6 +139,12 @@ class Engine:
             # a file the agent saved into a watched folder (a stack's loose pages) is taken
             # in at once: a run --once must not end before the watcher reports it
             noticed=lambda path: self._arrivals.put(path, EventKind.MOVED_IN),
+            processes=(
+                config.agent.upload_processes
+                if self.options.upload_processes is None
+                else self.options.upload_processes
+            ),
+            credentials=credentials,
         )
         self._tracker = StabilityTracker(
             self._folders.settings_for,
@@ -224,6 +236,7 @@ class Engine:
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         stop = stop or threading.Event()
+        self._workers.start()
         self._recovery.resume()
         self._watcher.start()
         for ticker in self._tickers:
