@@ -287,10 +287,12 @@ def run_agent(
 
 
 def _set_agent_key(home: AgentHome, key: str, value: int) -> None:
-    """One more ``[agent]`` key in the home's config (what make_home wrote stays)."""
+    """Set one ``[agent]`` key in the home's config (``add-workflow`` wrote it out)."""
     config = home.path / "config" / "config.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[agent]\n", f"[agent]\n{key} = {value}\n", 1), "utf-8")
+    lines = config.read_text(encoding="utf-8").splitlines()
+    lines = [line for line in lines if not line.startswith(f"{key} =")]
+    lines.insert(lines.index("[agent]") + 1, f"{key} = {value}")
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def tree_cpu_seconds(pid: int) -> tuple[float, float]:

@@ -235,7 +235,9 @@ class UploadProcesses:
                     progress(said[0], said[1])
             elif kind == LOG:
                 record = logging.makeLogRecord(said[0])
-                logging.getLogger(record.name).handle(record)
+                logger = logging.getLogger(record.name)
+                if logger.isEnabledFor(record.levelno):
+                    logger.handle(record)
             elif kind == LOCATE:
                 send(conn, LOCATED, self._locator.locate(said[0]))
             elif kind == GONE:

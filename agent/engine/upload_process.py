@@ -73,9 +73,9 @@ def serve(conns: list[Connection], lifeline: Connection) -> None:
     one thread per slot, until the engine says stop — or is gone."""
     kind, setup = receive(conns[0])
     assert kind == SETUP and isinstance(setup, Setup)
-    root = logging.getLogger()
-    root.handlers[:] = [_ToEngine()]
-    root.setLevel(setup.log_level)
+    logging.getLogger().handlers[:] = [_ToEngine()]
+    for name, level in setup.log_levels.items():
+        logging.getLogger(name or None).setLevel(level)
     with Journal.open(setup.journal) as journal, KompliantClient(setup.credentials) as client:
         slots = [_Slot(conn, client, journal, setup) for conn in conns]
         threads = [

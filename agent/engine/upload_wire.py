@@ -54,7 +54,16 @@ class Setup:
     credentials: Credentials
     journal: Path
     verify_timeout: float
-    log_level: int
+    log_levels: dict[str, int]  # the engine's loggers that have a level of their own ("": root)
+
+
+def log_levels() -> dict[str, int]:
+    """The levels the engine's loggers are set to, for an upload process to log alike."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
 
 
 class ProcessGone(Exception):

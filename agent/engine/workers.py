@@ -1,7 +1,9 @@
 """The worker pool: each claimed file through the pipeline, retried on a schedule.
 
 A bounded pool runs :class:`agent.engine.pipeline.Pipeline` for one journal entry at a
-time per worker, so one slow or huge file does not hold up the others. What cannot be
+time per worker, so one slow or huge file does not hold up the others: in an upload
+process (:mod:`agent.engine.upload_pool`; the worker thread waits for its answer), or on
+the worker thread itself when there are none (``upload_processes = 0``). What cannot be
 done now goes back on a schedule (a heap of due times the loop looks at each turn); a
 file whose retry budget is spent goes to failed/ with a note that says what to do
 (:func:`gave_up`). Rejected credentials and an unreachable
@@ -47,7 +49,7 @@ from agent.engine.trouble import (
     volume_of,
 )
 from agent.engine.upload_pool import UploadInterrupted, UploadProcesses
-from agent.engine.upload_wire import Setup
+from agent.engine.upload_wire import Setup, log_levels
 from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
 from agent.journal import Entry, Journal, Outcome
 from agent.kompliant.auth import Credentials
@@ -154,12 +156,7 @@ class Workers:
             self._processes = UploadProcesses(
                 count=processes,
                 slots=self._size,
-                setup=Setup(
-                    credentials,
-                    journal.path,
-                    verify_timeout,
-                    logging.getLogger().getEffectiveLevel(),
-                ),
+                setup=Setup(credentials, journal.path, verify_timeout, log_levels()),
                 locator=self._locator,
                 progress_for=self._progress_for,
             )

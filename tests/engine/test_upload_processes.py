@@ -24,7 +24,7 @@ from agent.engine.locate import InPlace
 from agent.engine.pipeline import Job
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.upload_pool import UploadProcesses
-from agent.engine.upload_wire import Setup
+from agent.engine.upload_wire import Setup, log_levels
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
@@ -183,11 +183,10 @@ def test_progress_and_relocation_go_through_the_engine(
     def progress_for(entry: Entry):  # type: ignore[no-untyped-def]
         return lambda sent, total: progress.append((entry.file_name, sent, total))
 
-    level = logging.getLogger().getEffectiveLevel()
     processes = UploadProcesses(
         count=1,
         slots=2,
-        setup=Setup(demo_credentials, journal.path, 30.0, level),
+        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
         locator=locator,
         progress_for=progress_for,
     )
