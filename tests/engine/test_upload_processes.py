@@ -30,7 +30,7 @@ from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from tests.engine.conftest import SHORT, bank
+from tests.engine.conftest import SHORT, AgentHome, bank
 from tests.engine.test_gave_up import PDF as REFUSED_PDF
 from tests.engine.test_gave_up import assert_gave_up, uploads_refused, uploads_tried
 from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK, set_faults
@@ -322,3 +322,67 @@ def test_the_status_sees_what_another_process_wrote_to_the_journal(tmp_path: Pat
         assert engines.changes != seen
         seen = engines.changes
         assert engines.changes == seen  # nothing committed: nothing to read again
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_processes_of_a_killed_agent_end_with_it_mid_file(agent_home: AgentHome) -> None:
+    """``agent run`` killed with SIGKILL (no cleanup runs in it) while an upload process
+    waits for document.create's answer: the process ends at once, not after the answer —
+    the journal stays at the step the killed agent reached, as it would without upload
+    processes."""
+    agent_home.write_config(agent={"workers": 2, "upload_processes": 2})
+    folder = agent_home.add_workflow() / "Bank statements"
+    set_faults(
+        agent_home.sandbox, script=[{"method": "document.create", "action": "hang", "seconds": 4}]
+    )
+    agent = agent_home.start()
+    uploads = wait_for(
+        lambda: _two_upload_processes(agent.process.pid),
+        what="the agent's two upload processes",
+    )
+    (folder / "statement.pdf").write_bytes(PDF)
+    wait_for(
+        lambda: step_of("default") == Step.HASHED.value and not agent_home.sandbox.faults.script(),
+        what="document.create to be sent",
+    )
+    agent.kill()
+    wait_for(
+        lambda: not any(_alive(pid) for pid in uploads),
+        timeout=3.0,  # less than the answer's wait: they did not wait for it
+        what="the upload processes to end with the agent",
+    )
+    wait_for(lambda: live_in_sandbox(agent_home), what="the record made all the same")
+    assert step_of("default") == Step.HASHED.value  # the answer was never recorded
+
+
+def live_in_sandbox(home: AgentHome) -> bool:
+    credentials = home.credentials
+    with KompliantClient(credentials) as client:
+        return bool(client.list_documents(DEMO_SUBJECT))
+
+
+def _two_upload_processes(pid: int) -> list[int]:
+    uploads = [child for child in children_of(pid) if _is_upload_process(child)]
+    return uploads if len(uploads) == 2 else []
+
+
+def _is_upload_process(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"multiprocessing.spawn" in command and b"resource_tracker" not in command
