@@ -33,7 +33,6 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from agent.engine.into_done import Settled
@@ -55,6 +54,7 @@ from agent.engine.upload_wire import (
     TURN,
     TURN_END,
     TURN_GIVEN,
+    Connection,
     ProcessGone,
     Setup,
     receive,
@@ -156,7 +156,7 @@ class UploadProcesses:
         for _, theirs in pairs:  # only the process holds its ends: its death ends our reads
             theirs.close()
         lifeline_in.close()
-        mine = [ours for ours, _ in pairs]
+        mine: list[Connection] = [ours for ours, _ in pairs]
         send(mine[0], SETUP, self._setup)
         return _Process(process, mine, lifeline_out)
 

@@ -28,7 +28,6 @@ import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from multiprocessing.connection import Connection
 from typing import Any
 
 from agent.engine.locate import claimed_in_place
@@ -49,6 +48,7 @@ from agent.engine.upload_wire import (
     TURN,
     TURN_END,
     TURN_GIVEN,
+    Connection,
     ProcessGone,
     Setup,
     log_record,

@@ -25,9 +25,8 @@ import logging
 import pickle
 import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.errors import AgentError
 from agent.kompliant.auth import Credentials
@@ -45,6 +44,21 @@ PROGRESS = "progress"
 LOG = "log"
 SETTLED = "settled"
 RAISED = "raised"
+
+
+class Connection(Protocol):
+    """One end of a ``multiprocessing`` pipe (a ``Connection``, or on Windows a
+    ``PipeConnection``)."""
+
+    def send_bytes(self, buf: bytes) -> None: ...
+
+    def recv_bytes(self) -> bytes: ...
+
+    def send(self, obj: Any) -> None: ...
+
+    def recv(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
