@@ -2,9 +2,10 @@
 
 Threads: watchdog's threads only put events on a queue; one loop thread owns the
 stability tracker, routing, claiming and scheduling; a bounded pool of workers runs the
-per-file pipeline, so one slow or huge file does not hold up the others — each worker
-hands its file to an upload process (:mod:`agent.engine.upload_pool`), so the uploads'
-CPU is not spent under this interpreter's lock. Everything a
+per-file pipeline, so one slow or huge file does not hold up the others (on their own
+threads, or with ``upload_processes`` each hands its file to an upload process,
+:mod:`agent.engine.upload_pool`, so that its CPU is not spent under this interpreter's
+lock). Everything a
 worker learns goes back through the journal and a small locked schedule. The loop never
 waits on the network or on a slow share: review checks and refreshes, the online probe,
 and the claims' heartbeats and watch each run on a thread of their own beside it
