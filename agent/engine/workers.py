@@ -6,7 +6,7 @@ process (:mod:`agent.engine.upload_pool`; the worker thread waits for its answer
 the worker thread itself when there are none (``upload_processes = 0``). What cannot be
 done now goes back on a schedule (a heap of due times the loop looks at each turn); a
 file whose retry budget is spent goes to failed/ with a note that says what to do
-(:func:`gave_up`). Rejected credentials and an unreachable
+(:func:`agent.engine.trouble.gave_up`). Rejected credentials and an unreachable
 Kompliant are the agent's problems, not the file's: they do not count against it.
 
 What went wrong is also said in the status (:mod:`agent.engine.trouble`): Kompliant
@@ -43,6 +43,7 @@ from agent.engine.trouble import (
     RoomWaits,
     ServerTrouble,
     disk_full_topic,
+    gave_up,
     internal_error,
     is_disk_full,
     server_status,
@@ -72,33 +73,6 @@ class RunSummary:
     done: int = 0
     failed: int = 0
     unsettled: int = 0
-
-
-def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note (problem, action) for a file whose retry budget is spent."""
-    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-    if isinstance(error, InternalError):
-        return (
-            f"kompliant-agent met an internal error on each of {tries}: {error.message}",
-            "This is a bug in kompliant-agent, not a problem with the file: please report it "
-            f"with the log ({log_file()}). Then move the file back into its folder (or run "
-            "`kompliant-agent retry`).",
-        )
-    status = server_status(error)
-    if status is not None:
-        call = f" to {error.method}" if error.method else ""
-        return (
-            f"Kompliant answered HTTP {status}{call} on each of {tries}, so the file was not "
-            f"uploaded. Its last answer: {error.message}",
-            "Move the file back into its folder (or run `kompliant-agent retry`) once Kompliant "
-            "works again; if this lasts, ask Kompliant's support.",
-        )
-    problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action
 
 
 class Workers:
@@ -193,6 +167,8 @@ class Workers:
             "agent stopped working on it"
         )
         self._journal.settle(entry.id, Outcome.FAILED, None, text)
+        if self._processes is not None:
+            self._processes.forget(entry.id)
         log.warning("%s", text)
 
     def submit(self, entry_id: int) -> None:
