@@ -69,7 +69,17 @@ STOP_WAIT = 10.0  # seconds a stopping process is given to end before it is ende
 
 
 class UploadInterrupted(Exception):
-    """The upload process working on the file died; the file resumes on its next try."""
+    """The upload process working on the file died (``times`` so far for this file; 0:
+    the agent stops); the file resumes on its next try."""
+
+    def __init__(self, file_name: str, exitcode: int | None = None, times: int = 0) -> None:
+        super().__init__(file_name)
+        self.times = times
+        self.sentence = (
+            f"the upload process working on {file_name} ended (exit code {exitcode}"
+            f"{'' if times == 1 else f', {times} times'}); {file_name} resumes where it "
+            "stood. If this goes on, please report it with the log."
+        )
 
 
 @dataclass
@@ -117,6 +127,7 @@ class UploadProcesses:
         self._reads: dict[int, FileIdentity] = {}
         self._taken_over: dict[int, datetime | None] = {}
         self._interrupted: set[int] = set()
+        self._interruptions: dict[int, int] = {}  # entry id → its processes that died
 
     # -- the processes -------------------------------------------------------------------
 
@@ -192,6 +203,7 @@ class UploadProcesses:
             self._reads.pop(entry_id, None)
             self._taken_over.pop(entry_id, None)
             self._interrupted.discard(entry_id)
+            self._interruptions.pop(entry_id, None)
 
     # -- one file ------------------------------------------------------------------------
 
@@ -207,6 +219,7 @@ class UploadProcesses:
             except ProcessGone:
                 with self._lock:
                     self._interrupted.add(entry.id)
+                    times = self._interruptions[entry.id] = self._interruptions.get(entry.id, 0) + 1
                 process.process.join(1.0)
                 log.warning(
                     "the upload process working on %s ended (exit code %s); the file "
@@ -215,7 +228,7 @@ class UploadProcesses:
                     process.process.exitcode,
                 )
                 self._process(index)  # replaced at once
-                raise UploadInterrupted(entry.file_name) from None
+                raise UploadInterrupted(entry.file_name, process.process.exitcode, times) from None
         finally:
             for key in held.turns:
                 self._turns.release(key)
@@ -265,6 +278,7 @@ class UploadProcesses:
                 self._reads.pop(entry_id, None)
                 self._taken_over.pop(entry_id, None)
                 self._interrupted.discard(entry_id)
+                self._interruptions.pop(entry_id, None)
                 return
             if read is not None:
                 self._reads[entry_id] = read

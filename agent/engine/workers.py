@@ -263,7 +263,9 @@ class Workers:
                 entry = self._journal.get(entry_id) or entry
                 settled = self._run(entry, self._job(entry))
                 self.stacks.part_settled(entry)
-            except UploadInterrupted:  # its process died: the file resumes shortly
+            except UploadInterrupted as interrupted:  # its process died: it resumes shortly
+                if interrupted.times:  # said until the file goes through
+                    self._problems.set(internal_topic(entry_id), interrupted.sentence)
                 self.schedule(entry_id, MOVED_RETRY_SECONDS)
                 return
             except RetryLater as error:

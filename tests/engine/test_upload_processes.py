@@ -28,6 +28,7 @@ from agent.engine.upload_wire import Setup, log_levels
 from agent.journal import Entry, Journal, Outcome, Step, journal_path
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
+from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
 from tests.engine.conftest import SHORT, AgentHome, bank
@@ -257,8 +258,11 @@ def test_a_process_killed_mid_file_is_replaced_and_the_file_resumed_once(
             lambda: client.list_documents(DEMO_SUBJECT), what="the record to be made", timeout=30
         )
         os.kill(first, signal.SIGKILL)
+        said = "the upload process working on statement.pdf ended (exit code -9)"
+        wait_for(lambda: said in status_text(), what="the status to say so")
         done = bank(config) / AGENT_OWNED.done_dir / "statement.pdf"
         wait_for(done.exists, what="the file to reach done/", timeout=60)
+        wait_for(lambda: said not in status_text(), what="the status to stop saying so")
         replaced = pids()
     finally:
         stop.set()
@@ -271,6 +275,14 @@ def test_a_process_killed_mid_file_is_replaced_and_the_file_resumed_once(
     assert [f.document_id for f in client.list_fulfillments(RD_BANK)] == live
     deleted = [r.getMessage() for r in caplog.records if "did not see answered" in r.getMessage()]
     assert len(deleted) == 1 and live[0] not in deleted[0], deleted
+
+
+def status_text() -> str:
+    """The running engine's status.json as text ("" before there is one)."""
+    try:
+        return (locations().profile_state("default") / "status.json").read_text("utf-8")
+    except OSError:
+        return ""
 
 
 def test_the_processes_stop_with_the_engine(
