@@ -215,7 +215,7 @@ class UploadProcesses:
         try:
             process = self._process(index)
             try:
-                return self._serve(process.conns[slot], entry, job, held)
+                answer = self._serve(process.conns[slot], entry, job, held)
             except ProcessGone:
                 with self._lock:
                     self._interrupted.add(entry.id)
@@ -229,12 +229,27 @@ class UploadProcesses:
                 )
                 self._process(index)  # replaced at once
                 raise UploadInterrupted(entry.file_name, process.process.exitcode, times) from None
+            except BaseException:
+                # This side failed mid-conversation (a bug in an answer to an ask): the
+                # process waits for an answer that will not come. It is ended (replaced
+                # when next needed); its files resume as after its death.
+                with self._lock:
+                    self._interrupted.add(entry.id)
+                _end(process)
+                raise
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
         finally:
             for key in held.turns:
                 self._turns.release(key)
             self._free.put((index, slot))
 
-    def _serve(self, conn: Connection, entry: Entry, job: Job, held: _Held) -> Settled:
+    def _serve(
+        self, conn: Connection, entry: Entry, job: Job, held: _Held
+    ) -> Settled | BaseException:
+        """The conversation about one file, to its answer: the settled file or the error
+        the process raised."""
         with self._lock:
             read = self._reads.pop(entry.id, None)
             since = (self._taken_over[entry.id],) if entry.id in self._taken_over else None
@@ -264,11 +279,9 @@ class UploadProcesses:
                 self._turns.release(said[0])
             elif kind in (SETTLED, RAISED):
                 self._after(entry.id, kind == SETTLED, said[-1])
-                if kind == RAISED:
-                    raise said[0]
-                settled = said[0]
-                assert isinstance(settled, Settled)
-                return settled
+                answer = said[0]
+                assert isinstance(answer, Settled | BaseException)
+                return answer
             else:
                 raise ProcessGone(f"the upload process said {kind!r}")
 

@@ -398,3 +398,46 @@ def _is_upload_process(pid: int) -> bool:
     except OSError:
         return False
     return b"multiprocessing.spawn" in command and b"resource_tracker" not in command
+
+
+class Failing(InPlace):
+    """A locator with a bug: it raises when asked."""
+
+    def locate(self, entry: Entry) -> Entry | None:
+        if entry.claimed_path is not None and entry.claimed_path.exists():
+            return entry
+        raise RuntimeError("a bug in the locator")
+
+
+def test_a_bug_in_an_answer_ends_the_process_and_the_next_file_goes_through(
+    demo_credentials: Credentials, journal: Journal, tmp_path: Path
+) -> None:
+    """The engine's side fails while the process waits for its answer: the error reaches
+    the worker (as a bug), that process is ended, and the next file gets a new one."""
+    folder = tmp_path / "Bank statements"
+    moved = claimed(journal, folder, "march.pdf", PDF)
+    assert moved.claimed_path is not None
+    moved.claimed_path.rename(moved.claimed_path.with_name("elsewhere.pdf"))
+    later = claimed(journal, folder, "april.pdf", PDF + b" ")
+    processes = UploadProcesses(
+        count=1,
+        slots=1,
+        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
+        locator=Failing(journal),
+        progress_for=lambda entry: None,
+    )
+    job = Job(DEMO_SUBJECT, {RD_BANK: "Bank statements"})
+    try:
+        with pytest.raises(RuntimeError, match="a bug in the locator"):
+            processes.run(moved, job)
+        ended = processes.pids()
+        assert processes.interrupted(moved.id)
+        settled = processes.run(later, job)
+        started = processes.pids()
+    finally:
+        processes.stop()
+    assert settled.outcome is Outcome.DONE
+    assert len(ended) == len(started) == 1 and ended != started  # a new process
+    assert not _alive(ended[0])
+    entry = journal.get(moved.id)
+    assert entry is not None and not entry.settled  # left as it stood, for its next try
