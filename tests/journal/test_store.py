@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.journal import Entry, Journal, JournalError, Outcome, Step
+from agent.journal.rows import FIELDS
 from agent.journal.schema import SCHEMA_VERSION
 from tests.kit.clock import FakeClock
 from tests.kit.race import in_threads
@@ -404,6 +405,7 @@ def test_each_write_returns_the_entry_as_it_reads_back(
 
     def same(entry: Entry) -> Entry:
         assert journal.get(entry.id) == entry
+        assert Entry(**vars(entry)) == entry  # every field is there, as Entry() makes it
         return entry
 
     rds = (RD_BANK, RD_ADDRESS)
@@ -445,3 +447,11 @@ def test_each_write_returns_the_entry_as_it_reads_back(
     same(journal.unclaim(other.id, "matches no rule"))
     failed = same(journal.settle(other.id, Outcome.FAILED, tmp_path / "failed" / "a.pdf", "no"))
     assert failed.outcome is Outcome.FAILED
+
+
+def test_rows_hold_the_entrys_fields_in_order(journal: Journal) -> None:
+    """A row of the current format is read by position (rows.entry_from_row): its columns
+    must be the entry's fields, in order, in both tables."""
+    for table in ("hot", "archive"):
+        columns = [row[1] for row in journal._conn.execute(f"PRAGMA table_info({table})")]
+        assert tuple(columns) == FIELDS
