@@ -42,8 +42,9 @@ class FileOutcomes(JournalCore):
         # wait for the disk. (Read before the transaction, so that its wait for the disk
         # is outside the lock: a LINKED entry changes only by being settled.)
         with self._lock:
-            before = self._load(self._conn, entry_id)
-        lazy = before.step is Step.LINKED and outcome is Outcome.DONE
+            found = self._conn.execute("SELECT step FROM hot WHERE id = ?", (entry_id,))
+            before = found.fetchone()
+        lazy = before is not None and before[0] == Step.LINKED.value and outcome is Outcome.DONE
         with self._write(LAZY if lazy else DURABLE) as conn:
             entry = self._load_open(conn, entry_id)  # a settled entry is refused
             settled = self._change(
