@@ -7,6 +7,14 @@ a file that was created but not confirmed as uploaded when the agent stopped is 
 with ``document.get`` — if the upload did arrive, the file goes on; if not, the record
 is deleted and a new one created.
 
+UPLOADED and VERIFIED are recorded only where a restart needs them, each commit costing
+CPU in a burst: UPLOADED when the first ``document.get`` after the upload does not find
+it stored (before waiting) or the wait fails; VERIFIED with LINKED in one commit, or alone
+for an upload-only file or when the link is not made now. So a kill between the upload
+and LINKED mostly leaves CREATED, and ``document.get`` decides as above: a stored file
+goes on (verified again; a fulfillment already added is found as below), one not yet
+stored is sent again — never a second document.
+
 A kill can also fall between a call's effect on the server and the journal write that
 records it. Each such window is closed by asking Kompliant, never by repeating the call:
 
@@ -43,6 +51,7 @@ file must still be the file that was read (:mod:`agent.engine.verified_settle`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -286,18 +295,8 @@ class Pipeline:
                 )
             entry = self._create_and_send(entry, job, identity, path)
 
-        assert entry.document_id is not None
         if not entry.reached(Step.VERIFIED):
-            try:
-                wait_until_stored(
-                    self._client, entry.document_id, identity, timeout=self._verify_timeout
-                )
-            except HashMismatch:
-                discard(self._client, entry.document_id)
-                journal.rewind(entry.id, Step.HASHED, "the stored copy differed; sending again")
-                raise
-            entry = journal.advance(entry.id, Step.VERIFIED)
-
+            entry = self._verify(entry, identity)
         if entry.required_document_ids and not entry.reached(Step.LINKED):
             entry = self._link(entry)
 
@@ -341,9 +340,50 @@ class Pipeline:
             if isinstance(error, UploadFormExpired):
                 log.info("the upload form of %s expired; a new one is asked for", entry.file_name)
             raise
-        return journal.advance(entry.id, Step.UPLOADED)
+        return entry  # sent: UPLOADED is recorded only if it is not stored at once (_verify)
+
+    def _verify(self, entry: Entry, identity: FileIdentity) -> Entry:
+        """Wait until Kompliant stored the file sent (UPLOADED and VERIFIED: see above)."""
+        journal = self._journal
+        assert entry.document_id is not None
+        sent = entry
+
+        def record_then_sleep(seconds: float) -> None:
+            nonlocal sent
+            if not sent.reached(Step.UPLOADED):
+                sent = journal.advance(sent.id, Step.UPLOADED)
+            time.sleep(seconds)
+
+        try:
+            wait_until_stored(
+                self._client,
+                entry.document_id,
+                identity,
+                timeout=self._verify_timeout,
+                sleep=record_then_sleep,
+            )
+        except HashMismatch:
+            discard(self._client, entry.document_id)
+            journal.rewind(entry.id, Step.HASHED, "the stored copy differed; sending again")
+            raise
+        except BaseException:
+            if not sent.reached(Step.UPLOADED):  # a retry asks again; it never sends again
+                journal.advance(sent.id, Step.UPLOADED)
+            raise
+        if entry.required_document_ids and not entry.reached(Step.LINKED):
+            return sent  # VERIFIED is recorded with LINKED, in one commit
+        return journal.advance(entry.id, Step.VERIFIED)
 
     def _link(self, entry: Entry) -> Entry:
+        try:
+            made = self._add_links(entry)
+        except BaseException:
+            if not entry.reached(Step.VERIFIED):
+                self._journal.advance(entry.id, Step.VERIFIED)
+            raise
+        return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
+
+    def _add_links(self, entry: Entry) -> dict[str, str]:
         assert entry.workflow_id is not None and entry.document_id is not None
         missing = [rd for rd in entry.required_document_ids if rd not in entry.fulfillments]
         try:
@@ -359,7 +399,7 @@ class Pipeline:
             if not entry.fulfillments:
                 self._discard_unlinked(entry)
             raise
-        return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
+        return made
 
     def _discard_unlinked(self, entry: Entry) -> None:
         """Delete a document no required document took: the file goes to failed/, and
