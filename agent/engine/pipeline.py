@@ -7,13 +7,9 @@ a file that was created but not confirmed as uploaded when the agent stopped is 
 with ``document.get`` — if the upload did arrive, the file goes on; if not, the record
 is deleted and a new one created.
 
-UPLOADED and VERIFIED are recorded only where a restart needs them, each commit costing
-CPU in a burst: UPLOADED when the first ``document.get`` after the upload does not find
-it stored (before waiting) or the wait fails; VERIFIED with LINKED in one commit, or alone
-for an upload-only file or when the link is not made now. So a kill between the upload
-and LINKED mostly leaves CREATED, and ``document.get`` decides as above: a stored file
-goes on (verified again; a fulfillment already added is found as below), one not yet
-stored is sent again — never a second document.
+UPLOADED and VERIFIED are recorded only where a restart needs them
+(:mod:`agent.engine.stored_linked`): a kill between a stored upload and LINKED mostly
+leaves CREATED, and ``document.get`` decides as above.
 
 A kill can also fall between a call's effect on the server and the journal write that
 records it. Each such window is closed by asking Kompliant, never by repeating the call:
@@ -51,7 +47,6 @@ file must still be the file that was read (:mod:`agent.engine.verified_settle`).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,7 +55,7 @@ from pathlib import Path
 import httpx
 
 from agent.content.filetype import check_type
-from agent.engine import into_done
+from agent.engine import into_done, stored_linked
 from agent.engine.into_done import Settled
 from agent.engine.locate import InPlace, Locator, claim_of, moved_whole
 from agent.engine.reconcile import (
@@ -77,7 +72,6 @@ from agent.errors import (
     CannotSucceed,
     FileChanged,
     FileProblem,
-    HashMismatch,
     RetryLater,
     UploadFormExpired,
     WrongContent,
@@ -97,10 +91,8 @@ from agent.upload.create import (
     discard,
 )
 from agent.upload.identity import FileIdentity, identify
-from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import FILE_MOVED, send_form
-from agent.upload.verify import wait_until_stored
 from agent.watch.readiness import still_finished
 
 log = logging.getLogger(__name__)
@@ -296,9 +288,10 @@ class Pipeline:
             entry = self._create_and_send(entry, job, identity, path)
 
         if not entry.reached(Step.VERIFIED):
-            entry = self._verify(entry, identity)
+            timeout = self._verify_timeout
+            entry = stored_linked.verify(self._client, journal, entry, identity, timeout=timeout)
         if entry.required_document_ids and not entry.reached(Step.LINKED):
-            entry = self._link(entry)
+            entry = stored_linked.link_required(self._client, journal, entry)
 
         return self._done(entry, job, claim, identity)
 
@@ -340,73 +333,7 @@ class Pipeline:
             if isinstance(error, UploadFormExpired):
                 log.info("the upload form of %s expired; a new one is asked for", entry.file_name)
             raise
-        return entry  # sent: UPLOADED is recorded only if it is not stored at once (_verify)
-
-    def _verify(self, entry: Entry, identity: FileIdentity) -> Entry:
-        """Wait until Kompliant stored the file sent (UPLOADED and VERIFIED: see above)."""
-        journal = self._journal
-        assert entry.document_id is not None
-        sent = entry
-
-        def record_then_sleep(seconds: float) -> None:
-            nonlocal sent
-            if not sent.reached(Step.UPLOADED):
-                sent = journal.advance(sent.id, Step.UPLOADED)
-            time.sleep(seconds)
-
-        try:
-            wait_until_stored(
-                self._client,
-                entry.document_id,
-                identity,
-                timeout=self._verify_timeout,
-                sleep=record_then_sleep,
-            )
-        except HashMismatch:
-            discard(self._client, entry.document_id)
-            journal.rewind(entry.id, Step.HASHED, "the stored copy differed; sending again")
-            raise
-        except BaseException:
-            if not sent.reached(Step.UPLOADED):  # a retry asks again; it never sends again
-                journal.advance(sent.id, Step.UPLOADED)
-            raise
-        if entry.required_document_ids and not entry.reached(Step.LINKED):
-            return sent  # VERIFIED is recorded with LINKED, in one commit
-        return journal.advance(entry.id, Step.VERIFIED)
-
-    def _link(self, entry: Entry) -> Entry:
-        try:
-            made = self._add_links(entry)
-        except BaseException:
-            if not entry.reached(Step.VERIFIED):
-                self._journal.advance(entry.id, Step.VERIFIED)
-            raise
-        return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
-
-    def _add_links(self, entry: Entry) -> dict[str, str]:
-        assert entry.workflow_id is not None and entry.document_id is not None
-        missing = [rd for rd in entry.required_document_ids if rd not in entry.fulfillments]
-        try:
-            made = link(self._client, entry.workflow_id, entry.document_id, missing)
-        except (LinkFailed, LinkIncomplete) as error:
-            partial = getattr(error, "linked", None)
-            if partial:
-                self._journal.record_fulfillments(entry.id, dict(partial))
-            if isinstance(error, LinkFailed) and not partial and not entry.fulfillments:
-                self._discard_unlinked(entry)
-            raise
-        except CannotSucceed:  # the whole batch refused: an ended or unknown workflow
-            if not entry.fulfillments:
-                self._discard_unlinked(entry)
-            raise
-        return made
-
-    def _discard_unlinked(self, entry: Entry) -> None:
-        """Delete a document no required document took: the file goes to failed/, and
-        Kompliant keeps no stray copy that a reviewer would find unlinked (moving the file
-        back uploads it afresh)."""
-        assert entry.document_id is not None
-        discard(self._client, entry.document_id)
+        return entry  # sent: UPLOADED is recorded only if it is not stored at once
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         identity = self._settle.verified(entry, _upload_path(entry, claim), identity)
