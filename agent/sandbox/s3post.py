@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import io
 import logging
 import os
 import time
@@ -36,12 +37,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 from agent.content.filetype import HEAD_SIZE, fits, kind_for_media_type, sniff, words
+from agent.sandbox.formparts import plain_parts, replay
 from agent.sandbox.s3answers import (
     FIELD_AFTER_FILE,
     INCOMPLETE,
@@ -223,19 +228,32 @@ class _Receiver:
     def receive(
         self, body: RequestBody, content_length: int, boundary: bytes
     ) -> AcceptedForm | S3Rejection:
-        parser = MultipartParser(
-            boundary,
-            {
-                "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-                "on_end": self._on_end,
-            },
-        )
+        callbacks: dict[str, Callable[..., None]] = {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_end": self._on_end,
+        }
+        if isinstance(body, io.BytesIO):  # read whole already: cut at once when plain
+            whole = body.read()
+            parts = plain_parts(whole, boundary) if len(whole) == content_length else None
+            if parts is not None:
+                try:
+                    replay(whole, parts, callbacks)
+                except _Refused as refused:
+                    self.discard()
+                    return refused.rejection
+                except OSError:
+                    log.exception("Could not write the upload to %s", self._storage_dir)
+                    self.discard()
+                    return INTERNAL
+                return self._verdict()
+            body = io.BytesIO(whole)
+        parser = MultipartParser(boundary, cast("MultipartCallbacks", callbacks))
         remaining = content_length
         try:
             while remaining > 0:
