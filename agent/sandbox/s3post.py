@@ -32,6 +32,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -97,6 +98,9 @@ MAX_PRE_DATA = 20 * 1024
 #: Room for the form fields and boundaries around a file of the largest allowed size.
 _FORM_OVERHEAD = 1024 * 1024
 _TEMP_PREFIX = ".incoming-"
+#: A part's Content-Disposition as every client writes it: nothing quoted or escaped in
+#: its values, so that ``parse_options_header`` would read it the same way.
+_PLAIN_DISPOSITION = re.compile(rb'form-data; name="([^"\\;]*)"(?:; filename="[^"\\;]*")?')
 
 
 class RequestBody(Protocol):
@@ -299,8 +303,11 @@ class _Receiver:
         target = _object_path(self._storage_dir, accepted.key)
         assert target is not None  # checked when the file part began
         self._temp.close()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._temp_path, target)
+        try:
+            os.replace(self._temp_path, target)
+        except FileNotFoundError:  # its folder is made by the first object in it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._temp_path, target)
         self._temp_path = None
         return StoredObject(
             key=accepted.key,
@@ -342,9 +349,16 @@ class _Receiver:
         self._header_value = bytearray()
 
     def _on_headers_finished(self) -> None:
-        disposition, params = parse_options_header(self._part_headers.get("content-disposition"))
-        name = params.get(b"name")
-        if disposition != b"form-data" or name is None:
+        header = self._part_headers.get("content-disposition")
+        plain = _PLAIN_DISPOSITION.fullmatch(header) if header is not None else None
+        if plain is not None:  # what parse_options_header gives it, without its walk
+            name: bytes | None = plain.group(1)
+        else:
+            disposition, params = parse_options_header(header)
+            name = params.get(b"name")
+            if disposition != b"form-data":
+                name = None
+        if name is None:
             raise _Refused(MALFORMED)
         self._part_name = _text(name)
         if self._stage is _Stage.FIELDS and self._part_name.lower() == "file":
