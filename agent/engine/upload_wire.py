@@ -74,7 +74,7 @@ class Setup:
 def log_levels() -> dict[str, int]:
     """The levels the engine's loggers are set to, for an upload process to log alike."""
     levels = {"": logging.getLogger().level}
-    for name, logger in logging.root.manager.loggerDict.items():
+    for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
             levels[name] = logger.level
     return levels
