@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 from agent.content.filetype import HEAD_SIZE, fits, kind_for_media_type, sniff, words
-from agent.sandbox.formparts import plain_parts, replay
+from agent.sandbox.formparts import Part, plain_parts
 from agent.sandbox.s3answers import (
     FIELD_AFTER_FILE,
     INCOMPLETE,
@@ -269,7 +269,7 @@ class _Receiver:
             parts = plain_parts(whole, boundary) if len(whole) == content_length else None
             if parts is not None:
                 try:
-                    replay(whole, parts, callbacks)
+                    self._take_parts(whole, parts)
                 except _Refused as refused:
                     self.discard()
                     return refused.rejection
@@ -305,6 +305,27 @@ class _Receiver:
         self.discard()
         _drain(body, remaining)
         return rejection
+
+    def _take_parts(self, body: bytes, parts: list[Part]) -> None:
+        """What python-multipart's callbacks for ``parts`` do (as ``formparts.replay`` makes
+        them), in one pass: the same checks on the same slices, with fewer calls."""
+        for part in parts:
+            self._on_part_begin()
+            headers = self._part_headers
+            for name_start, name_end, value_start, value_end in part.headers:
+                self._count_pre_data(name_end - name_start + value_end - value_start)
+                name = body[name_start:name_end].decode("latin-1").strip().lower()
+                headers[name] = body[value_start:value_end].strip()
+            self._on_headers_finished()
+            data_start, data_end = part.data
+            if self._stage is _Stage.FIELDS:
+                self._count_pre_data(data_end - data_start)
+                self._fields.append((self._part_name, _text(body[data_start:data_end])))
+                continue
+            if data_end > data_start:
+                self._on_part_data(body, data_start, data_end)
+            self._on_part_end()
+        self._ended = True
 
     def _verdict(self) -> AcceptedForm | S3Rejection:
         if self._stage is _Stage.FIELDS:
