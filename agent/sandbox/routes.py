@@ -21,7 +21,16 @@ from agent.sandbox.api import METHODS
 from agent.sandbox.envelope import infrastructure_error
 from agent.sandbox.fault_answers import fault_answer, fault_status
 from agent.sandbox.faults import UPLOAD, FaultAction
-from agent.sandbox.loop_http import DROP, INLINE_BODY, Answer, Handler, Reply, Request, error_page
+from agent.sandbox.loop_http import (
+    DROP,
+    INLINE_BODY,
+    JSON_HEADERS,
+    Answer,
+    Handler,
+    Reply,
+    Request,
+    error_page,
+)
 from agent.sandbox.s3post import RequestBody, no_such_bucket
 
 if TYPE_CHECKING:
@@ -140,6 +149,8 @@ def _answered(answer: Answer) -> Handler:
 
 def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> Reply:
     data = json.dumps(body).encode()
+    if not headers:
+        return Reply(status, JSON_HEADERS, data)
     return Reply(status, {"Content-Type": "application/json", **headers}, data)
 
 
