@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -119,9 +120,24 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
     return key.digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def sign_policy(policy_b64: str, key: bytes) -> str:
-    """The POST signature: hex HMAC-SHA256 of the base64 policy string."""
+    """The POST signature: hex HMAC-SHA256 of the base64 policy string (kept for the last
+    forms signed, which are the ones about to be judged)."""
     return hmac.new(key, policy_b64.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+#: The policies of the last forms presigned here, by their base64 text: what decoding
+#: that text gives, without decoding it again.
+_SIGNED: dict[str, dict[str, Any]] = {}
+_SIGNED_KEPT = 1024
+
+
+def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
+    _SIGNED[policy_b64] = policy
+    if len(_SIGNED) > _SIGNED_KEPT:
+        with contextlib.suppress(StopIteration, RuntimeError, KeyError):
+            del _SIGNED[next(iter(_SIGNED))]
 
 
 def encode_policy(policy: dict[str, Any]) -> str:
@@ -156,6 +172,7 @@ def presign(
         ],
     }
     policy_b64 = encode_policy(policy)
+    _remember(policy_b64, policy)
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
         ("Content-Type", spec.content_type),
@@ -319,6 +336,9 @@ def _check_signature(values: dict[str, str], settings: S3Settings) -> S3Rejectio
 
 
 def _decode_policy(policy_b64: str) -> dict[str, Any] | S3Rejection:
+    known = _SIGNED.get(policy_b64)
+    if known is not None:  # made by presign: well-formed, and what decoding it gives
+        return known
     try:
         document = json.loads(base64.b64decode(policy_b64, validate=True))
     except (binascii.Error, ValueError):
