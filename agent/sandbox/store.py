@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent.sandbox.jsontext import json_text
 from agent.sandbox.state import FORMAT_VERSION, TABLES, FixtureError, SandboxState
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ _SCHEMA = (
 )
 
 #: A record's fields in their declared order, compact.
-_text = json.JSONEncoder(separators=(",", ":")).encode
+_text = json_text
 #: Rows waiting to be written: per table, id → row (``None``: removed).
 Pending = dict[str, dict[str, dict[str, Any] | None]]
 
