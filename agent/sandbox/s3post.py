@@ -467,7 +467,7 @@ class _Receiver:
         verdict = judge_form(self._fields, settings=self._settings, now=self._clock())
         if isinstance(verdict, S3Rejection):
             raise _Refused(verdict)
-        if _object_path(self._storage_dir, verdict.key) is None:
+        if not _storable(verdict.key):
             raise _Refused(unstorable_key(verdict.key))
         self._accepted = verdict
         if self._whole and self._keep is not None:
@@ -511,14 +511,17 @@ def _drain(body: RequestBody, remaining: int) -> None:
         return
 
 
-def _object_path(storage_dir: Path, key: str) -> Path | None:
-    """Where the object ``key`` is stored, or ``None`` when it cannot be a path below."""
+def _storable(key: str) -> bool:
+    """Whether the object ``key`` can be a file below the storage folder."""
     parts = key.split("/")
     if any(part in ("", ".", "..") for part in parts) or "\\" in key or "\x00" in key:
-        return None
-    if parts[0].startswith(_TEMP_PREFIX):
-        return None
-    return storage_dir.joinpath(*parts)
+        return False
+    return not parts[0].startswith(_TEMP_PREFIX)
+
+
+def _object_path(storage_dir: Path, key: str) -> Path | None:
+    """Where the object ``key`` is stored, or ``None`` when it cannot be a path below."""
+    return storage_dir.joinpath(*key.split("/")) if _storable(key) else None
 
 
 def _text(raw: bytes) -> str:

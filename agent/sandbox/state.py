@@ -72,7 +72,7 @@ def iso(timestamp: float) -> str:
     """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints (a call stamps the records
     it makes with one time, formatted once)."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 @dataclass(frozen=True)
