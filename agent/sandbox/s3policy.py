@@ -28,6 +28,7 @@ import functools
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,13 +95,14 @@ class AcceptedForm:
 
 def amz_date(now: float) -> str:
     """``X-Amz-Date`` for a unix time: ``20250324T101500Z``."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
+    m = datetime.fromtimestamp(now, UTC)
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
 
 
 def iso_expiration(when: float) -> str:
     """A policy ``expiration``: ISO 8601 UTC with milliseconds, as S3 and Kompliant write it."""
     moment = datetime.fromtimestamp(when, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_expiration(text: str) -> float:
@@ -124,20 +126,20 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
 def sign_policy(policy_b64: str, key: bytes) -> str:
     """The POST signature: hex HMAC-SHA256 of the base64 policy string (kept for the last
     forms signed, which are the ones about to be judged)."""
-    return hmac.new(key, policy_b64.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, policy_b64.encode("ascii"), "sha256").hex()
 
 
 #: The policies of the last forms presigned here, by their base64 text: what decoding
 #: that text gives, without decoding it again.
-_SIGNED: dict[str, dict[str, Any]] = {}
+_SIGNED: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _SIGNED_KEPT = 1024
 
 
 def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
     _SIGNED[policy_b64] = policy
     if len(_SIGNED) > _SIGNED_KEPT:
-        with contextlib.suppress(StopIteration, RuntimeError, KeyError):
-            del _SIGNED[next(iter(_SIGNED))]
+        with contextlib.suppress(KeyError):  # another thread took it first
+            _SIGNED.popitem(last=False)
 
 
 def encode_policy(policy: dict[str, Any]) -> str:

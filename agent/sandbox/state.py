@@ -17,7 +17,7 @@ all.
 from __future__ import annotations
 
 import functools
-import secrets
+import os
 import string
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -63,7 +63,7 @@ def new_id(prefix: str) -> str:
     """
     chars = b""
     while len(chars) < 22:
-        chars += secrets.token_bytes(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
+        chars += os.urandom(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
     return prefix + "_" + chars[:22].decode("ascii")
 
 
