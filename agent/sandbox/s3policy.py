@@ -239,9 +239,9 @@ def judge_form(
     extra = [
         name
         for name, _ in fields
-        if name.lower() not in covered
-        and name.lower() not in _EXEMPT_FIELDS
-        and not name.lower().startswith("x-ignore-")
+        if (lower := name.lower()) not in covered
+        and lower not in _EXEMPT_FIELDS
+        and not lower.startswith("x-ignore-")
     ]
     if extra:
         return S3Rejection(
@@ -319,22 +319,25 @@ def _check_signature(values: dict[str, str], settings: S3Settings) -> S3Rejectio
         return S3Rejection(
             400, "InvalidToken", "The provided token is malformed or otherwise invalid."
         )
-    mismatch = S3Rejection(
+    if (region, service, terminator) != (settings.region, SERVICE, TERMINATOR):
+        return _mismatch(access_key)
+    if not values["x-amz-date"].startswith(date):
+        return _mismatch(access_key)
+    key = signing_key(settings.secret_key, date, region)
+    expected = sign_policy(values["policy"], key) if values["policy"].isascii() else ""
+    if not expected or not _same(values["x-amz-signature"].lower(), expected):
+        return _mismatch(access_key)
+    return None
+
+
+def _mismatch(access_key: str) -> S3Rejection:
+    return S3Rejection(
         403,
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
         (("AWSAccessKeyId", access_key),),
     )
-    if (region, service, terminator) != (settings.region, SERVICE, TERMINATOR):
-        return mismatch
-    if not values["x-amz-date"].startswith(date):
-        return mismatch
-    key = signing_key(settings.secret_key, date, region)
-    expected = sign_policy(values["policy"], key) if values["policy"].isascii() else ""
-    if not expected or not _same(values["x-amz-signature"].lower(), expected):
-        return mismatch
-    return None
 
 
 def _decode_policy(policy_b64: str) -> dict[str, Any] | S3Rejection:
