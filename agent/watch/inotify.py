@@ -17,8 +17,9 @@ descriptor itself and keeps one non-recursive watch per folder, in step with the
   watch, at any depth; everything below one is ignored anyway
   (:func:`agent.watch.ignore.is_ignored_path`);
 - a folder created or moved in is watched, then looked through: each file already in a
-  created folder is reported created (as watchdog does), a folder moved in is reported as
-  moved in, and the handler walks it (:class:`agent.watch.handler.ForwardingHandler`);
+  created folder is reported as found (a copy of a tree may have written and closed it
+  before the watch was there, so no close is waited for), a folder moved in is reported
+  as moved in, and the handler walks it (:class:`agent.watch.handler.ForwardingHandler`);
 - a folder moved out or away loses its watches (it is reported as moved from, the
   handler's deletion; moved within the root it is watched again at its new place);
 - moves are not paired: a move is its source leaving and its destination arriving for
@@ -297,11 +298,13 @@ class LeanInotifyEmitter(EventEmitter):
 
     def _report_created(self, top: bytes) -> None:
         """The files already in a folder just created (``mkdir -p``, a copy of a tree),
-        made before its watch was there."""
+        maybe written and closed before its watch was there: reported as found (a
+        synthetic creation, which the handler makes ``SCANNED``), not as seen being made."""
         for folder, folders, files in os.walk(top):
             folders[:] = [name for name in folders if name not in _NOT_WATCHED]
             for name in files:
-                self._put(FileCreatedEvent(os.fsdecode(os.path.join(folder, name))))
+                path = os.fsdecode(os.path.join(folder, name))
+                self._put(FileCreatedEvent(path, is_synthetic=True))
 
     # -- watches ------------------------------------------------------------------------
 

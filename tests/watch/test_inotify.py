@@ -165,3 +165,28 @@ def test_a_folder_moved_out_of_the_root_loses_its_watches(
     (away / "Sub" / "gone.pdf").write_bytes(b"x")
     settle_marker(recorder, root / "Acme w_1")
     assert not any(here in path.parents or away in path.parents for path, _ in recorder.events())
+
+
+def test_a_file_closed_before_its_new_folder_is_watched_is_reported_found(
+    root: Path,
+    recorder: Recorder,
+    watching: Callable[[], FolderWatcher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy of a tree (``cp -r``) can write and close a file in a folder it just made
+    before the watcher has watched that folder: no close will come, so the file must not
+    be reported as seen being created (which waits for its close)."""
+    made = root / "Acme w_1" / "Copied"
+    early = made / "early.pdf"
+    real_watch_tree = LeanInotifyEmitter._watch_tree
+
+    def writer_first(self: LeanInotifyEmitter, top: bytes, *, strict: bool = False) -> None:
+        if os.fsdecode(top) == str(made):
+            early.write_bytes(b"x")  # the writer was quicker than the watch
+        real_watch_tree(self, top, strict=strict)
+
+    watching()
+    monkeypatch.setattr(LeanInotifyEmitter, "_watch_tree", writer_first)
+    made.mkdir()
+    recorder.wait_for(early, EventKind.SCANNED)
+    assert EventKind.CREATED not in recorder.kinds(early)
