@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from agent.watch.events import EventKind
 from agent.watch.ignore import ignore_under
-from agent.watch.inotify import LeanInotifyEmitter, LeanInotifyObserver
+from agent.watch.inotify import IN_Q_OVERFLOW, LeanInotifyEmitter, LeanInotifyObserver
 from agent.watch.observer import FolderWatcher
 from agent.watch.stability import StabilitySettings
 from tests.kit.wait import wait_for
@@ -190,3 +191,25 @@ def test_a_file_closed_before_its_new_folder_is_watched_is_reported_found(
     made.mkdir()
     recorder.wait_for(early, EventKind.SCANNED)
     assert EventKind.CREATED not in recorder.kinds(early)
+
+
+def test_events_lost_by_the_kernel_end_the_reader_and_the_check_rescans(
+    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+) -> None:
+    watcher = watching()
+    first = watcher.observer_for(root)
+    assert first is not None
+    (emitter,) = first.emitters
+    assert isinstance(emitter, LeanInotifyEmitter)
+    overflow = struct.pack("iIII", -1, IN_Q_OVERFLOW, 0, 0)  # what the kernel reads out
+    emitter._handle(overflow)
+    wait_for(lambda: not emitter.is_alive(), what="the reader to end")
+    missed = root / "Acme w_1" / "Bank statements" / "missed.pdf"
+    missed.write_bytes(b"x")
+    recorder.take()
+    watcher.check()
+    assert watcher.observer_for(root) is not first
+    assert recorder.saw(missed, EventKind.SCANNED)
+    later = root / "Acme w_1" / "Bank statements" / "later.pdf"
+    later.write_bytes(b"x")
+    recorder.wait_for(later, EventKind.CLOSED_WRITE)
