@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -108,8 +109,10 @@ def parse_expiration(text: str) -> float:
     return datetime.fromisoformat(text[:-1] + "+00:00").timestamp()
 
 
+@functools.lru_cache(maxsize=64)
 def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE) -> bytes:
-    """The SigV4 signing key for one day (``yyyymmdd``), region and service."""
+    """The SigV4 signing key for one day (``yyyymmdd``), region and service (made once
+    for each, as it is the same for every form of that day)."""
     key = hmac.new(("AWS4" + secret_key).encode("utf-8"), date.encode("utf-8"), hashlib.sha256)
     for part in (region, service, TERMINATOR):
         key = hmac.new(key.digest(), part.encode("utf-8"), hashlib.sha256)

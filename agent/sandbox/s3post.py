@@ -29,19 +29,25 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import io
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 from agent.content.filetype import HEAD_SIZE, fits, kind_for_media_type, sniff, words
+from agent.sandbox.formparts import plain_parts, replay
 from agent.sandbox.s3answers import (
     FIELD_AFTER_FILE,
     INCOMPLETE,
@@ -92,6 +98,9 @@ MAX_PRE_DATA = 20 * 1024
 #: Room for the form fields and boundaries around a file of the largest allowed size.
 _FORM_OVERHEAD = 1024 * 1024
 _TEMP_PREFIX = ".incoming-"
+#: A part's Content-Disposition as every client writes it: nothing quoted or escaped in
+#: its values, so that ``parse_options_header`` would read it the same way.
+_PLAIN_DISPOSITION = re.compile(rb'form-data; name="([^"\\;]*)"(?:; filename="[^"\\;]*")?')
 
 
 class RequestBody(Protocol):
@@ -223,19 +232,32 @@ class _Receiver:
     def receive(
         self, body: RequestBody, content_length: int, boundary: bytes
     ) -> AcceptedForm | S3Rejection:
-        parser = MultipartParser(
-            boundary,
-            {
-                "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-                "on_end": self._on_end,
-            },
-        )
+        callbacks: dict[str, Callable[..., None]] = {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_end": self._on_end,
+        }
+        if isinstance(body, io.BytesIO):  # read whole already: cut at once when plain
+            whole = body.read()
+            parts = plain_parts(whole, boundary) if len(whole) == content_length else None
+            if parts is not None:
+                try:
+                    replay(whole, parts, callbacks)
+                except _Refused as refused:
+                    self.discard()
+                    return refused.rejection
+                except OSError:
+                    log.exception("Could not write the upload to %s", self._storage_dir)
+                    self.discard()
+                    return INTERNAL
+                return self._verdict()
+            body = io.BytesIO(whole)
+        parser = MultipartParser(boundary, cast("MultipartCallbacks", callbacks))
         remaining = content_length
         try:
             while remaining > 0:
@@ -281,8 +303,11 @@ class _Receiver:
         target = _object_path(self._storage_dir, accepted.key)
         assert target is not None  # checked when the file part began
         self._temp.close()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._temp_path, target)
+        try:
+            os.replace(self._temp_path, target)
+        except FileNotFoundError:  # its folder is made by the first object in it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._temp_path, target)
         self._temp_path = None
         return StoredObject(
             key=accepted.key,
@@ -324,9 +349,16 @@ class _Receiver:
         self._header_value = bytearray()
 
     def _on_headers_finished(self) -> None:
-        disposition, params = parse_options_header(self._part_headers.get("content-disposition"))
-        name = params.get(b"name")
-        if disposition != b"form-data" or name is None:
+        header = self._part_headers.get("content-disposition")
+        plain = _PLAIN_DISPOSITION.fullmatch(header) if header is not None else None
+        if plain is not None:  # what parse_options_header gives it, without its walk
+            name: bytes | None = plain.group(1)
+        else:
+            disposition, params = parse_options_header(header)
+            name = params.get(b"name")
+            if disposition != b"form-data":
+                name = None
+        if name is None:
             raise _Refused(MALFORMED)
         self._part_name = _text(name)
         if self._stage is _Stage.FIELDS and self._part_name.lower() == "file":

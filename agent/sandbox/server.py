@@ -6,9 +6,10 @@ Routes (docs/sandbox.md has the details):
 - ``POST /s3/<bucket>``: the presigned-POST upload endpoint (no Kompliant auth);
 - ``/_sandbox/...``: unsigned admin endpoints, answered only to loopback clients.
 
-A stdlib ``ThreadingHTTPServer`` serves each connection on a daemon thread
-(:mod:`agent.sandbox.routes`, over :mod:`agent.sandbox.http_io`); the state has one lock,
-so requests are carried out one at a time while their I/O overlaps. Faults are decided in
+One event loop serves every connection (:mod:`agent.sandbox.loop_http`) and answers
+most requests at once on its thread (:mod:`agent.sandbox.routes`); a large upload is
+received on a thread of its own. The state has one lock, so requests are carried out one
+at a time. Faults are decided in
 :mod:`agent.sandbox.faults` and answered by :mod:`agent.sandbox.fault_answers`.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -47,7 +47,8 @@ from agent.sandbox.faults import (
     script_from_json,
     settings_from_json,
 )
-from agent.sandbox.routes import MAX_API_BODY, HttpServer, HttpServer6, RequestHandler
+from agent.sandbox.loop_http import LoopServer
+from agent.sandbox.routes import MAX_API_BODY, Routes
 from agent.sandbox.s3post import (
     FormSpec,
     S3Settings,
@@ -105,11 +106,9 @@ class RunningSandbox:
         self.store = store
         self.faults = FaultPlan(settings.faults)
         self.stats = Stats()
-        server_class = HttpServer6 if ":" in host else HttpServer
-        self._server = server_class((host, port), RequestHandler)
-        self._server.sandbox = self
-        bound_host, bound_port = self._server.server_address[:2]
-        text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+        routes = Routes(self)
+        self._server = LoopServer(host, port, routes.route, routes.streams, body_limit=MAX_API_BODY)
+        text, bound_port = self._server.address
         shown = f"[{text}]" if ":" in text else text
         self.base_url = f"http://{shown}:{bound_port}"
         self.upload_url = f"{self.base_url}/s3/{settings.s3.bucket}"
@@ -130,12 +129,6 @@ class RunningSandbox:
         self.upload_endpoint = UploadEndpoint(
             data_dir / OBJECTS_DIR, settings.s3, clock=settings.clock, on_stored=self._on_stored
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how quickly stop() is noticed
-            name="sandbox-http",
-            daemon=True,
-        )
 
     @property
     def state(self) -> SandboxState:
@@ -143,14 +136,12 @@ class RunningSandbox:
 
     def start(self) -> RunningSandbox:
         self.store.start()
-        self._thread.start()
+        self._server.start()
         log.info("Sandbox listening on %s (data in %s)", self.base_url, self.data_dir)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._server.stop()
         self.store.stop()
 
     def __enter__(self) -> RunningSandbox:

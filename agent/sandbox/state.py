@@ -16,6 +16,7 @@ all.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 import threading
@@ -50,6 +51,9 @@ DEFAULT_EXTENSIONS: Mapping[str, str] = {
 
 #: Random bytes below this are used (four times 62), so every character is equally likely.
 _BASE62_BOUND = 4 * len(BASE62)
+#: A random byte below the bound → its base62 character; those above are dropped.
+_BASE62_TABLE = bytes(ord(BASE62[b % 62]) if b < _BASE62_BOUND else 0 for b in range(256))
+_ABOVE_BOUND = bytes(range(_BASE62_BOUND, 256))
 
 
 def new_id(prefix: str) -> str:
@@ -57,14 +61,16 @@ def new_id(prefix: str) -> str:
 
     One read of the system's random source per id, not one per character.
     """
-    chars: list[str] = []
+    chars = b""
     while len(chars) < 22:
-        chars.extend(BASE62[b % 62] for b in secrets.token_bytes(32) if b < _BASE62_BOUND)
-    return prefix + "_" + "".join(chars[:22])
+        chars += secrets.token_bytes(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
+    return prefix + "_" + chars[:22].decode("ascii")
 
 
+@functools.lru_cache(maxsize=16)
 def iso(timestamp: float) -> str:
-    """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints."""
+    """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints (a call stamps the records
+    it makes with one time, formatted once)."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 

@@ -129,6 +129,8 @@ class StateStore:
         self._requests_saved = 0
         self._extensions_saved: dict[str, str] | None = None
         self._wake = threading.Condition()
+        #: Whether the writer waits for a change; only then does a change wake it.
+        self._idle = False
         self._write_lock = threading.Lock()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="sandbox-state", daemon=True)
@@ -173,8 +175,12 @@ class StateStore:
         return self
 
     def _notify(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
+        # The version moved before this is read, and the writer says it is idle before it
+        # compares versions: a change is either seen there or wakes it here. Waking it
+        # while it gathers changes (or saves) would cost a thread switch per change.
+        if self._idle:
+            with self._wake:
+                self._wake.notify_all()
 
     def save(self) -> int:
         """Write what changed since the last save, in one transaction; how many records.
@@ -272,8 +278,10 @@ class StateStore:
     def _run(self) -> None:
         while True:
             with self._wake:
+                self._idle = True
                 while not self._stopping and self._saved_version >= self.state.version:
                     self._wake.wait()
+                self._idle = False
                 if self._stopping:
                     return
             try:

@@ -7,6 +7,7 @@ Every comparison of a secret is constant-time, and no refusal message repeats a 
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ FORBIDDEN = "AUTHORIZATION_FAILED"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
+    """The header ``name``, whatever the case of its name; ``name`` is lower-case."""
+    value = headers.get(name)  # the server's headers have lower-case names
+    if value is not None:
+        return value.strip()
     for key, value in headers.items():
         if key.lower() == name.lower():
             return value.strip()
@@ -62,13 +67,23 @@ def _unauthenticated(message: str) -> AuthFailure:
     return AuthFailure(401, UNAUTHENTICATED, message)
 
 
+@functools.lru_cache(maxsize=256)
+def _expected_signature(api_key: str, secret_key: str) -> str | None:
+    """The signature a key's requests carry (the same on every request), or ``None`` when
+    its secret key is unusable."""
+    try:
+        return signature(api_key, secret_key)
+    except CredentialsError:
+        return None
+
+
 def authenticate(
     headers: Mapping[str, str], keys: Mapping[str, ApiKey], method: str
 ) -> Caller | AuthFailure:
     """The caller behind ``headers``, or why the request is refused (401 / 403)."""
-    api_key = _header(headers, "X-API-Key")
-    token = _header(headers, "X-API-Auth-Token")
-    authorization = _header(headers, "Authorization")
+    api_key = _header(headers, "x-api-key")
+    token = _header(headers, "x-api-auth-token")
+    authorization = _header(headers, "authorization")
     if not api_key:
         return _unauthenticated("The X-API-Key header is missing.")
     if not authorization:
@@ -81,9 +96,8 @@ def authenticate(
     key = keys.get(api_key)
     if key is None:
         return _unauthenticated("The API key is not known.")
-    try:
-        expected = signature(key.api_key, key.secret_key)
-    except CredentialsError:
+    expected = _expected_signature(key.api_key, key.secret_key)
+    if expected is None:
         return _unauthenticated("The API key's secret key is unusable.")
     signature_ok = _same(given.strip(), expected)
     token_ok = _same(token, key.auth_token)

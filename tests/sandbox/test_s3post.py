@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import socket
 import threading
@@ -17,9 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.sandbox.loop_http import INLINE_BODY
 from agent.sandbox.s3policy import encode_policy, iso_expiration
 from agent.sandbox.s3post import (
     FormSpec,
+    RequestBody,
     S3Settings,
     StoredObject,
     UploadEndpoint,
@@ -45,9 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != endpoint.path:
             status, headers, body = no_such_bucket(self.path.rsplit("/", 1)[-1])
         else:
-            status, headers, body = endpoint.handle(
-                dict(self.headers.items()), self.rfile, int(length) if length is not None else None
-            )
+            size = int(length) if length is not None else None
+            stream: RequestBody = self.rfile
+            if self.server.whole and size is not None and size <= INLINE_BODY:
+                stream = io.BytesIO(self.rfile.read(size))  # as the sandbox reads a small body
+            status, headers, body = endpoint.handle(dict(self.headers.items()), stream, size)
         self.server.answered.append(status)
         try:
             self.send_response(status)
@@ -66,23 +71,24 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, endpoint: UploadEndpoint) -> None:
+    def __init__(self, endpoint: UploadEndpoint, whole: bool) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.endpoint = endpoint
+        self.whole = whole
         self.answered: list[int] = []
 
 
 class Sandbox:
     """The endpoint behind a tiny loopback server, with a settable clock."""
 
-    def __init__(self, storage: Path) -> None:
+    def __init__(self, storage: Path, *, whole: bool = False) -> None:
         self.now = T0 + 10
         self.stored: list[StoredObject] = []
         self.storage = storage
         self.endpoint = UploadEndpoint(
             storage, SETTINGS, clock=lambda: self.now, on_stored=self.stored.append
         )
-        self.server = _Server(self.endpoint)
+        self.server = _Server(self.endpoint, whole)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/s3/{SETTINGS.bucket}"
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -131,9 +137,11 @@ class Sandbox:
             time.sleep(0.01)
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path / "objects")
+@pytest.fixture(params=["streamed", "read-whole"])
+def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """The endpoint reading the body as it arrives, or (as the sandbox's server gives a
+    small body) from memory."""
+    box = Sandbox(tmp_path / "objects", whole=request.param == "read-whole")
     yield box
     box.close()
 

@@ -1,0 +1,102 @@
+"""A presigned-POST body already in memory, cut into its parts in a few slices.
+
+python-multipart's streaming parser walks a body in Python, state by state; for the
+small uploads that arrive whole (the agent's usual case) that was the largest part of
+the sandbox's work on an upload. :func:`plain_parts` cuts a body of the plain shape every
+client sends — ``--boundary CRLF``, each part's header lines ``Name: value CRLF``, a
+blank line, its data, and the closing ``--boundary--`` — and :func:`replay` gives the
+receiver the callbacks python-multipart would have made for it, with the same slices,
+so every check the receiver makes sees exactly what it would have seen. Anything else
+(a preamble, a part without headers, boundary padding, a delimiter-like line inside
+data, a header python-multipart would refuse or that reaches its limits) gives ``None``,
+and the body goes through python-multipart as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from python_multipart.multipart import (
+    DEFAULT_MAX_HEADER_COUNT,
+    DEFAULT_MAX_HEADER_SIZE,
+    TOKEN_CHARS,
+)
+
+#: Longest boundary cut here (RFC 2046 allows 70 characters).
+MAX_BOUNDARY = 70
+
+
+@dataclass(frozen=True)
+class Part:
+    """Offsets into the body: each header's name and value, and the part's data."""
+
+    headers: tuple[tuple[int, int, int, int], ...]
+    data: tuple[int, int]
+
+
+def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
+    """The parts of ``body``, or ``None`` when it is not of the plain shape."""
+    if not boundary or len(boundary) > MAX_BOUNDARY:
+        return None
+    opening = b"--" + boundary + b"\r\n"
+    if not body.startswith(opening):
+        return None
+    delimiter = b"\r\n--" + boundary
+    parts: list[Part] = []
+    i = len(opening)
+    while True:
+        headers: list[tuple[int, int, int, int]] = []
+        while not body.startswith(b"\r\n", i):
+            colon = body.find(b":", i)
+            if colon <= i or len(headers) >= DEFAULT_MAX_HEADER_COUNT:
+                return None
+            if body[i:colon].translate(None, TOKEN_CHARS):
+                return None  # not a token: python-multipart says what is wrong
+            start = colon + 1
+            while body.startswith(b" ", start):
+                start += 1
+            cr = body.find(b"\r", start)
+            if cr < 0 or not body.startswith(b"\n", cr + 1):
+                return None
+            if cr - i + 1 > DEFAULT_MAX_HEADER_SIZE:
+                return None
+            headers.append((i, colon, start, cr))
+            i = cr + 2
+        if not headers:
+            return None
+        data_start = i + 2
+        end = body.find(delimiter, data_start)
+        if end < 0:
+            return None
+        parts.append(Part(tuple(headers), (data_start, end)))
+        after = end + len(delimiter)
+        if body.startswith(b"--", after):
+            return parts  # what follows the closing delimiter is dropped, as there
+        if not body.startswith(b"\r\n", after):
+            return None
+        i = after + 2
+
+
+def replay(body: bytes, parts: list[Part], callbacks: Mapping[str, Callable[..., None]]) -> None:
+    """Call ``callbacks`` as python-multipart's parser calls them for these parts."""
+    part_begin = callbacks["on_part_begin"]
+    header_field = callbacks["on_header_field"]
+    header_value = callbacks["on_header_value"]
+    header_end = callbacks["on_header_end"]
+    headers_finished = callbacks["on_headers_finished"]
+    part_data = callbacks["on_part_data"]
+    part_end = callbacks["on_part_end"]
+    for part in parts:
+        part_begin()
+        for name_start, name_end, value_start, value_end in part.headers:
+            header_field(body, name_start, name_end)
+            if value_end > value_start:
+                header_value(body, value_start, value_end)
+            header_end()
+        headers_finished()
+        data_start, data_end = part.data
+        if data_end > data_start:
+            part_data(body, data_start, data_end)
+        part_end()
+    callbacks["on_end"]()

@@ -1,0 +1,120 @@
+"""Bodies read whole are cut into their parts at once; the receiver sees exactly the calls
+python-multipart's parser makes for the same body, or the body goes to that parser."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+from python_multipart.multipart import MultipartParser
+
+from agent.sandbox.formparts import plain_parts, replay
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+B = b"b0undary"
+NAMES = (
+    "on_part_begin",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_part_data",
+    "on_part_end",
+    "on_end",
+)
+
+
+def _recorder(calls: list[tuple[Any, ...]]) -> dict[str, Any]:
+    def make(name: str) -> Any:
+        def record(*args: Any) -> None:
+            if args:
+                data, start, end = args
+                calls.append((name, bytes(data[start:end])))
+            else:
+                calls.append((name,))
+
+        return record
+
+    return {name: make(name) for name in NAMES}
+
+
+def _parsed(body: bytes) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    MultipartParser(B, cast("MultipartCallbacks", _recorder(calls))).write(body)
+    merged: list[tuple[Any, ...]] = []
+    for call in calls:  # a parser may hand one piece of data over in several calls
+        if merged and len(call) == 2 and merged[-1][0] == call[0]:
+            merged[-1] = (call[0], merged[-1][1] + call[1])
+        else:
+            merged.append(call)
+    return merged
+
+
+def _field(name: str, value: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"--"
+        + B
+        + b'\r\nContent-Disposition: form-data; name="'
+        + name.encode()
+        + b'"\r\n'
+        + extra
+        + b"\r\n"
+        + value
+        + b"\r\n"
+    )
+
+
+FORM = (
+    _field("key", b"a/b.pdf")
+    + _field("policy", b"eyJ9")
+    + _field(
+        "file",
+        b"%PDF-1.7\n\x00\r\n-- not a boundary\r\n--b0undar",
+        b"Content-Type: application/pdf\r\n",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        FORM + b"--" + B + b"--\r\n",
+        FORM + b"--" + B + b"--",
+        FORM + b"--" + B + b"--\r\nan epilogue",
+        _field("empty", b"") + b"--" + B + b"--\r\n",
+        _field("x", b"1", b"X-Blank:\r\nX-Spaces:    v  \r\n") + b"--" + B + b"--\r\n",
+    ],
+)
+def test_a_plain_body_is_cut_as_the_parser_cuts_it(body: bytes) -> None:
+    parts = plain_parts(body, B)
+    assert parts is not None
+    calls: list[tuple[Any, ...]] = []
+    replay(body, parts, _recorder(calls))
+    assert calls == _parsed(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\r\n" + FORM + b"--" + B + b"--\r\n",  # leading newline
+        b"preamble\r\n" + FORM + b"--" + B + b"--\r\n",
+        FORM,  # no closing delimiter
+        _field("f", b"1\r\n--" + B + b"X: data to the parser") + b"--" + B + b"--",
+        FORM + b"--" + B + b"  \r\n--" + B + b"--",  # padding after a delimiter
+        b"--" + B + b"\r\n\r\nno headers\r\n--" + B + b"--",
+        b"--" + B + b"\r\nBad Name: x\r\n\r\nv\r\n--" + B + b"--",
+        b"--" + B + b"\r\nName: x\rno lf\r\n\r\nv\r\n--" + B + b"--",
+        b"--" + B + b"\r\n" + b"X-H: v\r\n" * 9 + b"\r\nv\r\n--" + B + b"--",
+        b"--" + B + b"\r\nX-Long: " + b"v" * 5000 + b"\r\n\r\nv\r\n--" + B + b"--",
+        b"--" + B + b"--\r\n",  # no parts at all
+    ],
+)
+def test_any_other_body_goes_to_the_parser(body: bytes) -> None:
+    assert plain_parts(body, B) is None
+
+
+def test_a_long_boundary_goes_to_the_parser() -> None:
+    long = b"x" * 71
+    assert plain_parts(b"--" + long + b"\r\nA: b\r\n\r\nv\r\n--" + long + b"--", long) is None
