@@ -7,6 +7,10 @@ a file that was created but not confirmed as uploaded when the agent stopped is 
 with ``document.get`` — if the upload did arrive, the file goes on; if not, the record
 is deleted and a new one created.
 
+UPLOADED and VERIFIED are recorded only where a restart needs them
+(:mod:`agent.engine.stored_linked`): a kill between a stored upload and LINKED mostly
+leaves CREATED, and ``document.get`` decides as above.
+
 A kill can also fall between a call's effect on the server and the journal write that
 records it. Each such window is closed by asking Kompliant, never by repeating the call:
 
@@ -51,7 +55,7 @@ from pathlib import Path
 import httpx
 
 from agent.content.filetype import check_type
-from agent.engine import into_done
+from agent.engine import into_done, stored_linked
 from agent.engine.into_done import Settled
 from agent.engine.locate import InPlace, Locator, claim_of, moved_whole
 from agent.engine.reconcile import (
@@ -68,7 +72,6 @@ from agent.errors import (
     CannotSucceed,
     FileChanged,
     FileProblem,
-    HashMismatch,
     RetryLater,
     UploadFormExpired,
     WrongContent,
@@ -88,10 +91,8 @@ from agent.upload.create import (
     discard,
 )
 from agent.upload.identity import FileIdentity, identify
-from agent.upload.link import LinkFailed, LinkIncomplete, link
 from agent.upload.presigned import DEFAULT_TIMEOUT as UPLOAD_TIMEOUT
 from agent.upload.presigned import FILE_MOVED, send_form
-from agent.upload.verify import wait_until_stored
 from agent.watch.readiness import still_finished
 
 log = logging.getLogger(__name__)
@@ -286,20 +287,11 @@ class Pipeline:
                 )
             entry = self._create_and_send(entry, job, identity, path)
 
-        assert entry.document_id is not None
         if not entry.reached(Step.VERIFIED):
-            try:
-                wait_until_stored(
-                    self._client, entry.document_id, identity, timeout=self._verify_timeout
-                )
-            except HashMismatch:
-                discard(self._client, entry.document_id)
-                journal.rewind(entry.id, Step.HASHED, "the stored copy differed; sending again")
-                raise
-            entry = journal.advance(entry.id, Step.VERIFIED)
-
+            timeout = self._verify_timeout
+            entry = stored_linked.verify(self._client, journal, entry, identity, timeout=timeout)
         if entry.required_document_ids and not entry.reached(Step.LINKED):
-            entry = self._link(entry)
+            entry = stored_linked.link_required(self._client, journal, entry)
 
         return self._done(entry, job, claim, identity)
 
@@ -341,32 +333,7 @@ class Pipeline:
             if isinstance(error, UploadFormExpired):
                 log.info("the upload form of %s expired; a new one is asked for", entry.file_name)
             raise
-        return journal.advance(entry.id, Step.UPLOADED)
-
-    def _link(self, entry: Entry) -> Entry:
-        assert entry.workflow_id is not None and entry.document_id is not None
-        missing = [rd for rd in entry.required_document_ids if rd not in entry.fulfillments]
-        try:
-            made = link(self._client, entry.workflow_id, entry.document_id, missing)
-        except (LinkFailed, LinkIncomplete) as error:
-            partial = getattr(error, "linked", None)
-            if partial:
-                self._journal.record_fulfillments(entry.id, dict(partial))
-            if isinstance(error, LinkFailed) and not partial and not entry.fulfillments:
-                self._discard_unlinked(entry)
-            raise
-        except CannotSucceed:  # the whole batch refused: an ended or unknown workflow
-            if not entry.fulfillments:
-                self._discard_unlinked(entry)
-            raise
-        return self._journal.advance(entry.id, Step.LINKED, fulfillments=made)
-
-    def _discard_unlinked(self, entry: Entry) -> None:
-        """Delete a document no required document took: the file goes to failed/, and
-        Kompliant keeps no stray copy that a reviewer would find unlinked (moving the file
-        back uploads it afresh)."""
-        assert entry.document_id is not None
-        discard(self._client, entry.document_id)
+        return entry  # sent: UPLOADED is recorded only if it is not stored at once
 
     def _done(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         identity = self._settle.verified(entry, _upload_path(entry, claim), identity)

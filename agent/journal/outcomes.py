@@ -42,13 +42,14 @@ class FileOutcomes(JournalCore):
         # wait for the disk. (Read before the transaction, so that its wait for the disk
         # is outside the lock: a LINKED entry changes only by being settled.)
         with self._lock:
-            before = self._load(self._conn, entry_id)
-        lazy = before.step is Step.LINKED and outcome is Outcome.DONE
+            found = self._conn.execute("SELECT step FROM hot WHERE id = ?", (entry_id,))
+            before = found.fetchone()
+        lazy = before is not None and before[0] == Step.LINKED.value and outcome is Outcome.DONE
         with self._write(LAZY if lazy else DURABLE) as conn:
-            self._load_open(conn, entry_id)  # a settled entry is refused
-            self._update(
+            entry = self._load_open(conn, entry_id)  # a settled entry is refused
+            settled = self._change(
                 conn,
-                entry_id,
+                entry,
                 {
                     "step": Step.SETTLED.value,
                     "outcome": outcome.value,
@@ -63,7 +64,6 @@ class FileOutcomes(JournalCore):
                     ),
                 },
             )
-            settled = self._load(conn, entry_id)
             if outcome is Outcome.DONE or final_path is None:
                 self._archive(conn, settled)
             else:
@@ -90,8 +90,7 @@ class FileOutcomes(JournalCore):
             entry = self._load(conn, entry_id)
             if not entry.settled or entry.outcome is not Outcome.FAILED:
                 raise ValueError(f"entry {entry_id} is not a failed one")
-            self._update(conn, entry_id, {"resolved_at": to_ts(self._clock())})
-            self._archive(conn, self._load(conn, entry_id))
+            self._archive(conn, self._change(conn, entry, {"resolved_at": to_ts(self._clock())}))
 
     def forget(self, entry_id: int) -> None:
         """Drop an entry whose file went away before any work on the server (≤ STABLE)."""
@@ -110,9 +109,9 @@ class FileOutcomes(JournalCore):
             entry = self._load(conn, entry_id)
             if entry.step > Step.STABLE:
                 raise ValueError(f"entry {entry_id} is at {entry.step.name}; cannot unclaim")
-            self._update(
+            return self._change(
                 conn,
-                entry_id,
+                entry,
                 {
                     "step": Step.SEEN.value,
                     "claimed_path": None,
@@ -120,4 +119,3 @@ class FileOutcomes(JournalCore):
                     "last_error": redact(message),
                 },
             )
-            return self._load(conn, entry_id)

@@ -87,8 +87,9 @@ class JournalReads(JournalCore):
         if exclude_id is not None:
             where += " AND id <> ?"
             params.append(exclude_id)
-        found = self._select(f"SELECT * FROM archive {where}", params)
-        found += self._select(f"SELECT * FROM hot {where}", params)
+        found = self._select(
+            f"SELECT * FROM archive {where} UNION ALL SELECT * FROM hot {where}", params * 2
+        )
         for entry in sorted(found, key=lambda e: e.id):
             if wanted <= set(entry.fulfillments):
                 return entry

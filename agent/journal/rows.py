@@ -1,18 +1,22 @@
 """Converting between journal rows and :class:`Entry` (times are UTC epoch seconds).
 
-Every journal write reads its row back as an :class:`Entry`, several times per file, and
-the same paths and JSON texts come back each time: they are parsed once and remembered
-(all immutable, or copied: a ``fulfillments`` mapping is a new dict each time).
+An entry read from the journal is parsed from its row (:func:`entry_from_row`); an entry
+just changed is the one read before with the changed columns converted the same way
+(:func:`entry_with`), so a write need not read its row back. The same paths and JSON
+texts come back for a file again and again: they are parsed once and remembered (all
+immutable, or copied: a ``fulfillments`` or ``scan`` mapping is a new dict each time).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from agent.journal.records import Entry, Outcome, Step
 
@@ -56,47 +60,85 @@ def _fulfillment_items(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(dict(json.loads(value)).items())
 
 
-def entry_from_row(found: sqlite3.Row) -> Entry:
-    """An :class:`Entry` from a row (of either format: the first lacks the later columns)."""
-    row = dict(zip(found.keys(), found, strict=True))  # a Row looks names up one by one
-    column = row.get
+def _scan(value: str | None) -> dict[str, Any]:
+    return {} if not value or value == "{}" else dict(json.loads(value))
 
-    return Entry(
-        id=int(row["id"]),
-        step=Step(row["step"]),
-        source_path=_parsed_path(row["source_path"]),
-        claimed_path=_path(row["claimed_path"]),
-        final_path=_path(row["final_path"]),
-        folder_key=row["folder_key"],
-        workflow_id=row["workflow_id"],
-        required_document_ids=_required_ids(row["required_document_ids"]),
-        needs_routing=bool(row["needs_routing"]),
-        file_name=row["file_name"],
-        size=row["size"],
-        mtime_ns=row["mtime_ns"],
-        sha256=row["sha256"],
-        document_id=row["document_id"],
-        form_expires_at=from_ts(row["form_expires_at"]),
-        fulfillments=dict(_fulfillment_items(row["fulfillments"])),
-        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
-        message=row["message"],
-        duplicate_of=row["duplicate_of"],
-        attempts=int(row["attempts"]),
-        next_attempt_at=from_ts(row["next_attempt_at"]),
-        last_error=row["last_error"],
-        created_at=from_ts(row["created_at"]),
-        updated_at=from_ts(row["updated_at"]),
-        parent_id=column("parent_id"),
-        part_number=column("part_number"),
-        scan=dict(json.loads(column("scan") or "{}")),
-        upload_path=_path(column("upload_path")),
-        upload_name=column("upload_name"),
-        folder_id=column("folder_id"),
-        folder_sub=column("folder_sub") or "",
-        claimed_ino=column("claimed_ino"),
-        claimed_dev=column("claimed_dev"),
-        resolved_at=from_ts(column("resolved_at")),
-    )
+
+def _outcome(value: str | None) -> Outcome | None:
+    return None if not value else _OUTCOMES[value]
+
+
+def _step(value: str) -> Step:
+    return _STEPS[value]
+
+
+def _fulfillments(value: str) -> dict[str, str]:
+    return dict(_fulfillment_items(value))
+
+
+def _folder_sub(value: str | None) -> str:
+    return value or ""
+
+
+_STEPS = {step.value: step for step in Step}
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}
+
+#: How a stored value becomes its :class:`Entry` field, for the columns it is not the same
+_FIELD: dict[str, Callable[[Any], Any]] = {
+    "step": _step,
+    "source_path": _parsed_path,
+    "claimed_path": _path,
+    "final_path": _path,
+    "required_document_ids": _required_ids,
+    "needs_routing": bool,
+    "form_expires_at": from_ts,
+    "fulfillments": _fulfillments,
+    "outcome": _outcome,
+    "attempts": int,
+    "next_attempt_at": from_ts,
+    "created_at": from_ts,
+    "updated_at": from_ts,
+    "scan": _scan,
+    "upload_path": _path,
+    "folder_sub": _folder_sub,
+    "resolved_at": from_ts,
+}
+_CONVERTED = tuple(_FIELD.items())
+
+#: An entry's fields, in order: the columns of a row of the current format, in order
+FIELDS = tuple(field.name for field in dataclasses.fields(Entry))
+_COLUMNS = list(FIELDS)  # as sqlite3.Row.keys() gives them
+
+
+def _made(fields: dict[str, Any]) -> Entry:
+    """The :class:`Entry` with these (all of its) fields. Not through ``Entry(...)``: a
+    frozen dataclass's ``__init__`` sets its 34 fields one by one, which was the largest
+    part of reading a row."""
+    entry = object.__new__(Entry)
+    entry.__dict__.update(fields)
+    return entry
+
+
+def entry_from_row(found: sqlite3.Row) -> Entry:
+    """An :class:`Entry` from a row (of any format: the first ones lack later columns)."""
+    if found.keys() == _COLUMNS:
+        fields = dict(zip(FIELDS, found, strict=True))
+    else:  # an earlier format's row: a missing column is NULL
+        stored = dict(zip(found.keys(), found, strict=True))
+        fields = {name: stored.get(name) for name in FIELDS}
+    for name, field in _CONVERTED:
+        fields[name] = field(fields[name])
+    return _made(fields)
+
+
+def entry_with(entry: Entry, columns: Mapping[str, Any]) -> Entry:
+    """``entry`` after its row's ``columns`` were set to these stored values: what reading
+    the row back would give."""
+    fields = dict(entry.__dict__)
+    for name, value in columns.items():
+        field = _FIELD.get(name)
+        fields[name] = value if field is None else field(value)
+    return _made(fields)
 
 
 def rd_json(required_document_ids: Iterable[str]) -> str:

@@ -34,8 +34,7 @@ class ScannedStacks(JournalCore):
             values: dict[str, Any] = {"scan": json.dumps({**entry.scan, **scan}, sort_keys=True)}
             if upload_path is not None:
                 values.update(upload_path=str(upload_path), upload_name=upload_name)
-            self._update(conn, entry_id, values)
-            return self._load(conn, entry_id)
+            return self._change(conn, entry, values)
 
     def split(
         self, parent_id: int, scan: Mapping[str, Any], parts: Iterable[NewPart]

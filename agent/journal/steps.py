@@ -189,9 +189,8 @@ class FileSteps(JournalCore):
             values["claimed_ino"] = claimed_ino
             values["claimed_dev"] = claimed_dev
         with self._write(LAZY) as conn:  # lost: the file is looked for again
-            self._load_open(conn, entry_id)  # a settled entry is refused
-            self._update(conn, entry_id, values)
-            return self._load(conn, entry_id)
+            entry = self._load_open(conn, entry_id)  # a settled entry is refused
+            return self._change(conn, entry, values)
 
     def advance(
         self,
@@ -254,8 +253,7 @@ class FileSteps(JournalCore):
                     values[name] = json.dumps({**entry.fulfillments, **value}, sort_keys=True)
                 else:
                     values[name] = value
-            self._update(conn, entry_id, values)
-            return self._load(conn, entry_id)
+            return self._change(conn, entry, values)
 
     def record_fulfillments(self, entry_id: int, fulfillments: Mapping[str, str]) -> Entry:
         """Store fulfillments already added (a partly successful batchAdd) without
@@ -263,8 +261,7 @@ class FileSteps(JournalCore):
         with self._write() as conn:
             entry = self._load_open(conn, entry_id)
             merged = json.dumps({**entry.fulfillments, **fulfillments}, sort_keys=True)
-            self._update(conn, entry_id, {"fulfillments": merged})
-            return self._load(conn, entry_id)
+            return self._change(conn, entry, {"fulfillments": merged})
 
     def rewind(
         self, entry_id: int, step: Step, reason: str, *, document_deleted: bool = False
@@ -295,7 +292,7 @@ class FileSteps(JournalCore):
                 values.update(document_id=None, form_expires_at=None)
             if step < Step.HASHED:
                 values["sha256"] = None
-            self._update(conn, entry_id, values)
+            rewound = self._change(conn, entry, values)
             log.info(
                 "journal entry %d back from %s to %s: %s",
                 entry_id,
@@ -303,7 +300,7 @@ class FileSteps(JournalCore):
                 step.name,
                 values["last_error"],
             )
-            return self._load(conn, entry_id)
+            return rewound
 
     def route(
         self,
@@ -318,9 +315,9 @@ class FileSteps(JournalCore):
             entry = self._load(conn, entry_id)
             if entry.step >= Step.CREATED:
                 raise ValueError(f"entry {entry_id} is at {entry.step.name}; too late to route")
-            self._update(
+            return self._change(
                 conn,
-                entry_id,
+                entry,
                 {
                     "folder_key": folder_key,
                     "workflow_id": workflow_id,
@@ -328,7 +325,6 @@ class FileSteps(JournalCore):
                     "needs_routing": 0,
                 },
             )
-            return self._load(conn, entry_id)
 
     def mark_needs_routing(self, entry_id: int, message: str) -> Entry:
         """An inbox file no rule matches: shown as "needs routing" until routed or gone."""
@@ -340,13 +336,12 @@ class FileSteps(JournalCore):
         """A try failed and will be repeated at ``next_attempt_at``; counts the attempt."""
         with self._write(LAZY) as conn:
             entry = self._load_open(conn, entry_id)
-            self._update(
+            return self._change(
                 conn,
-                entry_id,
+                entry,
                 {
                     "attempts": entry.attempts + 1,
                     "last_error": redact(error),
                     "next_attempt_at": to_ts(next_attempt_at),
                 },
             )
-            return self._load(conn, entry_id)

@@ -50,7 +50,7 @@ from typing import Any
 
 from agent.journal.group_sync import GroupSync
 from agent.journal.records import Entry, Outcome
-from agent.journal.rows import entry_from_row, to_ts, utc_now
+from agent.journal.rows import entry_from_row, entry_with, to_ts, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,19 @@ class JournalCore:
             raise ValueError(f"entry {entry_id} is settled already")
         return entry
 
-    def _update(self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]) -> None:
+    def _update(
+        self, conn: sqlite3.Connection, entry_id: int, values: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Set the columns ``values`` (and ``updated_at``) of a hot row; the columns set."""
         columns = dict(values, updated_at=to_ts(self._clock()))
         assignments = ", ".join(f"{name} = ?" for name in columns)
         conn.execute(f"UPDATE hot SET {assignments} WHERE id = ?", (*columns.values(), entry_id))
+        return columns
+
+    def _change(self, conn: sqlite3.Connection, entry: Entry, values: Mapping[str, Any]) -> Entry:
+        """:meth:`_update` of ``entry``, read in this transaction; the entry as it is now
+        (built from the one read, not read back)."""
+        return entry_with(entry, self._update(conn, entry.id, values))
 
     def _archive(self, conn: sqlite3.Connection, entry: Entry) -> None:
         """Move a settled row out of the hot ones (and count it when done)."""

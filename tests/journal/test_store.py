@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.journal import Journal, JournalError, Outcome, Step
+from agent.journal import Entry, Journal, JournalError, Outcome, Step
+from agent.journal.rows import FIELDS
 from agent.journal.schema import SCHEMA_VERSION
 from tests.kit.clock import FakeClock
 from tests.kit.race import in_threads
@@ -394,3 +395,63 @@ def test_a_file_failing_again_under_the_same_name_counts_once(journal: Journal) 
 
     assert [e.id for e in journal.failed_waiting()] == [second]
     assert journal.get(first).resolved_at is not None
+
+
+def test_each_write_returns_the_entry_as_it_reads_back(
+    journal: Journal, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A write returns the entry it made without reading its row again: that entry is the
+    one a read gives, field for field, after every kind of change."""
+
+    def same(entry: Entry) -> Entry:
+        assert journal.get(entry.id) == entry
+        assert Entry(**vars(entry)) == entry  # every field is there, as Entry() makes it
+        return entry
+
+    rds = (RD_BANK, RD_ADDRESS)
+    entry = same(journal.begin(Path("/in/inbox/scan.pdf"), folder_key="inbox", workflow_id=WF))
+    entry = same(journal.record_scan(entry.id, {"looked": True, "pages": [1, 2]}))
+    entry = same(journal.route(entry.id, folder_key="k", workflow_id=WF, required_document_ids=rds))
+    clock.advance(1.5)
+    entry = same(
+        journal.advance(
+            entry.id,
+            Step.STABLE,
+            claimed_path=tmp_path / ".processing" / "scan.pdf",
+            claimed_ino=11,
+            claimed_dev=3,
+            size=7,
+            mtime_ns=123,
+        )
+    )
+    entry = same(
+        journal.relocate(entry.id, claimed_path=tmp_path / "x" / "scan.pdf", folder_sub="a")
+    )
+    entry = same(journal.advance(entry.id, Step.HASHED, sha256="ab" * 32))
+    entry = same(journal.record_retry(entry.id, "no answer", T0 + timedelta(seconds=3.25)))
+    expiry = T0 + timedelta(minutes=5, microseconds=123457)
+    entry = same(journal.advance(entry.id, Step.CREATED, document_id="d_1", form_expires_at=expiry))
+    assert entry.form_expires_at == expiry and entry.next_attempt_at is None
+    entry = same(journal.rewind(entry.id, Step.HASHED, "the upload form expired"))
+    entry = same(journal.advance(entry.id, Step.CREATED, document_id="d_2"))
+    entry = same(journal.advance(entry.id, Step.UPLOADED))
+    entry = same(journal.advance(entry.id, Step.VERIFIED))
+    entry = same(journal.record_fulfillments(entry.id, {RD_BANK: "f_1"}))
+    entry = same(journal.advance(entry.id, Step.LINKED, fulfillments={RD_ADDRESS: "f_2"}))
+    assert entry.fulfillments == {RD_BANK: "f_1", RD_ADDRESS: "f_2"}
+    clock.advance(0.25)
+    entry = same(journal.settle(entry.id, Outcome.DONE, tmp_path / "done" / "scan.pdf", "ok"))
+    assert entry.settled and entry.updated_at == clock.datetime()
+
+    other = journal.begin(Path("/in/a.pdf"), folder_key="k", step=Step.STABLE)
+    same(journal.unclaim(other.id, "matches no rule"))
+    failed = same(journal.settle(other.id, Outcome.FAILED, tmp_path / "failed" / "a.pdf", "no"))
+    assert failed.outcome is Outcome.FAILED
+
+
+def test_rows_hold_the_entrys_fields_in_order(journal: Journal) -> None:
+    """A row of the current format is read by position (rows.entry_from_row): its columns
+    must be the entry's fields, in order, in both tables."""
+    for table in ("hot", "archive"):
+        columns = [row[1] for row in journal._conn.execute(f"PRAGMA table_info({table})")]
+        assert tuple(columns) == FIELDS
