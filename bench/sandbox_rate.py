@@ -281,7 +281,7 @@ def main() -> int:
     for r in results:
         calls = " ".join(str(r.calls.get(name, 0)) for name in CALLS)
         files = r.calls.get("document.create", 0) / r.seconds
-        print(f"{r.documents:>9} {r.rate:>10.0f} {files:>8.0f} {r.cpu_ms:>8.2f} ms  {calls}")
+        print(f"{r.documents:>9} {r.rate:>10.0f} {files:>8.0f} {r.cpu_ms:>8.3f} ms  {calls}")
     print("calls: " + ", ".join(CALLS))
     return 0
 

@@ -84,6 +84,9 @@ class Arrivals:
         self._odd: set[Path] = set()  # not regular files shown in the status
         self._joins = JoinGroups()  # numbered page images waiting for their last page
         self._prepared: set[Path] = set()  # folders whose .processing/ was made ahead
+        # files this agent claimed whose leaving (the claim's rename) is still to be seen:
+        # it is then no news to the journal, which holds their entries as claimed
+        self._claimed: set[Path] = set()
 
     # -- events → finished files ---------------------------------------------------------------
 
@@ -120,12 +123,17 @@ class Arrivals:
             if path in self._odd:
                 self._odd.discard(path)
                 self._problems.set(not_regular_topic(path), None)
+            if path in self._claimed:  # this agent's own claim: its entry says claimed
+                self._claimed.discard(path)
+                return
             if self._folders.gone(path):
                 return  # a folder of the tree: its files are reported where they are now
             entry = self._journal.find_by_source(path)
             if entry is not None and entry.needs_routing and entry.claimed_path is None:
                 self._journal.forget(entry.id)
-        elif not self._tracker.tracks(path):
+            return
+        self._claimed.discard(path)  # a new file under the name of one claimed before
+        if not self._tracker.tracks(path):
             self._maybe_odd(path)
         elif path.parent not in self._prepared:  # a file to claim soon: watch its target
             self._prepared.add(path.parent)
@@ -298,6 +306,7 @@ class Arrivals:
         if taken is None:
             self._journal.forget(entry.id)
             return None  # gone, or another agent took it
+        self._claimed.add(path)
         ino, dev = (before.st_ino, before.st_dev) if before is not None else (None, None)
         try:
             st = os.stat(taken.path, follow_symlinks=False)

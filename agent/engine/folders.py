@@ -41,6 +41,7 @@ class FolderView:
         self._problems = problems
         self._unmarked: set[Path] = set()  # folders under no marker as of the last scan
         self._lock = threading.RLock()
+        self._above: tuple[FolderTree, frozenset[Path]] | None = None  # see gone()
         self.tree = FolderTree(root=config.root, config=config)
         self.rescan()
 
@@ -73,11 +74,20 @@ class FolderView:
     def gone(self, path: Path) -> bool:
         """``path`` left its place (a watcher event): when it was a folder of the tree or
         above one (renamed, moved or deleted), the tree is read again. Whether it was."""
-        tree = self.tree
-        if path in tree.folders or any(path in f.parents for f in tree.folders):
+        if path in self._folders_and_above():
             self.rescan()
             return True
         return False
+
+    def _folders_and_above(self) -> frozenset[Path]:
+        """The tree's folders and every folder above one, worked out once per reading
+        (each file that leaves a folder is looked up here)."""
+        tree = self.tree
+        known = self._above
+        if known is None or known[0] is not tree:
+            places = {above for folder in tree.folders for above in (folder, *folder.parents)}
+            known = self._above = (tree, frozenset(places))
+        return known[1]
 
     def identity(self, path: Path) -> tuple[str | None, str]:
         """(the marker id of the agent's folder ``path`` — a file — belongs to, the
@@ -137,4 +147,7 @@ class FolderView:
         return f"{workflow_id or '?'}/{suffix}", workflow_id, tuple(rds)
 
     def settings_for(self, path: Path) -> StabilitySettings:
-        return self.tree.settings_for(path)
+        tree = self.tree
+        if not tree.config.folders:  # no [[folders]] entries: the same for every path
+            return tree.config.stability
+        return tree.settings_for(path)

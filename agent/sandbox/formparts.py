@@ -14,8 +14,9 @@ and the body goes through python-multipart as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from python_multipart.multipart import (
     DEFAULT_MAX_HEADER_COUNT,
@@ -25,10 +26,12 @@ from python_multipart.multipart import (
 
 #: Longest boundary cut here (RFC 2046 allows 70 characters).
 MAX_BOUNDARY = 70
+#: A header line as python-multipart reads it: a token, ``:``, spaces skipped, the value
+#: up to the first CR, which must be followed by LF.
+_HEADER = re.compile(b"([" + re.escape(TOKEN_CHARS) + b"]+): *([^\r]*)\r\n")
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """Offsets into the body: each header's name and value, and the part's data."""
 
     headers: tuple[tuple[int, int, int, int], ...]
@@ -48,20 +51,17 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
     while True:
         headers: list[tuple[int, int, int, int]] = []
         while not body.startswith(b"\r\n", i):
-            colon = body.find(b":", i)
-            if colon <= i or len(headers) >= DEFAULT_MAX_HEADER_COUNT:
+            if len(headers) >= DEFAULT_MAX_HEADER_COUNT:
                 return None
-            if body[i:colon].translate(None, TOKEN_CHARS):
-                return None  # not a token: python-multipart says what is wrong
-            start = colon + 1
-            while body.startswith(b" ", start):
-                start += 1
-            cr = body.find(b"\r", start)
-            if cr < 0 or not body.startswith(b"\n", cr + 1):
+            # Not a token before the colon, no colon, a CR without LF: python-multipart
+            # says what is wrong.
+            line = _HEADER.match(body, i)
+            if line is None:
                 return None
+            start, cr = line.span(2)
             if cr - i + 1 > DEFAULT_MAX_HEADER_SIZE:
                 return None
-            headers.append((i, colon, start, cr))
+            headers.append((i, line.end(1), start, cr))
             i = cr + 2
         if not headers:
             return None

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from types import MappingProxyType
 
 import httptools
 
@@ -160,6 +161,9 @@ def error_page(status: HTTPStatus, explain: str = "") -> Reply:
     return Reply(status.value, headers, page.encode("utf-8", "replace"))
 
 
+#: The headers of most answers, shared so that their lines are encoded once.
+JSON_HEADERS: Mapping[str, str] = MappingProxyType({"Content-Type": "application/json"})
+_JSON_LINES = b"Content-Type: application/json\r\n"
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -202,8 +206,7 @@ class Connection(asyncio.Protocol):
         self._refused = False  # nothing more is read after a request that cannot be
         # the head being parsed
         self._url = b""
-        self._headers: dict[str, str] = {}
-        self._header_count = 0
+        self._raw_headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
 
     # -- asyncio
@@ -252,8 +255,7 @@ class Connection(asyncio.Protocol):
     # -- httptools
     def on_message_begin(self) -> None:
         self._url = b""
-        self._headers = {}
-        self._header_count = 0
+        self._raw_headers = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -261,22 +263,29 @@ class Connection(asyncio.Protocol):
             raise _Refused(error_page(HTTPStatus.REQUEST_URI_TOO_LONG))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count >= MAX_HEADER_LINES:
+        raw = self._raw_headers
+        raw.append((name, value))
+        if len(raw) >= MAX_HEADER_LINES:
             raise _Refused(
                 error_page(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
             )
         if len(name) + len(value) + 4 > MAX_HEADER_LINE:
             raise _Refused(error_page(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long"))
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1").strip()
+
+    def _decoded_headers(self) -> dict[str, str]:
+        """The head's headers by lower-case name (a repeated header's last value), decoded
+        at once rather than one callback at a time."""
+        return {
+            name.decode("latin-1").lower(): value.decode("latin-1").strip()
+            for name, value in self._raw_headers
+        }
 
     def on_headers_complete(self) -> None:
         self._head_size = 0
         parser = self._parser
-        major, _, minor = parser.get_http_version().partition(".")
-        version = (int(major), int(minor or 0))
+        version = _VERSIONS.get(parser.get_http_version()) or _version(parser.get_http_version())
         method = parser.get_method().decode("latin-1")
-        headers = self._headers
+        headers = self._decoded_headers()
         if version >= (2, 0):
             raise _Refused(error_page(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED))
         if version < (1, 0) and method != "GET":
@@ -390,7 +399,9 @@ class Connection(asyncio.Protocol):
         if isinstance(answer, Drop):
             self.close()
             return
-        closing = exchange.closing or _says_close(answer.headers)
+        closing = exchange.closing or (
+            answer.headers is not JSON_HEADERS and _says_close(answer.headers)
+        )
         body = b"" if exchange.head_only else answer.body
         if exchange.request.version >= (1, 0):
             self._write(_head(answer, closing) + body)  # one write, one packet
@@ -460,6 +471,14 @@ class Connection(asyncio.Protocol):
                 exchange.request.pipe.end()
 
 
+_VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor or 0))
+
+
 def _says_close(headers: Mapping[str, str]) -> bool:
     return any(k.lower() == "connection" and v.lower() == "close" for k, v in headers.items())
 
@@ -469,10 +488,13 @@ def _head(reply: Reply, closing: bool) -> bytes:
         b"HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n"
         % (reply.status, _REASONS.get(reply.status, b""), SERVER_NAME, http_date().encode()),
     ]
-    for name, value in reply.headers.items():
-        if name.lower() in ("connection", "content-length"):
-            continue
-        lines.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
+    if reply.headers is JSON_HEADERS:
+        lines.append(_JSON_LINES)
+    else:
+        for name, value in reply.headers.items():
+            if name.lower() in ("connection", "content-length"):
+                continue
+            lines.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
     if closing:
         lines.append(b"Connection: close\r\n")
     lines.append(b"Content-Length: %d\r\n\r\n" % len(reply.body))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import ipaddress
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -21,7 +20,17 @@ from agent.sandbox.api import METHODS
 from agent.sandbox.envelope import infrastructure_error
 from agent.sandbox.fault_answers import fault_answer, fault_status
 from agent.sandbox.faults import UPLOAD, FaultAction
-from agent.sandbox.loop_http import DROP, INLINE_BODY, Answer, Handler, Reply, Request, error_page
+from agent.sandbox.jsontext import json_bytes
+from agent.sandbox.loop_http import (
+    DROP,
+    INLINE_BODY,
+    JSON_HEADERS,
+    Answer,
+    Handler,
+    Reply,
+    Request,
+    error_page,
+)
 from agent.sandbox.s3post import RequestBody, no_such_bucket
 
 if TYPE_CHECKING:
@@ -139,7 +148,9 @@ def _answered(answer: Answer) -> Handler:
 
 
 def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> Reply:
-    data = json.dumps(body).encode()
+    data = json_bytes(body)
+    if not headers:
+        return Reply(status, JSON_HEADERS, data)
     return Reply(status, {"Content-Type": "application/json", **headers}, data)
 
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,13 +95,14 @@ class AcceptedForm:
 
 def amz_date(now: float) -> str:
     """``X-Amz-Date`` for a unix time: ``20250324T101500Z``."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
+    m = datetime.fromtimestamp(now, UTC)
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
 
 
 def iso_expiration(when: float) -> str:
     """A policy ``expiration``: ISO 8601 UTC with milliseconds, as S3 and Kompliant write it."""
     moment = datetime.fromtimestamp(when, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_expiration(text: str) -> float:
@@ -119,9 +122,24 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
     return key.digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def sign_policy(policy_b64: str, key: bytes) -> str:
-    """The POST signature: hex HMAC-SHA256 of the base64 policy string."""
-    return hmac.new(key, policy_b64.encode("ascii"), hashlib.sha256).hexdigest()
+    """The POST signature: hex HMAC-SHA256 of the base64 policy string (kept for the last
+    forms signed, which are the ones about to be judged)."""
+    return hmac.digest(key, policy_b64.encode("ascii"), "sha256").hex()
+
+
+#: The policies of the last forms presigned here, by their base64 text: what decoding
+#: that text gives, without decoding it again.
+_SIGNED: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_SIGNED_KEPT = 1024
+
+
+def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
+    _SIGNED[policy_b64] = policy
+    if len(_SIGNED) > _SIGNED_KEPT:
+        with contextlib.suppress(KeyError):  # another thread took it first
+            _SIGNED.popitem(last=False)
 
 
 def encode_policy(policy: dict[str, Any]) -> str:
@@ -156,6 +174,7 @@ def presign(
         ],
     }
     policy_b64 = encode_policy(policy)
+    _remember(policy_b64, policy)
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
         ("Content-Type", spec.content_type),
@@ -220,9 +239,9 @@ def judge_form(
     extra = [
         name
         for name, _ in fields
-        if name.lower() not in covered
-        and name.lower() not in _EXEMPT_FIELDS
-        and not name.lower().startswith("x-ignore-")
+        if (lower := name.lower()) not in covered
+        and lower not in _EXEMPT_FIELDS
+        and not lower.startswith("x-ignore-")
     ]
     if extra:
         return S3Rejection(
@@ -300,25 +319,31 @@ def _check_signature(values: dict[str, str], settings: S3Settings) -> S3Rejectio
         return S3Rejection(
             400, "InvalidToken", "The provided token is malformed or otherwise invalid."
         )
-    mismatch = S3Rejection(
+    if (region, service, terminator) != (settings.region, SERVICE, TERMINATOR):
+        return _mismatch(access_key)
+    if not values["x-amz-date"].startswith(date):
+        return _mismatch(access_key)
+    key = signing_key(settings.secret_key, date, region)
+    expected = sign_policy(values["policy"], key) if values["policy"].isascii() else ""
+    if not expected or not _same(values["x-amz-signature"].lower(), expected):
+        return _mismatch(access_key)
+    return None
+
+
+def _mismatch(access_key: str) -> S3Rejection:
+    return S3Rejection(
         403,
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
         (("AWSAccessKeyId", access_key),),
     )
-    if (region, service, terminator) != (settings.region, SERVICE, TERMINATOR):
-        return mismatch
-    if not values["x-amz-date"].startswith(date):
-        return mismatch
-    key = signing_key(settings.secret_key, date, region)
-    expected = sign_policy(values["policy"], key) if values["policy"].isascii() else ""
-    if not expected or not _same(values["x-amz-signature"].lower(), expected):
-        return mismatch
-    return None
 
 
 def _decode_policy(policy_b64: str) -> dict[str, Any] | S3Rejection:
+    known = _SIGNED.get(policy_b64)
+    if known is not None:  # made by presign: well-formed, and what decoding it gives
+        return known
     try:
         document = json.loads(base64.b64decode(policy_b64, validate=True))
     except (binascii.Error, ValueError):

@@ -127,7 +127,11 @@ class RunningSandbox:
             ),
         )
         self.upload_endpoint = UploadEndpoint(
-            data_dir / OBJECTS_DIR, settings.s3, clock=settings.clock, on_stored=self._on_stored
+            data_dir / OBJECTS_DIR,
+            settings.s3,
+            clock=settings.clock,
+            on_stored=self._on_stored,
+            keep=store.keep_object,
         )
 
     @property
@@ -193,10 +197,12 @@ class RunningSandbox:
                     (d.document_id for d in self.state.documents.values() if d.key == stored.key),
                     None,
                 )
-        try:
-            relative: str | None = str(stored.path.relative_to(self.data_dir))
-        except ValueError:
-            relative = str(stored.path)
+        relative: str | None = None  # kept in the state database
+        if stored.path is not None:
+            try:
+                relative = str(stored.path.relative_to(self.data_dir))
+            except ValueError:
+                relative = str(stored.path)
         if document_id is None or not record_upload(
             self.state,
             document_id,
@@ -207,6 +213,18 @@ class RunningSandbox:
             completion_delay=self.api_config.completion_delay,
         ):
             log.warning("Stored object %s belongs to no known document", stored.key)
+
+    def stored_bytes(self, document_id: str) -> bytes | None:
+        """The bytes uploaded for ``document_id`` (from its file or the state database), or
+        ``None`` when none were stored here."""
+        with self.state.lock:
+            document = self.state.documents.get(document_id)
+        if document is None or document.stored_at is None:
+            return None
+        if document.object_path is None:
+            return self.store.read_object(document.key)
+        path = Path(document.object_path)
+        return (path if path.is_absolute() else self.data_dir / path).read_bytes()
 
     # -- the three kinds of request -------------------------------------------------------
 

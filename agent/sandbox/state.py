@@ -17,7 +17,7 @@ all.
 from __future__ import annotations
 
 import functools
-import secrets
+import os
 import string
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -63,7 +63,7 @@ def new_id(prefix: str) -> str:
     """
     chars = b""
     while len(chars) < 22:
-        chars += secrets.token_bytes(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
+        chars += os.urandom(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
     return prefix + "_" + chars[:22].decode("ascii")
 
 
@@ -72,7 +72,7 @@ def iso(timestamp: float) -> str:
     """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints (a call stamps the records
     it makes with one time, formatted once)."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ The database (SQLite in WAL mode) has one table per collection of the fixture fo
 (``accounts``, ``api_keys``, …, ``documents``, ``fulfillments``), one row per record: its
 id and its JSON in the fixture's form (a required document names its ``workflow_id``
 instead of being nested), in the order the records were made; ``document_requests`` in
-the order they were made; and ``settings`` (``format_version``, ``allowed_extensions``).
+the order they were made; ``settings`` (``format_version``, ``allowed_extensions``); and
+``objects``, the bytes of the uploads small enough to arrive whole (``key``, ``data``),
+saved in the same transactions (a larger upload is a file under ``objects/``).
 ``sqlite3 state.sqlite3 "SELECT record FROM documents"`` reads it, and
 ``GET /_sandbox/state`` gives all of it as one fixture-format document. On start the
 rows are read back through the fixture's own reader (``SandboxState.from_rows``), with
@@ -33,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent.sandbox.jsontext import json_text
 from agent.sandbox.state import FORMAT_VERSION, TABLES, FixtureError, SandboxState
 
 log = logging.getLogger(__name__)
@@ -53,10 +56,11 @@ _SCHEMA = (
     ),
     "CREATE TABLE IF NOT EXISTS document_requests (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, data BLOB NOT NULL)",
 )
 
 #: A record's fields in their declared order, compact.
-_text = json.JSONEncoder(separators=(",", ":")).encode
+_text = json_text
 #: Rows waiting to be written: per table, id → row (``None``: removed).
 Pending = dict[str, dict[str, dict[str, Any] | None]]
 
@@ -128,6 +132,8 @@ class StateStore:
         self._pending: Pending = {}
         self._requests_saved = 0
         self._extensions_saved: dict[str, str] | None = None
+        #: Objects kept but not saved yet, by key; under ``state.lock``.
+        self._objects: dict[str, bytes] = {}
         self._wake = threading.Condition()
         #: Whether the writer waits for a change; only then does a change wake it.
         self._idle = False
@@ -182,6 +188,27 @@ class StateStore:
             with self._wake:
                 self._wake.notify_all()
 
+    def keep_object(self, key: str, data: bytes) -> None:
+        """Keep the bytes of the object ``key`` (replacing any before); saved with the
+        next save, readable at once."""
+        with self.state.lock:
+            self._objects[key] = data
+            self.state.changed()
+
+    def read_object(self, key: str) -> bytes | None:
+        """The bytes kept for ``key``, or ``None``."""
+        with self.state.lock:
+            data = self._objects.get(key)
+        if data is not None:
+            return data
+        with self._write_lock:
+            if self._connection is None:
+                return None
+            row = self._connection.execute(
+                "SELECT data FROM objects WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
     def save(self) -> int:
         """Write what changed since the last save, in one transaction; how many records.
 
@@ -201,9 +228,14 @@ class StateStore:
                     dict(vars(r)) for r in requests[0 if rewrite else self._requests_saved :]
                 ]
                 current = dict(state.allowed_extensions)
+                objects = dict(self._objects)
             extensions = None if current == self._extensions_saved else current
-            written = self._write(self._connection, new_requests, rewrite, extensions)
+            written = self._write(self._connection, new_requests, rewrite, extensions, objects)
             self._pending = {}
+            with state.lock:  # saved, unless kept again meanwhile
+                for key, data in objects.items():
+                    if self._objects.get(key) is data:
+                        del self._objects[key]
             self._requests_saved = (0 if rewrite else self._requests_saved) + len(new_requests)
             if extensions is not None:
                 self._extensions_saved = extensions
@@ -216,8 +248,9 @@ class StateStore:
         requests: list[dict[str, Any]],
         rewrite: bool,
         extensions: dict[str, str] | None,
+        objects: dict[str, bytes],
     ) -> int:
-        if not (self._pending or requests or rewrite or extensions is not None):
+        if not (self._pending or requests or rewrite or extensions is not None or objects):
             return 0
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -237,6 +270,11 @@ class StateStore:
                 "INSERT INTO document_requests (record) VALUES (?)",
                 [(_text(row),) for row in requests],
             )
+            connection.executemany(
+                "INSERT INTO objects (key, data) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+                objects.items(),
+            )
             if extensions is not None:
                 connection.execute(
                     "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
@@ -247,7 +285,7 @@ class StateStore:
                 ("format_version", str(FORMAT_VERSION)),
             )
             connection.execute("COMMIT")
-            return sum(map(len, self._pending.values())) + len(requests)
+            return sum(map(len, self._pending.values())) + len(requests) + len(objects)
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")

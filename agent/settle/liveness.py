@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 #: A claim of another host is stale when its heartbeat has not moved for this long.
 DEFAULT_LEASE_SECONDS = 60.0
-#: A claimed file without a record is left alone this long (its owner may be writing it).
+#: A claimed file without a record is left alone this long by its age alone (its owner
+#: may be writing it); a running agent's :class:`LeaseWatch` takes it after one lease.
 ORPHAN_GRACE = timedelta(minutes=2)
 #: Without a :class:`LeaseWatch` (a one-off look), a claim of another host is stale when its
 #: heartbeat is this old by the wall clock — long enough for any clock difference.
@@ -184,10 +185,16 @@ def judge(
     owner = found.owner
     if owner is None or found.claimed_at is None:
         try:
-            changed = datetime.fromtimestamp(found.path.stat().st_ctime, tz=UTC)
+            st = found.path.stat()
         except FileNotFoundError:
             return False
-        return (now or datetime.now(UTC)) - changed >= orphan_grace
+        changed = datetime.fromtimestamp(st.st_ctime, tz=UTC)
+        if (now or datetime.now(UTC)) - changed >= orphan_grace:
+            return True
+        # A live owner writes a missing record again at every heartbeat, so a claim seen
+        # without one, unchanged, for a whole lease of watching has no owner left (an
+        # agent killed between its claim's rename and the record).
+        return watch.stale(found.path, ("orphan", st.st_ino, st.st_ctime_ns))
     if owner.instance_id == me.instance_id:
         return False
     if owner.host == me.host:

@@ -45,7 +45,8 @@ def translate(event: FileSystemEvent) -> list[Change]:
 
     Opens, closes without writing and folder modifications mean nothing; a move is the
     source leaving (``DELETED``) and the destination arriving (``MOVED_IN``); a move from
-    outside the watched tree has no source, a move out of it no destination.
+    outside the watched tree has no source, a move out of it no destination. A synthetic
+    creation (a file found in a new folder) is ``SCANNED``.
     """
     src = _path(event.src_path)
     if isinstance(event, FileMovedEvent | DirMovedEvent):
@@ -60,7 +61,10 @@ def translate(event: FileSystemEvent) -> list[Change]:
     if src is None:
         return []
     if isinstance(event, FileCreatedEvent):
-        return [(src, EventKind.CREATED, False)]
+        # A synthetic creation is a file found in a folder that was just made or moved in,
+        # maybe written and closed before the folder's watch was there: found, not seen
+        # being made, so it must not wait for a close that may have come already.
+        return [(src, EventKind.SCANNED if event.is_synthetic else EventKind.CREATED, False)]
     if isinstance(event, FileModifiedEvent):
         return [(src, EventKind.MODIFIED, False)]
     if isinstance(event, FileAttribEvent):

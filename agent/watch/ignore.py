@@ -14,10 +14,10 @@ The agent's own names live in :mod:`agent.owned_names`, so :mod:`agent.decide`,
 :mod:`agent.settle` and :mod:`agent.review` create exactly the names this module skips.
 
 Every event the watcher hears goes through :func:`ignore_under` — a burst of files makes
-tens of events per file, most of them in the agent's own ``done/`` and ``.processing/``
-— so the rules are compiled once (one regular expression, sets of folded names) and a
-name's verdict is remembered: the folder names of a path recur in every event below
-them.
+several events per file (and where watchdog's own observers watch the agent's ``done/``
+and ``.processing/``, tens) — so the rules are compiled once (one regular expression,
+sets of folded names) and a name's verdict is remembered: the folder names of a path
+recur in every event below them.
 """
 
 from __future__ import annotations
@@ -142,13 +142,21 @@ def ignore_under(
     patterns = tuple(extra_patterns)
     # Paths compared as the system compares them (os.path.normcase: case and separators on
     # Windows, as PurePath does), by string prefix rather than by walking path.parents.
-    prefixes = [(os.path.normcase(os.path.join(root, "")), root) for root in ordered]
+    prefixes = [os.path.normcase(os.path.join(root, "")) for root in ordered]
+
+    # A path's names below its root are the text after the root's prefix (a Path's text
+    # has no empty or "." names), so no relative path is built for each event.
+    sep = os.sep
+    case_insensitive = OS_CASE_INSENSITIVE
 
     def ignore(path: Path) -> bool:
         text = os.path.normcase(path)
-        for prefix, root in prefixes:
-            if text.startswith(prefix) or os.path.join(text, "") == prefix:
-                return is_ignored_path(path, root, patterns)
+        for prefix in prefixes:
+            if text == prefix or text + sep == prefix:
+                return False  # the root itself
+            if text.startswith(prefix):
+                names = text[len(prefix) :].split(sep)
+                return any(_ignored_name(name, patterns, case_insensitive) for name in names)
         return True
 
     return ignore

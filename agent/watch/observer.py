@@ -69,15 +69,14 @@ _INOTIFY_LIMITS = (errno.ENOSPC, errno.EMFILE)
 
 
 def make_observer(polling: bool, poll_interval: float) -> BaseObserver:
-    """The observer for a root: polling, inotify with close events on Linux, else native."""
+    """The observer for a root: polling, inotify with close events on Linux (without the
+    agent's own folders, :mod:`agent.watch.inotify`), else native."""
     if polling:
         return PollingObserver(timeout=poll_interval)
     if sys.platform.startswith("linux"):
-        from watchdog.observers.inotify import InotifyObserver
+        from agent.watch.inotify import LeanInotifyObserver
 
-        # Full events report a move from outside the tree as a move with no source, so a
-        # file or folder moved in is told apart from one created in place.
-        return InotifyObserver(generate_full_events=True)
+        return LeanInotifyObserver()
     return Observer()
 
 
@@ -460,7 +459,9 @@ def _reports_close(observer: BaseObserver) -> bool:
         return False
     from watchdog.observers.inotify import InotifyObserver
 
-    return isinstance(observer, InotifyObserver)
+    from agent.watch.inotify import LeanInotifyObserver
+
+    return isinstance(observer, LeanInotifyObserver | InotifyObserver)
 
 
 def _healthy(observer: BaseObserver) -> bool:

@@ -61,8 +61,6 @@ def demo_stack(agent_home: AgentHome, tmp_path: Path) -> Stack:
 
 def stored(sandbox: RunningSandbox, document: Document) -> bytes:
     """The bytes Kompliant stored for ``document``."""
-    with sandbox.store.state.lock:
-        record = sandbox.store.state.documents[document.document_id]
-    assert record.object_path is not None, f"{document.document_id} has no stored bytes"
-    path = Path(record.object_path)
-    return (path if path.is_absolute() else sandbox.data_dir / path).read_bytes()
+    data = sandbox.stored_bytes(document.document_id)
+    assert data is not None, f"{document.document_id} has no stored bytes"
+    return data

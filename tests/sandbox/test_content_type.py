@@ -56,6 +56,7 @@ def test_bytes_of_another_type_are_refused_and_nothing_is_stored(
     assert f"The content of the file is {found}" in refused.text
     assert _status(sandbox, document["document_id"]) == "PENDING"
     assert not list((sandbox.data_dir / "objects").rglob("d_*"))
+    assert sandbox.store.read_object(document["presign_values"]["key"]) is None
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 
 from agent.kompliant.auth import Credentials
 from agent.sandbox import RunningSandbox, SandboxSettings, start_sandbox
+from agent.sandbox.loop_http import INLINE_BODY
 from agent.sandbox.server import DEMO_FIXTURE
 from tests.conftest import (
     DEMO_SUBJECT,
@@ -123,8 +124,28 @@ def test_an_upload_completes_the_document_with_its_sha256(sandbox: RunningSandbo
     assert stored["hash"] == hashlib.sha256(content).hexdigest()
     assert stored["file_size"] == len(content)
     assert stored["file_name"] == "statement.pdf"
-    objects = list((sandbox.data_dir / "objects").rglob(f"{document_id}.pdf"))
-    assert [p.read_bytes() for p in objects] == [content]
+    assert sandbox.stored_bytes(document_id) == content
+
+
+def test_a_small_upload_is_kept_in_the_state_database_and_found_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    content = b"%PDF-1.4 kept whole " * 100
+    with start_sandbox(tmp_path) as sandbox:
+        document_id = create_document(sandbox, content)
+    assert not list((tmp_path / "objects").rglob("*"))  # no file made for it
+    with start_sandbox(tmp_path) as restarted:
+        assert restarted.stored_bytes(document_id) == content
+        got = sandbox_call(restarted, "document.get", {"document_id": document_id}).json()
+        assert got["data"]["document"]["hash"] == hashlib.sha256(content).hexdigest()
+
+
+def test_an_upload_too_large_to_read_whole_is_a_file_under_its_key(sandbox: RunningSandbox) -> None:
+    content = b"%PDF-1.4\n" + bytes(range(256)) * (INLINE_BODY // 256 + 1)
+    document_id = create_document(sandbox, content)
+    (path,) = (sandbox.data_dir / "objects").rglob(f"{document_id}.pdf")
+    assert path.read_bytes() == content
+    assert sandbox.stored_bytes(document_id) == content
 
 
 def test_the_hash_can_be_base64(tmp_path: Path) -> None:

@@ -133,6 +133,36 @@ def test_another_hosts_claim_is_stale_once_its_heartbeat_stood_still_for_a_lease
     assert not judge(taken, me=me, watch=watch)  # forgotten: watched afresh
 
 
+def test_a_claim_without_a_record_is_stale_once_watched_unchanged_for_a_lease(
+    tmp_path: Path,
+) -> None:
+    # An agent killed between its claim's rename and the record leaves an orphan; a live
+    # owner would have written the record again at its next heartbeat.
+    claimed = claim(drop(tmp_path, "a.pdf"))
+    assert claimed is not None
+    claimed.record_path.unlink()
+    (taken,) = claims_in(tmp_path)  # as the watch finds it: no owner
+    assert taken.owner is None
+    clock = FakeClock()
+    watch = LeaseWatch(lease=10.0, clock=clock)
+    me = ClaimOwner("mine", current_owner().host, os.getpid(), "")
+    assert not judge(taken, me=me, watch=watch)  # first seen: the lease starts now
+    clock.now += 9.9
+    assert not judge(taken, me=me, watch=watch)
+    clock.now += 0.2
+    assert judge(taken, me=me, watch=watch)
+    # a record written meanwhile (its owner's heartbeat) makes it that owner's claim again
+    held = claim(drop(tmp_path, "b.pdf"))
+    assert held is not None
+    held.record_path.unlink()
+    (other,) = [found for found in claims_in(tmp_path) if found.path == held.path]
+    assert not judge(other, me=me, watch=watch)
+    heartbeat(held, current_owner())
+    (other,) = [found for found in claims_in(tmp_path) if found.path == held.path]
+    clock.now += 60
+    assert not judge(other, me=me, watch=watch)  # its owner (this process) is alive
+
+
 def test_a_one_off_look_takes_another_hosts_claim_when_its_heartbeat_is_old(
     tmp_path: Path,
 ) -> None:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from watchdog.events import FileAttribEvent, FileModifiedEvent
+from watchdog.events import FileAttribEvent, FileCreatedEvent, FileModifiedEvent
 
 from agent.watch.events import EventKind
 from agent.watch.handler import translate
@@ -48,6 +48,13 @@ def test_what_cannot_be_read_is_left_to_the_upload_to_explain(tmp_path: Path) ->
     link.symlink_to(_write(tmp_path / "g.pdf", documents.cut_short(documents.pdf("g"))))
     assert inspect(link, 10) is Readiness.READY  # never followed: the upload refuses it
     assert inspect(tmp_path / "gone.pdf", 10) is Readiness.READY
+
+
+def test_a_synthetic_creation_is_a_file_found_not_seen_being_made() -> None:
+    assert translate(FileCreatedEvent("/w/a.pdf")) == [(Path("/w/a.pdf"), EventKind.CREATED, False)]
+    assert translate(FileCreatedEvent("/w/a.pdf", is_synthetic=True)) == [
+        (Path("/w/a.pdf"), EventKind.SCANNED, False)
+    ]
 
 
 def test_attribute_events_are_their_own_kind() -> None:
