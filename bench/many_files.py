@@ -23,7 +23,8 @@ the other, each with ``--workers`` threads and the same number of files:
 
 With ``--rounds`` above 1 each round swaps which contender goes first, so both see the
 machine's load alike. Beside the wall time each run reports CPU time per file: the
-contender's process (the agent, or this script for the minimal client) and the sandbox's,
+contender's processes (the agent with its upload processes — the whole process tree, see
+:func:`tree_cpu_seconds` —, or this script for the minimal client) and the sandbox's,
 read from ``/proc`` over the measured window — steadier than wall time on a shared
 machine. Before each contender the minimal client's signed client times a few
 ``meta.checkVersion`` calls, to show the latency both see.
@@ -158,7 +159,7 @@ class Result:
     files: int
     latency_ms: int
     seconds: float
-    cpu: float  # CPU seconds of the contender's process over the window
+    cpu: float  # CPU seconds of the contender's processes over the window
     system: float  # the part of it spent in the kernel
     sandbox_cpu: float  # the sandbox's, over the same window
     call_ms: float  # what a meta.checkVersion took, as the minimal client saw it
@@ -243,8 +244,11 @@ def run_agent(
     stability: Stability,
     *,
     tools: tuple[str, ...] = (),
+    upload_processes: int | None = None,
 ) -> Result:
     home = make_home(work, sandbox, stability, workers=workers)
+    if upload_processes is not None:
+        _set_agent_key(home, "upload_processes", upload_processes)
     folders = list(home.folders.values())
     names = [f"agent-{index:05d}{kind}" for index in range(count)]
     contents = [SAMPLES[kind](f"agent {index}") for index in range(count)]
@@ -258,7 +262,7 @@ def run_agent(
         sandbox.reset_stats()
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
         threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
-        before, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds()
+        before, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds()
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -268,7 +272,7 @@ def run_agent(
             missing = len(set(names) - watch.seen.keys())
             raise RuntimeError(f"{missing} file(s) did not reach done/; see {home.path}/run.log")
         seconds = max(watch.seen[name] for name in names) - started
-        after, sandbox_cpu = cpu_seconds(agent.pid), sandbox.cpu_seconds() - sandbox_cpu
+        after, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds() - sandbox_cpu
         calls = sandbox.stats()
         profile = [line for a in attached for line in _detach(a, count)]
         if "threads" in tools:
@@ -280,6 +284,45 @@ def run_agent(
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
     return result
+
+
+def _set_agent_key(home: AgentHome, key: str, value: int) -> None:
+    """Set one ``[agent]`` key in the home's config (``add-workflow`` wrote it out)."""
+    config = home.path / "config" / "config.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    lines = [line for line in lines if not line.startswith(f"{key} =")]
+    lines.insert(lines.index("[agent]") + 1, f"{key} = {value}")
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU time of process ``pid`` and every process under it: the agent
+    runs its uploads in processes of its own, which ``/proc/<pid>/stat``'s own times leave
+    out (a child's times reach its parent's only once it ended and was waited for; those
+    are counted too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+    children: dict[int, list[int]] = {}
+    for child, its in stats.items():
+        children.setdefault(int(its[1]), []).append(child)
+    user = system = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        fields = stats.get(current)
+        if fields is None:
+            continue
+        # utime, stime, and cutime, cstime: children that ended and were waited for
+        user += (int(fields[11]) + int(fields[13])) / tick
+        system += (int(fields[12]) + int(fields[14])) / tick
+        todo += children.get(current, [])
+    return user, system
 
 
 def _journal_notes(home: AgentHome, names: set[str], t0: float, total: float) -> list[str]:
@@ -491,6 +534,13 @@ def main() -> int:
         action="store_true",
         help="the agent's CPU per file by thread (/proc, names from py-spy dump)",
     )
+    parser.add_argument(
+        "--upload-processes",
+        type=int,
+        default=None,
+        help="the agent's upload_processes (default: the shipped setting; 0: uploads in the "
+        "agent's own process)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     order = [name.strip() for name in args.order.split(",") if name.strip()]
@@ -540,6 +590,7 @@ def main() -> int:
                                 kind,
                                 stability,
                                 tools=tools,
+                                upload_processes=args.upload_processes,
                             )
                         results.append(result)
                         print(f"  {_line(result)}", file=sys.stderr, flush=True)

@@ -111,6 +111,7 @@ def engine_for(
             probe_client=probe,
             options=EngineOptions(once=once),
             on_snapshot=on_snapshot,
+            credentials=credentials,  # for the upload processes, handed over a pipe
         )
 
 

@@ -15,6 +15,7 @@ def config_to_data(config: Config) -> dict[str, Any]:
         agent["root"] = str(config.agent.root)
     agent.update(
         workers=config.agent.workers,
+        upload_processes=config.agent.upload_processes,
         refresh_interval=config.agent.refresh_interval,
         review_interval=config.agent.review_interval,
         review_calls_per_minute=config.agent.review_calls_per_minute,

@@ -10,6 +10,7 @@ from agent.watch.stability import StabilitySettings
 
 ROOT_FOLDER_NAME = "Kompliant"
 DEFAULT_WORKERS = 4
+DEFAULT_UPLOAD_PROCESSES = 2
 DEFAULT_REFRESH_INTERVAL = 900.0
 DEFAULT_REVIEW_INTERVAL = 300.0
 DEFAULT_REVIEW_CALLS_PER_MINUTE = 30
@@ -28,6 +29,8 @@ class AgentSettings:
     profile: str = DEFAULT_PROFILE
     root: Path | None = None
     workers: int = DEFAULT_WORKERS
+    #: processes the uploads run in, off the engine's interpreter (0: in the engine's own)
+    upload_processes: int = DEFAULT_UPLOAD_PROCESSES
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
     review_interval: float = DEFAULT_REVIEW_INTERVAL
     review_calls_per_minute: int = DEFAULT_REVIEW_CALLS_PER_MINUTE

@@ -35,6 +35,7 @@ AGENT_KEYS = (
     "profile",
     "root",
     "workers",
+    "upload_processes",
     "refresh_interval",
     "review_interval",
     "review_calls_per_minute",
@@ -233,6 +234,15 @@ def _agent(reader: _Reader, table: Mapping[str, Any]) -> AgentSettings:
             "a whole number",
             defaults.workers,
             check=lambda v: None if 1 <= v <= 64 else f"must be between 1 and 64, not {v}",
+        ),
+        upload_processes=reader.value(
+            table,
+            "upload_processes",
+            "agent",
+            int,
+            "a whole number",
+            defaults.upload_processes,
+            check=lambda v: None if 0 <= v <= 16 else f"must be between 0 and 16, not {v}",
         ),
         refresh_interval=_float(
             reader.number(table, "refresh_interval", "agent", None, minimum=10),

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Protocol
 
-from agent.journal import Entry, Journal, Outcome
+from agent.decide.tree import FolderTree
+from agent.journal import Entry, Journal, Outcome, Step
 from agent.settle.claim import Claim
+from agent.settle.outcome import find_done
 from agent.upload.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,38 @@ class InPlace:
         self._journal.settle(entry.id, Outcome.FAILED, None, text)
         log.warning("%s", text)
         return text
+
+
+def claimed_in_place(entry: Entry) -> bool:
+    """Whether the claimed file is where the journal says (the same file, by inode)."""
+    path = entry.claimed_path
+    if path is None:
+        return True
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return entry.claimed_ino is None or (
+        st.st_ino == entry.claimed_ino
+        and (entry.claimed_dev is None or st.st_dev == entry.claimed_dev)
+    )
+
+
+def done_somewhere(entry: Entry, tree: FolderTree) -> Path | None:
+    """The file in done/ of its folder (where it was, or where that folder is now),
+    found by its receipt: moved there just before the agent (or the process that
+    worked on it) was stopped, and not yet settled in the journal."""
+    if not entry.document_id or not entry.reached(Step.VERIFIED):
+        return None
+    assert entry.claimed_path is not None
+    places = [entry.claimed_path.parent.parent]
+    if entry.folder_id:
+        places += tree.located(entry.folder_id, entry.folder_sub)
+    for folder in dict.fromkeys(places):
+        done = find_done(folder, entry.document_id)
+        if done is not None:
+            return done
+    return None
 
 
 def moved_whole(locator: Locator, entry: Entry, identity: FileIdentity) -> Entry | None:

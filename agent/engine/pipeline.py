@@ -131,6 +131,7 @@ class Pipeline:
         verify_timeout: float = 120.0,
         progress: Callable[[Entry], Progress | None] = lambda entry: None,
         locator: Locator | None = None,
+        turns: ContentTurns | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -138,7 +139,7 @@ class Pipeline:
         self._taken_over: dict[int, datetime | None] = {}
         self._verify_timeout = verify_timeout
         self._progress = progress
-        self._turns = ContentTurns()
+        self._turns = turns or ContentTurns()  # one upload at a time for the same content
         # One client for every presigned POST: a client per upload costs a new connection
         # pool and TLS context each time (bench/many_files.py measured it as most of the
         # workers' time). It is thread-safe; the workers share it.
@@ -149,6 +150,12 @@ class Pipeline:
 
     def close(self) -> None:
         self._uploads.close()
+
+    @property
+    def reads(self) -> VerifiedSettle:
+        """What was read of each claimed file (kept by the engine between two tries
+        of a file that an upload process runs)."""
+        return self._settle
 
     def taken_over(self, entry_id: int, since: datetime | None) -> None:
         """``entry_id``'s claim was taken over from an agent that stopped; it worked on the

@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 from agent.engine.folders import FolderView
+from agent.engine.locate import done_somewhere
 from agent.engine.relocate import Relocator
 from agent.engine.workers import Workers
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.settle.claim import ClaimOwner, adopt, claims_in, local_owner_alive
-from agent.settle.outcome import find_done
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Recovery:
                     journal.forget(entry.id)
                 continue
             if not self._relocator.in_place(entry):
-                done = self._done_somewhere(entry)
+                done = done_somewhere(entry, self._folders.tree)
                 if done is not None:  # moved to done/ just before the crash
                     journal.settle(entry.id, Outcome.DONE, done, "uploaded")
                     continue
@@ -76,21 +76,6 @@ class Recovery:
                 self._take_over(claimed)
             log.info("resuming %s at step %s", entry.file_name, entry.step.name)
             self._workers.submit(entry.id)
-
-    def _done_somewhere(self, entry: Entry) -> Path | None:
-        """The file in done/ of its folder (where it was, or where that folder is now),
-        found by its receipt."""
-        if not entry.document_id or not entry.reached(Step.VERIFIED):
-            return None
-        assert entry.claimed_path is not None
-        places = [entry.claimed_path.parent.parent]
-        if entry.folder_id:
-            places += self._folders.tree.located(entry.folder_id, entry.folder_sub)
-        for folder in dict.fromkeys(places):
-            done = find_done(folder, entry.document_id)
-            if done is not None:
-                return done
-        return None
 
     def _reclaim(self, entry: Entry) -> bool:
         """Take back the claim of an entry killed between the claim's rename and its step.

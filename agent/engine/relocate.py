@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from agent.engine.folders import FolderView
+from agent.engine.locate import claimed_in_place
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.settle.claim import Claim, ClaimOwner
 from agent.settle.find import find_claimed, move_record, remove_record
@@ -32,17 +33,7 @@ class Relocator:
 
     def in_place(self, entry: Entry) -> bool:
         """Whether the claimed file is where the journal says (the same file, by inode)."""
-        path = entry.claimed_path
-        if path is None:
-            return True
-        try:
-            st = os.stat(path, follow_symlinks=False)
-        except OSError:
-            return False
-        return entry.claimed_ino is None or (
-            st.st_ino == entry.claimed_ino
-            and (entry.claimed_dev is None or st.st_dev == entry.claimed_dev)
-        )
+        return claimed_in_place(entry)
 
     def locate(self, entry: Entry) -> Entry | None:
         """``entry`` with its claimed file where it is now (recorded in the journal), or

@@ -2,7 +2,10 @@
 
 Threads: watchdog's threads only put events on a queue; one loop thread owns the
 stability tracker, routing, claiming and scheduling; a bounded pool of workers runs the
-per-file pipeline, so one slow or huge file does not hold up the others. Everything a
+per-file pipeline, so one slow or huge file does not hold up the others (on their own
+threads, or with ``upload_processes`` each hands its file to an upload process,
+:mod:`agent.engine.upload_pool`, so that its CPU is not spent under this interpreter's
+lock). Everything a
 worker learns goes back through the journal and a small locked schedule. The loop never
 waits on the network or on a slow share: review checks and refreshes, the online probe,
 and the claims' heartbeats and watch each run on a thread of their own beside it
@@ -48,6 +51,7 @@ from agent.engine.retry_policy import RetryPolicy
 from agent.engine.status import Snapshot
 from agent.engine.workers import RunSummary, Workers
 from agent.journal import Journal, journal_path
+from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
@@ -81,6 +85,10 @@ class EngineOptions:
     rescan_interval: float = 300.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     probe_intervals: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+    # processes the uploads run in (agent/engine/upload_pool.py); None: the config's
+    # ``upload_processes``. They need the credentials handed to the Engine: without them
+    # (or at 0) the pipeline runs on the workers' threads in this process.
+    upload_processes: int | None = None
 
 
 class Engine:
@@ -93,6 +101,7 @@ class Engine:
         options: EngineOptions | None = None,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         on_rejected: RejectedHook | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.profile = config.agent.profile
         self.options = options or EngineOptions()
@@ -133,6 +142,12 @@ class Engine:
             # a file the agent saved into a watched folder (a stack's loose pages) is taken
             # in at once: a run --once must not end before the watcher reports it
             noticed=lambda path: self._arrivals.put(path, EventKind.MOVED_IN),
+            processes=(
+                config.agent.upload_processes
+                if self.options.upload_processes is None
+                else self.options.upload_processes
+            ),
+            credentials=credentials,
         )
         self._tracker = StabilityTracker(
             self._folders.settings_for,
@@ -224,6 +239,7 @@ class Engine:
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         stop = stop or threading.Event()
+        self._workers.start()
         self._recovery.resume()
         self._watcher.start()
         for ticker in self._tickers:

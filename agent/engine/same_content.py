@@ -24,20 +24,27 @@ class ContentTurns:
 
     @contextmanager
     def turn(self, key: Hashable) -> Iterator[None]:
+        self.take(key)
+        try:
+            yield
+        finally:
+            self.release(key)
+
+    def take(self, key: Hashable) -> None:
+        """Wait for ``key``'s turn and hold it (until :meth:`release`)."""
         while True:
             with self._lock:
                 current = self._busy.get(key)
                 if current is None:
-                    mine = threading.Event()
-                    self._busy[key] = mine
-                    break
+                    self._busy[key] = threading.Event()
+                    return
             current.wait()
-        try:
-            yield
-        finally:
-            with self._lock:
-                del self._busy[key]
-            mine.set()
+
+    def release(self, key: Hashable) -> None:
+        """The turn held for ``key`` ends: the next one waiting goes."""
+        with self._lock:
+            mine = self._busy.pop(key)
+        mine.set()
 
     def busy(self, key: Hashable) -> bool:
         with self._lock:

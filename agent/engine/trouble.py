@@ -13,6 +13,9 @@ folder, an unreachable Kompliant and rejected credentials:
 - **internal error** — a bug in the agent: the log's path and a request to report it,
   never network advice (:func:`internal_error`).
 
+And the failed/ note of a file whose retry budget is spent (:func:`gave_up`), in the
+words of its last trouble.
+
 Topics are the keys of :class:`agent.engine.problems.Problems`.
 """
 
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import AgentError, AmbiguousRequest, RetryLater, ServerError, UnexpectedResponse
+from agent.logfile import log_file
 
 SERVER = "server"  # Kompliant answers with errors
 INTERNAL = "internal"  # a bug in the agent
@@ -161,3 +165,30 @@ class InternalError(RetryLater):
     to report it — never the network advice of other retries."""
 
     default_hint = "This is a bug in kompliant-agent: please report it with the log."
+
+
+def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
+    """The failed/ note (problem, action) for a file whose retry budget is spent."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    if isinstance(error, InternalError):
+        return (
+            f"kompliant-agent met an internal error on each of {tries}: {error.message}",
+            "This is a bug in kompliant-agent, not a problem with the file: please report it "
+            f"with the log ({log_file()}). Then move the file back into its folder (or run "
+            "`kompliant-agent retry`).",
+        )
+    status = server_status(error)
+    if status is not None:
+        call = f" to {error.method}" if error.method else ""
+        return (
+            f"Kompliant answered HTTP {status}{call} on each of {tries}, so the file was not "
+            f"uploaded. Its last answer: {error.message}",
+            "Move the file back into its folder (or run `kompliant-agent retry`) once Kompliant "
+            "works again; if this lasts, ask Kompliant's support.",
+        )
+    problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
+    action = (
+        "Check the network and Kompliant's status, then move the file back into its folder "
+        "(or run `kompliant-agent retry`)."
+    )
+    return problem, action

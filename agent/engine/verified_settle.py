@@ -39,6 +39,10 @@ class VerifiedSettle:
         """``identity`` is what was just read and hashed of ``entry_id``'s file."""
         self._read[entry_id] = identity
 
+    def kept(self, entry_id: int) -> FileIdentity | None:
+        """What was read of ``entry_id``'s file in this run, if it was."""
+        return self._read.get(entry_id)
+
     def forget(self, entry_id: int) -> None:
         """``entry_id`` is settled (or failed): nothing to compare any more."""
         self._read.pop(entry_id, None)

@@ -1,10 +1,12 @@
 """The worker pool: each claimed file through the pipeline, retried on a schedule.
 
 A bounded pool runs :class:`agent.engine.pipeline.Pipeline` for one journal entry at a
-time per worker, so one slow or huge file does not hold up the others. What cannot be
+time per worker, so one slow or huge file does not hold up the others: in an upload
+process (:mod:`agent.engine.upload_pool`; the worker thread waits for its answer), or on
+the worker thread itself when there are none (``upload_processes = 0``). What cannot be
 done now goes back on a schedule (a heap of due times the loop looks at each turn); a
 file whose retry budget is spent goes to failed/ with a note that says what to do
-(:func:`gave_up`). Rejected credentials and an unreachable
+(:func:`agent.engine.trouble.gave_up`). Rejected credentials and an unreachable
 Kompliant are the agent's problems, not the file's: they do not count against it.
 
 What went wrong is also said in the status (:mod:`agent.engine.trouble`): Kompliant
@@ -29,7 +31,8 @@ from pathlib import Path
 
 from agent.engine.connectivity import Connectivity
 from agent.engine.folders import FolderView
-from agent.engine.locate import InPlace, Locator
+from agent.engine.into_done import Settled
+from agent.engine.locate import InPlace, Locator, claimed_in_place, done_somewhere
 from agent.engine.pipeline import Job, Pipeline, Progress
 from agent.engine.problems import Problems, internal_topic
 from agent.engine.retry_policy import RetryPolicy, counts_against_budget
@@ -40,13 +43,17 @@ from agent.engine.trouble import (
     RoomWaits,
     ServerTrouble,
     disk_full_topic,
+    gave_up,
     internal_error,
     is_disk_full,
     server_status,
     volume_of,
 )
+from agent.engine.upload_pool import UploadInterrupted, UploadProcesses
+from agent.engine.upload_wire import Setup, log_levels
 from agent.errors import AuthError, FileChanged, NetworkError, RetryLater
 from agent.journal import Entry, Journal, Outcome
+from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
 from agent.logfile import log_file
 from agent.settle.moves import MoveFailed
@@ -68,33 +75,6 @@ class RunSummary:
     unsettled: int = 0
 
 
-def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
-    """The failed/ note (problem, action) for a file whose retry budget is spent."""
-    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-    if isinstance(error, InternalError):
-        return (
-            f"kompliant-agent met an internal error on each of {tries}: {error.message}",
-            "This is a bug in kompliant-agent, not a problem with the file: please report it "
-            f"with the log ({log_file()}). Then move the file back into its folder (or run "
-            "`kompliant-agent retry`).",
-        )
-    status = server_status(error)
-    if status is not None:
-        call = f" to {error.method}" if error.method else ""
-        return (
-            f"Kompliant answered HTTP {status}{call} on each of {tries}, so the file was not "
-            f"uploaded. Its last answer: {error.message}",
-            "Move the file back into its folder (or run `kompliant-agent retry`) once Kompliant "
-            "works again; if this lasts, ask Kompliant's support.",
-        )
-    problem = f"The upload kept failing after {tries}; the last problem was: {error.message}"
-    action = (
-        "Check the network and Kompliant's status, then move the file back into its folder "
-        "(or run `kompliant-agent retry`)."
-    )
-    return problem, action
-
-
 class Workers:
     def __init__(
         self,
@@ -113,6 +93,8 @@ class Workers:
         clock: Callable[[], float] = time.monotonic,
         on_free: Callable[[], None] = lambda: None,
         noticed: Callable[[Path], None] = lambda path: None,
+        processes: int = 0,
+        credentials: Credentials | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -140,6 +122,18 @@ class Workers:
             fail=self.fail,
             noticed=noticed,
         )
+        # ``processes`` above 0 (and the credentials to hand them): the pipeline runs in
+        # upload processes, off this interpreter's lock; each worker thread hands its
+        # file over and waits. 0: it runs on the worker thread itself.
+        self._processes: UploadProcesses | None = None
+        if processes > 0 and credentials is not None:
+            self._processes = UploadProcesses(
+                count=processes,
+                slots=self._size,
+                setup=Setup(credentials, journal.path, verify_timeout, log_levels()),
+                locator=self._locator,
+                progress_for=self._progress_for,
+            )
         self._pool = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="upload")
         self._server = ServerTrouble()
         self._room = RoomWaits()
@@ -161,7 +155,10 @@ class Workers:
 
     def taken_over(self, entry_id: int, since: datetime | None) -> None:
         """``entry_id`` took over another agent's claim; reconcile before creating."""
-        self._pipeline.taken_over(entry_id, since)
+        if self._processes is not None:
+            self._processes.taken_over(entry_id, since)
+        else:
+            self._pipeline.taken_over(entry_id, since)
 
     def lost(self, entry: Entry) -> None:
         """Another agent took this claim over (this one was thought gone): let it go."""
@@ -170,6 +167,8 @@ class Workers:
             "agent stopped working on it"
         )
         self._journal.settle(entry.id, Outcome.FAILED, None, text)
+        if self._processes is not None:
+            self._processes.forget(entry.id)
         log.warning("%s", text)
 
     def submit(self, entry_id: int) -> None:
@@ -204,6 +203,8 @@ class Workers:
         itself is wrong, so its note does not offer to try it again)."""
         self._pipeline.fail(entry, problem, action, retry_helps=retry_helps)
         self._summary.failed += 1
+        if self._processes is not None:
+            self._processes.forget(entry.id)
 
     def busy_now(self, now: float) -> bool:
         """Whether a file is being worked on or a retry is due."""
@@ -225,11 +226,18 @@ class Workers:
             busy = bool(self._inflight) or bool(self._retries)
         return uploads, busy
 
+    def start(self) -> None:
+        """Start the upload processes (when the pipeline runs in processes)."""
+        if self._processes is not None:
+            self._processes.start()
+
     def shutdown(self) -> None:
         """Wait for the files under way; scheduled retries stay in the journal."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
+        if self._processes is not None:
+            self._processes.stop()
         self._pipeline.close()
 
     # -- on a worker thread ------------------------------------------------------------------
@@ -241,6 +249,8 @@ class Workers:
                 return
             try:
                 if entry.parent_id is None:  # where the claimed file is now (folders move)
+                    if self._done_before(entry):
+                        return
                     entry = self._locator.locate(entry) or entry
                 try:
                     prepared = self.stacks.prepare(entry)
@@ -251,8 +261,13 @@ class Workers:
                     self.stacks.part_settled(entry)
                     return
                 entry = self._journal.get(entry_id) or entry
-                settled = self._pipeline.run(entry, self._job(entry))
+                settled = self._run(entry, self._job(entry))
                 self.stacks.part_settled(entry)
+            except UploadInterrupted as interrupted:  # its process died: it resumes shortly
+                if interrupted.times:  # said until the file goes through
+                    self._problems.set(internal_topic(entry_id), interrupted.sentence)
+                self.schedule(entry_id, MOVED_RETRY_SECONDS)
+                return
             except RetryLater as error:
                 self._retry_later(entry_id, error)
                 return
@@ -260,13 +275,7 @@ class Workers:
                 self._connectivity.credentials_rejected(error)
                 self.schedule(entry_id, AUTH_RETRY_SECONDS)
                 return
-            if settled.outcome is Outcome.DONE:
-                self._summary.done += 1
-                if entry.workflow_id is not None:
-                    self._linked(entry.workflow_id, entry.required_document_ids)
-            else:
-                self._summary.failed += 1
-            self._went_well(entry_id)
+            self._count(entry, settled.outcome)
         except Exception as error:  # a bug must not lose the file: it stays claimed
             log.exception("unexpected error while processing journal entry %d", entry_id)
             entry = self._journal.get(entry_id)
@@ -278,6 +287,36 @@ class Workers:
                 self._inflight.discard(entry_id)
                 self._uploads.pop(entry_id, None)
             self._on_free()
+
+    def _run(self, entry: Entry, job: Job) -> Settled:
+        if self._processes is not None:
+            return self._processes.run(entry, job)
+        return self._pipeline.run(entry, job)
+
+    def _count(self, entry: Entry, outcome: Outcome) -> None:
+        if outcome is Outcome.DONE:
+            self._summary.done += 1
+            if entry.workflow_id is not None:
+                self._linked(entry.workflow_id, entry.required_document_ids)
+        else:
+            self._summary.failed += 1
+        if self._processes is not None:
+            self._processes.forget(entry.id)
+        self._went_well(entry.id)
+
+    def _done_before(self, entry: Entry) -> bool:
+        """An upload process died while it worked on ``entry``: like after a crash, a
+        file it had moved to done/ before the journal said so is settled there."""
+        if self._processes is None or not self._processes.interrupted(entry.id):
+            return False
+        if claimed_in_place(entry):
+            return False
+        done = done_somewhere(entry, self._folders.tree)
+        if done is None:
+            return False
+        self._journal.settle(entry.id, Outcome.DONE, done, "uploaded")
+        self._count(entry, Outcome.DONE)
+        return True
 
     def _went_well(self, entry_id: int) -> None:
         """A file went through (or ended on purpose): what was wrong for it is over."""

@@ -1,9 +1,9 @@
 """The journal's transactions: one connection, one lock, and how each commit reaches the disk.
 
 Thread-safe: one connection guarded by a lock (SQLite serialises writers anyway).
-:attr:`JournalCore.changes` counts the commits, so a status that depends on the journal is
-computed again only when it changed. The rows the steps, stacks and reads share are
-loaded, updated and archived here.
+:attr:`JournalCore.changes` counts the commits (other processes' too), so a status that
+depends on the journal is computed again only when it changed. The rows the steps,
+stacks and reads share are loaded, updated and archived here.
 
 Durability per commit (WAL). Every commit survives a killed agent: it is in the
 operating system's cache once COMMIT returns. Against power loss or an OS crash only
@@ -91,8 +91,12 @@ class JournalCore:
 
     @property
     def changes(self) -> int:
-        """How many transactions this journal committed since it was opened."""
-        return self._changes
+        """A number that grows with every transaction committed to this journal: by this
+        connection, or by another one — another process's, such as an upload process's
+        (SQLite's ``data_version`` moves with those)."""
+        with self._lock:
+            others = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return self._changes + others
 
     @contextmanager
     def _write(self, sync: str = DURABLE) -> Iterator[sqlite3.Connection]:

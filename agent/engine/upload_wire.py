@@ -1,0 +1,151 @@
+"""What the engine and an upload process say to each other over a pipe, and how.
+
+Messages are tuples whose first item names them (the constants below), pickled with
+:func:`dumps`, which carries every :class:`~agent.errors.AgentError` whole — its class,
+message, hint, code, retry hint and whatever else it holds (a partial link's errors
+inside it too) — whatever arguments its class's constructor takes. Credentials go over
+the pipe once, at the start, never on a command line or in the environment.
+
+The engine to a process, on a slot's pipe::
+
+    (RUN, entry, job, read, taken_over, interrupted)   one file through the pipeline
+    (LOCATED, entry | None)   (TURN_GIVEN,)   (GONE_SAID, text)   answers to its asks
+
+and once, on the first slot's pipe: ``(SETUP, Setup)``. A process to the engine::
+
+    (PROGRESS, sent, total)  (LOG, record)  (TURN_END, key)            told
+    (LOCATE, entry)  (GONE, entry)  (TURN, key)                        asked
+    (SETTLED, settled, read)  (RAISED, error, read, taken_over_left)   the answer
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import pickle
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent.errors import AgentError
+from agent.kompliant.auth import Credentials
+
+SETUP = "setup"
+RUN = "run"
+LOCATE = "locate"
+LOCATED = "located"
+GONE = "gone"
+GONE_SAID = "gone-said"
+TURN = "turn"
+TURN_GIVEN = "turn-given"
+TURN_END = "turn-end"
+PROGRESS = "progress"
+LOG = "log"
+SETTLED = "settled"
+RAISED = "raised"
+
+
+class Connection(Protocol):
+    """One end of a ``multiprocessing`` pipe (a ``Connection``, or on Windows a
+    ``PipeConnection``)."""
+
+    def send_bytes(self, buf: bytes) -> None: ...
+
+    def recv_bytes(self) -> bytes: ...
+
+    def send(self, obj: Any) -> None: ...
+
+    def recv(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What an upload process needs to run the pipeline like the engine would."""
+
+    credentials: Credentials
+    journal: Path
+    verify_timeout: float
+    log_levels: dict[str, int]  # the engine's loggers that have a level of their own ("": root)
+
+
+def log_levels() -> dict[str, int]:
+    """The levels the engine's loggers are set to, for an upload process to log alike."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+class ProcessGone(Exception):
+    """The upload process at the other end of the pipe is gone (killed, or stopped)."""
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, AgentError):  # not through its constructor: its state as it is
+            return _rebuild, (type(obj), obj.args, obj.__dict__)
+        return NotImplemented
+
+
+def dumps(message: tuple[Any, ...]) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+    return buffer.getvalue()
+
+
+def send(conn: Connection, *message: Any) -> None:
+    try:
+        conn.send_bytes(dumps(message))
+    except (OSError, EOFError) as error:
+        raise ProcessGone(str(error)) from None
+
+
+def receive(conn: Connection) -> tuple[Any, ...]:
+    try:
+        message = pickle.loads(conn.recv_bytes())
+    except (OSError, EOFError) as error:
+        raise ProcessGone(str(error) or "the pipe was closed") from None
+    assert isinstance(message, tuple)
+    return message
+
+
+def portable(error: BaseException) -> BaseException:
+    """``error`` itself when it goes over the pipe and back; else a RuntimeError that
+    names it (a bug's own exception that does not pickle)."""
+    try:
+        pickle.loads(dumps((error,)))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def log_record(record: logging.LogRecord) -> dict[str, Any]:
+    """A log record as plain data: its message made, its traceback as text."""
+    text = record.getMessage()
+    if record.exc_info and record.exc_info[0] is not None:
+        text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+    return {
+        "name": record.name,
+        "levelno": record.levelno,
+        "levelname": record.levelname,
+        "msg": text,
+        "created": record.created,
+        "msecs": record.msecs,
+        "pathname": record.pathname,
+        "lineno": record.lineno,
+        "funcName": record.funcName,
+        "threadName": record.threadName,
+        "processName": record.processName,
+        "process": record.process,
+    }
