@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +21,24 @@ from agent.journal import Journal, Step
 from agent.kompliant.client import KompliantClient
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from agent.settle import ClaimOwner, claim, current_owner
-from agent.upload.identity import identify
-from agent.upload.presigned import send_form
-from tests.conftest import DEMO_SUBJECT, DEMO_WORKFLOW, RD_ADDRESS, RD_BANK, sandbox_admin
+from tests.conftest import DEMO_WORKFLOW, RD_ADDRESS, RD_BANK, sandbox_admin
 from tests.engine.crashkit import (
     COMBINED,
     Dropped,
-    Install,
     check_settled_once,
     drop,
 )
+from tests.engine.killed_runs import demo_install, sent_before_a_kill
 from tests.kit.sandbox import sandbox_state, set_faults
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 PLAIN = "This item was not processed."
 
 
-def _install(tmp_path: Path, sandbox: RunningSandbox) -> Install:
-    credentials = sandbox.demo_credentials()
-    assert credentials is not None
-    install = Install.create(tmp_path / "home", tmp_path / "root", credentials, workers=2)
-    install.add_workflow()
-    return install
-
-
-def _dead_owner() -> ClaimOwner:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    owner = current_owner()
-    return ClaimOwner(owner.instance_id + "-dead", owner.host, child.pid, "")
-
-
 def test_the_pipeline_settles_every_file_against_plain_refusals(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
-    install = _install(tmp_path, sandbox)
+    install = demo_install(tmp_path, sandbox)
     # The first batchAdd is carried out and its answer lost: the agent must look before
     # sending it again, and a repeat would be refused with words it does not know.
     step = {"method": BATCH_ADD, "action": "drop_after_processing", "count": 1}
@@ -77,7 +57,7 @@ def test_the_pipeline_settles_every_file_against_plain_refusals(
 def test_the_duplicate_link_path_settles_with_no_sub_code(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
-    install = _install(tmp_path, sandbox)
+    install = demo_install(tmp_path, sandbox)
     credentials = sandbox.demo_credentials()
     assert credentials is not None
     folder = install.workflow / "Bank statements"
@@ -88,29 +68,10 @@ def test_the_duplicate_link_path_settles_with_no_sub_code(
     # What a run killed right after batchAdd's answer leaves: the journal at VERIFIED,
     # and on Kompliant the document and its fulfillment.
     with Journal.open(install.journal) as journal, KompliantClient(credentials) as client:
-        entry = journal.begin(
-            source,
-            folder_key=f"{DEMO_WORKFLOW}/{RD_BANK}",
-            workflow_id=DEMO_WORKFLOW,
-            required_document_ids=[RD_BANK],
-        )
-        taken = claim(source, owner=_dead_owner())
-        assert taken is not None
-        journal.advance(entry.id, Step.STABLE, claimed_path=taken.path)
-        identity = identify(taken.path)
-        journal.advance(
-            entry.id,
-            Step.HASHED,
-            sha256=identity.sha256,
-            size=identity.size,
-            mtime_ns=identity.mtime_ns,
-        )
-        created = client.create_document(DEMO_SUBJECT, "statement.pdf", identity.size)
-        journal.advance(entry.id, Step.CREATED, document_id=created.document_id)
-        send_form(created.form, taken.path, file_name="statement.pdf", identity=identity)
-        journal.advance(entry.id, Step.UPLOADED)
-        journal.advance(entry.id, Step.VERIFIED)
-        (made,) = client.add_fulfillments(DEMO_WORKFLOW, [(created.document_id, RD_BANK)])
+        entry_id, document_id = sent_before_a_kill(journal, client, source)
+        journal.advance(entry_id, Step.UPLOADED)
+        journal.advance(entry_id, Step.VERIFIED)
+        (made,) = client.add_fulfillments(DEMO_WORKFLOW, [(document_id, RD_BANK)])
         assert made.ok and made.fulfillment_id
 
     set_faults(sandbox, plain_refusals=True)
@@ -132,7 +93,7 @@ def test_the_duplicate_link_path_settles_with_no_sub_code(
 def test_a_refusal_that_stands_fails_the_file_and_keeps_no_document(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
-    install = _install(tmp_path, sandbox)
+    install = demo_install(tmp_path, sandbox)
     # Kompliant makes the requirement inactive after the agent cached it as open.
     changed = sandbox_admin(
         sandbox,
