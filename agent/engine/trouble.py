@@ -167,6 +167,14 @@ class InternalError(RetryLater):
     default_hint = "This is a bug in kompliant-agent: please report it with the log."
 
 
+def claim_lost(file_name: str) -> str:
+    """The journal's words for a file whose claim another agent took over."""
+    return (
+        f"{file_name}: another agent took its claim over and finishes it; this agent "
+        "stopped working on it"
+    )
+
+
 def gave_up(attempts: int, error: RetryLater) -> tuple[str, str]:
     """The failed/ note (problem, action) for a file whose retry budget is spent."""
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"

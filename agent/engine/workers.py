@@ -42,6 +42,7 @@ from agent.engine.trouble import (
     InternalError,
     RoomWaits,
     ServerTrouble,
+    claim_lost,
     disk_full_topic,
     gave_up,
     internal_error,
@@ -162,10 +163,7 @@ class Workers:
 
     def lost(self, entry: Entry) -> None:
         """Another agent took this claim over (this one was thought gone): let it go."""
-        text = (
-            f"{entry.file_name}: another agent took its claim over and finishes it; this "
-            "agent stopped working on it"
-        )
+        text = claim_lost(entry.file_name)
         self._journal.settle(entry.id, Outcome.FAILED, None, text)
         if self._processes is not None:
             self._processes.forget(entry.id)
