@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from agent.journal import Journal
@@ -25,19 +23,11 @@ from tests.conftest import DEMO_WORKFLOW, RD_BANK
 from tests.engine.crashkit import Dropped, check_settled_once, journal_steps
 from tests.engine.installs import killed_after
 from tests.engine.killed_runs import demo_install, sent_before_a_kill
-from tests.kit.sandbox import sandbox_state, set_faults
+from tests.kit.sandbox import sandbox_admin, sandbox_state, sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 
 CREATE = "document.create"
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
-
-
-def _stats(sandbox: RunningSandbox, reset: bool = False) -> dict[str, Any]:
-    url = f"{sandbox.base_url}/_sandbox/stats" + ("/reset" if reset else "")
-    answer = httpx.post(url, json={}, timeout=30) if reset else httpx.get(url, timeout=30)
-    answer.raise_for_status()
-    data: dict[str, Any] = answer.json()
-    return data
 
 
 @pytest.mark.parametrize("linked", [False, True], ids=["stored", "stored-and-linked"])
@@ -61,7 +51,7 @@ def test_killed_between_a_stored_upload_and_linked_resumes_from_created(
             (made,) = client.add_fulfillments(DEMO_WORKFLOW, [(document_id, RD_BANK)])
             assert made.ok and made.fulfillment_id
 
-    _stats(sandbox, reset=True)
+    sandbox_admin(sandbox, "stats/reset", {}).raise_for_status()
     done = install.cli("run", "--once", timeout=120)
     assert done.returncode == 0, done.stderr
     sha256 = hashlib.sha256(content).hexdigest()
@@ -70,7 +60,7 @@ def test_killed_between_a_stored_upload_and_linked_resumes_from_created(
         [Dropped("Bank statements", source.name, sha256, 0)],
         sandbox_state(sandbox),
     )
-    methods = _stats(sandbox)["methods"]
+    methods = sandbox_stats(sandbox)["methods"]
     assert methods.get(CREATE, 0) == 0  # the stored document went on: nothing sent again
     assert methods.get(BATCH_ADD, 0) == 1  # once: made now, or refused and read back
 
@@ -92,7 +82,7 @@ def test_killed_while_kompliant_has_not_stored_the_upload_waits_for_the_same_doc
         )
         agent.kill()
         assert journal_steps(install.journal)["uploaded"] == 1, agent.output()
-        assert _stats(sandbox)["methods"][CREATE] == 1
+        assert sandbox_stats(sandbox)["methods"][CREATE] == 1
 
         done = install.cli("run", "--once", timeout=120)
         assert done.returncode == 0, done.stderr
@@ -102,4 +92,4 @@ def test_killed_while_kompliant_has_not_stored_the_upload_waits_for_the_same_doc
         [Dropped("Bank statements", "statement.pdf", sha256, 0)],
         sandbox_state(sandbox),
     )
-    assert _stats(sandbox)["methods"][CREATE] == 1  # the restart waited for that document
+    assert sandbox_stats(sandbox)["methods"][CREATE] == 1  # the restart waited for that document

@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from agent.journal import Journal, Step
 from agent.kompliant.client import KompliantClient
@@ -29,7 +26,7 @@ from tests.engine.crashkit import (
     drop,
 )
 from tests.engine.killed_runs import demo_install, sent_before_a_kill
-from tests.kit.sandbox import sandbox_state, set_faults
+from tests.kit.sandbox import sandbox_state, sandbox_stats, set_faults
 
 BATCH_ADD = "workflow.requiredDocument.fulfillment.batchAdd"
 PLAIN = "This item was not processed."
@@ -75,7 +72,7 @@ def test_the_duplicate_link_path_settles_with_no_sub_code(
         assert made.ok and made.fulfillment_id
 
     set_faults(sandbox, plain_refusals=True)
-    _admin(sandbox, "stats/reset")
+    sandbox_admin(sandbox, "stats/reset", {}).raise_for_status()
     done = install.cli("run", "--once", timeout=120)
     assert done.returncode == 0, done.stderr
     sha256 = hashlib.sha256(content).hexdigest()
@@ -86,7 +83,7 @@ def test_the_duplicate_link_path_settles_with_no_sub_code(
     )
     # The restarted agent sent the link again and was refused (the receipt above names the
     # fulfillment the first run made): fulfillment.list settled it, not a sub-code.
-    stats = _admin(sandbox, "stats")
+    stats = sandbox_stats(sandbox)
     assert stats["methods"][BATCH_ADD] == 1
 
 
@@ -118,13 +115,3 @@ def test_a_refusal_that_stands_fails_the_file_and_keeps_no_document(
     state = sandbox_state(sandbox)
     assert [d for d in state["documents"] if d["deleted_at"] is None] == []
     assert [f for f in state["fulfillments"] if f["deleted_at"] is None] == []
-
-
-def _admin(sandbox: RunningSandbox, path: str) -> dict[str, Any]:
-    """``stats`` (GET) or ``stats/reset`` (POST) of the sandbox."""
-    url = f"{sandbox.base_url}/_sandbox/{path}"
-    reset = path.endswith("reset")
-    answer = httpx.post(url, json={}, timeout=30) if reset else httpx.get(url, timeout=30)
-    answer.raise_for_status()
-    data: dict[str, Any] = answer.json()
-    return data
