@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.sandbox import RunningSandbox
 from agent.sandbox.loop_http import INLINE_BODY
 from tests.kit.sandbox import DEMO_SUBJECT, sandbox_call
+from tests.sandbox.big_upload import post_big_pdf
 
 
 def _read_answer(stream: io.BufferedReader) -> tuple[bytes, bytes]:
@@ -48,12 +46,6 @@ def test_pipelined_requests_are_answered_in_their_order(sandbox: RunningSandbox)
     assert seeds == [None, 7, 7]
 
 
-def _peak_rss_kib() -> int:
-    match = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    assert match
-    return int(match.group(1))
-
-
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_a_large_upload_is_stored_as_it_arrives(sandbox: RunningSandbox) -> None:
     """Well above what is read whole, through the sandbox's own server: stored with its
@@ -80,39 +72,11 @@ def test_a_large_upload_is_stored_as_it_arrives(sandbox: RunningSandbox) -> None
             f"Content-Type: {fields['Content-Type']}\r\n\r\n"
         ).encode()
     )
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    block = hashlib.sha256(b"seed").digest() * (1024 * 1024 // 32)
-    first = b"%PDF-1.7\n" + block[9:]
-    expected = hashlib.sha256(first)
-    for _ in range(size // len(block) - 1):
-        expected.update(block)
+    sent = post_big_pdf(document["upload_url"], head, boundary, size, timeout=120)
 
-    def body() -> Iterator[bytes]:
-        yield head
-        yield first
-        for _ in range(size // len(block) - 1):
-            yield block
-        yield tail
-
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pytest.skip("cannot reset the peak RSS counter here")
-    before = _peak_rss_kib()
-    sent = httpx.post(
-        document["upload_url"],
-        content=body(),
-        headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Content-Length": str(len(head) + size + len(tail)),
-        },
-        timeout=120,
-    )
-    growth_mib = (_peak_rss_kib() - before) / 1024
-
-    assert sent.status_code == 204, sent.text
+    assert sent.response.status_code == 204, sent.response.text
     got = sandbox_call(sandbox, "document.get", {"document_id": document["document_id"]})
     stored = got.json()["data"]["document"]
     assert stored["upload_status"] == "COMPLETED"
-    assert stored["hash"] == expected.hexdigest()
-    assert growth_mib < 40, f"peak RSS grew by {growth_mib:.0f} MiB for a 160 MiB upload"
+    assert stored["hash"] == sent.sha256
+    assert sent.growth_mib < 40, f"peak RSS grew by {sent.growth_mib:.0f} MiB for a 160 MiB upload"

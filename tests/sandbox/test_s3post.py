@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import socket
 import threading
 import time
@@ -29,6 +28,7 @@ from agent.sandbox.s3post import (
     no_such_bucket,
     presign,
 )
+from tests.sandbox.big_upload import post_big_pdf
 from tests.sandbox.conftest import resigned
 
 T0 = 1_742_811_300.0  # 2025-03-24T10:15:00Z
@@ -541,58 +541,16 @@ def test_client_gone_mid_body_leaves_nothing(sandbox: Sandbox) -> None:
 # --- streaming -------------------------------------------------------------------------
 
 
-def _peak_rss_kib() -> int:
-    status = Path("/proc/self/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    assert match is not None
-    return int(match.group(1))
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_large_upload_is_streamed_to_disk(sandbox: Sandbox) -> None:
     size = 200 * 1024 * 1024
-    block = hashlib.sha256(b"seed").digest() * (1024 * 1024 // 32)  # 1 MiB, not all one byte
     boundary = uuid.uuid4().hex
     head, _ = multipart(sandbox.form(size=size), None, boundary=boundary)
     head = head[: -len(f"--{boundary}--\r\n")] + _file_head(boundary)
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    sent = post_big_pdf(sandbox.url, head, boundary, size, timeout=60)
 
-    first = b"%PDF-1.7\n" + block[9:]  # a PDF's signature: the form says application/pdf
-
-    def body() -> Iterator[bytes]:
-        yield head
-        yield first
-        for _ in range(size // len(block) - 1):
-            yield block
-        yield tail
-
-    if not _reset_peak_rss():
-        pytest.skip("cannot reset the peak RSS counter here")
-    before = _peak_rss_kib()
-    response = httpx.post(
-        sandbox.url,
-        content=body(),
-        headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Content-Length": str(len(head) + size + len(tail)),
-        },
-        timeout=60,
-    )
-    growth_mib = (_peak_rss_kib() - before) / 1024
-
-    assert response.status_code == 204, response.text
-    expected = hashlib.sha256(first)
-    for _ in range(size // len(block) - 1):
-        expected.update(block)
+    assert sent.response.status_code == 204, sent.response.text
     (stored,) = sandbox.stored
-    assert (stored.size, stored.sha256_hex) == (size, expected.hexdigest())
+    assert (stored.size, stored.sha256_hex) == (size, sent.sha256)
     assert stored.path.stat().st_size == size
-    assert growth_mib < 40, f"peak RSS grew by {growth_mib:.0f} MiB for a 200 MiB upload"
+    assert sent.growth_mib < 40, f"peak RSS grew by {sent.growth_mib:.0f} MiB for a 200 MiB upload"
