@@ -34,6 +34,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from agent.engine.into_done import Settled
 from agent.engine.locate import Locator
@@ -41,6 +42,7 @@ from agent.engine.pipeline import Job, Progress
 from agent.engine.same_content import ContentTurns
 from agent.engine.upload_process import STOP, serve
 from agent.engine.upload_wire import (
+    BATCH,
     GONE,
     GONE_SAID,
     LOCATE,
@@ -256,8 +258,12 @@ class UploadProcesses:
             interrupted = entry.id in self._interrupted
         send(conn, RUN, entry, job, read, since, interrupted)
         progress = self._progress_for(entry)
+        waiting: list[tuple[Any, ...]] = []  # what came in one batch, still to handle
         while True:
-            kind, *said = receive(conn)
+            if not waiting:
+                message = receive(conn)
+                waiting = list(reversed(message[1])) if message[0] == BATCH else [message]
+            kind, *said = waiting.pop()
             if kind == PROGRESS:
                 if progress is not None:
                     progress(said[0], said[1])
