@@ -111,9 +111,27 @@ class _Pickler(pickle.Pickler):
 
 
 def dumps(message: tuple[Any, ...]) -> bytes:
+    """``message`` pickled; one that carries an error (the only place one travels:
+    ``RAISED``) through the pickler that keeps an AgentError whole, the others (nearly
+    all) by the plain pickler, which calls no Python code for each object it meets."""
+    if not _carries_error(message):
+        return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
     return buffer.getvalue()
+
+
+def _carries_error(message: tuple[Any, ...]) -> bool:
+    kind = message[0] if message else None
+    if kind == BATCH:
+        return any(_carries_error(told) for told in message[1])
+    return kind not in _WITHOUT_ERRORS
+
+
+#: The messages that never carry an error (anything else goes through :class:`_Pickler`).
+_WITHOUT_ERRORS = frozenset(
+    {RUN, LOCATE, LOCATED, GONE, GONE_SAID, TURN, TURN_GIVEN, TURN_END, PROGRESS, LOG, SETTLED}
+)
 
 
 def send(conn: Connection, *message: Any) -> None:

@@ -11,6 +11,7 @@ from agent.engine.upload_wire import (
     BATCH,
     LOG,
     PROGRESS,
+    RAISED,
     SETTLED,
     TELL_EVERY,
     TURN,
@@ -18,6 +19,7 @@ from agent.engine.upload_wire import (
     Outbox,
     receive,
 )
+from agent.errors import RetryLater
 from tests.kit.clock import FakeClock
 
 
@@ -93,3 +95,31 @@ def test_a_warning_goes_at_once_an_info_line_with_the_next_message() -> None:
         (LOG, "moved a", "INFO"),
         (LOG, "odd", "WARNING"),
     ]
+
+
+class _Refused(RetryLater):
+    """An error whose constructor takes other arguments than its state."""
+
+    def __init__(self, file_name: str) -> None:
+        super().__init__(f"{file_name} was refused", code="REFUSED", retry_after=7.0)
+        self.file_name = file_name
+
+
+def test_an_error_in_a_batch_arrives_whole() -> None:
+    ours, theirs = pipe()
+    outbox = Outbox(theirs, clock=FakeClock())
+    outbox.tell(LOG, {"msg": "tried"})
+    outbox.send(RAISED, _Refused("march.pdf"), None)
+
+    kind, messages = receive(ours)
+
+    assert kind == BATCH and messages[0] == (LOG, {"msg": "tried"})
+    raised, error, read = messages[1]
+    assert raised == RAISED and read is None
+    assert isinstance(error, _Refused)
+    assert (error.message, error.code, error.retry_after, error.file_name) == (
+        "march.pdf was refused",
+        "REFUSED",
+        7.0,
+        "march.pdf",
+    )
