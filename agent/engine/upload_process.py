@@ -107,13 +107,14 @@ class _Slot:
         self._outbox = Outbox(conn)
         self._client = client
         self._journal = journal
+        self._turns = _TurnsOfEngine(self._outbox)
         self._pipeline = Pipeline(
             client,
             journal,
             verify_timeout=setup.verify_timeout,
             progress=self._progress,
             locator=_AskEngine(self._outbox),
-            turns=_TurnsOfEngine(self._outbox),
+            turns=self._turns,
         )
 
     def close(self) -> None:
@@ -126,8 +127,9 @@ class _Slot:
                 message = receive(self._conn)
             except ProcessGone:
                 return  # the engine closed this slot (it stops)
-            kind, entry, job, read, taken_over, interrupted = message
+            kind, entry, job, read, taken_over, interrupted, ahead = message
             assert kind == RUN
+            self._turns.given(ahead)
             try:
                 self._run(entry, job, read, taken_over, interrupted)
             except ProcessGone:
@@ -206,9 +208,19 @@ class _TurnsOfEngine(ContentTurns):
     def __init__(self, outbox: Outbox) -> None:
         super().__init__()
         self._outbox = outbox
+        self._given: Hashable | None = None
+
+    def given(self, key: Hashable | None) -> None:
+        """The engine took ``key``'s turn for the file it hands over now (it holds it
+        until the answer)."""
+        self._given = key
 
     @contextmanager
     def turn(self, key: Hashable) -> Iterator[None]:
+        if key == self._given:  # the content the engine read: its turn is held
+            yield
+            return
+        self._given = None  # the engine lets that turn go when this one is asked for
         _ask(self._outbox, TURN_GIVEN, TURN, key)
         try:
             yield

@@ -8,7 +8,7 @@ the pipe once, at the start, never on a command line or in the environment.
 
 The engine to a process, on a slot's pipe::
 
-    (RUN, entry, job, read, taken_over, interrupted)   one file through the pipeline
+    (RUN, entry, job, read, taken_over, interrupted, turn)   one file through the pipeline
     (LOCATED, entry | None)   (TURN_GIVEN,)   (GONE_SAID, text)   answers to its asks
 
 and once, on the first slot's pipe: ``(SETUP, Setup)``. A process to the engine::
