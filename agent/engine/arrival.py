@@ -272,7 +272,7 @@ class Arrivals:
         if isinstance(decision, Refusal):
             self._workers.fail(entry, decision.problem, decision.action)
             return
-        self._workers.submit(entry.id)
+        self._workers.submit(entry.id, entry)
 
     def _claimed_entry(
         self,
