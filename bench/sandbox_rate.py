@@ -21,6 +21,27 @@ requests the sandbox answered inside the window, whoever sent them. The sandbox
 process's CPU time over the window (``/proc/<pid>/stat``) gives its cost per request,
 which is steadier than the rate on a shared machine: one Python process serves at most
 about one core's worth of requests, so ``1 / cost`` is its ceiling.
+
+Two ways to drive it:
+
+- **the agent's clients** (default): ``--clients`` threads in ``--processes`` processes
+  run the calls through the agent's :class:`~agent.kompliant.client.KompliantClient` and
+  httpx, as the agent does. Those clients need more CPU than the sandbox on the same
+  cores, so the sandbox is never saturated (about a third of a core): its loop sleeps and
+  wakes for almost every request, and the ceiling is read as ``1 / CPU per request``, an
+  extrapolation.
+- **at saturation** (``--saturate``): the sandbox's threads are pinned to one CPU
+  (``--sandbox-cpu``, default 0) and a lean load generator (bench/_load.py: the same four
+  calls and bodies, signed by the agent's KSig1 code, every answer checked) to another
+  (``--load-cpu``, default 1), ``--connections`` keep-alive connections (default 64) in
+  ``--load-processes`` processes. Requests queue at the sandbox, so *requests/s* is what
+  it serves on its one CPU, measured; *core* says how much of that CPU it had (below
+  1.0 when other work on the machine took the rest), and *requests/s per core*, the rate
+  over that share, is its ceiling on a core of its own.
+
+    .venv/bin/python bench/sandbox_rate.py --saturate [--connections 64]
+                                           [--load-processes 1] [--sandbox-cpu 0]
+                                           [--load-cpu 1]
 """
 
 from __future__ import annotations
@@ -129,6 +150,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def busy_seconds(cpu: int) -> float:
+    """The time CPU ``cpu`` has been busy so far, whoever ran (``/proc/stat``)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name == f"cpu{cpu}":
+            ticks = [int(v) for v in values]
+            idle = ticks[3] + ticks[4]  # idle, iowait
+            return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 # ---------------------------------------------------------------- the clients
 
 
@@ -196,6 +228,8 @@ class Measured:
     requests: int
     calls: dict[str, int]
     cpu: float
+    load_cpu: float  # the clients' processes over the window
+    others: float  # --saturate: the CPU time others took on the sandbox's CPU
 
     @property
     def rate(self) -> float:
@@ -205,39 +239,84 @@ class Measured:
     def cpu_ms(self) -> float:
         return self.cpu * 1000 / max(1, self.requests)
 
+    @property
+    def core(self) -> float:
+        """The share of one CPU the sandbox used over the window."""
+        return self.cpu / self.seconds
 
-def measure(
-    code: Path, work: Path, documents: int, clients: int, processes: int, seconds: float
-) -> Measured:
+
+@dataclass(frozen=True)
+class Load:
+    """Who sends the requests: the agent's clients, or the lean generator at saturation."""
+
+    clients: int = 8
+    processes: int = 2
+    saturate: bool = False
+    connections: int = 64
+    sandbox_cpu: int = 0
+    load_cpu: int = 1
+
+    def describe(self) -> str:
+        if self.saturate:
+            return (
+                f"saturated: sandbox on CPU {self.sandbox_cpu}, {self.connections} connections "
+                f"in {self.processes} load processes on CPU {self.load_cpu}"
+            )
+        return f"{self.clients} clients in {self.processes} processes"
+
+    def commands(self, until: float) -> list[list[str]]:
+        if self.saturate:
+            count, kind, cpu = self.connections, "--load", str(self.load_cpu)
+        else:
+            count, kind, cpu = self.clients, "--client", ""
+        shares = [
+            count // self.processes + (i < count % self.processes) for i in range(self.processes)
+        ]
+        return [
+            [sys.executable, __file__, kind, str(share), str(until), f"p{i}", cpu]
+            for i, share in enumerate(shares)
+            if share
+        ]
+
+
+def pin_process(pid: int, cpu: int) -> None:
+    """Every thread of ``pid`` (those it starts later inherit it) on CPU ``cpu``."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(task), {cpu})
+
+
+def measure(code: Path, work: Path, documents: int, load: Load, seconds: float) -> Measured:
     data = work / f"state-{documents}"
     data.mkdir()
     # The saved state of a sandbox from before its database, which every version reads.
     (data / "state.json").write_text(json.dumps(seeded_fixture(documents)), encoding="utf-8")
     with running_sandbox(data, root=code) as sandbox:
         pid = sandbox.process.pid
+        if load.saturate:
+            pin_process(pid, load.sandbox_cpu)
         until = time.time() + WARM_UP + seconds + 0.5
-        shares = [clients // processes + (i < clients % processes) for i in range(processes)]
         children = [
             subprocess.Popen(
-                [sys.executable, __file__, "--client", str(share), str(until), f"p{i}"],
-                env={**os.environ, **sandbox.env},
-                stdout=subprocess.PIPE,
-                text=True,
+                command, env={**os.environ, **sandbox.env}, stdout=subprocess.PIPE, text=True
             )
-            for i, share in enumerate(shares)
-            if share
+            for command in load.commands(until)
         ]
         time.sleep(WARM_UP)
         sandbox.reset_stats()
+        senders = [child.pid for child in children]
+        load_start = sum(cpu_seconds(p) for p in senders)
         cpu_start, started = cpu_seconds(pid), time.monotonic()
+        busy_start = busy_seconds(load.sandbox_cpu)
         time.sleep(seconds)
         calls = sandbox.stats()
         cpu, elapsed = cpu_seconds(pid) - cpu_start, time.monotonic() - started
+        others = busy_seconds(load.sandbox_cpu) - busy_start - cpu if load.saturate else 0.0
+        load_cpu = sum(cpu_seconds(p) for p in senders) - load_start
         outcomes = [json.loads(child.communicate(timeout=300)[0]) for child in children]
     errors = [e for outcome in outcomes for e in outcome["errors"]]
     if errors:
         raise RuntimeError("the clients met errors:\n" + "\n".join(errors))
-    return Measured(documents, elapsed, sum(calls.values()), calls, cpu)
+    return Measured(documents, elapsed, sum(calls.values()), calls, cpu, load_cpu, max(0.0, others))
 
 
 def main() -> int:
@@ -249,46 +328,77 @@ def main() -> int:
     )
     parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
     parser.add_argument(
-        "--processes", type=int, default=2, help="client processes sharing them (default 2)"
+        "--processes", type=int, default=None, help="client processes (default 2; --saturate: 1)"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window (default 10)")
     parser.add_argument(
         "--code", type=Path, default=ROOT, help="checkout the sandbox runs from (default: this one)"
     )
+    parser.add_argument(
+        "--saturate",
+        action="store_true",
+        help="pin the sandbox to one CPU and queue requests at it from the lean load generator",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=64, help="--saturate: connections (default 64)"
+    )
+    parser.add_argument("--sandbox-cpu", type=int, default=0, help="--saturate: its CPU (0)")
+    parser.add_argument("--load-cpu", type=int, default=1, help="--saturate: the load's CPU (1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     sizes = [int(n) for n in args.documents.split(",") if n.strip()]
-    if args.clients < 1 or not 1 <= args.processes <= args.clients:
+    processes = args.processes or (1 if args.saturate else 2)
+    senders = args.connections if args.saturate else args.clients
+    if senders < 1 or not 1 <= processes <= senders:
         parser.error("give at least one client and at most one process per client")
+    cpus = os.sched_getaffinity(0)
+    if args.saturate and not {args.sandbox_cpu, args.load_cpu} <= cpus:
+        parser.error(f"--sandbox-cpu and --load-cpu must be among this machine's CPUs {cpus}")
     code = args.code.resolve()
     if not (code / "agent" / "sandbox").is_dir():
         parser.error(f"{code} holds no agent/sandbox")
+    load = Load(
+        args.clients, processes, args.saturate, args.connections, args.sandbox_cpu, args.load_cpu
+    )
 
     host = machine()
     results = []
     with bench_folder("sandbox-rate-bench-", keep=args.keep) as work:
         for documents in sizes:
             print(f"{documents} documents in state …", file=sys.stderr)
-            results.append(
-                measure(code, work, documents, args.clients, args.processes, args.seconds)
-            )
+            results.append(measure(code, work, documents, load, args.seconds))
 
+    print(f"sandbox from {code}; {load.describe()}, {args.seconds:g} s windows ({host})")
     print(
-        f"sandbox from {code}; {args.clients} clients in {args.processes} processes, "
-        f"{args.seconds:g} s windows ({host})"
+        f"{'documents':>9} {'requests/s':>10} {'files/s':>8} {'CPU/request':>11} {'core':>5} "
+        f"{'per core':>8} {'load':>5} {'others':>6}  calls"
     )
-    print(f"{'documents':>9} {'requests/s':>10} {'files/s':>8} {'CPU/request':>11}  calls")
     for r in results:
         calls = " ".join(str(r.calls.get(name, 0)) for name in CALLS)
         files = r.calls.get("document.create", 0) / r.seconds
-        print(f"{r.documents:>9} {r.rate:>10.0f} {files:>8.0f} {r.cpu_ms:>8.3f} ms  {calls}")
+        per_core = r.rate / r.core if r.core else 0.0
+        print(
+            f"{r.documents:>9} {r.rate:>10.0f} {files:>8.0f} {r.cpu_ms:>8.3f} ms {r.core:>5.2f} "
+            f"{per_core:>8.0f} {r.load_cpu / r.seconds:>5.2f} {r.others / r.seconds:>6.2f}  {calls}"
+        )
     print("calls: " + ", ".join(CALLS))
+    print(
+        "core: the sandbox's CPU time over the window, in cores; per core: requests/s over "
+        "that share; load: the clients' CPU time over the window, in cores; others "
+        "(--saturate): what other work took of the sandbox's CPU over the window"
+    )
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--client":
-        outcome = run_client(os.environ, int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) == 6 and sys.argv[1] in ("--client", "--load"):
+        kind, count, until, tag, cpu = sys.argv[1:]
+        if kind == "--client":
+            outcome = run_client(os.environ, int(count), float(until), tag)
+        else:
+            from _load import run_load
+
+            outcome = run_load(os.environ, int(count), float(until), tag, int(cpu))
         print(json.dumps(outcome), flush=True)
         raise SystemExit(0)
     raise SystemExit(main())
