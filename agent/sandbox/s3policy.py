@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -129,14 +130,38 @@ def sign_policy(policy_b64: str, key: bytes) -> str:
     return hmac.digest(key, policy_b64.encode("ascii"), "sha256").hex()
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A policy presigned here: its document, and what judging a form reads of it, read
+    once — its expiration as a time, its conditions each as (subject, op, expected, the
+    condition as a refusal shows it), and its size range."""
+
+    policy: dict[str, Any]
+    expires: float
+    conditions: tuple[tuple[str, str, str, list[str]], ...]
+    size_range: tuple[int, int]
+
+
 #: The policies of the last forms presigned here, by their base64 text: what decoding
 #: that text gives, without decoding it again.
-_SIGNED: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_SIGNED: OrderedDict[str, _Known] = OrderedDict()
 _SIGNED_KEPT = 1024
 
 
 def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
-    _SIGNED[policy_b64] = policy
+    conditions: list[tuple[str, str, str, list[str]]] = []
+    size_range = (0, S3_MAX_POST_SIZE)
+    for condition in policy["conditions"]:  # the shapes presign writes
+        if isinstance(condition, dict):
+            ((name, expected),) = condition.items()
+            conditions.append((name.lower(), "eq", expected, ["eq", f"${name}", expected]))
+        elif condition[0] == "content-length-range":
+            size_range = (int(condition[1]), int(condition[2]))
+        else:
+            op, subject, expected = condition
+            conditions.append((subject[1:].lower(), op, expected, condition))
+    expires = parse_expiration(policy["expiration"])
+    _SIGNED[policy_b64] = _Known(policy, expires, tuple(conditions), size_range)
     if len(_SIGNED) > _SIGNED_KEPT:
         with contextlib.suppress(KeyError):  # another thread took it first
             _SIGNED.popitem(last=False)
@@ -145,6 +170,16 @@ def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
 def encode_policy(policy: dict[str, Any]) -> str:
     """The base64 text of a policy document, as it travels in the ``policy`` field."""
     return base64.b64encode(json.dumps(policy).encode("utf-8")).decode("ascii")
+
+
+#: ``json.dumps`` of the policy :func:`presign` writes, its strings and size left open.
+_POLICY_TEXT = (
+    '{"expiration": %s, "conditions": [{"bucket": %s}, ["eq", "$key", %s], '
+    '["eq", "$Content-Type", %s], ["eq", "$x-amz-meta-document-id", %s], '
+    '["content-length-range", %d, %d], {"x-amz-algorithm": %s}, {"x-amz-credential": %s}, '
+    '{"x-amz-date": %s}, {"x-amz-security-token": %s}]}'
+)
+_quoted = encode_basestring_ascii  # what json.dumps writes for a string
 
 
 def presign(
@@ -159,8 +194,9 @@ def presign(
         raise ValueError(f"upload URL {upload_url!r} is not the bucket {settings.bucket!r}")
     date = amz_date(now)
     credential = f"{settings.access_key}/{date[:8]}/{settings.region}/{SERVICE}/{TERMINATOR}"
+    expiration = iso_expiration(spec.expires_at)
     policy = {
-        "expiration": iso_expiration(spec.expires_at),
+        "expiration": expiration,
         "conditions": [
             {"bucket": settings.bucket},
             ["eq", "$key", spec.key],
@@ -173,7 +209,20 @@ def presign(
             {"x-amz-security-token": settings.session_token},
         ],
     }
-    policy_b64 = encode_policy(policy)
+    text = _POLICY_TEXT % (  # encode_policy's text, without the encoder's walk
+        _quoted(expiration),
+        _quoted(settings.bucket),
+        _quoted(spec.key),
+        _quoted(spec.content_type),
+        _quoted(spec.document_id),
+        spec.size,
+        spec.size,
+        _quoted(ALGORITHM),
+        _quoted(credential),
+        _quoted(date),
+        _quoted(settings.session_token),
+    )
+    policy_b64 = base64.b64encode(text.encode("ascii")).decode("ascii")
     _remember(policy_b64, policy)
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
@@ -221,17 +270,22 @@ def judge_form(
     if refusal is not None:
         return refusal
 
-    policy = _decode_policy(values["policy"])
-    if isinstance(policy, S3Rejection):
-        return policy
-    try:
-        expires = parse_expiration(str(policy["expiration"]))
-    except ValueError:
-        return _invalid_policy("Invalid Policy: Invalid 'expiration' value.")
-    if now > expires:
-        return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
-
-    judged = _check_conditions(policy["conditions"], values, settings)
+    known = _SIGNED.get(values["policy"])
+    if known is not None:  # presigned here: read once already
+        if now > known.expires:
+            return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        judged = _check_known(known, values, settings)
+    else:
+        policy = _decode_policy(values["policy"])
+        if isinstance(policy, S3Rejection):
+            return policy
+        try:
+            expires = parse_expiration(str(policy["expiration"]))
+        except ValueError:
+            return _invalid_policy("Invalid Policy: Invalid 'expiration' value.")
+        if now > expires:
+            return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        judged = _check_conditions(policy["conditions"], values, settings)
     if isinstance(judged, S3Rejection):
         return judged
     covered, size_range = judged
@@ -341,9 +395,6 @@ def _mismatch(access_key: str) -> S3Rejection:
 
 
 def _decode_policy(policy_b64: str) -> dict[str, Any] | S3Rejection:
-    known = _SIGNED.get(policy_b64)
-    if known is not None:  # made by presign: well-formed, and what decoding it gives
-        return known
     try:
         document = json.loads(base64.b64decode(policy_b64, validate=True))
     except (binascii.Error, ValueError):
@@ -393,6 +444,23 @@ def _check_conditions(
             )
         covered.add(subject)
     return covered, size_range
+
+
+def _check_known(
+    known: _Known, values: dict[str, str], settings: S3Settings
+) -> tuple[set[str], tuple[int, int]] | S3Rejection:
+    """What :func:`_check_conditions` gives for a policy presigned here."""
+    covered: set[str] = set()
+    for subject, op, expected, shown in known.conditions:
+        actual = settings.bucket if subject == "bucket" else values.get(subject, "")
+        if not (actual == expected if op == "eq" else actual.startswith(expected)):
+            return S3Rejection(
+                403,
+                "AccessDenied",
+                "Invalid according to Policy: Policy Condition failed: " + json.dumps(shown),
+            )
+        covered.add(subject)
+    return covered, known.size_range
 
 
 def _success_status(value: str | None) -> int:

@@ -17,6 +17,7 @@ all.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import string
 import threading
@@ -70,9 +71,22 @@ def new_id(prefix: str) -> str:
 @functools.lru_cache(maxsize=16)
 def iso(timestamp: float) -> str:
     """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints (a call stamps the records
-    it makes with one time, formatted once)."""
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    it makes with one time, formatted once).
+
+    The date and time of day are formatted once a second; the milliseconds are what
+    ``datetime.fromtimestamp`` makes of the fraction (microseconds rounded half to even,
+    then cut to milliseconds as ``isoformat`` does).
+    """
+    second = math.floor(timestamp)
+    micros = round((timestamp - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    return f"{_iso_second(second)}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).isoformat().removesuffix("+00:00")
 
 
 @dataclass(frozen=True)
