@@ -132,13 +132,12 @@ def sign_policy(policy_b64: str, key: bytes) -> str:
 
 @dataclass(frozen=True)
 class _Known:
-    """A policy presigned here: its document, and what judging a form reads of it, read
-    once — its expiration as a time, its conditions each as (subject, op, expected, the
-    condition as a refusal shows it), and its size range."""
+    """What judging a form reads of a policy presigned here, known when it was made: its
+    expiration as a time, its conditions each as (subject, operator, value, the subject
+    as the condition names it), and its size range."""
 
-    policy: dict[str, Any]
     expires: float
-    conditions: tuple[tuple[str, str, str, list[str]], ...]
+    conditions: tuple[tuple[str, str, str, str], ...]
     size_range: tuple[int, int]
 
 
@@ -148,20 +147,8 @@ _SIGNED: OrderedDict[str, _Known] = OrderedDict()
 _SIGNED_KEPT = 1024
 
 
-def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
-    conditions: list[tuple[str, str, str, list[str]]] = []
-    size_range = (0, S3_MAX_POST_SIZE)
-    for condition in policy["conditions"]:  # the shapes presign writes
-        if isinstance(condition, dict):
-            ((name, expected),) = condition.items()
-            conditions.append((name.lower(), "eq", expected, ["eq", f"${name}", expected]))
-        elif condition[0] == "content-length-range":
-            size_range = (int(condition[1]), int(condition[2]))
-        else:
-            op, subject, expected = condition
-            conditions.append((subject[1:].lower(), op, expected, condition))
-    expires = parse_expiration(policy["expiration"])
-    _SIGNED[policy_b64] = _Known(policy, expires, tuple(conditions), size_range)
+def _remember(policy_b64: str, known: _Known) -> None:
+    _SIGNED[policy_b64] = known
     if len(_SIGNED) > _SIGNED_KEPT:
         with contextlib.suppress(KeyError):  # another thread took it first
             _SIGNED.popitem(last=False)
@@ -195,21 +182,9 @@ def presign(
     date = amz_date(now)
     credential = f"{settings.access_key}/{date[:8]}/{settings.region}/{SERVICE}/{TERMINATOR}"
     expiration = iso_expiration(spec.expires_at)
-    policy = {
-        "expiration": expiration,
-        "conditions": [
-            {"bucket": settings.bucket},
-            ["eq", "$key", spec.key],
-            ["eq", "$Content-Type", spec.content_type],
-            ["eq", "$x-amz-meta-document-id", spec.document_id],
-            ["content-length-range", spec.size, spec.size],
-            {"x-amz-algorithm": ALGORITHM},
-            {"x-amz-credential": credential},
-            {"x-amz-date": date},
-            {"x-amz-security-token": settings.session_token},
-        ],
-    }
-    text = _POLICY_TEXT % (  # encode_policy's text, without the encoder's walk
+    # The policy's text as encode_policy writes it, without the encoder's walk; and what
+    # judging a form of it reads, without reading the text again.
+    text = _POLICY_TEXT % (
         _quoted(expiration),
         _quoted(settings.bucket),
         _quoted(spec.key),
@@ -223,7 +198,18 @@ def presign(
         _quoted(settings.session_token),
     )
     policy_b64 = base64.b64encode(text.encode("ascii")).decode("ascii")
-    _remember(policy_b64, policy)
+    conditions = (
+        ("bucket", "eq", settings.bucket, "$bucket"),
+        ("key", "eq", spec.key, "$key"),
+        ("content-type", "eq", spec.content_type, "$Content-Type"),
+        ("x-amz-meta-document-id", "eq", spec.document_id, "$x-amz-meta-document-id"),
+        ("x-amz-algorithm", "eq", ALGORITHM, "$x-amz-algorithm"),
+        ("x-amz-credential", "eq", credential, "$x-amz-credential"),
+        ("x-amz-date", "eq", date, "$x-amz-date"),
+        ("x-amz-security-token", "eq", settings.session_token, "$x-amz-security-token"),
+    )
+    size_range = (spec.size, spec.size)
+    _remember(policy_b64, _Known(parse_expiration(expiration), conditions, size_range))
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
         ("Content-Type", spec.content_type),
@@ -451,13 +437,14 @@ def _check_known(
 ) -> tuple[set[str], tuple[int, int]] | S3Rejection:
     """What :func:`_check_conditions` gives for a policy presigned here."""
     covered: set[str] = set()
-    for subject, op, expected, shown in known.conditions:
+    for subject, op, expected, named in known.conditions:
         actual = settings.bucket if subject == "bucket" else values.get(subject, "")
         if not (actual == expected if op == "eq" else actual.startswith(expected)):
+            shown = json.dumps([op, named, expected])
             return S3Rejection(
                 403,
                 "AccessDenied",
-                "Invalid according to Policy: Policy Condition failed: " + json.dumps(shown),
+                "Invalid according to Policy: Policy Condition failed: " + shown,
             )
         covered.add(subject)
     return covered, known.size_range
