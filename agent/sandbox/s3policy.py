@@ -31,9 +31,11 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
+
+from agent.sandbox.timetext import amz_date, iso_millis
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -94,16 +96,9 @@ class AcceptedForm:
 # --- signing ---------------------------------------------------------------------------
 
 
-def amz_date(now: float) -> str:
-    """``X-Amz-Date`` for a unix time: ``20250324T101500Z``."""
-    m = datetime.fromtimestamp(now, UTC)
-    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
-
-
 def iso_expiration(when: float) -> str:
     """A policy ``expiration``: ISO 8601 UTC with milliseconds, as S3 and Kompliant write it."""
-    moment = datetime.fromtimestamp(when, UTC)
-    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    return iso_millis(when)
 
 
 def parse_expiration(text: str) -> float:
