@@ -47,15 +47,18 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
         return None
     delimiter = b"\r\n--" + boundary
     parts: list[Part] = []
+    header_line = _HEADER.match
+    starts = body.startswith
+    find = body.find
     i = len(opening)
     while True:
         headers: list[tuple[int, int, int, int]] = []
-        while not body.startswith(b"\r\n", i):
+        while not starts(b"\r\n", i):
             if len(headers) >= DEFAULT_MAX_HEADER_COUNT:
                 return None
             # Not a token before the colon, no colon, a CR without LF: python-multipart
             # says what is wrong.
-            line = _HEADER.match(body, i)
+            line = header_line(body, i)
             if line is None:
                 return None
             start, cr = line.span(2)
@@ -66,16 +69,20 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
         if not headers:
             return None
         data_start = i + 2
-        end = body.find(delimiter, data_start)
+        end = find(delimiter, data_start)
         if end < 0:
             return None
-        parts.append(Part(tuple(headers), (data_start, end)))
+        parts.append(_new_part(Part, (tuple(headers), (data_start, end))))
         after = end + len(delimiter)
-        if body.startswith(b"--", after):
+        if starts(b"--", after):
             return parts  # what follows the closing delimiter is dropped, as there
-        if not body.startswith(b"\r\n", after):
+        if not starts(b"\r\n", after):
             return None
         i = after + 2
+
+
+#: Makes a ``Part`` from its two fields without the named tuple's ``__new__`` in Python.
+_new_part = tuple.__new__
 
 
 def replay(body: bytes, parts: list[Part], callbacks: Mapping[str, Callable[..., None]]) -> None:
