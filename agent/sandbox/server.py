@@ -47,6 +47,7 @@ from agent.sandbox.faults import (
     script_from_json,
     settings_from_json,
 )
+from agent.sandbox.jsontext import read_json
 from agent.sandbox.loop_http import LoopServer
 from agent.sandbox.routes import MAX_API_BODY, Routes
 from agent.sandbox.s3post import (
@@ -265,7 +266,7 @@ class RunningSandbox:
             errors = [{"code": caller.code, "message": caller.message}]
             return caller.http_status, envelope(errors=errors, trace=trace, version=version), {}
         try:
-            params = json.loads(body.decode("utf-8")) if body.strip() else {}
+            params = read_json(body) if body.strip() else {}
         except (UnicodeDecodeError, ValueError):
             params = None
         if not isinstance(params, dict):
