@@ -176,11 +176,8 @@ class Connection(asyncio.Protocol):
             self._parsing.request.pipe.end()  # the body ended early; the handler says so
         return None
 
-    # -- httptools
-    def on_message_begin(self) -> None:
-        self._url = b""
-        self._raw_headers = []
-
+    # -- httptools (the head's URL and headers are cleared once read, for the next request,
+    # rather than in an on_message_begin: one call fewer per request)
     def on_url(self, url: bytes) -> None:
         self._url += url
         if len(self._url) > MAX_HEADER_LINE:
@@ -210,6 +207,7 @@ class Connection(asyncio.Protocol):
         version = _VERSIONS.get(parser.get_http_version()) or _version(parser.get_http_version())
         method = parser.get_method().decode("latin-1")
         headers = self._decoded_headers()
+        url, self._url, self._raw_headers = self._url, b"", []
         if version >= (2, 0):
             raise _Refused(error_page(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED))
         if version < (1, 0) and method != "GET":
@@ -224,7 +222,7 @@ class Connection(asyncio.Protocol):
             closing = False
         if length is None:
             closing = True  # a body without a length is not read
-        target = self._url.decode("latin-1")
+        target = url.decode("latin-1")
         if target.startswith("//"):
             target = "/" + target.lstrip("/")
         request = Request(method, target, version, headers, self._client_host, length)
