@@ -173,6 +173,9 @@ class FaultPlan:
         return self.settings.latency_ms / 1000.0
 
     def decide(self, method: str) -> Fault | None:
+        s = self.settings
+        if not self._script and not (s.rate_5xx or s.rate_429 or s.drop_rate):
+            return None  # nothing planned: no lock, no draw
         with self._lock:
             for index, step in enumerate(self._script):
                 if step.matches(method):

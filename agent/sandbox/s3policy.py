@@ -35,7 +35,7 @@ from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from agent.sandbox.timetext import amz_date, iso_millis
+from agent.sandbox.timetext import amz_date, iso_millis, iso_millis_time
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -204,7 +204,8 @@ def presign(
         ("x-amz-security-token", "eq", settings.session_token, "$x-amz-security-token"),
     )
     size_range = (spec.size, spec.size)
-    _remember(policy_b64, _Known(parse_expiration(expiration), conditions, size_range))
+    expires = iso_millis_time(spec.expires_at)  # what parse_expiration reads of it
+    _remember(policy_b64, _Known(expires, conditions, size_range))
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
         ("Content-Type", spec.content_type),

@@ -40,3 +40,10 @@ def iso_millis(when: float) -> str:
 def amz_date(when: float) -> str:
     """``X-Amz-Date`` for a unix time: ``20250324T101500Z``."""
     return _amz_second(_split(when)[0])
+
+
+def iso_millis_time(when: float) -> float:
+    """The unix time the text :func:`iso_millis` writes for ``when`` stands for (what
+    ``datetime.fromisoformat(...).timestamp()`` reads back from it)."""
+    second, micros = _split(when)
+    return (second * 1_000_000 + micros // 1000 * 1000) / 1_000_000

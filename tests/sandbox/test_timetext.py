@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.sandbox.timetext import amz_date, iso_millis
+from agent.sandbox.s3policy import parse_expiration
+from agent.sandbox.timetext import amz_date, iso_millis, iso_millis_time
 
 NOW = 1_742_811_300.0  # 2025-03-24T10:15:00Z
 
@@ -37,6 +38,7 @@ def _datetime_amz(when: float) -> str:
 def test_edges_are_written_as_datetime_writes_them(when: float) -> None:
     assert iso_millis(when) == _datetime_iso(when)
     assert amz_date(when) == _datetime_amz(when)
+    assert iso_millis_time(when) == parse_expiration(_datetime_iso(when))
 
 
 def test_random_times_are_written_as_datetime_writes_them() -> None:
@@ -51,3 +53,4 @@ def test_random_times_are_written_as_datetime_writes_them() -> None:
         )
         assert iso_millis(when) == _datetime_iso(when), when
         assert amz_date(when) == _datetime_amz(when), when
+        assert iso_millis_time(when) == parse_expiration(_datetime_iso(when)), when
