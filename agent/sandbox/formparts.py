@@ -24,6 +24,11 @@ from python_multipart.multipart import (
     TOKEN_CHARS,
 )
 
+#: A part's head as clients write it — ``Content-Disposition``, perhaps ``Content-Type``,
+#: the blank line — read in one match: the same spans the line-by-line reading gives.
+_COMMON_HEAD = re.compile(
+    b"(Content-Disposition): *([^\r]*)\r\n(?:(Content-Type): *([^\r]*)\r\n)?\r\n"
+)
 #: Longest boundary cut here (RFC 2046 allows 70 characters).
 MAX_BOUNDARY = 70
 #: A header line as python-multipart reads it: a token, ``:``, spaces skipped, the value
@@ -48,11 +53,23 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
     delimiter = b"\r\n--" + boundary
     parts: list[Part] = []
     header_line = _HEADER.match
+    common_head = _COMMON_HEAD.match
     starts = body.startswith
-    find = body.find
     i = len(opening)
     while True:
         headers: list[tuple[int, int, int, int]] = []
+        common = common_head(body, i)
+        if common is not None:
+            cr = common.end(2)
+            if cr - i + 1 > DEFAULT_MAX_HEADER_SIZE:
+                return None
+            headers.append((i, common.end(1), common.start(2), cr))
+            if common.start(3) >= 0:
+                start, second = cr + 2, common.end(4)
+                if second - start + 1 > DEFAULT_MAX_HEADER_SIZE:
+                    return None
+                headers.append((start, common.end(3), common.start(4), second))
+            i = common.end() - 2
         while not starts(b"\r\n", i):
             if len(headers) >= DEFAULT_MAX_HEADER_COUNT:
                 return None
@@ -69,7 +86,7 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
         if not headers:
             return None
         data_start = i + 2
-        end = find(delimiter, data_start)
+        end = _delimiter_at(body, delimiter, data_start)
         if end < 0:
             return None
         parts.append(_new_part(Part, (tuple(headers), (data_start, end))))
@@ -79,6 +96,19 @@ def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:
         if not starts(b"\r\n", after):
             return None
         i = after + 2
+
+
+def _delimiter_at(body: bytes, delimiter: bytes, start: int) -> int:
+    """``body.find(delimiter, start)``, sooner: ``bytes.find`` is several times slower with a
+    needle as long as a delimiter than with its first four bytes, which data seldom holds
+    (after a few that are not a delimiter, the long needle after all)."""
+    find, starts = body.find, body.startswith
+    at = find(b"\r\n--", start)
+    for _ in range(8):
+        if at < 0 or starts(delimiter, at):
+            return at
+        at = find(b"\r\n--", at + 1)
+    return find(delimiter, at) if at >= 0 else -1
 
 
 #: Makes a ``Part`` from its two fields without the named tuple's ``__new__`` in Python.
