@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/sandbox_rate.py [--documents 0,1000,10000] [--clients 8]
                                            [--processes 2] [--seconds 10] [--code DIR]
+    .venv/bin/python bench/sandbox_rate.py --saturate [--connections 64] [--processes 1]
+                                           [--sandbox-cpu 0] [--load-cpu 1] [...]
 
 For each state size, a fresh data folder holds a saved state: the demo fixture plus that
 many uploaded documents of the demo subject, each linked to one of the demo workflow's
@@ -11,37 +13,32 @@ other benchmarks run it (bench/_common.py), from ``--code`` (default: this check
 give an export of another commit, e.g. ``git archive main | tar -x -C /tmp/main``, to
 measure its store).
 
-``--clients`` threads spread over ``--processes`` client processes each repeat the
-agent's calls for one small file (2 KiB): document.create → presigned POST →
-document.get → workflow.requiredDocument.fulfillment.batchAdd, KSig1-signed with the
-agent's own :class:`~agent.kompliant.client.KompliantClient`, one per process, as the
-agent shares one among its workers. Clients start at once; the sandbox's counters are
-reset after a warm-up second and read ``--seconds`` later, so the rate counts only
-requests the sandbox answered inside the window, whoever sent them. The sandbox
-process's CPU time over the window (``/proc/<pid>/stat``) gives its cost per request,
-which is steadier than the rate on a shared machine: one Python process serves at most
-about one core's worth of requests, so ``1 / cost`` is its ceiling.
-
-Two ways to drive it:
+The load is the agent's calls for one small file (2 KiB), one file after another:
+document.create → presigned POST → document.get →
+workflow.requiredDocument.fulfillment.batchAdd. The senders start at once; the
+sandbox's counters are reset after a warm-up second and read ``--seconds`` later, so
+*requests/s* counts only requests the sandbox answered inside the window, whoever sent
+them. The sandbox process's CPU time over the window (``/proc/<pid>/stat``) gives its
+*CPU/request*, and *core* is that CPU time over the window (1.0: one CPU all the time);
+*load* is the senders' CPU time, in the same unit. Two ways to drive it:
 
 - **the agent's clients** (default): ``--clients`` threads in ``--processes`` processes
-  run the calls through the agent's :class:`~agent.kompliant.client.KompliantClient` and
-  httpx, as the agent does. Those clients need more CPU than the sandbox on the same
-  cores, so the sandbox is never saturated (about a third of a core): its loop sleeps and
-  wakes for almost every request, and the ceiling is read as ``1 / CPU per request``, an
-  extrapolation.
-- **at saturation** (``--saturate``): the sandbox's threads are pinned to one CPU
-  (``--sandbox-cpu``, default 0) and a lean load generator (bench/_load.py: the same four
-  calls and bodies, signed by the agent's KSig1 code, every answer checked) to another
-  (``--load-cpu``, default 1), ``--connections`` keep-alive connections (default 64) in
-  ``--load-processes`` processes. Requests queue at the sandbox, so *requests/s* is what
-  it serves on its one CPU, measured; *core* says how much of that CPU it had (below
-  1.0 when other work on the machine took the rest), and *requests/s per core*, the rate
-  over that share, is its ceiling on a core of its own.
-
-    .venv/bin/python bench/sandbox_rate.py --saturate [--connections 64]
-                                           [--load-processes 1] [--sandbox-cpu 0]
-                                           [--load-cpu 1]
+  (default 2) make the calls through the agent's own
+  :class:`~agent.kompliant.client.KompliantClient` and httpx, one client per process as
+  the agent shares one among its workers. Those clients need more CPU than the sandbox
+  on the same two cores, so the sandbox is never saturated (about a third of a core):
+  its loop sleeps and wakes for almost every request, and its ceiling is read as
+  ``1 / CPU per request`` — an extrapolation, since one Python process serves at most
+  about one core's worth of requests.
+- **at saturation** (``--saturate``): every thread of the sandbox is pinned to one CPU
+  (``--sandbox-cpu``) and a lean load generator (bench/_load.py: the same calls and
+  bodies, signed by the agent's own KSig1 code, every answer checked as the agent checks
+  it) to another (``--load-cpu``), over ``--connections`` keep-alive connections in
+  ``--processes`` processes (default 1). It needs about a third of a CPU for what the
+  sandbox serves on a whole one, so requests queue at the sandbox and *requests/s* is
+  what it serves on its CPU — measured, not extrapolated. *others* is what other work on
+  the machine took of that CPU over the window (``/proc/stat``), and *per core* the rate
+  over the sandbox's share: what it would serve on a CPU of its own.
 """
 
 from __future__ import annotations
