@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import string
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -64,7 +65,8 @@ class _RandomText:
         self._lock = threading.Lock()
         self._text = b""
         self._at = 0
-        os.register_at_fork(after_in_child=self._forget)
+        if sys.platform != "win32":  # no fork there
+            os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self) -> None:
         self._lock = threading.Lock()
