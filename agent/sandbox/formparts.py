@@ -22,6 +22,7 @@ from python_multipart.multipart import (
     DEFAULT_MAX_HEADER_COUNT,
     DEFAULT_MAX_HEADER_SIZE,
     TOKEN_CHARS,
+    parse_options_header,
 )
 
 #: A part's head as clients write it — ``Content-Disposition``, perhaps ``Content-Type``,
@@ -41,6 +42,20 @@ class Part(NamedTuple):
 
     headers: tuple[tuple[int, int, int, int], ...]
     data: tuple[int, int]
+
+
+#: ``multipart/form-data`` with nothing but an unquoted boundary, as clients send it; what
+#: ``parse_options_header`` reads from it is its two parts as they are.
+_PLAIN_FORM_TYPE = re.compile(r"multipart/form-data; boundary=([0-9A-Za-z'()+_,\-./:=?]+)")
+
+
+def form_type(content_type: str) -> tuple[bytes, bytes]:
+    """The media type and the boundary (``b""`` when none) of a ``Content-Type``."""
+    plain = _PLAIN_FORM_TYPE.fullmatch(content_type)
+    if plain is not None:
+        return b"multipart/form-data", plain.group(1).encode("latin-1")
+    media_type, params = parse_options_header(content_type)
+    return media_type, params.get(b"boundary", b"")
 
 
 def plain_parts(body: bytes, boundary: bytes) -> list[Part] | None:

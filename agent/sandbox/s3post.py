@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 from agent.content.filetype import HEAD_SIZE, fits, kind_for_media_type, sniff, words
-from agent.sandbox.formparts import Part, plain_parts
+from agent.sandbox.formparts import Part, form_type, plain_parts
 from agent.sandbox.s3answers import (
     FIELD_AFTER_FILE,
     INCOMPLETE,
@@ -179,7 +179,7 @@ class UploadEndpoint:
         lowered = {name.lower(): value for name, value in headers.items()}
         if content_length is None:
             return closing(error_response(MISSING_LENGTH, request_id))
-        media_type, boundary = _form_type(lowered.get("content-type", ""))
+        media_type, boundary = form_type(lowered.get("content-type", ""))
         if media_type != b"multipart/form-data" or not boundary:
             _drain(body, content_length)
             return error_response(NOT_MULTIPART, request_id)
@@ -487,20 +487,6 @@ class _Receiver:
         self._temp_path = self._storage_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex}.part"
         self._temp = self._temp_path.open("xb")
         self._stage = _Stage.FILE
-
-
-#: ``multipart/form-data`` with nothing but an unquoted boundary, as clients send it; what
-#: ``parse_options_header`` reads from it is its two parts as they are.
-_PLAIN_FORM_TYPE = re.compile(r"multipart/form-data; boundary=([0-9A-Za-z'()+_,\-./:=?]+)")
-
-
-def _form_type(content_type: str) -> tuple[bytes, bytes]:
-    """The media type and the boundary (``b""`` when none) of a ``Content-Type``."""
-    plain = _PLAIN_FORM_TYPE.fullmatch(content_type)
-    if plain is not None:
-        return b"multipart/form-data", plain.group(1).encode("latin-1")
-    media_type, params = parse_options_header(content_type)
-    return media_type, params.get(b"boundary", b"")
 
 
 def _content_rejection(head: bytes, content_type: str | None) -> S3Rejection | None:

@@ -7,9 +7,9 @@ import random
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from python_multipart.multipart import MultipartParser
+from python_multipart.multipart import MultipartParser, parse_options_header
 
-from agent.sandbox.formparts import _delimiter_at, plain_parts, replay
+from agent.sandbox.formparts import _delimiter_at, form_type, plain_parts, replay
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -144,3 +144,33 @@ def test_the_delimiter_is_found_where_find_finds_it() -> None:
         assert _delimiter_at(data, delimiter, start) == data.find(delimiter, start)
     many = b"x\r\n--" * 50 + delimiter
     assert _delimiter_at(many, delimiter, 0) == many.find(delimiter)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; boundary=b0undary",
+        "multipart/form-data; boundary=a=b'()+_,-./:?",
+        'multipart/form-data; boundary="quoted"',
+        "multipart/form-data;boundary=b",
+        "Multipart/Form-Data; boundary=b",
+        "multipart/form-data; boundary=b; charset=utf-8",
+        "multipart/form-data; boundary=",
+        "multipart/form-data",
+        "application/json",
+        "",
+    ],
+)
+def test_a_content_type_reads_as_python_multipart_reads_it(content_type: str) -> None:
+    media_type, params = parse_options_header(content_type)
+    assert form_type(content_type) == (media_type, params.get(b"boundary", b""))
+
+
+def test_random_boundaries_read_as_python_multipart_reads_them() -> None:
+    rng = random.Random(20250324)
+    chars = "0123456789AZaz'()+_,-./:=?"
+    for _ in range(2_000):
+        boundary = "".join(rng.choice(chars) for _ in range(rng.randrange(1, 71)))
+        content_type = f"multipart/form-data; boundary={boundary}"
+        media_type, params = parse_options_header(content_type)
+        assert form_type(content_type) == (media_type, params.get(b"boundary", b""))
