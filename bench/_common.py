@@ -209,6 +209,7 @@ class Stability:
 
     quiet_seconds: float = 2.0
     close_confirm_seconds: float = 0.25
+    whole_confirm_seconds: float = 0.1
     polling: bool = False
     poll_interval: float = 1.0
 
@@ -216,8 +217,8 @@ class Stability:
         if self.polling:
             return f"polling every {self.poll_interval:g} s, quiet {self.quiet_seconds:g} s"
         return (
-            f"inotify, close confirm {self.close_confirm_seconds:g} s "
-            f"(quiet {self.quiet_seconds:g} s)"
+            f"inotify, close confirm {self.close_confirm_seconds:g} s, "
+            f"{self.whole_confirm_seconds:g} s when whole (quiet {self.quiet_seconds:g} s)"
         )
 
     def toml(self) -> str:
@@ -225,6 +226,7 @@ class Stability:
             "[stability]\n"
             f"quiet_seconds = {self.quiet_seconds!r}\n"
             f"close_confirm_seconds = {self.close_confirm_seconds!r}\n"
+            f"whole_confirm_seconds = {self.whole_confirm_seconds!r}\n"
             f"polling = {'true' if self.polling else 'false'}\n"
             f"poll_interval = {self.poll_interval!r}\n"
         )
@@ -280,6 +282,7 @@ def _check_kept(config: Path, stability: Stability) -> None:
     wanted = {
         "quiet_seconds": stability.quiet_seconds,
         "close_confirm_seconds": stability.close_confirm_seconds,
+        "whole_confirm_seconds": stability.whole_confirm_seconds,
         "polling": stability.polling,
         "poll_interval": stability.poll_interval,
     }

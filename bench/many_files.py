@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/many_files.py [--files 300,1000] [--latency 0,50] [--rounds 1]
                                          [--workers 4] [--order minimal,agent]
-                                         [--close-confirm 0.25] [--py-spy] [--strace] [--keep]
+                                         [--close-confirm 0.25] [--whole-confirm 0.1]
+                                         [--py-spy] [--strace] [--keep]
 
 One sandbox runs in its own process for the whole run. For each number of files and each
 injected latency (the sandbox's ``latency_ms`` fault, on its API and its upload endpoint
@@ -523,6 +524,12 @@ def main() -> int:
         default=Stability().close_confirm_seconds,
         help="the agent's close_confirm_seconds (default: the shipped %(default)s)",
     )
+    parser.add_argument(
+        "--whole-confirm",
+        type=float,
+        default=Stability().whole_confirm_seconds,
+        help="the agent's whole_confirm_seconds (default: the shipped %(default)s)",
+    )
     parser.add_argument("--py-spy", action="store_true", help="profile the agent with py-spy")
     parser.add_argument(
         "--strace",
@@ -548,7 +555,9 @@ def main() -> int:
         parser.error("--order lists minimal and agent, e.g. agent,minimal")
     file_counts, latencies = _numbers(args.files), _numbers(args.latency)
     kind = args.kind
-    stability = Stability(close_confirm_seconds=args.close_confirm)
+    stability = Stability(
+        close_confirm_seconds=args.close_confirm, whole_confirm_seconds=args.whole_confirm
+    )
     tools = tuple(
         tool
         for tool, wanted in (

@@ -261,6 +261,22 @@ def test_folder_override_applies_only_what_it_sets() -> None:
     assert settings == StabilitySettings(quiet_seconds=9.0, polling=True)
 
 
+def test_the_confirmation_of_a_whole_file_is_set_like_the_others() -> None:
+    config = parse_config(
+        tomllib.loads(
+            "[stability]\nwhole_confirm_seconds = 0.1\n"
+            '[[folders]]\npath = "Scans"\nwhole_confirm_seconds = 0.25\n'
+        )
+    )
+    assert StabilitySettings().whole_confirm_seconds == 0.1
+    assert config.stability.whole_confirm_seconds == 0.1
+    assert config.folders[0].apply_to(config.stability).whole_confirm_seconds == 0.25
+    assert config.stability.close_confirm_seconds == 0.25
+    assert problems_of("[stability]\nwhole_confirm_seconds = -1") == [
+        "stability.whole_confirm_seconds: must be at least 0, not -1"
+    ]
+
+
 def test_the_example_in_docs_folders_md_is_valid() -> None:
     doc = Path(__file__).resolve().parents[1] / "docs" / "folders.md"
     text = doc.read_text(encoding="utf-8")

@@ -29,6 +29,7 @@ def config_to_data(config: Config) -> dict[str, Any]:
         "stability": {
             "quiet_seconds": stability.quiet_seconds,
             "close_confirm_seconds": stability.close_confirm_seconds,
+            "whole_confirm_seconds": stability.whole_confirm_seconds,
             "max_wait_seconds": stability.max_wait_seconds,
             "poll_interval": stability.poll_interval,
             "incomplete_seconds": stability.incomplete_seconds,

@@ -52,6 +52,7 @@ class FolderOverride:
     path: str
     quiet_seconds: float | None = None
     close_confirm_seconds: float | None = None
+    whole_confirm_seconds: float | None = None
     max_wait_seconds: float | None = None
     polling: bool | None = None
     poll_interval: float | None = None
@@ -65,6 +66,7 @@ class FolderOverride:
         return StabilitySettings(
             quiet_seconds=_pick(self.quiet_seconds, base.quiet_seconds),
             close_confirm_seconds=_pick(self.close_confirm_seconds, base.close_confirm_seconds),
+            whole_confirm_seconds=_pick(self.whole_confirm_seconds, base.whole_confirm_seconds),
             max_wait_seconds=_pick(self.max_wait_seconds, base.max_wait_seconds),
             polling=base.polling if self.polling is None else self.polling,
             poll_interval=_pick(self.poll_interval, base.poll_interval),

@@ -46,6 +46,7 @@ AGENT_KEYS = (
 STABILITY_NUMBERS = (
     "quiet_seconds",
     "close_confirm_seconds",
+    "whole_confirm_seconds",
     "max_wait_seconds",
     "poll_interval",
     "incomplete_seconds",
@@ -292,6 +293,7 @@ def _stability_override(
         polling=polling,
         quiet_seconds=numbers["quiet_seconds"],
         close_confirm_seconds=numbers["close_confirm_seconds"],
+        whole_confirm_seconds=numbers["whole_confirm_seconds"],
         max_wait_seconds=numbers["max_wait_seconds"],
         poll_interval=numbers["poll_interval"],
         incomplete_seconds=numbers["incomplete_seconds"],

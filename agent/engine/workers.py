@@ -14,7 +14,9 @@ answering errors (counted against each file's budget, and never taken for "offli
 files waiting for room on a full disk (not counted: a documented wait), and a bug met
 while handling a file (counted, and its final note asks for a report, never gives
 network advice). Claims are taken only as fast as workers can take them
-(:meth:`Workers.has_room`), so another agent on the same tree gets its share.
+(:meth:`Workers.has_room`), so another agent on the same tree gets its share. With upload
+processes, each process has one file more claimed than its slots: it waits, looked at and
+ready, for the first slot to free, so no slot idles while the loop claims the next file.
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ class Workers:
                 locator=self._locator,
                 progress_for=self._progress_for,
             )
-        self._pool = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="upload")
+        self._claimed = self._size + (processes if self._processes is not None else 0)
+        self._pool = ThreadPoolExecutor(max_workers=self._claimed, thread_name_prefix="upload")
         self._server = ServerTrouble()
         self._room = RoomWaits()
         self._lock = threading.Lock()
@@ -148,7 +151,7 @@ class Workers:
     def has_room(self) -> bool:
         """Whether a worker is free for one more file: claims are taken no faster."""
         with self._lock:
-            return len(self._inflight) < self._size
+            return len(self._inflight) < self._claimed
 
     def working_on(self, entry_id: int) -> bool:
         with self._lock:

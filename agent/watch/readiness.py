@@ -27,7 +27,8 @@ from agent.watch.leases import open_for_writing
 class Readiness(enum.Enum):
     """What a look inside a file that stopped changing found."""
 
-    READY = "ready"
+    READY = "ready"  # nothing says it is not finished (a format without an end marker)
+    WHOLE = "whole"  # ready, and its format's end marker is there
     WRITING = "writing"  # another program still has it open for writing
     INCOMPLETE = "incomplete"  # a format with an end marker, and the end is not there yet
     EMPTY = "empty"  # 0 bytes: a placeholder, the data comes later
@@ -48,6 +49,8 @@ def inspect(path: Path, size: int) -> Readiness:
         return Readiness.INCOMPLETE
     if found is Completeness.EMPTY:  # emptied since the stat
         return Readiness.EMPTY
+    if found is Completeness.WHOLE:
+        return Readiness.WHOLE
     return Readiness.READY
 
 

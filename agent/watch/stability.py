@@ -10,7 +10,10 @@ The rules, per file:
 1. **Close path** (inotify only). After ``CLOSED_WRITE`` — or ``MOVED_IN``: a rename brings a
    file that is already whole — the file goes once ``close_confirm_seconds`` have passed with
    no further change event *and* a re-stat equals the stat taken at the close (size and
-   ``mtime_ns``). A re-stat that differs sends the file to the quiet path.
+   ``mtime_ns``). A re-stat that differs sends the file to the quiet path. A file whose
+   format has an end marker, with its end there (:attr:`~agent.watch.readiness.Readiness.WHOLE`),
+   goes sooner: after ``whole_confirm_seconds``, with the same re-stat — its end says the
+   writer finished it, which a format without one cannot say.
 2. **Quiet path** (every other case: created, modified, found by a scan, polled folders). Each
    event takes a stat and restarts a ``quiet_seconds`` wait; when the wait runs out the file goes
    if a new stat equals the one taken at its last event, i.e. two equal stats ``quiet_seconds``
@@ -70,7 +73,8 @@ class StabilitySettings:
     """Finished-file detection for one folder.
 
     With inotify, a close-after-write lets a file go after ``close_confirm_seconds`` of
-    quiet; otherwise a file goes after ``quiet_seconds`` of quiet plus an equal re-stat.
+    quiet (``whole_confirm_seconds`` when its format's end marker is there); otherwise a
+    file goes after ``quiet_seconds`` of quiet plus an equal re-stat.
     ``max_wait_seconds`` bounds the wait for a file that is touched all the time;
     ``incomplete_seconds`` how long an unchanged incomplete or empty file waits before it
     fails. ``polling``: ``None`` polls network and FUSE folders and uses events elsewhere;
@@ -79,6 +83,7 @@ class StabilitySettings:
 
     quiet_seconds: float = 2.0
     close_confirm_seconds: float = 0.25
+    whole_confirm_seconds: float = 0.1
     max_wait_seconds: float = 300.0
     polling: bool | None = None
     poll_interval: float = 1.0
@@ -125,6 +130,7 @@ class _Tracked:
     reference: FileStat
     warned: bool = False
     writing: bool = False  # written to and not closed, where closes are reported
+    confirmed_at: float = 0.0  # CONFIRMING: when a file with no end marker may go
     waiting_since: float | None = None  # incomplete or empty, unchanged since then
 
 
@@ -187,7 +193,11 @@ class StabilityTracker:
                 self._files[path] = self._wait_again(path, tracked, current, now)
                 continue
             found = self._look_inside(path, current.size)
-            if found is Readiness.READY:
+            if found is Readiness.READY and now < tracked.confirmed_at:
+                # Confirmed sooner for an end that is there; this format has none.
+                self._files[path] = replace(tracked, check_at=tracked.confirmed_at)
+                continue
+            if found is Readiness.READY or found is Readiness.WHOLE:
                 finished.append((tracked.first_seen, path))
                 self._drop(path)
                 continue
@@ -270,7 +280,12 @@ class StabilityTracker:
             check_at = min(now + settings.quiet_seconds, deadline)
         phase = Phase.OVERDUE if tracked.phase is Phase.OVERDUE else Phase.SETTLING
         self._files[path] = replace(
-            tracked, phase=phase, check_at=check_at, waiting_since=since, writing=False
+            tracked,
+            phase=phase,
+            check_at=check_at,
+            waiting_since=since,
+            writing=False,
+            confirmed_at=0.0,
         )
 
     def _writing(
@@ -293,13 +308,7 @@ class StabilityTracker:
         writing: bool = False,
     ) -> _Tracked:
         if kind in (EventKind.CLOSED_WRITE, EventKind.MOVED_IN) and current.size > 0:
-            return _Tracked(
-                settings=settings,
-                phase=Phase.CONFIRMING,
-                first_seen=first_seen,
-                check_at=now + settings.close_confirm_seconds,
-                reference=current,
-            )
+            return _confirming(settings, first_seen, now, current)
         check_at = now + settings.quiet_seconds
         if writing:  # its close will come; the maximum wait bounds a lost one
             check_at = max(check_at, first_seen + settings.max_wait_seconds)
@@ -330,16 +339,20 @@ class StabilityTracker:
             return self._overdue(path, replace(tracked, settings=settings), current, now)
         if kind is EventKind.ATTRIB and current.size == tracked.reference.size:
             # Mode, times or extended attributes, not content: stay on the path it is on.
-            wait = (
-                settings.close_confirm_seconds
-                if tracked.phase is Phase.CONFIRMING
-                else settings.quiet_seconds
-            )
+            if tracked.phase is Phase.CONFIRMING:
+                again = _confirming(settings, tracked.first_seen, now, current)
+                return replace(
+                    tracked,
+                    settings=settings,
+                    reference=current,
+                    check_at=max(tracked.check_at, again.check_at),
+                    confirmed_at=max(tracked.confirmed_at, again.confirmed_at),
+                )
             return replace(
                 tracked,
                 settings=settings,
                 reference=current,
-                check_at=max(tracked.check_at, now + wait),
+                check_at=max(tracked.check_at, now + settings.quiet_seconds),
             )
         return self._arm(kind, current, now, tracked.first_seen, settings, writing)
 
@@ -352,6 +365,7 @@ class StabilityTracker:
             check_at=now + tracked.settings.quiet_seconds,
             reference=current,
             waiting_since=None,
+            confirmed_at=0.0,
         )
 
     def _overdue(self, path: Path, tracked: _Tracked, current: FileStat, now: float) -> _Tracked:
@@ -372,4 +386,21 @@ class StabilityTracker:
             reference=current,
             warned=True,
             waiting_since=None,
+            confirmed_at=0.0,
         )
+
+
+def _confirming(
+    settings: StabilitySettings, first_seen: float, now: float, current: FileStat
+) -> _Tracked:
+    """A file just closed after writing (or moved in whole): looked at after the shorter of
+    the two confirmations; one whose format has no end marker waits the full one."""
+    full = now + settings.close_confirm_seconds
+    return _Tracked(
+        settings=settings,
+        phase=Phase.CONFIRMING,
+        first_seen=first_seen,
+        check_at=min(now + settings.whole_confirm_seconds, full),
+        reference=current,
+        confirmed_at=full,
+    )

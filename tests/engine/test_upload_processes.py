@@ -36,6 +36,7 @@ from tests.engine.test_gave_up import PDF as REFUSED_PDF
 from tests.engine.test_gave_up import assert_gave_up, uploads_refused, uploads_tried
 from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK, set_faults
 from tests.kit.wait import wait_for
+from tests.realwriters import documents
 
 PDF = b"%PDF-1.4 a bank statement sent by an upload process\n%%EOF\n"
 
@@ -275,6 +276,63 @@ def test_a_process_killed_mid_file_is_replaced_and_the_file_resumed_once(
     assert [f.document_id for f in client.list_fulfillments(RD_BANK)] == live
     deleted = [r.getMessage() for r in caplog.records if "did not see answered" in r.getMessage()]
     assert len(deleted) == 1 and live[0] not in deleted[0], deleted
+
+
+def steps(profile: str) -> dict[str, str]:
+    """Each file's journal step by file name (read-only, from outside the engine)."""
+    path = journal_path(profile)
+    if not path.exists():
+        return {}
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+    try:
+        return dict(conn.execute("SELECT file_name, step FROM entries").fetchall())
+    finally:
+        conn.close()
+
+
+def test_the_next_file_is_claimed_and_waits_ready_while_every_slot_is_busy(
+    sandbox: RunningSandbox,
+    client: KompliantClient,
+    demo_credentials: Credentials,
+    config: Config,
+) -> None:
+    """One worker, one process: while its slot is busy with one file (its document.create
+    held by Kompliant), the next finished file is already claimed — waiting, looked at,
+    for the slot — and goes once the slot is free; the slot never works on two at once."""
+    set_faults(sandbox, script=[{"method": "document.create", "action": "hang", "seconds": 5}])
+    running = engine(config, client, demo_credentials)
+    stop = threading.Event()
+    thread = threading.Thread(target=running.run, args=(stop,))
+    thread.start()
+    first, second = bank(config) / "march.pdf", bank(config) / "april.pdf"
+    try:
+        first.write_bytes(documents.pdf("march"))
+        wait_for(
+            lambda: (
+                steps("default").get("march.pdf") == Step.HASHED.value
+                and not sandbox.faults.script()
+            ),
+            what="march.pdf's document.create to be sent and held",
+        )
+        second.write_bytes(documents.pdf("april"))
+        wait_for(
+            lambda: not second.exists() and steps("default").get("april.pdf") == Step.STABLE.value,
+            what="april.pdf to be claimed while the slot is busy",
+        )
+        held = steps("default")  # march.pdf still held by Kompliant, april.pdf not started
+        assert held == {"march.pdf": Step.HASHED.value, "april.pdf": Step.STABLE.value}, held
+        done = bank(config) / AGENT_OWNED.done_dir
+        wait_for(
+            lambda: (done / "march.pdf").exists() and (done / "april.pdf").exists(),
+            what="both files in done/",
+            timeout=60,
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert len(live_documents(client, "march.pdf")) == 1
+    assert len(live_documents(client, "april.pdf")) == 1
 
 
 def status_text() -> str:

@@ -21,7 +21,7 @@ def _write(path: Path, content: bytes) -> Path:
 
 def test_a_whole_file_is_ready_and_a_cut_one_is_incomplete(tmp_path: Path) -> None:
     whole = _write(tmp_path / "a.pdf", documents.pdf("a", 100_000))
-    assert inspect(whole, whole.stat().st_size) is Readiness.READY
+    assert inspect(whole, whole.stat().st_size) is Readiness.WHOLE  # ready, by its end
     cut = _write(tmp_path / "b.pdf", documents.cut_short(documents.pdf("b", 100_000)))
     assert inspect(cut, cut.stat().st_size) is Readiness.INCOMPLETE
     tiff = _write(tmp_path / "c.tif", b"II*\x00" + bytes(500))  # no end marker: timing decides
@@ -40,7 +40,7 @@ def test_a_file_open_for_writing_is_writing(tmp_path: Path) -> None:
     path = _write(tmp_path / "f.pdf", documents.pdf("f"))
     with path.open("ab"):
         assert inspect(path, path.stat().st_size) is Readiness.WRITING
-    assert inspect(path, path.stat().st_size) is Readiness.READY
+    assert inspect(path, path.stat().st_size) is Readiness.WHOLE
 
 
 def test_what_cannot_be_read_is_left_to_the_upload_to_explain(tmp_path: Path) -> None:

@@ -13,7 +13,11 @@ from agent.watch.stability import FileStat, StabilitySettings, StabilityTracker,
 from tests.kit.clock import FakeClock
 
 SETTINGS = StabilitySettings(
-    quiet_seconds=2.0, close_confirm_seconds=0.25, max_wait_seconds=10.0, incomplete_seconds=60.0
+    quiet_seconds=2.0,
+    close_confirm_seconds=0.25,
+    whole_confirm_seconds=0.05,
+    max_wait_seconds=10.0,
+    incomplete_seconds=60.0,
 )
 FILE = Path("/w/Bank statements/march.pdf")
 
@@ -76,13 +80,56 @@ def test_closed_file_goes_after_the_confirmation(disk: FakeDisk) -> None:
     tracker = arrived(disk, 100, EventKind.CREATED)
     tracker.observe(FILE, EventKind.MODIFIED)
     tracker.observe(FILE, EventKind.CLOSED_WRITE)
-    assert tracker.next_deadline() == pytest.approx(disk.now + 0.25)
-    disk.advance(0.2)
-    assert tracker.due() == []
+    closed = disk.now
+    assert tracker.next_deadline() == pytest.approx(closed + 0.05)  # a first look inside
     disk.advance(0.05)
+    assert tracker.due() == []  # no end marker to say it is whole: the full confirmation
+    assert tracker.next_deadline() == pytest.approx(closed + 0.25)
+    disk.advance(0.14)
+    assert tracker.due() == []
+    disk.now = closed + 0.25
     assert tracker.due() == [FILE]
     assert tracker.pending() == 0
     assert tracker.next_deadline() is None
+
+
+def test_a_whole_file_goes_after_the_short_confirmation(disk: FakeDisk) -> None:
+    disk.inside[FILE] = Readiness.WHOLE  # its format's end marker is there
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
+    disk.advance(0.04)
+    assert tracker.due() == []
+    disk.advance(0.01)
+    assert tracker.due() == [FILE]
+    assert tracker.pending() == 0
+
+
+def test_a_whole_file_changed_within_the_short_confirmation_waits(disk: FakeDisk) -> None:
+    disk.inside[FILE] = Readiness.WHOLE
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
+    disk.advance(0.03)
+    disk.write(FILE, 100)  # written again in place (same size, new mtime), the event lost
+    disk.advance(0.02)
+    assert tracker.due() == []  # the re-stat differs: the quiet path
+    assert tracker.next_deadline() == pytest.approx(disk.now + 2.0)
+
+
+def test_a_whole_file_reopened_for_writing_waits_for_its_writer(disk: FakeDisk) -> None:
+    disk.inside[FILE] = Readiness.WRITING  # a second pass has it open again
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE)
+    disk.advance(0.05)
+    assert tracker.due() == []
+    assert tracker.waiting() == {FILE: Readiness.WRITING}
+    disk.inside[FILE] = Readiness.WHOLE
+    tracker.observe(FILE, EventKind.CLOSED_WRITE)  # its second close
+    disk.advance(0.05)
+    assert tracker.due() == [FILE]
+
+
+def test_the_short_confirmation_is_never_longer_than_the_full_one(disk: FakeDisk) -> None:
+    quick = StabilitySettings(close_confirm_seconds=0.02, whole_confirm_seconds=0.05)
+    tracker = arrived(disk, 100, EventKind.CLOSED_WRITE, quick)
+    disk.advance(0.02)
+    assert tracker.due() == [FILE]
 
 
 def test_file_returned_once_until_observed_again(disk: FakeDisk) -> None:
@@ -334,6 +381,26 @@ def test_stat_file_on_real_files(tmp_path: Path) -> None:
     link.symlink_to(path)
     own = link.lstat()  # the link's own stat, never its target's: it gets an outcome
     assert stat_file(link) == FileStat(size=own.st_size, mtime_ns=own.st_mtime_ns, link=True)
+
+
+def test_real_files_each_take_the_confirmation_their_end_allows(tmp_path: Path) -> None:
+    """The default path: the real look inside, on real files, with the shipped settings."""
+    clock = FakeClock()
+    tracker = StabilityTracker(lambda _path: StabilitySettings(), clock=clock)
+    whole = tmp_path / "id.png"
+    whole.write_bytes(b"\x89PNG\r\n\x1a\n id IEND\xaeB`\x82")
+    cut = tmp_path / "statement.pdf"
+    cut.write_bytes(b"%PDF-1.7\n1 0 obj\n")  # the first pass of a save in passes
+    text = tmp_path / "notes.txt"
+    text.write_bytes(b"a format with no end marker")
+    for path in (whole, cut, text):
+        tracker.observe(path, EventKind.CLOSED_WRITE)
+    clock.advance(0.1)
+    assert tracker.due() == [whole]
+    assert tracker.waiting() == {cut: Readiness.INCOMPLETE}
+    clock.now = 1000.25
+    assert tracker.due() == [text]
+    assert tracker.tracks(cut)
 
 
 def test_a_link_goes_after_the_quiet_period_though_no_close_ever_comes(disk: FakeDisk) -> None:
