@@ -257,7 +257,8 @@ class Load:
         if self.saturate:
             return (
                 f"saturated: sandbox on CPU {self.sandbox_cpu}, {self.connections} connections "
-                f"in {self.processes} load processes on CPU {self.load_cpu}"
+                f"in {self.processes} load process{'es' if self.processes != 1 else ''} "
+                f"on CPU {self.load_cpu}"
             )
         return f"{self.clients} clients in {self.processes} processes"
 
