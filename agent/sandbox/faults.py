@@ -173,6 +173,9 @@ class FaultPlan:
         return self.settings.latency_ms / 1000.0
 
     def decide(self, method: str) -> Fault | None:
+        s = self.settings
+        if not self._script and not (s.rate_5xx or s.rate_429 or s.drop_rate):
+            return None  # nothing planned: no lock, no draw
         with self._lock:
             for index, step in enumerate(self._script):
                 if step.matches(method):
@@ -210,25 +213,32 @@ class Stats:
 
     def reset(self) -> None:
         with self._lock:
-            self._methods: dict[str, int] = {}
-            self._statuses: dict[str, int] = {}
-            self._pairs: dict[str, dict[str, int]] = {}
+            #: Requests per (method, status), in the order each pair was first seen: the
+            #: counts per method and per status are read from it.
+            self._pairs: dict[tuple[str, str], int] = {}
             self._faults: dict[str, int] = {}
 
     def count(self, method: str, status: str, fault: Fault | None) -> None:
+        pair = (method, status)
         with self._lock:
-            self._methods[method] = self._methods.get(method, 0) + 1
-            self._statuses[status] = self._statuses.get(status, 0) + 1
-            per = self._pairs.setdefault(method, {})
-            per[status] = per.get(status, 0) + 1
+            self._pairs[pair] = self._pairs.get(pair, 0) + 1
             if fault is not None:
                 self._faults[fault.action.value] = self._faults.get(fault.action.value, 0) + 1
 
     def to_json(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "methods": dict(self._methods),
-                "statuses": dict(self._statuses),
-                "by_method": {m: dict(s) for m, s in self._pairs.items()},
-                "faults": dict(self._faults),
-            }
+            pairs = dict(self._pairs)
+            faults = dict(self._faults)
+        methods: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        by_method: dict[str, dict[str, int]] = {}
+        for (method, status), count in pairs.items():
+            methods[method] = methods.get(method, 0) + count
+            statuses[status] = statuses.get(status, 0) + count
+            by_method.setdefault(method, {})[status] = count
+        return {
+            "methods": methods,
+            "statuses": statuses,
+            "by_method": by_method,
+            "faults": faults,
+        }

@@ -21,45 +21,48 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import html
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import MappingProxyType
 
 import httptools
 
-from agent.sandbox.http_io import MAX_HEADER_LINE, MAX_HEADER_LINES, http_date
+from agent.sandbox.body_pipe import BodyPipe
+from agent.sandbox.http_answers import (
+    DROP,
+    JSON_HEADERS,
+    Answer,
+    Drop,
+    Reply,
+    error_page,
+    head,
+    says_close,
+)
+from agent.sandbox.http_io import MAX_HEADER_LINE, MAX_HEADER_LINES
+
+__all__ = [
+    "DROP",
+    "INLINE_BODY",
+    "JSON_HEADERS",
+    "Answer",
+    "BodyPipe",
+    "Handler",
+    "LoopServer",
+    "Reply",
+    "Request",
+    "error_page",
+]
 
 log = logging.getLogger(__name__)
 
-SERVER_NAME = b"KompliantSandbox"
 #: Bodies up to this size are read whole before their handler runs on the loop.
 INLINE_BODY = 1024 * 1024
-#: A body pipe pauses the connection's reads above this many bytes not yet read.
-PIPE_HIGH_WATER = 4 * 1024 * 1024
 #: The most a request line and header block may take together before it is refused.
 MAX_HEAD = MAX_HEADER_LINE * MAX_HEADER_LINES
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Close the connection without a word, as a crashed proxy would."""
-
-
-DROP = Drop()
-Answer = Reply | Drop
 
 
 @dataclass
@@ -86,85 +89,6 @@ Router = Callable[[Request], Handler]
 Streams = Callable[[Request], bool]
 
 
-class BodyPipe:
-    """A request body handed from the loop to the handler's thread, as it arrives."""
-
-    def __init__(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._buffered = 0
-        self._ended = False
-        self._paused = False
-        self._pause = pause
-        self._resume = resume
-        self._ready = threading.Condition()
-
-    # -- the loop's side
-    def feed(self, data: bytes) -> None:
-        with self._ready:
-            self._chunks.append(data)
-            self._buffered += len(data)
-            if self._buffered > PIPE_HIGH_WATER and not self._paused:
-                self._paused = True
-                self._pause()
-            self._ready.notify()
-
-    def end(self) -> None:
-        with self._ready:
-            self._ended = True
-            self._ready.notify()
-
-    # -- the handler's side (``RequestBody``)
-    def read1(self, size: int = -1) -> bytes:
-        """Up to ``size`` bytes as soon as some are there; ``b""`` at the end."""
-        with self._ready:
-            while not self._chunks and not self._ended:
-                self._ready.wait()
-            if not self._chunks:
-                return b""
-            chunk = self._chunks.popleft()
-            if 0 <= size < len(chunk):
-                chunk, rest = chunk[:size], chunk[size:]
-                self._chunks.appendleft(rest)
-            self._buffered -= len(chunk)
-            if self._paused and self._buffered < PIPE_HIGH_WATER // 4:
-                self._paused = False
-                self._resume()
-            return chunk
-
-    def read(self, size: int = -1) -> bytes:
-        parts = []
-        wanted = size
-        while wanted != 0:
-            chunk = self.read1(wanted)
-            if not chunk:
-                break
-            parts.append(chunk)
-            if wanted > 0:
-                wanted -= len(chunk)
-        return b"".join(parts)
-
-
-def error_page(status: HTTPStatus, explain: str = "") -> Reply:
-    """The standard library's error page (``BaseHTTPRequestHandler.send_error``)."""
-    page = (
-        '<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n'
-        '        <meta charset="utf-8">\n'
-        "        <title>Error response</title>\n    </head>\n    <body>\n"
-        "        <h1>Error response</h1>\n"
-        f"        <p>Error code: {status.value}</p>\n"
-        f"        <p>Message: {html.escape(status.phrase, quote=False)}.</p>\n"
-        f"        <p>Error code explanation: {status.value} - "
-        f"{html.escape(explain or status.description, quote=False)}.</p>\n"
-        "    </body>\n</html>\n"
-    )
-    headers = {"Connection": "close", "Content-Type": "text/html;charset=utf-8"}
-    return Reply(status.value, headers, page.encode("utf-8", "replace"))
-
-
-#: The headers of most answers, shared so that their lines are encoded once.
-JSON_HEADERS: Mapping[str, str] = MappingProxyType({"Content-Type": "application/json"})
-_JSON_LINES = b"Content-Type: application/json\r\n"
-_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -252,11 +176,8 @@ class Connection(asyncio.Protocol):
             self._parsing.request.pipe.end()  # the body ended early; the handler says so
         return None
 
-    # -- httptools
-    def on_message_begin(self) -> None:
-        self._url = b""
-        self._raw_headers = []
-
+    # -- httptools (the head's URL and headers are cleared once read, for the next request,
+    # rather than in an on_message_begin: one call fewer per request)
     def on_url(self, url: bytes) -> None:
         self._url += url
         if len(self._url) > MAX_HEADER_LINE:
@@ -286,6 +207,7 @@ class Connection(asyncio.Protocol):
         version = _VERSIONS.get(parser.get_http_version()) or _version(parser.get_http_version())
         method = parser.get_method().decode("latin-1")
         headers = self._decoded_headers()
+        url, self._url, self._raw_headers = self._url, b"", []
         if version >= (2, 0):
             raise _Refused(error_page(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED))
         if version < (1, 0) and method != "GET":
@@ -300,7 +222,7 @@ class Connection(asyncio.Protocol):
             closing = False
         if length is None:
             closing = True  # a body without a length is not read
-        target = self._url.decode("latin-1")
+        target = url.decode("latin-1")
         if target.startswith("//"):
             target = "/" + target.lstrip("/")
         request = Request(method, target, version, headers, self._client_host, length)
@@ -399,12 +321,10 @@ class Connection(asyncio.Protocol):
         if isinstance(answer, Drop):
             self.close()
             return
-        closing = exchange.closing or (
-            answer.headers is not JSON_HEADERS and _says_close(answer.headers)
-        )
+        closing = exchange.closing or says_close(answer)
         body = b"" if exchange.head_only else answer.body
         if exchange.request.version >= (1, 0):
-            self._write(_head(answer, closing) + body)  # one write, one packet
+            self._write(head(answer, closing) + body)  # one write, one packet
         else:
             self._write(body)
         if self._queue and self._queue[0] is exchange:
@@ -477,28 +397,6 @@ _VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
 def _version(text: str) -> tuple[int, int]:
     major, _, minor = text.partition(".")
     return (int(major), int(minor or 0))
-
-
-def _says_close(headers: Mapping[str, str]) -> bool:
-    return any(k.lower() == "connection" and v.lower() == "close" for k, v in headers.items())
-
-
-def _head(reply: Reply, closing: bool) -> bytes:
-    lines = [
-        b"HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n"
-        % (reply.status, _REASONS.get(reply.status, b""), SERVER_NAME, http_date().encode()),
-    ]
-    if reply.headers is JSON_HEADERS:
-        lines.append(_JSON_LINES)
-    else:
-        for name, value in reply.headers.items():
-            if name.lower() in ("connection", "content-length"):
-                continue
-            lines.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
-    if closing:
-        lines.append(b"Connection: close\r\n")
-    lines.append(b"Content-Length: %d\r\n\r\n" % len(reply.body))
-    return b"".join(lines)
 
 
 def new_loop() -> asyncio.AbstractEventLoop:

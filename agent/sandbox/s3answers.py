@@ -10,7 +10,7 @@ and never a secret or a signature.
 
 from __future__ import annotations
 
-import uuid
+import os
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -21,7 +21,8 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex[:16].upper()
+    """Sixteen random upper-case hex digits, like S3's ``x-amz-request-id``."""
+    return os.urandom(8).hex().upper()
 
 
 def error_response(rejection: S3Rejection, request_id: str) -> Response:

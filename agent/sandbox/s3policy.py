@@ -31,8 +31,11 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
+
+from agent.sandbox.timetext import amz_date, iso_millis, iso_millis_time
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -93,16 +96,9 @@ class AcceptedForm:
 # --- signing ---------------------------------------------------------------------------
 
 
-def amz_date(now: float) -> str:
-    """``X-Amz-Date`` for a unix time: ``20250324T101500Z``."""
-    m = datetime.fromtimestamp(now, UTC)
-    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
-
-
 def iso_expiration(when: float) -> str:
     """A policy ``expiration``: ISO 8601 UTC with milliseconds, as S3 and Kompliant write it."""
-    moment = datetime.fromtimestamp(when, UTC)
-    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    return iso_millis(when)
 
 
 def parse_expiration(text: str) -> float:
@@ -129,14 +125,25 @@ def sign_policy(policy_b64: str, key: bytes) -> str:
     return hmac.digest(key, policy_b64.encode("ascii"), "sha256").hex()
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What judging a form reads of a policy presigned here, known when it was made: its
+    expiration as a time, its conditions each as (subject, operator, value, the subject
+    as the condition names it), and its size range."""
+
+    expires: float
+    conditions: tuple[tuple[str, str, str, str], ...]
+    size_range: tuple[int, int]
+
+
 #: The policies of the last forms presigned here, by their base64 text: what decoding
 #: that text gives, without decoding it again.
-_SIGNED: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_SIGNED: OrderedDict[str, _Known] = OrderedDict()
 _SIGNED_KEPT = 1024
 
 
-def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
-    _SIGNED[policy_b64] = policy
+def _remember(policy_b64: str, known: _Known) -> None:
+    _SIGNED[policy_b64] = known
     if len(_SIGNED) > _SIGNED_KEPT:
         with contextlib.suppress(KeyError):  # another thread took it first
             _SIGNED.popitem(last=False)
@@ -145,6 +152,16 @@ def _remember(policy_b64: str, policy: dict[str, Any]) -> None:
 def encode_policy(policy: dict[str, Any]) -> str:
     """The base64 text of a policy document, as it travels in the ``policy`` field."""
     return base64.b64encode(json.dumps(policy).encode("utf-8")).decode("ascii")
+
+
+#: ``json.dumps`` of the policy :func:`presign` writes, its strings and size left open.
+_POLICY_TEXT = (
+    '{"expiration": %s, "conditions": [{"bucket": %s}, ["eq", "$key", %s], '
+    '["eq", "$Content-Type", %s], ["eq", "$x-amz-meta-document-id", %s], '
+    '["content-length-range", %d, %d], {"x-amz-algorithm": %s}, {"x-amz-credential": %s}, '
+    '{"x-amz-date": %s}, {"x-amz-security-token": %s}]}'
+)
+_quoted = encode_basestring_ascii  # what json.dumps writes for a string
 
 
 def presign(
@@ -159,22 +176,36 @@ def presign(
         raise ValueError(f"upload URL {upload_url!r} is not the bucket {settings.bucket!r}")
     date = amz_date(now)
     credential = f"{settings.access_key}/{date[:8]}/{settings.region}/{SERVICE}/{TERMINATOR}"
-    policy = {
-        "expiration": iso_expiration(spec.expires_at),
-        "conditions": [
-            {"bucket": settings.bucket},
-            ["eq", "$key", spec.key],
-            ["eq", "$Content-Type", spec.content_type],
-            ["eq", "$x-amz-meta-document-id", spec.document_id],
-            ["content-length-range", spec.size, spec.size],
-            {"x-amz-algorithm": ALGORITHM},
-            {"x-amz-credential": credential},
-            {"x-amz-date": date},
-            {"x-amz-security-token": settings.session_token},
-        ],
-    }
-    policy_b64 = encode_policy(policy)
-    _remember(policy_b64, policy)
+    expiration = iso_expiration(spec.expires_at)
+    # The policy's text as encode_policy writes it, without the encoder's walk; and what
+    # judging a form of it reads, without reading the text again.
+    text = _POLICY_TEXT % (
+        _quoted(expiration),
+        _quoted(settings.bucket),
+        _quoted(spec.key),
+        _quoted(spec.content_type),
+        _quoted(spec.document_id),
+        spec.size,
+        spec.size,
+        _quoted(ALGORITHM),
+        _quoted(credential),
+        _quoted(date),
+        _quoted(settings.session_token),
+    )
+    policy_b64 = base64.b64encode(text.encode("ascii")).decode("ascii")
+    conditions = (
+        ("bucket", "eq", settings.bucket, "$bucket"),
+        ("key", "eq", spec.key, "$key"),
+        ("content-type", "eq", spec.content_type, "$Content-Type"),
+        ("x-amz-meta-document-id", "eq", spec.document_id, "$x-amz-meta-document-id"),
+        ("x-amz-algorithm", "eq", ALGORITHM, "$x-amz-algorithm"),
+        ("x-amz-credential", "eq", credential, "$x-amz-credential"),
+        ("x-amz-date", "eq", date, "$x-amz-date"),
+        ("x-amz-security-token", "eq", settings.session_token, "$x-amz-security-token"),
+    )
+    size_range = (spec.size, spec.size)
+    expires = iso_millis_time(spec.expires_at)  # what parse_expiration reads of it
+    _remember(policy_b64, _Known(expires, conditions, size_range))
     key = signing_key(settings.secret_key, date[:8], settings.region)
     return [
         ("Content-Type", spec.content_type),
@@ -221,17 +252,22 @@ def judge_form(
     if refusal is not None:
         return refusal
 
-    policy = _decode_policy(values["policy"])
-    if isinstance(policy, S3Rejection):
-        return policy
-    try:
-        expires = parse_expiration(str(policy["expiration"]))
-    except ValueError:
-        return _invalid_policy("Invalid Policy: Invalid 'expiration' value.")
-    if now > expires:
-        return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
-
-    judged = _check_conditions(policy["conditions"], values, settings)
+    known = _SIGNED.get(values["policy"])
+    if known is not None:  # presigned here: read once already
+        if now > known.expires:
+            return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        judged = _check_known(known, values, settings)
+    else:
+        policy = _decode_policy(values["policy"])
+        if isinstance(policy, S3Rejection):
+            return policy
+        try:
+            expires = parse_expiration(str(policy["expiration"]))
+        except ValueError:
+            return _invalid_policy("Invalid Policy: Invalid 'expiration' value.")
+        if now > expires:
+            return S3Rejection(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        judged = _check_conditions(policy["conditions"], values, settings)
     if isinstance(judged, S3Rejection):
         return judged
     covered, size_range = judged
@@ -341,9 +377,6 @@ def _mismatch(access_key: str) -> S3Rejection:
 
 
 def _decode_policy(policy_b64: str) -> dict[str, Any] | S3Rejection:
-    known = _SIGNED.get(policy_b64)
-    if known is not None:  # made by presign: well-formed, and what decoding it gives
-        return known
     try:
         document = json.loads(base64.b64decode(policy_b64, validate=True))
     except (binascii.Error, ValueError):
@@ -393,6 +426,24 @@ def _check_conditions(
             )
         covered.add(subject)
     return covered, size_range
+
+
+def _check_known(
+    known: _Known, values: dict[str, str], settings: S3Settings
+) -> tuple[set[str], tuple[int, int]] | S3Rejection:
+    """What :func:`_check_conditions` gives for a policy presigned here."""
+    covered: set[str] = set()
+    for subject, op, expected, named in known.conditions:
+        actual = settings.bucket if subject == "bucket" else values.get(subject, "")
+        if not (actual == expected if op == "eq" else actual.startswith(expected)):
+            shown = json.dumps([op, named, expected])
+            return S3Rejection(
+                403,
+                "AccessDenied",
+                "Invalid according to Policy: Policy Condition failed: " + shown,
+            )
+        covered.add(subject)
+    return covered, known.size_range
 
 
 def _success_status(value: str | None) -> int:

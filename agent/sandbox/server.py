@@ -47,6 +47,7 @@ from agent.sandbox.faults import (
     script_from_json,
     settings_from_json,
 )
+from agent.sandbox.jsontext import read_json
 from agent.sandbox.loop_http import LoopServer
 from agent.sandbox.routes import MAX_API_BODY, Routes
 from agent.sandbox.s3post import (
@@ -242,7 +243,9 @@ class RunningSandbox:
         if method not in METHODS:
             error = ApiError("BAD_REQUEST", f"Unknown method {method!r}.")
             return 400, envelope(errors=[error.to_json()], trace=trace_id()), {}
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = headers.get("content-type", "")
+        if content_type != "application/json":  # as every client sends it, or else:
+            content_type = content_type.split(";")[0].strip().lower()
         if content_type != "application/json":
             return (
                 415,
@@ -263,7 +266,7 @@ class RunningSandbox:
             errors = [{"code": caller.code, "message": caller.message}]
             return caller.http_status, envelope(errors=errors, trace=trace, version=version), {}
         try:
-            params = json.loads(body.decode("utf-8")) if body.strip() else {}
+            params = read_json(body) if body.strip() else {}
         except (UnicodeDecodeError, ValueError):
             params = None
         if not isinstance(params, dict):

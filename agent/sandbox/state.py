@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 import os
 import string
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from agent.sandbox.tables import FulfillmentTable, Table
+from agent.sandbox.timetext import iso_millis
 from agent.sandbox.verify import ApiKey
 
 FORMAT_VERSION = 1
@@ -56,23 +57,45 @@ _BASE62_TABLE = bytes(ord(BASE62[b % 62]) if b < _BASE62_BOUND else 0 for b in r
 _ABOVE_BOUND = bytes(range(_BASE62_BOUND, 256))
 
 
-def new_id(prefix: str) -> str:
-    """``<prefix>_`` and 22 random base62 characters, like Kompliant's ids.
+class _RandomText:
+    """Base62 characters from the system's random source, read a few thousand bytes at a
+    time instead of once per id (a child process reads its own)."""
 
-    One read of the system's random source per id, not one per character.
-    """
-    chars = b""
-    while len(chars) < 22:
-        chars += os.urandom(32).translate(_BASE62_TABLE, _ABOVE_BOUND)
-    return prefix + "_" + chars[:22].decode("ascii")
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._text = b""
+        self._at = 0
+        if sys.platform != "win32":  # no fork there
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._text, self._at = b"", 0
+
+    def take(self, count: int) -> str:
+        with self._lock:
+            while len(self._text) - self._at < count:
+                self._text = self._text[self._at :] + os.urandom(4096).translate(
+                    _BASE62_TABLE, _ABOVE_BOUND
+                )
+                self._at = 0
+            start, self._at = self._at, self._at + count
+            return self._text[start : self._at].decode("ascii")
+
+
+_random_text = _RandomText()
+
+
+def new_id(prefix: str) -> str:
+    """``<prefix>_`` and 22 random base62 characters, like Kompliant's ids."""
+    return prefix + "_" + _random_text.take(22)
 
 
 @functools.lru_cache(maxsize=16)
 def iso(timestamp: float) -> str:
     """``YYYY-MM-DDTHH:mm:ss.SSSZ``, the form Kompliant prints (a call stamps the records
     it makes with one time, formatted once)."""
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    return iso_millis(timestamp)
 
 
 @dataclass(frozen=True)

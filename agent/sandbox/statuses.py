@@ -62,14 +62,16 @@ def record_upload(
         if document is None:
             return False
         status = COMPLETED if completion_delay <= 0 else document.upload_status
-        state.documents[document_id] = replace(
-            document,
-            file_size=size,
-            hash=sha256_hex,
-            object_path=object_path,
-            stored_at=now,
-            upload_status=status,
-            updated_at=iso(now),
+        state.documents[document_id] = Document(  # ``replace`` in one step, once per upload
+            **{
+                **vars(document),
+                "file_size": size,
+                "hash": sha256_hex,
+                "object_path": object_path,
+                "stored_at": now,
+                "upload_status": status,
+                "updated_at": iso(now),
+            }
         )
         state.changed()
         return True

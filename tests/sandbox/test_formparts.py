@@ -3,12 +3,13 @@ python-multipart's parser makes for the same body, or the body goes to that pars
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from python_multipart.multipart import MultipartParser
+from python_multipart.multipart import MultipartParser, parse_options_header
 
-from agent.sandbox.formparts import plain_parts, replay
+from agent.sandbox.formparts import _delimiter_at, form_type, plain_parts, replay
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -85,6 +86,13 @@ FORM = (
         FORM + b"--" + B + b"--\r\nan epilogue",
         _field("empty", b"") + b"--" + B + b"--\r\n",
         _field("x", b"1", b"X-Blank:\r\nX-Spaces:    v  \r\n") + b"--" + B + b"--\r\n",
+        # the usual heads, read in one match, and heads like them read line by line
+        _field("x", b"1", b"Content-Type:text/plain\r\n") + b"--" + B + b"--",
+        _field("x", b"1", b"Content-Type:   \r\n") + b"--" + B + b"--",
+        _field("x", b"1", b"Content-Type: a\r\nContent-Type: b\r\n") + b"--" + B + b"--",
+        b"--" + B + b'\r\nContent-Type: a\r\nContent-Disposition: form-data; name="x"\r\n\r\n'
+        b"v\r\n--" + B + b"--",
+        b"--" + B + b"\r\nContent-Disposition:\r\n\r\nv\r\n--" + B + b"--",
     ],
 )
 def test_a_plain_body_is_cut_as_the_parser_cuts_it(body: bytes) -> None:
@@ -108,6 +116,8 @@ def test_a_plain_body_is_cut_as_the_parser_cuts_it(body: bytes) -> None:
         b"--" + B + b"\r\nName: x\rno lf\r\n\r\nv\r\n--" + B + b"--",
         b"--" + B + b"\r\n" + b"X-H: v\r\n" * 9 + b"\r\nv\r\n--" + B + b"--",
         b"--" + B + b"\r\nX-Long: " + b"v" * 5000 + b"\r\n\r\nv\r\n--" + B + b"--",
+        _field("x" * 5000, b"1") + b"--" + B + b"--",  # a long usual head line
+        _field("x", b"1", b"Content-Type: " + b"v" * 5000 + b"\r\n") + b"--" + B + b"--",
         b"--" + B + b"--\r\n",  # no parts at all
     ],
 )
@@ -118,3 +128,49 @@ def test_any_other_body_goes_to_the_parser(body: bytes) -> None:
 def test_a_long_boundary_goes_to_the_parser() -> None:
     long = b"x" * 71
     assert plain_parts(b"--" + long + b"\r\nA: b\r\n\r\nv\r\n--" + long + b"--", long) is None
+
+
+def test_the_delimiter_is_found_where_find_finds_it() -> None:
+    # Looked for by its first bytes, then by the whole delimiter after eight false hits.
+    delimiter = b"\r\n--" + B
+    rng = random.Random(20250324)
+    for _ in range(5_000):
+        data = bytes(rng.choice(b"\r\n-b0x") for _ in range(rng.randrange(200)))
+        for _ in range(rng.randrange(3)):
+            at = rng.randrange(len(data) + 1)
+            piece = delimiter if rng.random() < 0.5 else delimiter[: rng.randrange(len(delimiter))]
+            data = data[:at] + piece + data[at:]
+        start = rng.randrange(len(data) + 1)
+        assert _delimiter_at(data, delimiter, start) == data.find(delimiter, start)
+    many = b"x\r\n--" * 50 + delimiter
+    assert _delimiter_at(many, delimiter, 0) == many.find(delimiter)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; boundary=b0undary",
+        "multipart/form-data; boundary=a=b'()+_,-./:?",
+        'multipart/form-data; boundary="quoted"',
+        "multipart/form-data;boundary=b",
+        "Multipart/Form-Data; boundary=b",
+        "multipart/form-data; boundary=b; charset=utf-8",
+        "multipart/form-data; boundary=",
+        "multipart/form-data",
+        "application/json",
+        "",
+    ],
+)
+def test_a_content_type_reads_as_python_multipart_reads_it(content_type: str) -> None:
+    media_type, params = parse_options_header(content_type)
+    assert form_type(content_type) == (media_type, params.get(b"boundary", b""))
+
+
+def test_random_boundaries_read_as_python_multipart_reads_them() -> None:
+    rng = random.Random(20250324)
+    chars = "0123456789AZaz'()+_,-./:=?"
+    for _ in range(2_000):
+        boundary = "".join(rng.choice(chars) for _ in range(rng.randrange(1, 71)))
+        content_type = f"multipart/form-data; boundary={boundary}"
+        media_type, params = parse_options_header(content_type)
+        assert form_type(content_type) == (media_type, params.get(b"boundary", b""))

@@ -223,3 +223,51 @@ def test_size_rejection_reports_sizes() -> None:
     assert dict(small.details) == {"ProposedSize": "9", "MinSizeAllowed": "10"}
     assert (large.status, large.code) == (400, "EntityTooLarge")
     assert dict(large.details) == {"ProposedSize": "21", "MaxSizeAllowed": "20"}
+
+
+def test_presign_writes_the_policy_text_encode_policy_writes() -> None:
+    # presign fills a template instead of running the encoder; the text must be the same,
+    # escapes included.
+    spec = FormSpec('sr_X/d_\u00e9"\\1.pdf', "application/pdf", 7, 'd_"\u00e9', NOW + 60)
+    fields = dict(presign(spec, upload_url=URL, settings=SETTINGS, now=NOW))
+    document = json.loads(base64.b64decode(fields["policy"]))
+    assert fields["policy"] == encode_policy(document)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("key", "sr_DemoSubject000000000001/d_0002.pdf"),
+        ("Content-Type", "image/png"),
+        ("x-amz-meta-document-id", "d_0002"),
+        ("extra-field", "x"),
+        ("X-Amz-Date", "20250324T101501Z"),
+    ],
+)
+def test_a_form_presigned_here_is_judged_as_any_other(name: str, value: str) -> None:
+    # A policy presigned here is read once, when it is made; judging a form of it must
+    # give what reading its text gives (the same policy written another way).
+    form = presign(SPEC, upload_url=URL, settings=SETTINGS, now=NOW)
+    fields = dict(form)
+    compact = json.dumps(json.loads(base64.b64decode(fields["policy"])), separators=(",", ":"))
+    policy = base64.b64encode(compact.encode()).decode()
+    key = signing_key(SETTINGS.secret_key, fields["X-Amz-Date"][:8], SETTINGS.region)
+    other = [
+        (n, policy if n == "policy" else sign_policy(policy, key) if n == "X-Amz-Signature" else v)
+        for n, v in form
+    ]
+    judged = []
+    for sent in (form, other):
+        changed = [(n, value if n == name else v) for n, v in sent]
+        if name not in fields:
+            changed.append((name, value))
+        judged.append(
+            [
+                judge_form(sent, settings=SETTINGS, now=NOW),
+                judge_form(changed, settings=SETTINGS, now=NOW),
+                judge_form(sent, settings=SETTINGS, now=SPEC.expires_at + 1),
+            ]
+        )
+    assert isinstance(judged[0][0], AcceptedForm)
+    assert isinstance(judged[0][1], S3Rejection)
+    assert judged[0] == judged[1]
