@@ -32,8 +32,8 @@ from pathlib import Path
 
 from agent.content.filetype import Kind, kind_of
 from agent.decide import Destination, FolderKind, NeedsRouting, Refusal, route
-from agent.decide.tree import join_window_for
-from agent.engine.folders import FolderView
+from agent.decide.tree import FolderTree, join_window_for
+from agent.engine.folders import Decision, FolderView
 from agent.engine.problems import Problems, claim_topic
 from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
 from agent.engine.trouble import not_regular, not_regular_topic
@@ -50,6 +50,8 @@ from agent.watch.stability import StabilityTracker
 log = logging.getLogger(__name__)
 
 CLAIM_RETRY_SECONDS = 5.0  # a file its folder would not let go is tried again
+
+Routed = tuple[FolderTree, Decision]  # a decision, and the reading of the tree it came from
 
 
 class Arrivals:
@@ -78,8 +80,9 @@ class Arrivals:
         # .processing/ may be too new for the watcher to report what moves into it
         self._left = left
         self._held: dict[Path, None] = {}  # finished files waiting while paused / offline
-        # finished files waiting for a free worker (with the other pages of a joined scan)
-        self._ready: dict[Path, list[Path] | None] = {}
+        # finished files waiting for a free worker (with the other pages of a joined scan,
+        # and what they were found to be for, by which reading of the folder tree)
+        self._ready: dict[Path, tuple[list[Path] | None, Routed]] = {}
         self._refused: dict[Path, float] = {}  # files whose folder refused the claim → when
         self._odd: set[Path] = set()  # not regular files shown in the status
         self._joins = JoinGroups()  # numbered page images waiting for their last page
@@ -195,9 +198,9 @@ class Arrivals:
                 self.finished(path)
         while self._ready and self._workers.has_room():
             path = next(iter(self._ready))
-            members = self._ready.pop(path)
+            members, routed = self._ready.pop(path)
             if os.path.lexists(path):
-                self.finished(path, members=members)
+                self.finished(path, members=members, routed=routed)
         for path, again_at in list(self._refused.items()):
             if again_at <= now:
                 del self._refused[path]
@@ -221,20 +224,27 @@ class Arrivals:
         problem, action = given_up_note(path, found, _kind(claimed), settings)
         self._workers.fail(entry, problem, action, retry_helps=False)
 
-    def finished(self, path: Path, *, members: list[Path] | None = None) -> None:
+    def finished(
+        self, path: Path, *, members: list[Path] | None = None, routed: Routed | None = None
+    ) -> None:
         """A finished file: decide what it is for, claim it, and start its work.
 
         ``members``: the other page images of a scan joined with ``path`` (gathered by
         :meth:`joins_due`); without it, a numbered page image in a folder that joins them
-        waits for the rest of its scan.
+        waits for the rest of its scan. ``routed``: the tree and the decision ``path``
+        got when it waited for a worker — still the decision while the tree is the same
+        reading (:func:`route` decides from the path and the tree alone).
         """
         self._folders.ensure_knows(path)
         tree = self._folders.tree
-        if members is None:
-            window = join_window_for(tree, path)
-            if window is not None and self._joins.add(path, window, time.monotonic()):
-                return
-        decision = route(path, tree)
+        if routed is not None and routed[0] is tree:
+            decision: Decision | None = routed[1]
+        else:
+            if members is None:
+                window = join_window_for(tree, path)
+                if window is not None and self._joins.add(path, window, time.monotonic()):
+                    return
+            decision = route(path, tree)
         if decision is None:
             return
         # An inbox PDF or TIFF no rule matches may be a stack behind cover sheets: it is
@@ -250,7 +260,7 @@ class Arrivals:
                 self._held[waiting] = None
             return
         if not self._workers.has_room():
-            self._ready[path] = members  # claimed once a worker is free
+            self._ready[path] = (members, (tree, decision))  # claimed once a worker is free
             return
         entry = self._claimed_entry(path, decision, members)
         if entry is None:
@@ -262,7 +272,7 @@ class Arrivals:
         if isinstance(decision, Refusal):
             self._workers.fail(entry, decision.problem, decision.action)
             return
-        self._workers.submit(entry.id)
+        self._workers.submit(entry.id, entry)
 
     def _claimed_entry(
         self,

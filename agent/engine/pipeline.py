@@ -63,7 +63,7 @@ from agent.engine.reconcile import (
     reconcile_taken_over,
     remove_lost_creates,
 )
-from agent.engine.same_content import ContentTurns
+from agent.engine.same_content import ContentTurns, content_key
 from agent.engine.verified_settle import VerifiedSettle
 from agent.errors import (
     AgentError,
@@ -263,7 +263,7 @@ class Pipeline:
 
         if entry.reached(Step.CREATED) or job.upload_duplicates:
             return self._upload(entry, job, claim, identity)
-        key = (identity.sha256, entry.workflow_id, frozenset(entry.required_document_ids))
+        key = content_key(identity.sha256, entry.workflow_id, entry.required_document_ids)
         with self._turns.turn(key):
             earlier = journal.find_uploaded(
                 identity.sha256,

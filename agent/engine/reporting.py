@@ -130,6 +130,15 @@ class Reporter:
         :data:`~agent.engine.runner.TICK`).
         """
         state = (self._problems.version, self._paused(), self._connectivity.offline)
+        last = self._last_facts
+        now = time.monotonic()
+        if (
+            not final
+            and last is not None
+            and state == last[: len(state)]
+            and now - self._published_at < PUBLISH_EVERY
+        ):
+            return  # only progress can have moved, and it was said less than PUBLISH_EVERY ago
         facts = (
             *state,
             self._journal.changes,
@@ -141,12 +150,7 @@ class Reporter:
             self._arrivals.ready(),
             int(time.monotonic() // COUNTS_AGE),
         )
-        last = self._last_facts
         if facts == last and not final:
-            return
-        now = time.monotonic()
-        progress_only = last is not None and facts[: len(state)] == last[: len(state)]
-        if progress_only and not final and now - self._published_at < PUBLISH_EVERY:
             return
         self._last_facts, self._published_at = facts, now
         snapshot = self.snapshot()

@@ -6,13 +6,55 @@ uploaded yet, and both would be uploaded. So a worker holding a file whose conte
 requirements another worker is uploading right now waits for that one to finish; then
 the check finds it, and the copy goes to done/ as "not uploaded again" (or, if the first
 one failed, is uploaded itself). Waits are short: one upload of one file.
+
+With upload processes the turns are the engine's (:mod:`agent.engine.upload_pool`): a
+small file's is taken by the engine before the file is handed over (:func:`key_ahead`),
+from the content it reads then, and held until the answer; the process asks for a turn
+only for a larger file, or when the content it hashes is not what the engine read (the
+turn taken ahead is then let go first: a file holds one turn at a time).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from agent.errors import AgentError
+from agent.upload.identity import open_regular
+
+#: A file up to this size is read by the engine before an upload process gets it, and its
+#: turn taken then (:func:`key_ahead`): the process need not ask for it.
+AHEAD_BYTES = 64 * 1024
+
+
+def content_key(
+    sha256: str, workflow_id: str | None, required_document_ids: Iterable[str]
+) -> Hashable:
+    """What files take turns by: their content and the required documents they are for."""
+    return (sha256, workflow_id, frozenset(required_document_ids))
+
+
+def key_ahead(
+    path: Path, workflow_id: str | None, required_document_ids: Iterable[str]
+) -> Hashable | None:
+    """The :func:`content_key` of a small file at ``path`` as it is now; None for a larger
+    one, or one that cannot be read whole now (its upload asks for its turn itself, as
+    does one whose content is found changed when it is hashed for its upload)."""
+    try:
+        fd, before = open_regular(path)
+    except (AgentError, OSError):
+        return None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        if not 0 < before.st_size <= AHEAD_BYTES:
+            return None
+        data = handle.read(AHEAD_BYTES + 1)
+    if len(data) != before.st_size:
+        return None
+    return content_key(hashlib.sha256(data).hexdigest(), workflow_id, required_document_ids)
 
 
 class ContentTurns:

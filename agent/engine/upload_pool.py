@@ -9,7 +9,8 @@ workers. A worker thread takes a free slot, hands over the journal entry and its
 (where a claimed file is now, the note of a file that is gone, a turn for the same
 content; progress and log records) — for the answer: the settled file, or the error
 raised, whole (a ``RetryLater`` with its retry hint goes on the engine's schedule as
-the in-process pipeline's would).
+the in-process pipeline's would). A small file's turn for its content is taken before
+it is handed over (:mod:`agent.engine.same_content`), so its process need not ask.
 
 What the engine keeps of a file between its tries is kept here, not in a process: what
 was read of it (the check before done/ compares the file with it), and a claim taken
@@ -34,13 +35,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from agent.engine.into_done import Settled
 from agent.engine.locate import Locator
 from agent.engine.pipeline import Job, Progress
-from agent.engine.same_content import ContentTurns
+from agent.engine.same_content import ContentTurns, key_ahead
 from agent.engine.upload_process import STOP, serve
 from agent.engine.upload_wire import (
+    BATCH,
     GONE,
     GONE_SAID,
     LOCATE,
@@ -60,7 +63,7 @@ from agent.engine.upload_wire import (
     receive,
     send,
 )
-from agent.journal import Entry
+from agent.journal import Entry, Step
 from agent.upload.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -213,9 +216,13 @@ class UploadProcesses:
         index, slot = self._free.get()
         held = _Held()
         try:
+            ahead = self._turn_ahead(entry, job)
+            if ahead is not None:  # after the slot: no turn is held while one is waited for
+                self._turns.take(ahead)
+                held.turns.append(ahead)
             process = self._process(index)
             try:
-                answer = self._serve(process.conns[slot], entry, job, held)
+                answer = self._serve(process.conns[slot], entry, job, held, ahead)
             except ProcessGone:
                 with self._lock:
                     self._interrupted.add(entry.id)
@@ -245,8 +252,17 @@ class UploadProcesses:
                 self._turns.release(key)
             self._free.put((index, slot))
 
+    def _turn_ahead(self, entry: Entry, job: Job) -> Hashable | None:
+        """The turn a small file will need for its upload, known before it is handed over
+        (:func:`~agent.engine.same_content.key_ahead`): taken here, the process need not
+        ask for it."""
+        if job.upload_duplicates or entry.reached(Step.CREATED) or entry.claimed_path is None:
+            return None  # no turn is taken for it
+        path = entry.upload_path if entry.upload_path is not None else entry.claimed_path
+        return key_ahead(path, entry.workflow_id, entry.required_document_ids)
+
     def _serve(
-        self, conn: Connection, entry: Entry, job: Job, held: _Held
+        self, conn: Connection, entry: Entry, job: Job, held: _Held, ahead: Hashable | None
     ) -> Settled | BaseException:
         """The conversation about one file, to its answer: the settled file or the error
         the process raised."""
@@ -254,10 +270,14 @@ class UploadProcesses:
             read = self._reads.pop(entry.id, None)
             since = (self._taken_over[entry.id],) if entry.id in self._taken_over else None
             interrupted = entry.id in self._interrupted
-        send(conn, RUN, entry, job, read, since, interrupted)
+        send(conn, RUN, entry, job, read, since, interrupted, ahead)
         progress = self._progress_for(entry)
+        waiting: list[tuple[Any, ...]] = []  # what came in one batch, still to handle
         while True:
-            kind, *said = receive(conn)
+            if not waiting:
+                message = receive(conn)
+                waiting = list(reversed(message[1])) if message[0] == BATCH else [message]
+            kind, *said = waiting.pop()
             if kind == PROGRESS:
                 if progress is not None:
                     progress(said[0], said[1])
@@ -271,6 +291,9 @@ class UploadProcesses:
             elif kind == GONE:
                 send(conn, GONE_SAID, self._locator.gone(said[0]))
             elif kind == TURN:
+                for key in held.turns:  # one turn at a time: one taken ahead is let go
+                    self._turns.release(key)
+                held.turns.clear()
                 self._turns.take(said[0])
                 held.turns.append(said[0])
                 send(conn, TURN_GIVEN, None)

@@ -12,7 +12,8 @@ which the engine hands one file at a time and waits for its answer.
 What only the engine knows is asked of it over the slot's pipe, while the file is worked
 on: where a claimed file is now when it is not where the journal says (the engine's
 folder tree follows moved folders), the note of a file that is nowhere, a turn for
-content another file is uploading right now; upload progress and log records are told.
+content another file is uploading right now; upload progress and log records are told
+(they go with the next ask or answer: :class:`~agent.engine.upload_wire.Outbox`).
 
 A process never outlives its engine: a thread waits on a pipe only the engine holds, and
 when the engine is gone — killed, say — the process exits at once, mid-file or not, as a
@@ -49,12 +50,12 @@ from agent.engine.upload_wire import (
     TURN_END,
     TURN_GIVEN,
     Connection,
+    Outbox,
     ProcessGone,
     Setup,
     log_record,
     portable,
     receive,
-    send,
 )
 from agent.errors import AgentError
 from agent.journal import Entry, Journal, Step
@@ -65,7 +66,7 @@ log = logging.getLogger(__name__)
 
 STOP = "stop"  # on the lifeline: the engine stops; anything else (or its end): it is gone
 
-_slot = threading.local()  # the pipe of the slot a thread serves
+_slot = threading.local()  # the outbox of the slot a thread serves
 
 
 def serve(conns: list[Connection], lifeline: Connection) -> None:
@@ -103,29 +104,32 @@ class _Slot:
         self, conn: Connection, client: KompliantClient, journal: Journal, setup: Setup
     ) -> None:
         self._conn = conn
+        self._outbox = Outbox(conn)
         self._client = client
         self._journal = journal
+        self._turns = _TurnsOfEngine(self._outbox)
         self._pipeline = Pipeline(
             client,
             journal,
             verify_timeout=setup.verify_timeout,
             progress=self._progress,
-            locator=_AskEngine(conn),
-            turns=_TurnsOfEngine(conn),
+            locator=_AskEngine(self._outbox),
+            turns=self._turns,
         )
 
     def close(self) -> None:
         self._pipeline.close()
 
     def serve(self) -> None:
-        _slot.conn = self._conn
+        _slot.outbox = self._outbox
         while True:
             try:
                 message = receive(self._conn)
             except ProcessGone:
                 return  # the engine closed this slot (it stops)
-            kind, entry, job, read, taken_over, interrupted = message
+            kind, entry, job, read, taken_over, interrupted, ahead = message
             assert kind == RUN
+            self._turns.given(ahead)
             try:
                 self._run(entry, job, read, taken_over, interrupted)
             except ProcessGone:
@@ -158,9 +162,9 @@ class _Slot:
         except Exception as error:
             if not isinstance(error, AgentError):
                 log.error("unexpected error while processing %s", entry.file_name, exc_info=True)
-            send(self._conn, RAISED, portable(error), self._kept(entry.id))
+            self._outbox.send(RAISED, portable(error), self._kept(entry.id))
             return
-        send(self._conn, SETTLED, settled, self._kept(entry.id))
+        self._outbox.send(SETTLED, settled, self._kept(entry.id))
 
     def _kept(self, entry_id: int) -> FileIdentity | None:
         """What was read of the file (the engine keeps it for the file's next try)."""
@@ -176,7 +180,7 @@ class _Slot:
             percent = int(sent * 100 / total) if total else 100
             if percent != said[0]:  # a percent once, not every chunk
                 said[0] = percent
-                send(self._conn, PROGRESS, sent, total)
+                self._outbox.tell(PROGRESS, sent, total)
 
         return report
 
@@ -185,52 +189,66 @@ class _AskEngine:
     """The engine's :class:`~agent.engine.locate.Locator`, asked over the slot's pipe
     when the claimed file is not where the journal says."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
 
     def locate(self, entry: Entry) -> Entry | None:
         if claimed_in_place(entry):
             return entry
-        return _ask(self._conn, LOCATED, LOCATE, entry)  # type: ignore[no-any-return]
+        return _ask(self._outbox, LOCATED, LOCATE, entry)  # type: ignore[no-any-return]
 
     def gone(self, entry: Entry) -> str:
-        return str(_ask(self._conn, GONE_SAID, GONE, entry))
+        return str(_ask(self._outbox, GONE_SAID, GONE, entry))
 
 
 class _TurnsOfEngine(ContentTurns):
     """Turns for the same content, taken from the engine: one upload at a time across
     all the processes."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, outbox: Outbox) -> None:
         super().__init__()
-        self._conn = conn
+        self._outbox = outbox
+        self._given: Hashable | None = None
+
+    def given(self, key: Hashable | None) -> None:
+        """The engine took ``key``'s turn for the file it hands over now (it holds it
+        until the answer)."""
+        self._given = key
 
     @contextmanager
     def turn(self, key: Hashable) -> Iterator[None]:
-        _ask(self._conn, TURN_GIVEN, TURN, key)
+        if key == self._given:  # the content the engine read: its turn is held
+            yield
+            return
+        self._given = None  # the engine lets that turn go when this one is asked for
+        _ask(self._outbox, TURN_GIVEN, TURN, key)
         try:
             yield
         finally:
-            send(self._conn, TURN_END, key)
+            # Told: it goes with the answer that follows (or the next ask, before it).
+            self._outbox.tell(TURN_END, key)
 
 
-def _ask(conn: Connection, answer: str, *question: Any) -> Any:
-    send(conn, *question)
-    kind, value = receive(conn)
+def _ask(outbox: Outbox, answer: str, *question: Any) -> Any:
+    outbox.send(*question)
+    kind, value = receive(outbox.conn)
     assert kind == answer, f"asked {question[0]}, answered {kind}"
     return value
 
 
 class _ToEngine(logging.Handler):
     """Log records go to the engine's log (its file, its filter of secrets) over the pipe
-    of the slot that logs; anything logged elsewhere to standard error."""
+    of the slot that logs — a warning or worse at once, the others with the slot's next
+    message —; anything logged elsewhere to standard error."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        conn: Connection | None = getattr(_slot, "conn", None)
+        outbox: Outbox | None = getattr(_slot, "outbox", None)
         try:
-            if conn is None:
+            if outbox is None:
                 print(self.format(record), file=sys.stderr)
             else:
-                send(conn, LOG, log_record(record))
+                outbox.tell(LOG, log_record(record))
+                if record.levelno >= logging.WARNING:
+                    outbox.flush()
         except Exception:
             self.handleError(record)

@@ -8,7 +8,7 @@ the pipe once, at the start, never on a command line or in the environment.
 
 The engine to a process, on a slot's pipe::
 
-    (RUN, entry, job, read, taken_over, interrupted)   one file through the pipeline
+    (RUN, entry, job, read, taken_over, interrupted, turn)   one file through the pipeline
     (LOCATED, entry | None)   (TURN_GIVEN,)   (GONE_SAID, text)   answers to its asks
 
 and once, on the first slot's pipe: ``(SETUP, Setup)``. A process to the engine::
@@ -16,6 +16,13 @@ and once, on the first slot's pipe: ``(SETUP, Setup)``. A process to the engine:
     (PROGRESS, sent, total)  (LOG, record)  (TURN_END, key)            told
     (LOCATE, entry)  (GONE, entry)  (TURN, key)                        asked
     (SETTLED, settled, read)  (RAISED, error, read, taken_over_left)   the answer
+    (BATCH, [message, ...])   told messages gathered, with the ask or answer after them
+
+What is only told waits in the process for the next ask or answer and goes with it in
+one ``BATCH`` (a small file's progress, its log lines and the end of its turn ride with
+its answer: one message, one wake-up of the engine's worker, instead of four); a warning
+goes at once, and what is told goes at least every :data:`TELL_EVERY` seconds while more
+is told (a large upload's progress).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from __future__ import annotations
 import io
 import logging
 import pickle
+import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +53,9 @@ PROGRESS = "progress"
 LOG = "log"
 SETTLED = "settled"
 RAISED = "raised"
+BATCH = "batch"
+
+TELL_EVERY = 0.25  # seconds what is told may wait for an ask or an answer to go with
 
 
 class Connection(Protocol):
@@ -99,9 +111,27 @@ class _Pickler(pickle.Pickler):
 
 
 def dumps(message: tuple[Any, ...]) -> bytes:
+    """``message`` pickled; one that carries an error (the only place one travels:
+    ``RAISED``) through the pickler that keeps an AgentError whole, the others (nearly
+    all) by the plain pickler, which calls no Python code for each object it meets."""
+    if not _carries_error(message):
+        return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
     return buffer.getvalue()
+
+
+def _carries_error(message: tuple[Any, ...]) -> bool:
+    kind = message[0] if message else None
+    if kind == BATCH:
+        return any(_carries_error(told) for told in message[1])
+    return kind not in _WITHOUT_ERRORS
+
+
+#: The messages that never carry an error (anything else goes through :class:`_Pickler`).
+_WITHOUT_ERRORS = frozenset(
+    {RUN, LOCATE, LOCATED, GONE, GONE_SAID, TURN, TURN_GIVEN, TURN_END, PROGRESS, LOG, SETTLED}
+)
 
 
 def send(conn: Connection, *message: Any) -> None:
@@ -109,6 +139,47 @@ def send(conn: Connection, *message: Any) -> None:
         conn.send_bytes(dumps(message))
     except (OSError, EOFError) as error:
         raise ProcessGone(str(error)) from None
+
+
+def send_all(conn: Connection, messages: list[tuple[Any, ...]]) -> None:
+    """``messages`` in one go: one as it is, more as a ``BATCH``."""
+    if len(messages) == 1:
+        send(conn, *messages[0])
+    else:
+        send(conn, BATCH, messages)
+
+
+class Outbox:
+    """A process's side of one slot's pipe: what is told waits for the next ask or answer
+    (or :data:`TELL_EVERY`); used by the slot's thread only."""
+
+    def __init__(self, conn: Connection, clock: Callable[[], float] = time.monotonic) -> None:
+        self.conn = conn
+        self._clock = clock
+        self._told: list[tuple[Any, ...]] = []
+        self._since = 0.0  # when the oldest message waiting was told
+
+    def tell(self, *message: Any) -> None:
+        """``message`` goes with the next one sent; a later progress replaces an earlier."""
+        told = self._told
+        if not told:
+            self._since = self._clock()
+        elif message[0] == PROGRESS and told[-1][0] == PROGRESS:
+            told.pop()
+        told.append(message)
+        if self._clock() - self._since >= TELL_EVERY:
+            self.flush()
+
+    def send(self, *message: Any) -> None:
+        """``message`` (an ask or the answer) now, after what waits."""
+        messages, self._told = [*self._told, message], []
+        send_all(self.conn, messages)
+
+    def flush(self) -> None:
+        """What waits, now."""
+        if self._told:
+            messages, self._told = self._told, []
+            send_all(self.conn, messages)
 
 
 def receive(conn: Connection) -> tuple[Any, ...]:

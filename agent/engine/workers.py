@@ -172,13 +172,13 @@ class Workers:
             self._processes.forget(entry.id)
         log.warning("%s", text)
 
-    def submit(self, entry_id: int) -> None:
-        """Start work on a claimed file's entry (unless it is already under way)."""
+    def submit(self, entry_id: int, entry: Entry | None = None) -> None:
+        """Start work on an entry unless under way (``entry``: as its claim just wrote it)."""
         with self._lock:
             if entry_id in self._inflight:
                 return
             self._inflight.add(entry_id)
-        self._pool.submit(self._work, entry_id)
+        self._pool.submit(self._work, entry_id, entry)
 
     def schedule(self, entry_id: int, delay: float) -> None:
         with self._lock:
@@ -243,9 +243,9 @@ class Workers:
 
     # -- on a worker thread ------------------------------------------------------------------
 
-    def _work(self, entry_id: int) -> None:
+    def _work(self, entry_id: int, claimed: Entry | None) -> None:
         try:
-            entry = self._journal.get(entry_id)
+            entry = claimed or self._journal.get(entry_id)
             if entry is None or entry.settled:
                 return
             try:

@@ -27,6 +27,9 @@ descriptor itself and keeps one non-recursive watch per folder, in step with the
   once instead of being held back half a second in case its other half follows;
 - the same event repeated back to back in one read (a writer's every ``write``) is
   reported once;
+- events go straight from the emitter's thread to the handlers (which only queue them
+  for the engine's loop), not through watchdog's event queue and its dispatching thread:
+  one thread woken per event instead of two;
 - when the kernel's event queue overflows, or the root itself is deleted or moved, the
   emitter ends: the watcher's health check sees a dead emitter, starts a new observer and
   rescans the root (nothing is lost that the rescan would not find).
@@ -56,6 +59,7 @@ from watchdog.events import (
     FileModifiedEvent,
     FileMovedEvent,
     FileSystemEvent,
+    FileSystemEventHandler,
 )
 from watchdog.observers.api import (
     DEFAULT_EMITTER_TIMEOUT,
@@ -164,6 +168,20 @@ class LeanInotifyEmitter(EventEmitter):
         self._wds: dict[bytes, int] = {}  # folder → watch descriptor
         self._wait: Callable[[int], list[tuple[int, int]]] = lambda timeout_ms: []
         self._put: Callable[[FileSystemEvent], None] = self.queue_event
+
+    def dispatch_to(self, handlers: Callable[[], list[FileSystemEventHandler]]) -> None:
+        """Hand each event to ``handlers()`` on this thread, as watchdog's dispatching
+        thread would (the event filter applied first), instead of queueing it for that
+        thread."""
+        wanted = self._event_filter
+
+        def dispatch(event: FileSystemEvent) -> None:
+            if wanted is not None and not any(isinstance(event, kind) for kind in wanted):
+                return
+            for handler in handlers():
+                handler.dispatch(event)
+
+        self._put = dispatch
 
     def watched(self) -> list[str]:
         """The folders watched now (for diagnostics and tests)."""
@@ -362,3 +380,11 @@ class LeanInotifyObserver(BaseObserver):
         if not sys.platform.startswith("linux"):
             raise OSError(errno.ENOSYS, "inotify is Linux only")
         super().__init__(LeanInotifyEmitter, timeout=timeout)
+
+    def _add_emitter(self, emitter: EventEmitter) -> None:
+        super()._add_emitter(emitter)
+        if isinstance(emitter, LeanInotifyEmitter):
+            watch = emitter.watch
+            # Read without the observer's lock: unschedule() holds it while it waits for
+            # this emitter's thread to end. A set is copied whole under the GIL.
+            emitter.dispatch_to(lambda: list(self._handlers.get(watch, ())))

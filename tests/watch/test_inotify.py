@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -213,3 +214,33 @@ def test_events_lost_by_the_kernel_end_the_reader_and_the_check_rescans(
     later = root / "Acme w_1" / "Bank statements" / "later.pdf"
     later.write_bytes(b"x")
     recorder.wait_for(later, EventKind.CLOSED_WRITE)
+
+
+def test_events_reach_the_handler_on_the_thread_that_reads_them(
+    root: Path, recorder: Recorder
+) -> None:
+    threads: list[threading.Thread] = []
+
+    def on_event(path: Path, kind: EventKind) -> None:
+        threads.append(threading.current_thread())
+        recorder(path, kind)
+
+    watcher = FolderWatcher(
+        [root],
+        on_event=on_event,
+        on_root_problem=recorder.problem,
+        settings_for=lambda _p: EVENTS,
+        ignore=ignore_under([root]),
+    )
+    watcher.start()
+    try:
+        here = root / "Acme w_1" / "Bank statements"
+        settle_marker(recorder, here)
+        observer = watcher.observer_for(root)
+        assert isinstance(observer, LeanInotifyObserver)
+        (emitter,) = observer.emitters
+        # one thread woken per event: the reader's own, not watchdog's dispatching one
+        assert threads and set(threads) == {emitter}
+        assert observer.event_queue.empty()
+    finally:
+        watcher.stop()
