@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,8 +133,12 @@ class Pipeline:
         progress: Callable[[Entry], Progress | None] = lambda entry: None,
         locator: Locator | None = None,
         turns: ContentTurns | None = None,
+        gate: AbstractContextManager[object] | None = None,
     ) -> None:
         self._client = client
+        # Held from document.create to the links: how many files talk to Kompliant at
+        # once, while others are read and hashed or moved to done/ beside them.
+        self._gate = gate if gate is not None else nullcontext()
         self._journal = journal
         self._locator: Locator = locator or InPlace(journal)
         self._taken_over: dict[int, datetime | None] = {}
@@ -277,6 +282,13 @@ class Pipeline:
 
     def _upload(self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity) -> Settled:
         """Create, send, verify and link (each step once), then move the file to done/."""
+        with self._gate:
+            entry = self._stored_and_linked(entry, job, claim, identity)
+        return self._done(entry, job, claim, identity)
+
+    def _stored_and_linked(
+        self, entry: Entry, job: Job, claim: Claim, identity: FileIdentity
+    ) -> Entry:
         journal = self._journal
         path = _upload_path(entry, claim)
         if entry.reached(Step.CREATED) and not entry.reached(Step.UPLOADED):
@@ -299,8 +311,7 @@ class Pipeline:
             entry = stored_linked.verify(self._client, journal, entry, identity, timeout=timeout)
         if entry.required_document_ids and not entry.reached(Step.LINKED):
             entry = stored_linked.link_required(self._client, journal, entry)
-
-        return self._done(entry, job, claim, identity)
+        return entry
 
     def _create_and_send(self, entry: Entry, job: Job, identity: FileIdentity, path: Path) -> Entry:
         journal = self._journal

@@ -32,7 +32,7 @@ import multiprocessing
 import queue
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -100,19 +100,20 @@ class _Held:
 
 
 class UploadProcesses:
-    """``count`` upload processes (no more than slots) with ``slots`` slots in all
-    (thread-safe)."""
+    """``count`` upload processes (no more than ``uploads``) in which ``uploads`` files in
+    all talk to Kompliant at once; each process has a slot more than its share, for a
+    file that is read or settled beside them (thread-safe)."""
 
     def __init__(
         self,
         *,
         count: int,
-        slots: int,
+        uploads: int,
         setup: Setup,
         locator: Locator,
         progress_for: Callable[[Entry], Progress | None],
     ) -> None:
-        self._count = max(1, min(count, slots))
+        self._count = max(1, min(count, uploads))
         self._setup = setup
         self._locator = locator
         self._progress_for = progress_for
@@ -121,12 +122,16 @@ class UploadProcesses:
         self._lock = threading.Lock()
         self._stopped = False
         self._processes: list[_Process | None] = [None] * self._count
-        per = [0] * self._count
+        self._uploads = [0] * self._count  # each process's share of ``uploads``
+        for n in range(max(1, uploads)):
+            self._uploads[n % self._count] += 1
+        self._slots = [share + 1 for share in self._uploads]
+        self.slots = sum(self._slots)
         self._free: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
-        for n in range(max(1, slots)):
-            self._free.put((n % self._count, per[n % self._count]))
-            per[n % self._count] += 1
-        self._slots = per
+        for slot in range(max(self._slots)):  # spread over the processes
+            for index, count_here in enumerate(self._slots):
+                if slot < count_here:
+                    self._free.put((index, slot))
         self._reads: dict[int, FileIdentity] = {}
         self._taken_over: dict[int, datetime | None] = {}
         self._interrupted: set[int] = set()
@@ -171,7 +176,7 @@ class UploadProcesses:
             theirs.close()
         lifeline_in.close()
         mine: list[Connection] = [ours for ours, _ in pairs]
-        send(mine[0], SETUP, self._setup)
+        send(mine[0], SETUP, replace(self._setup, uploads=self._uploads[index]))
         return _Process(process, mine, lifeline_out)
 
     def stop(self) -> None:

@@ -78,7 +78,8 @@ def serve(conns: list[Connection], lifeline: Connection) -> None:
     for name, level in setup.log_levels.items():
         logging.getLogger(name or None).setLevel(level)
     with Journal.open(setup.journal) as journal, KompliantClient(setup.credentials) as client:
-        slots = [_Slot(conn, client, journal, setup) for conn in conns]
+        gate = threading.BoundedSemaphore(setup.uploads)  # its files talking to Kompliant
+        slots = [_Slot(conn, client, journal, setup, gate) for conn in conns]
         threads = [
             threading.Thread(target=slot.serve, name=f"upload-slot-{n}", daemon=True)
             for n, slot in enumerate(slots)
@@ -101,7 +102,12 @@ class _Slot:
     """One pipe, one file at a time: the engine's job run through a pipeline."""
 
     def __init__(
-        self, conn: Connection, client: KompliantClient, journal: Journal, setup: Setup
+        self,
+        conn: Connection,
+        client: KompliantClient,
+        journal: Journal,
+        setup: Setup,
+        gate: threading.BoundedSemaphore,
     ) -> None:
         self._conn = conn
         self._outbox = Outbox(conn)
@@ -115,6 +121,7 @@ class _Slot:
             progress=self._progress,
             locator=_AskEngine(self._outbox),
             turns=self._turns,
+            gate=gate,
         )
 
     def close(self) -> None:

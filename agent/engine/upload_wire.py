@@ -81,6 +81,7 @@ class Setup:
     journal: Path
     verify_timeout: float
     log_levels: dict[str, int]  # the engine's loggers that have a level of their own ("": root)
+    uploads: int = 1  # how many of the process's files talk to Kompliant at once
 
 
 def log_levels() -> dict[str, int]:

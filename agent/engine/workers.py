@@ -15,8 +15,9 @@ files waiting for room on a full disk (not counted: a documented wait), and a bu
 while handling a file (counted, and its final note asks for a report, never gives
 network advice). Claims are taken only as fast as workers can take them
 (:meth:`Workers.has_room`), so another agent on the same tree gets its share. With upload
-processes, each process has one file more claimed than its slots: it waits, looked at and
-ready, for the first slot to free, so no slot idles while the loop claims the next file.
+processes, ``workers`` files talk to Kompliant at once and each process has one more
+file: it is read and hashed, or moved to done/, beside them, so that no file's turn with
+Kompliant waits for another's local steps (:mod:`agent.engine.upload_process`).
 """
 
 from __future__ import annotations
@@ -132,12 +133,12 @@ class Workers:
         if processes > 0 and credentials is not None:
             self._processes = UploadProcesses(
                 count=processes,
-                slots=self._size,
+                uploads=self._size,
                 setup=Setup(credentials, journal.path, verify_timeout, log_levels()),
                 locator=self._locator,
                 progress_for=self._progress_for,
             )
-        self._claimed = self._size + (processes if self._processes is not None else 0)
+        self._claimed = self._size if self._processes is None else self._processes.slots
         self._pool = ThreadPoolExecutor(max_workers=self._claimed, thread_name_prefix="upload")
         self._server = ServerTrouble()
         self._room = RoomWaits()

@@ -95,7 +95,7 @@ def test_two_copies_handed_over_together_are_uploaded_once(
     copies = [claimed(journal, folder, name, content) for name in ("a.png", "b.png")]
     processes = UploadProcesses(
         count=2,
-        slots=2,
+        uploads=2,
         setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
         locator=InPlace(journal),
         progress_for=lambda entry: None,
@@ -136,7 +136,7 @@ def test_content_changed_since_the_engine_read_it_asks_for_its_own_turn(
     monkeypatch.setattr("agent.engine.upload_pool.key_ahead", read_then_changed)
     processes = UploadProcesses(
         count=1,
-        slots=1,
+        uploads=1,
         setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
         locator=InPlace(journal),
         progress_for=lambda entry: None,

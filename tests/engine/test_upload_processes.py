@@ -34,7 +34,7 @@ from agent.sandbox import RunningSandbox
 from tests.engine.conftest import SHORT, AgentHome, bank
 from tests.engine.test_gave_up import PDF as REFUSED_PDF
 from tests.engine.test_gave_up import assert_gave_up, uploads_refused, uploads_tried
-from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK, set_faults
+from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK, sandbox_state, set_faults
 from tests.kit.wait import wait_for
 from tests.realwriters import documents
 
@@ -187,7 +187,7 @@ def test_progress_and_relocation_go_through_the_engine(
 
     processes = UploadProcesses(
         count=1,
-        slots=2,
+        uploads=2,
         setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
         locator=locator,
         progress_for=progress_for,
@@ -290,15 +290,16 @@ def steps(profile: str) -> dict[str, str]:
         conn.close()
 
 
-def test_the_next_file_is_claimed_and_waits_ready_while_every_slot_is_busy(
+def test_files_beyond_the_workers_are_read_beside_them_and_wait_to_talk_to_kompliant(
     sandbox: RunningSandbox,
     client: KompliantClient,
     demo_credentials: Credentials,
     config: Config,
 ) -> None:
-    """One worker, one process: while its slot is busy with one file (its document.create
-    held by Kompliant), the next finished file is already claimed — waiting, looked at,
-    for the slot — and goes once the slot is free; the slot never works on two at once."""
+    """One worker, one process: while one file talks to Kompliant (its document.create
+    held there), the next finished file is already claimed, read and hashed beside it, and
+    its own document.create waits until the first file is linked: one file at a time
+    talks to Kompliant, as ``workers = 1`` says."""
     set_faults(sandbox, script=[{"method": "document.create", "action": "hang", "seconds": 5}])
     running = engine(config, client, demo_credentials)
     stop = threading.Event()
@@ -316,11 +317,10 @@ def test_the_next_file_is_claimed_and_waits_ready_while_every_slot_is_busy(
         )
         second.write_bytes(documents.pdf("april"))
         wait_for(
-            lambda: not second.exists() and steps("default").get("april.pdf") == Step.STABLE.value,
-            what="april.pdf to be claimed while the slot is busy",
+            lambda: not second.exists() and steps("default").get("april.pdf") == Step.HASHED.value,
+            what="april.pdf to be claimed and hashed while march.pdf talks to Kompliant",
         )
-        held = steps("default")  # march.pdf still held by Kompliant, april.pdf not started
-        assert held == {"march.pdf": Step.HASHED.value, "april.pdf": Step.STABLE.value}, held
+        assert steps("default")["march.pdf"] == Step.HASHED.value  # still held there
         done = bank(config) / AGENT_OWNED.done_dir
         wait_for(
             lambda: (done / "march.pdf").exists() and (done / "april.pdf").exists(),
@@ -331,8 +331,12 @@ def test_the_next_file_is_claimed_and_waits_ready_while_every_slot_is_busy(
         stop.set()
         thread.join(timeout=60)
     assert not thread.is_alive()
-    assert len(live_documents(client, "march.pdf")) == 1
-    assert len(live_documents(client, "april.pdf")) == 1
+    (march,) = live_documents(client, "march.pdf")
+    (april,) = live_documents(client, "april.pdf")
+    state = sandbox_state(sandbox)
+    created = {d["document_id"]: d["created_at"] for d in state["documents"]}
+    linked = {f["document_id"]: f["created_at"] for f in state["fulfillments"]}
+    assert created[april] >= linked[march], (created, linked)  # one file at a time
 
 
 def status_text() -> str:
@@ -479,7 +483,7 @@ def test_a_bug_in_an_answer_ends_the_process_and_the_next_file_goes_through(
     later = claimed(journal, folder, "april.pdf", PDF + b" ")
     processes = UploadProcesses(
         count=1,
-        slots=1,
+        uploads=1,
         setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
         locator=Failing(journal),
         progress_for=lambda entry: None,
