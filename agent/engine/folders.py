@@ -28,8 +28,11 @@ from agent.decide import (
     load_cache,
     requirements_file,
 )
+from agent.engine.pipeline import Job
 from agent.engine.problems import ROOT, Problems
-from agent.errors import AgentError
+from agent.errors import AgentError, RetryLater
+from agent.journal import Entry
+from agent.kompliant.client import KompliantClient
 from agent.watch.stability import StabilitySettings
 
 Decision = Destination | Refusal | NeedsRouting
@@ -151,3 +154,26 @@ class FolderView:
         if not tree.config.folders:  # no [[folders]] entries: the same for every path
             return tree.config.stability
         return tree.settings_for(path)
+
+    def job_for(self, entry: Entry, client: KompliantClient) -> Job:
+        """What the pipeline needs for ``entry`` besides the entry, as this view knows it."""
+        if entry.workflow_id is None:
+            raise RetryLater(f"{entry.file_name} has no workflow in the journal")
+        tree = self.tree
+        # Known from the requirements cache or the folders' markers, as routing knew it;
+        # Kompliant is asked only when neither has it.
+        subject = tree.subject_record_id(entry.workflow_id)
+        if not subject:
+            subject = client.get_workflow(entry.workflow_id).subject_record_id
+        cached = tree.cached(entry.workflow_id)
+        names = (
+            {rd.required_document_id: rd.name for rd in cached.required_documents}
+            if cached is not None
+            else {}
+        )
+        return Job(
+            subject,
+            names,
+            upload_duplicates=self.config.agent.upload_duplicates,
+            incomplete_seconds=self.settings_for(entry.source_path).incomplete_seconds,
+        )

@@ -263,7 +263,7 @@ class Workers:
                     self.stacks.part_settled(entry)
                     return
                 entry = self._journal.get(entry_id) or entry
-                settled = self._run(entry, self._job(entry))
+                settled = self._run(entry, self._folders.job_for(entry, self._client))
                 self.stacks.part_settled(entry)
             except UploadInterrupted as interrupted:  # its process died: it resumes shortly
                 if interrupted.times:  # said until the file goes through
@@ -377,27 +377,6 @@ class Workers:
             attempts + 1,
             policy.max_attempts,
             delay,
-        )
-
-    def _job(self, entry: Entry) -> Job:
-        if entry.workflow_id is None:
-            raise RetryLater(f"{entry.file_name} has no workflow in the journal")
-        tree = self._folders.tree
-        # Known from the requirements cache or the folders' markers, as routing knew it;
-        # Kompliant is asked only when neither has it.
-        subject = tree.subject_record_id(entry.workflow_id)
-        if not subject:
-            subject = self._client.get_workflow(entry.workflow_id).subject_record_id
-        cached = tree.cached(entry.workflow_id)
-        names = (
-            {rd.required_document_id: rd.name for rd in cached.required_documents}
-            if cached is not None
-            else {}
-        )
-        upload_duplicates = self._folders.config.agent.upload_duplicates
-        incomplete = self._folders.settings_for(entry.source_path).incomplete_seconds
-        return Job(
-            subject, names, upload_duplicates=upload_duplicates, incomplete_seconds=incomplete
         )
 
     def _progress_for(self, entry: Entry) -> Progress | None:
