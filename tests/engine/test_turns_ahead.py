@@ -21,11 +21,11 @@ from agent.engine.locate import InPlace
 from agent.engine.pipeline import Job
 from agent.engine.same_content import AHEAD_BYTES, content_key, key_ahead
 from agent.engine.upload_pool import UploadProcesses
-from agent.engine.upload_wire import BATCH, TURN, Connection, Setup, log_levels
+from agent.engine.upload_wire import BATCH, TURN, Connection
 from agent.journal import Entry, Journal, Outcome
 from agent.kompliant.auth import Credentials
 from agent.kompliant.client import KompliantClient
-from tests.engine.test_upload_processes import claimed, live_documents
+from tests.engine.test_upload_processes import claimed, live_documents, start_processes
 from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK
 
 WORKFLOW = "w_DemoApplication000000001"
@@ -93,13 +93,7 @@ def test_two_copies_handed_over_together_are_uploaded_once(
     asked = asked_turns(monkeypatch)
     folder = tmp_path / "Bank statements"
     copies = [claimed(journal, folder, name, content) for name in ("a.png", "b.png")]
-    processes = UploadProcesses(
-        count=2,
-        uploads=2,
-        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
-        locator=InPlace(journal),
-        progress_for=lambda entry: None,
-    )
+    processes = start_processes(demo_credentials, journal, InPlace(journal), count=2, uploads=2)
     try:
         outcomes = run_together(processes, copies)
     finally:
@@ -134,13 +128,7 @@ def test_content_changed_since_the_engine_read_it_asks_for_its_own_turn(
         return key
 
     monkeypatch.setattr("agent.engine.upload_pool.key_ahead", read_then_changed)
-    processes = UploadProcesses(
-        count=1,
-        uploads=1,
-        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
-        locator=InPlace(journal),
-        progress_for=lambda entry: None,
-    )
+    processes = start_processes(demo_credentials, journal, InPlace(journal))
     try:
         outcomes = run_together(processes, [entry])
     finally:

@@ -13,15 +13,15 @@ import os
 import signal
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agent.config import Config
-from agent.engine.locate import InPlace
-from agent.engine.pipeline import Job
+from agent.engine.locate import InPlace, Locator
+from agent.engine.pipeline import Job, Progress
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.engine.upload_pool import UploadProcesses
 from agent.engine.upload_wire import Setup, log_levels
@@ -169,6 +169,25 @@ def claimed(journal: Journal, folder: Path, name: str, content: bytes) -> Entry:
     )
 
 
+def start_processes(
+    credentials: Credentials,
+    journal: Journal,
+    locator: Locator,
+    *,
+    count: int = 1,
+    uploads: int = 1,
+    progress_for: Callable[[Entry], Progress | None] = lambda entry: None,
+) -> UploadProcesses:
+    """Upload processes for ``journal``'s files, as the engine starts them."""
+    return UploadProcesses(
+        count=count,
+        uploads=uploads,
+        setup=Setup(credentials, journal.path, 30.0, log_levels()),
+        locator=locator,
+        progress_for=progress_for,
+    )
+
+
 def test_progress_and_relocation_go_through_the_engine(
     demo_credentials: Credentials, client: KompliantClient, journal: Journal, tmp_path: Path
 ) -> None:
@@ -185,12 +204,8 @@ def test_progress_and_relocation_go_through_the_engine(
     def progress_for(entry: Entry):  # type: ignore[no-untyped-def]
         return lambda sent, total: progress.append((entry.file_name, sent, total))
 
-    processes = UploadProcesses(
-        count=1,
-        uploads=2,
-        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
-        locator=locator,
-        progress_for=progress_for,
+    processes = start_processes(
+        demo_credentials, journal, locator, uploads=2, progress_for=progress_for
     )
     job = Job(DEMO_SUBJECT, {RD_BANK: "Bank statements"})
     try:
@@ -481,13 +496,7 @@ def test_a_bug_in_an_answer_ends_the_process_and_the_next_file_goes_through(
     assert moved.claimed_path is not None
     moved.claimed_path.rename(moved.claimed_path.with_name("elsewhere.pdf"))
     later = claimed(journal, folder, "april.pdf", PDF + b" ")
-    processes = UploadProcesses(
-        count=1,
-        uploads=1,
-        setup=Setup(demo_credentials, journal.path, 30.0, log_levels()),
-        locator=Failing(journal),
-        progress_for=lambda entry: None,
-    )
+    processes = start_processes(demo_credentials, journal, Failing(journal))
     job = Job(DEMO_SUBJECT, {RD_BANK: "Bank statements"})
     try:
         with pytest.raises(RuntimeError, match="a bug in the locator"):

@@ -32,13 +32,15 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def watching(root: Path, recorder: Recorder) -> Iterator[Callable[[], FolderWatcher]]:
+def watching(root: Path, recorder: Recorder) -> Iterator[Callable[..., FolderWatcher]]:
+    """Start a watcher on ``root`` whose events go to ``recorder`` (or to the handler
+    given); each is stopped after the test."""
     watchers: list[FolderWatcher] = []
 
-    def start() -> FolderWatcher:
+    def start(on_event: Callable[[Path, EventKind], None] | None = None) -> FolderWatcher:
         watcher = FolderWatcher(
             [root],
-            on_event=recorder,
+            on_event=on_event or recorder,
             on_root_problem=recorder.problem,
             settings_for=lambda _p: EVENTS,
             ignore=ignore_under([root]),
@@ -68,7 +70,7 @@ def settle_marker(recorder: Recorder, folder: Path, name: str = "marker.pdf") ->
 
 
 def test_the_default_observer_on_linux_is_the_lean_one(
-    root: Path, watching: Callable[[], FolderWatcher]
+    root: Path, watching: Callable[..., FolderWatcher]
 ) -> None:
     watcher = watching()
     assert isinstance(watcher.observer_for(root), LeanInotifyObserver)
@@ -76,7 +78,7 @@ def test_the_default_observer_on_linux_is_the_lean_one(
 
 
 def test_the_agents_own_folders_get_no_watch(
-    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     here = root / "Acme w_1" / "Bank statements"
     for owned in ("done", "failed/.retried", ".processing", "Archive/done"):
@@ -99,7 +101,7 @@ def test_the_agents_own_folders_get_no_watch(
 
 
 def test_a_folder_made_with_files_in_it_reports_them_and_is_watched(
-    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     watcher = watching()
     made = root / "Acme w_1" / "New" / "Deeper"
@@ -116,7 +118,7 @@ def test_a_folder_made_with_files_in_it_reports_them_and_is_watched(
 
 
 def test_a_folder_renamed_inside_the_root_is_watched_at_its_new_place(
-    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     old = root / "Acme w_1" / "Bank statements"
     (old / "2026").mkdir()
@@ -133,7 +135,7 @@ def test_a_folder_renamed_inside_the_root_is_watched_at_its_new_place(
 
 
 def test_a_folder_renamed_to_an_agent_folder_and_back(
-    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     parent = root / "Acme w_1"
     sub = parent / "Bank statements" / "Old"
@@ -155,7 +157,7 @@ def test_a_folder_renamed_to_an_agent_folder_and_back(
 
 
 def test_a_folder_moved_out_of_the_root_loses_its_watches(
-    root: Path, tmp_path: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, tmp_path: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     here = root / "Acme w_1" / "Bank statements"
     (here / "Sub").mkdir()
@@ -172,7 +174,7 @@ def test_a_folder_moved_out_of_the_root_loses_its_watches(
 def test_a_file_closed_before_its_new_folder_is_watched_is_reported_found(
     root: Path,
     recorder: Recorder,
-    watching: Callable[[], FolderWatcher],
+    watching: Callable[..., FolderWatcher],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A copy of a tree (``cp -r``) can write and close a file in a folder it just made
@@ -195,7 +197,7 @@ def test_a_file_closed_before_its_new_folder_is_watched_is_reported_found(
 
 
 def test_events_lost_by_the_kernel_end_the_reader_and_the_check_rescans(
-    root: Path, recorder: Recorder, watching: Callable[[], FolderWatcher]
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     watcher = watching()
     first = watcher.observer_for(root)
@@ -217,7 +219,7 @@ def test_events_lost_by_the_kernel_end_the_reader_and_the_check_rescans(
 
 
 def test_events_reach_the_handler_on_the_thread_that_reads_them(
-    root: Path, recorder: Recorder
+    root: Path, recorder: Recorder, watching: Callable[..., FolderWatcher]
 ) -> None:
     threads: list[threading.Thread] = []
 
@@ -225,22 +227,12 @@ def test_events_reach_the_handler_on_the_thread_that_reads_them(
         threads.append(threading.current_thread())
         recorder(path, kind)
 
-    watcher = FolderWatcher(
-        [root],
-        on_event=on_event,
-        on_root_problem=recorder.problem,
-        settings_for=lambda _p: EVENTS,
-        ignore=ignore_under([root]),
-    )
-    watcher.start()
-    try:
-        here = root / "Acme w_1" / "Bank statements"
-        settle_marker(recorder, here)
-        observer = watcher.observer_for(root)
-        assert isinstance(observer, LeanInotifyObserver)
-        (emitter,) = observer.emitters
-        # one thread woken per event: the reader's own, not watchdog's dispatching one
-        assert threads and set(threads) == {emitter}
-        assert observer.event_queue.empty()
-    finally:
-        watcher.stop()
+    watcher = watching(on_event)
+    here = root / "Acme w_1" / "Bank statements"
+    settle_marker(recorder, here)
+    observer = watcher.observer_for(root)
+    assert isinstance(observer, LeanInotifyObserver)
+    (emitter,) = observer.emitters
+    # one thread woken per event: the reader's own, not watchdog's dispatching one
+    assert threads and set(threads) == {emitter}
+    assert observer.event_queue.empty()
