@@ -27,7 +27,7 @@ from typing import Any
 
 from agent.journal.records import Entry, Step
 from agent.journal.redact import redact
-from agent.journal.rows import rd_json, to_ts
+from agent.journal.rows import entry_with, rd_json, to_ts
 from agent.journal.transactions import DURABLE, LAZY, JournalCore
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,38 @@ class FileSteps(JournalCore):
                 },
             )
             return self._load(conn, entry.id)
+
+    def claimed(
+        self,
+        begun: Entry,
+        claimed_path: Path,
+        *,
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
+    ) -> Entry:
+        """STABLE for the entry :meth:`begin` returned just now (``begun``): its file was
+        claimed at ``claimed_path``. What :meth:`advance` does, without reading the row
+        back: the UPDATE holds only while the row is still at SEEN (never twice, never
+        after a later step), and the entry returned is ``begun`` with the columns set —
+        so ``begun`` must be the row as it is (a claim's own entry, which nothing else
+        has changed since it was begun)."""
+        values: dict[str, Any] = {
+            "step": Step.STABLE.value,
+            "next_attempt_at": None,
+            "claimed_path": str(claimed_path),
+            "claimed_ino": claimed_ino,
+            "claimed_dev": claimed_dev,
+            "updated_at": to_ts(self._clock()),
+        }
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with self._write(_STEP_SYNC[Step.STABLE]) as conn:
+            cursor = conn.execute(
+                f"UPDATE hot SET {assignments} WHERE id = ? AND step = ?",
+                (*values.values(), begun.id, Step.SEEN.value),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"entry {begun.id} is not at SEEN; cannot advance to STABLE")
+            return entry_with(begun, values)
 
     def relocate(
         self,
