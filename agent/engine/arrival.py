@@ -117,7 +117,10 @@ class Arrivals:
                 return
 
     def _observe(self, path: Path, kind: EventKind) -> None:
-        self._tracker.observe(path, kind)
+        if kind is EventKind.DELETED and path in self._claimed:
+            self._tracker.forget_file(path)  # this agent's claim renamed a file away
+        else:
+            self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
             self._left(path.parent)
             self._held.pop(path, None)
