@@ -496,3 +496,29 @@ def test_a_claim_is_recorded_once_and_only_at_seen(journal: Journal, tmp_path: P
     with pytest.raises(ValueError, match="not at SEEN"):
         journal.claimed(gone, tmp_path / "c.pdf")  # forgotten
     assert journal.find_by_claimed(tmp_path / "c.pdf") is None
+
+
+def test_a_new_entry_is_what_its_row_reads_back(journal: Journal, tmp_path: Path) -> None:
+    """begin() builds the entry from what it inserted: the schema's defaults for the rest."""
+    plain = journal.begin(Path("/in/inbox/a.pdf"), folder_key="inbox")
+    full = journal.begin(
+        Path("/in/b.pdf"),
+        folder_key="k",
+        claimed=tmp_path / ".processing" / "b.pdf",
+        step=Step.STABLE,
+        workflow_id=WF,
+        required_document_ids=[RD_BANK, RD_ADDRESS, RD_BANK],
+        needs_routing=True,
+        file_name="B.pdf",
+        size=3,
+        mtime_ns=9,
+        folder_id="m1",
+        folder_sub="2024/jan",
+        claimed_ino=11,
+        claimed_dev=3,
+    )
+    for entry in (plain, full):
+        assert journal.get(entry.id) == entry
+        assert Entry(**vars(entry)) == entry  # every field, as Entry() makes it
+    assert plain.fulfillments == {} and plain.fulfillments is not full.fulfillments
+    assert plain.scan == {} and plain.scan is not full.scan
