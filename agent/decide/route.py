@@ -59,7 +59,7 @@ def route(path: Path, tree: FolderTree) -> Decision:
     files in ``done/``, ``failed/`` or ``.processing/``, and ignored names (hidden, temporary,
     the agent's markers and notices, the config's ignore patterns).
     """
-    path = Path(os.path.abspath(path))
+    path = _absolute(path)
     try:
         relative = path.relative_to(tree.root)
     except ValueError:
@@ -68,8 +68,8 @@ def route(path: Path, tree: FolderTree) -> Decision:
         return None
     if any(is_ignored(part, tree.config.agent.ignore) for part in relative.parts):
         return None
-    for folder in path.parents:
-        if folder == tree.root or tree.root not in folder.parents:
+    for folder in path.parents:  # each one inside the root, up to it
+        if folder == tree.root:
             return None
         reason = tree.broken.get(folder)
         if reason is not None:
@@ -78,6 +78,13 @@ def route(path: Path, tree: FolderTree) -> Decision:
         if marker is not None:
             return _decide(path, folder, marker, tree)
     return None
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute and normal; the same object when it is already (a watcher's
+    paths are: not parsed again)."""
+    text = os.path.abspath(path)
+    return path if text == os.fspath(path) else Path(text)
 
 
 def _decide(path: Path, folder: Path, marker: Marker, tree: FolderTree) -> Decision:

@@ -13,6 +13,7 @@ finds it by that id. Paths are only where a folder was when the tree was read.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Mapping
@@ -90,12 +91,16 @@ class FolderTree:
     def place(self, folder: Path) -> tuple[Path, Marker, str] | None:
         """The marked folder ``folder`` belongs to (itself, or the nearest above it within
         the root), its marker, and the sub-folders between them ("" or "2024/jan")."""
-        for candidate in (folder, *folder.parents):
+        inside = False  # found below the root (then so is each folder up to it)
+        for candidate in itertools.chain((folder,), folder.parents):
             marker = self.folders.get(candidate)
             if marker is not None:
                 sub = "" if candidate == folder else folder.relative_to(candidate).as_posix()
                 return candidate, marker, sub
-            if candidate == self.root or self.root not in candidate.parents:
+            if candidate == self.root:
+                return None
+            inside = inside or candidate.is_relative_to(self.root)
+            if not inside:
                 return None
         return None
 
@@ -153,6 +158,8 @@ def join_window_for(tree: FolderTree, path: Path) -> float | None:
     """Seconds within which numbered page images in ``path``'s folder are joined into one
     PDF (``[[folders]] join_images``), or None when they are not joined. The deepest entry
     that says something wins."""
+    if not tree.config.folders:
+        return None  # nothing says so
     try:
         relative = Path(os.path.abspath(path)).relative_to(tree.root)
     except ValueError:

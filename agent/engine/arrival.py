@@ -39,7 +39,7 @@ from agent.engine.stacks import CHECK_INBOX, marker_of, stack_candidate
 from agent.engine.trouble import not_regular, not_regular_topic
 from agent.engine.watch_notes import given_up_note
 from agent.engine.workers import Workers
-from agent.journal import Entry, Journal, Step
+from agent.journal import Entry, Journal
 from agent.scan.join import JoinGroups, page_name
 from agent.settle.claim import ClaimOwner, claim, prepare
 from agent.settle.moves import MoveFailed
@@ -117,7 +117,10 @@ class Arrivals:
                 return
 
     def _observe(self, path: Path, kind: EventKind) -> None:
-        self._tracker.observe(path, kind)
+        if kind is EventKind.DELETED and path in self._claimed:
+            self._tracker.forget_file(path)  # this agent's claim renamed a file away
+        else:
+            self._tracker.observe(path, kind)
         if kind is EventKind.DELETED:
             self._left(path.parent)
             self._held.pop(path, None)
@@ -323,9 +326,7 @@ class Arrivals:
             ino, dev = st.st_ino, st.st_dev
         except OSError:
             pass  # its folder moved already: the inode read before the claim stands
-        return self._journal.advance(
-            entry.id, Step.STABLE, claimed_path=taken.path, claimed_ino=ino, claimed_dev=dev
-        )
+        return self._journal.claimed(entry, taken.path, claimed_ino=ino, claimed_dev=dev)
 
     def _inbox_stack(self, path: Path) -> bool:
         """An inbox PDF or TIFF not looked at yet (no journal entry for it)."""

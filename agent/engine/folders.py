@@ -107,6 +107,7 @@ class FolderView:
         folder do not make the agent walk the root for each of them.
         """
         tree = self.tree
+        inside = False  # found below the root (then so is each folder up to it)
         for folder in path.parents:
             if folder in tree.broken:
                 return True
@@ -117,7 +118,10 @@ class FolderView:
                 if marker.kind is FolderKind.WORKFLOW and folder != path.parent:
                     break  # in a folder of the workflow folder that had no marker
                 return True
-            if folder == tree.root or tree.root not in folder.parents:
+            if folder == tree.root:
+                break
+            inside = inside or folder.is_relative_to(tree.root)
+            if not inside:
                 break
         return path.parent in self._unmarked
 

@@ -48,10 +48,12 @@ def key_ahead(
         fd, before = open_regular(path)
     except (AgentError, OSError):
         return None
-    with os.fdopen(fd, "rb", buffering=0) as handle:
+    try:
         if not 0 < before.st_size <= AHEAD_BYTES:
             return None
-        data = handle.read(AHEAD_BYTES + 1)
+        data = os.read(fd, before.st_size + 1)  # a byte more: one that grew is not whole
+    finally:
+        os.close(fd)
     if len(data) != before.st_size:
         return None
     return content_key(hashlib.sha256(data).hexdigest(), workflow_id, required_document_ids)

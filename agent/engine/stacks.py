@@ -69,6 +69,7 @@ ONLY_COVERS_ACTION = (
 
 class Prepared(enum.Enum):
     CONTINUE = "continue"  # upload the entry (its file or its converted copy)
+    AS_GIVEN = "as given"  # upload the entry: nothing was written, it is as it was given
     WAITING = "waiting"  # a cut stack: its parts are under way
     SETTLED = "settled"  # nothing more to do for this entry now (counted by outcome)
     RELEASED = "released"  # back in the Inbox, waiting for routing (no outcome)
@@ -130,14 +131,14 @@ class Stacks:
             self.finish(entry.id)
             return Prepared.WAITING
         if state == "whole" or entry.scan.get("looked") or entry.reached(Step.HASHED):
-            return Prepared.CONTINUE
+            return Prepared.AS_GIVEN
         made = entry.upload_path is not None and entry.upload_path.exists()
         if state == "converted" and made:
-            return Prepared.CONTINUE
+            return Prepared.AS_GIVEN
         assert entry.claimed_path is not None
         claim = claim_of(entry)
         if claim.path.is_symlink():
-            return Prepared.CONTINUE  # never followed: the upload refuses it with its note
+            return Prepared.AS_GIVEN  # never followed: the upload refuses it with its note
         kind = self._kind(entry)
         try:
             if entry.scan.get("members"):
@@ -149,8 +150,9 @@ class Stacks:
                 return Prepared.CONTINUE
             if stack_candidate(entry.source_path, kind):
                 return self._look(entry, claim, claim.path)
-            if needs_conversion(entry.source_path):
-                convert(self._journal, entry, claim)
+            if not needs_conversion(entry.source_path):
+                return Prepared.AS_GIVEN
+            convert(self._journal, entry, claim)
         except FileProblem as error:  # a password, damage, an image that is none
             self._fail(entry, error.message, error.hint)
             return Prepared.SETTLED
@@ -232,7 +234,7 @@ class Stacks:
             return Prepared.SETTLED
         route = PartRoute.from_data(info["route"])
         if route.kind is PartKind.UPLOAD:
-            return Prepared.CONTINUE
+            return Prepared.AS_GIVEN
         if route.kind is PartKind.FAIL:
             self._fail(entry, route.problem, route.action)
         else:

@@ -259,10 +259,11 @@ class Workers:
                 except FileNotFoundError:  # its folder moved under the look: again shortly
                     self.schedule(entry_id, MOVED_RETRY_SECONDS)
                     return
-                if prepared is not Prepared.CONTINUE:
+                if prepared is Prepared.CONTINUE:  # as the look or the conversion wrote it
+                    entry = self._journal.get(entry_id) or entry
+                elif prepared is not Prepared.AS_GIVEN:
                     self.stacks.part_settled(entry)
                     return
-                entry = self._journal.get(entry_id) or entry
                 settled = self._run(entry, self._folders.job_for(entry, self._client))
                 self.stacks.part_settled(entry)
             except UploadInterrupted as interrupted:  # its process died: it resumes shortly

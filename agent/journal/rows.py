@@ -2,7 +2,8 @@
 
 An entry read from the journal is parsed from its row (:func:`entry_from_row`); an entry
 just changed is the one read before with the changed columns converted the same way
-(:func:`entry_with`), so a write need not read its row back. The same paths and JSON
+(:func:`entry_with`), and one just made is built from the columns inserted
+(:func:`new_entry`), so a write need not read its row back. The same paths and JSON
 texts come back for a file again and again: they are parsed once and remembered (all
 immutable, or copied: a ``fulfillments`` or ``scan`` mapping is a new dict each time).
 """
@@ -126,6 +127,26 @@ def entry_from_row(found: sqlite3.Row) -> Entry:
     else:  # an earlier format's row: a missing column is NULL
         stored = dict(zip(found.keys(), found, strict=True))
         fields = {name: stored.get(name) for name in FIELDS}
+    for name, field in _CONVERTED:
+        fields[name] = field(fields[name])
+    return _made(fields)
+
+
+#: What a new row stores in the columns an INSERT leaves out (the schema's defaults)
+_NEW_ROW: dict[str, Any] = {name: None for name in FIELDS} | {
+    "required_document_ids": "[]",
+    "needs_routing": 0,
+    "fulfillments": "{}",
+    "attempts": 0,
+    "scan": "{}",
+    "folder_sub": "",
+}
+
+
+def new_entry(entry_id: int, columns: Mapping[str, Any]) -> Entry:
+    """The entry of the row ``entry_id`` just inserted with these stored ``columns`` (the
+    others at their defaults): what reading it back would give."""
+    fields = dict(_NEW_ROW, **columns, id=entry_id)
     for name, field in _CONVERTED:
         fields[name] = field(fields[name])
     return _made(fields)

@@ -27,7 +27,7 @@ from typing import Any
 
 from agent.journal.records import Entry, Step
 from agent.journal.redact import redact
-from agent.journal.rows import rd_json, to_ts
+from agent.journal.rows import entry_with, new_entry, rd_json, to_ts
 from agent.journal.transactions import DURABLE, LAZY, JournalCore
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,28 @@ _STEP_SYNC: dict[Step, str] = {
     Step.VERIFIED: LAZY,  # lost: verified again (document.get, read-only)
     Step.LINKED: DURABLE,  # the fulfillment ids: never a second fulfillment
 }
+
+
+#: The columns :meth:`FileSteps.begin` sets (the others keep the schema's defaults)
+_BEGUN = (
+    "step",
+    "source_path",
+    "claimed_path",
+    "folder_key",
+    "workflow_id",
+    "required_document_ids",
+    "needs_routing",
+    "file_name",
+    "size",
+    "mtime_ns",
+    "folder_id",
+    "folder_sub",
+    "claimed_ino",
+    "claimed_dev",
+    "created_at",
+    "updated_at",
+)
+_INSERT = f"INSERT INTO hot ({', '.join(_BEGUN)}) VALUES ({', '.join('?' * len(_BEGUN))})"
 
 
 class FileSteps(JournalCore):
@@ -87,35 +109,28 @@ class FileSteps(JournalCore):
         if step not in (Step.SEEN, Step.STABLE):
             raise ValueError(f"an entry begins at SEEN or STABLE, not {step.name}")
         now = to_ts(self._clock())
+        values = (
+            step.value,
+            str(source),
+            None if claimed is None else str(claimed),
+            folder_key,
+            workflow_id,
+            rd_json(required_document_ids),
+            int(needs_routing),
+            file_name or source.name,
+            size,
+            mtime_ns,
+            folder_id,
+            folder_sub,
+            claimed_ino,
+            claimed_dev,
+            now,
+            now,
+        )
         with self._write(LAZY) as conn:  # lost: the claim is adopted again as an orphan
-            cursor = conn.execute(
-                """
-                INSERT INTO hot (step, source_path, claimed_path, folder_key, workflow_id,
-                    required_document_ids, needs_routing, file_name, size, mtime_ns,
-                    folder_id, folder_sub, claimed_ino, claimed_dev, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    step.value,
-                    str(source),
-                    None if claimed is None else str(claimed),
-                    folder_key,
-                    workflow_id,
-                    rd_json(required_document_ids),
-                    int(needs_routing),
-                    file_name or source.name,
-                    size,
-                    mtime_ns,
-                    folder_id,
-                    folder_sub,
-                    claimed_ino,
-                    claimed_dev,
-                    now,
-                    now,
-                ),
-            )
-            entry_id = int(cursor.lastrowid or 0)
-            return self._load(conn, entry_id)
+            cursor = conn.execute(_INSERT, values)
+            # built from what was inserted, not read back
+            return new_entry(int(cursor.lastrowid or 0), dict(zip(_BEGUN, values, strict=True)))
 
     def take_over(
         self,
@@ -166,6 +181,38 @@ class FileSteps(JournalCore):
                 },
             )
             return self._load(conn, entry.id)
+
+    def claimed(
+        self,
+        begun: Entry,
+        claimed_path: Path,
+        *,
+        claimed_ino: int | None = None,
+        claimed_dev: int | None = None,
+    ) -> Entry:
+        """STABLE for the entry :meth:`begin` returned just now (``begun``): its file was
+        claimed at ``claimed_path``. What :meth:`advance` does, without reading the row
+        back: the UPDATE holds only while the row is still at SEEN (never twice, never
+        after a later step), and the entry returned is ``begun`` with the columns set —
+        so ``begun`` must be the row as it is (a claim's own entry, which nothing else
+        has changed since it was begun)."""
+        values: dict[str, Any] = {
+            "step": Step.STABLE.value,
+            "next_attempt_at": None,
+            "claimed_path": str(claimed_path),
+            "claimed_ino": claimed_ino,
+            "claimed_dev": claimed_dev,
+            "updated_at": to_ts(self._clock()),
+        }
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with self._write(_STEP_SYNC[Step.STABLE]) as conn:
+            cursor = conn.execute(
+                f"UPDATE hot SET {assignments} WHERE id = ? AND step = ?",
+                (*values.values(), begun.id, Step.SEEN.value),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"entry {begun.id} is not at SEEN; cannot advance to STABLE")
+            return entry_with(begun, values)
 
     def relocate(
         self,

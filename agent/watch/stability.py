@@ -245,6 +245,11 @@ class StabilityTracker:
         for tracked in below:
             self._drop(tracked)
 
+    def forget_file(self, path: Path) -> None:
+        """Stop tracking ``path``, known to be a file (nothing below it to look for)."""
+        if self._files.pop(path, None) is not None and self._waiting.pop(path, None) is not None:
+            self._waiting_changes += 1
+
     def tracks(self, path: Path) -> bool:
         """Whether ``path`` is being followed until it is finished."""
         return path in self._files

@@ -325,3 +325,18 @@ def test_settings_for_layers_folder_overrides_deepest_last(demo_config: Config) 
     )
     assert tree.settings_for(home / "Bank statements") == StabilitySettings(polling=True)
     assert tree.settings_for(config.root / "other") == StabilitySettings(quiet_seconds=2.0)
+
+
+def test_a_folder_outside_the_root_has_no_place_and_a_path_is_read_normalised(
+    demo_config: Config, tmp_path: Path
+) -> None:
+    tree = scan(demo_config)
+    bank = demo_config.root / HOME / "Bank statements"
+    assert tree.place(tmp_path / "Desktop" / "Bank statements") is None
+    assert tree.place(demo_config.root.parent) is None
+    assert tree.place(demo_config.root / "Private" / "deep") is None
+    found = tree.place(bank / "a" / "b")
+    assert found is not None and found[0] == bank and found[2] == "a/b"
+    # a path with ".." is decided where it really points: inside a folder, or above the root
+    assert route(bank / "x" / ".." / "march.pdf", tree) == route(bank / "march.pdf", tree)
+    assert route(demo_config.root / ".." / "Kompliant-copy" / "march.pdf", tree) is None

@@ -137,3 +137,26 @@ def test_content_changed_since_the_engine_read_it_asks_for_its_own_turn(
     assert outcomes == [Outcome.DONE]
     changed = hashlib.sha256(SMALL.replace(b"small", b"other")).hexdigest()
     assert asked == [content_key(changed, WORKFLOW, [RD_BANK])]
+
+
+def test_a_small_file_that_grows_or_shrinks_as_it_is_read_has_no_key_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.engine import same_content
+
+    path = tmp_path / "scan.png"
+    path.write_bytes(SMALL)
+    opened = same_content.open_regular
+    for change in (SMALL + b"more", SMALL[:100]):
+
+        def then_changed(at: Path, change: bytes = change) -> Any:
+            found = opened(at)
+            at.write_bytes(change)  # after the stat, before the read
+            return found
+
+        monkeypatch.setattr(same_content, "open_regular", then_changed)
+        assert key_ahead(path, WORKFLOW, [RD_BANK]) is None
+    monkeypatch.setattr(same_content, "open_regular", opened)
+    assert key_ahead(path, WORKFLOW, [RD_BANK]) == content_key(
+        hashlib.sha256(SMALL[:100]).hexdigest(), WORKFLOW, [RD_BANK]
+    )

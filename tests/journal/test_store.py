@@ -455,3 +455,70 @@ def test_rows_hold_the_entrys_fields_in_order(journal: Journal) -> None:
     for table in ("hot", "archive"):
         columns = [row[1] for row in journal._conn.execute(f"PRAGMA table_info({table})")]
         assert tuple(columns) == FIELDS
+
+
+def test_a_claim_records_stable_as_advance_would_without_reading_back(
+    journal: Journal, clock: FakeClock, tmp_path: Path
+) -> None:
+    begun = journal.begin(Path("/in/a.pdf"), folder_key="k", workflow_id=WF, folder_id="m1")
+    clock.advance(1.5)
+    claimed = journal.claimed(
+        begun, tmp_path / ".processing" / "a.pdf", claimed_ino=11, claimed_dev=3
+    )
+    assert journal.get(begun.id) == claimed  # what a read gives, field for field
+    other = journal.begin(Path("/in/b.pdf"), folder_key="k", workflow_id=WF, folder_id="m1")
+    clock.advance(1.5)
+    advanced = journal.advance(
+        other.id,
+        Step.STABLE,
+        claimed_path=tmp_path / ".processing" / "a.pdf",
+        claimed_ino=11,
+        claimed_dev=3,
+    )
+    differs = {"id", "source_path", "file_name", "created_at", "updated_at"}
+    assert {k: v for k, v in vars(claimed).items() if k not in differs} == {
+        k: v for k, v in vars(advanced).items() if k not in differs
+    }
+    assert claimed.updated_at == T0 + timedelta(seconds=1.5) and claimed.step is Step.STABLE
+
+
+def test_a_claim_is_recorded_once_and_only_at_seen(journal: Journal, tmp_path: Path) -> None:
+    begun = journal.begin(Path("/in/a.pdf"), folder_key="k")
+    journal.claimed(begun, tmp_path / "a.pdf")
+    with pytest.raises(ValueError, match="not at SEEN"):
+        journal.claimed(begun, tmp_path / "b.pdf")  # twice
+    journal.advance(begun.id, Step.HASHED, sha256="ab" * 32)
+    with pytest.raises(ValueError, match="not at SEEN"):
+        journal.claimed(begun, tmp_path / "b.pdf")  # after a later step
+    assert journal.get(begun.id).claimed_path == tmp_path / "a.pdf"  # type: ignore[union-attr]
+    gone = journal.begin(Path("/in/c.pdf"), folder_key="k")
+    journal.forget(gone.id)
+    with pytest.raises(ValueError, match="not at SEEN"):
+        journal.claimed(gone, tmp_path / "c.pdf")  # forgotten
+    assert journal.find_by_claimed(tmp_path / "c.pdf") is None
+
+
+def test_a_new_entry_is_what_its_row_reads_back(journal: Journal, tmp_path: Path) -> None:
+    """begin() builds the entry from what it inserted: the schema's defaults for the rest."""
+    plain = journal.begin(Path("/in/inbox/a.pdf"), folder_key="inbox")
+    full = journal.begin(
+        Path("/in/b.pdf"),
+        folder_key="k",
+        claimed=tmp_path / ".processing" / "b.pdf",
+        step=Step.STABLE,
+        workflow_id=WF,
+        required_document_ids=[RD_BANK, RD_ADDRESS, RD_BANK],
+        needs_routing=True,
+        file_name="B.pdf",
+        size=3,
+        mtime_ns=9,
+        folder_id="m1",
+        folder_sub="2024/jan",
+        claimed_ino=11,
+        claimed_dev=3,
+    )
+    for entry in (plain, full):
+        assert journal.get(entry.id) == entry
+        assert Entry(**vars(entry)) == entry  # every field, as Entry() makes it
+    assert plain.fulfillments == {} and plain.fulfillments is not full.fulfillments
+    assert plain.scan == {} and plain.scan is not full.scan

@@ -26,6 +26,7 @@ from agent.settle import (
     release,
     stale_claims,
 )
+from agent.settle.claim import record_text
 from tests.journal.helpers import python
 from tests.kit.race import in_threads, race_results, start_race
 from tests.settle.files import drop
@@ -221,3 +222,30 @@ def test_claim_survives_a_record_it_cannot_write(
     assert taken is not None and taken.path.exists() and not taken.record_path.exists()
     # recovered as an orphan later
     assert stale_claims(tmp_path, now=datetime.now(UTC) + timedelta(hours=1))[0].path == taken.path
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "/home/ann/Kompliant/Bank statements/march.pdf",
+        '/tmp/a "quoted" \\ name.pdf',
+        "/tmp/é 😀.pdf",
+    ],
+)
+def test_a_record_is_the_indented_json_of_its_claim(tmp_path: Path, source: str) -> None:
+    owner = ClaimOwner("id", 'host "x"', 4242, "boot:123", lock="/run/é.lock", journal="/j")
+    taken = Claim(tmp_path / "a.pdf", Path(source), owner, T0)
+    expected = {
+        "kind": "kompliant-agent claim",
+        "source": source,
+        "instance_id": "id",
+        "host": 'host "x"',
+        "pid": 4242,
+        "process_start": "boot:123",
+        "lock": "/run/é.lock",
+        "journal": "/j",
+        "claimed_at": T0.isoformat(),
+    }
+    assert record_text(taken) == json.dumps(expected, indent=2) + "\n"
+    other = ClaimOwner("id2", "h", 1, "")  # each owner's own members, not the first one's
+    assert json.loads(record_text(Claim(taken.path, taken.source, other, T0)))["pid"] == 1

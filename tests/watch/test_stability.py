@@ -370,6 +370,23 @@ def test_forget(disk: FakeDisk) -> None:
     assert tracker.due() == []
 
 
+def test_forget_a_file_leaves_the_others_alone(disk: FakeDisk) -> None:
+    tracker = arrived(disk, 1, EventKind.CREATED)
+    tracker.forget_file(FILE.with_name("claimed-before.pdf"))  # not tracked: nothing changes
+    assert tracker.tracks(FILE)
+    tracker.forget_file(FILE)
+    assert tracker.pending() == 0
+    disk.advance(5)
+    assert tracker.due() == []
+    empty = arrived(disk, 0, EventKind.CREATED)  # one that waits (empty) is shown no more
+    disk.advance(5)
+    empty.due()
+    assert empty.waiting() == {FILE: Readiness.EMPTY}
+    shown = empty.waiting_changes
+    empty.forget_file(FILE)
+    assert empty.waiting() == {} and empty.waiting_changes > shown
+
+
 def test_stat_file_on_real_files(tmp_path: Path) -> None:
     path = tmp_path / "a.pdf"
     path.write_bytes(b"12345")

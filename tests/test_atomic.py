@@ -1,0 +1,66 @@
+"""Writing a file whole: the bytes as given, owner-only, nothing left when a write fails."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.atomic import write_atomically, write_temp
+from agent.owned_names import AGENT_OWNED
+
+
+def test_the_file_holds_exactly_the_bytes_and_replaces_the_old_one(tmp_path: Path) -> None:
+    target = tmp_path / "record.json"
+    target.write_text("old")
+    text = "line one\nline two é 😀\n" * 5000  # larger than one write may take
+    write_atomically(target, text, durable=False)
+    assert target.read_bytes() == text.encode("utf-8")  # "\n" stays "\n", never "\r\n"
+    write_atomically(target, b"\x00\r\n\xff")
+    assert target.read_bytes() == b"\x00\r\n\xff"
+    assert os.listdir(tmp_path) == ["record.json"]  # no temporary file left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_temporary_file_is_new_and_readable_by_its_owner_only(tmp_path: Path) -> None:
+    first = write_temp(tmp_path, "a")
+    second = write_temp(tmp_path, "b")
+    assert first != second and first.name.startswith(AGENT_OWNED.temp_prefix)
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert (first.read_text(), second.read_text()) == ("a", "b")
+
+
+def test_a_taken_name_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = iter([b"\x00" * 8, b"\x00" * 8, b"\x01" * 8])
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    taken = tmp_path / f"{AGENT_OWNED.temp_prefix}{'00' * 8}"
+    taken.write_text("someone else's")
+    made = write_temp(tmp_path, "mine")
+    assert made.name == f"{AGENT_OWNED.temp_prefix}{'01' * 8}" and made.read_text() == "mine"
+    assert taken.read_text() == "someone else's"
+
+
+def test_a_failed_write_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "x.json", "data")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_missing_folder_is_made_unless_told_not_to(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_atomically(tmp_path / "gone" / "x.json", "data", make_folder=False)
+    assert not (tmp_path / "gone").exists()
+    write_atomically(tmp_path / "made" / "x.json", "data")
+    assert (tmp_path / "made" / "x.json").read_text() == "data"
