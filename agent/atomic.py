@@ -36,11 +36,14 @@ def write_temp(
         fd, name = tempfile.mkstemp(prefix=AGENT_OWNED.temp_prefix, dir=folder)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
+        try:  # straight to the descriptor: no file object (its stat, seek and buffer)
+            left = memoryview(raw)
+            while left:
+                left = left[os.write(fd, left) :]
             if durable:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name)
