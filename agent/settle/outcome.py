@@ -142,8 +142,11 @@ def _settle(claimed: Claim, target_dir: str, sidecar_suffix: str, text: str) -> 
             hint=f"If you still have it, put it into {folder} again.",
         )
     try:
-        target.mkdir(exist_ok=True)
-        note = write_temp(target, text, make_folder=False)
+        try:
+            note = write_temp(target, text, make_folder=False)
+        except FileNotFoundError:  # no done/ (failed/) yet, or no folder any more
+            target.mkdir(exist_ok=True)
+            note = write_temp(target, text, make_folder=False)
     except OSError as error:
         if isinstance(error, FileNotFoundError) and not folder.is_dir():
             raise ClaimMissing(

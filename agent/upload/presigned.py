@@ -12,18 +12,25 @@ is explicit and visible in one place:
   (fields + declared size + closing boundary);
 * the file is streamed in chunks from the open descriptor, so memory does not grow with
   the file's size; exactly ``identity.size`` bytes are read, SHA-256 is computed on the
-  way, and a file that changed while it was sent is never reported as uploaded.
+  way, and a file that changed while it was sent is never reported as uploaded. A file
+  of at most one chunk is read once before the request and goes out as one body (the
+  fields, its bytes, the closing boundary): the same bytes, hashed the same way.
 
-No Kompliant header goes on this request: the form itself is the authorisation.
+No Kompliant header goes on this request: the form itself is the authorisation. The
+request is built from the form alone (:class:`httpx.Request`), never from a client's
+default headers or cookies, and sent with :meth:`httpx.Client.send`, so the client's
+proxy routing (``HTTPS_PROXY``, ``NO_PROXY``, …) and certificate checks apply as to any
+of its requests.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -32,6 +39,7 @@ import httpx
 
 from agent.errors import FileChanged, NetworkError, UnexpectedResponse, UploadRejected
 from agent.kompliant.models import PresignedForm
+from agent.kompliant.transport import USER_AGENT
 from agent.upload.identity import FileIdentity, open_regular
 from agent.upload.s3_errors import MAX_BODY, error_for_response
 
@@ -41,7 +49,6 @@ CHUNK_SIZE = 256 * 1024
 DEFAULT_TIMEOUT = 60.0
 FILE_FIELD = "file"
 _SUCCESS_STATUSES = frozenset({200, 201, 204})
-_KOMPLIANT_HEADERS = ("authorization", "x-api-key", "x-api-auth-token", "x-api-version")
 #: The order the upload guide's examples send the presigned fields in.
 FORM_ORDER = (
     "Content-Type",
@@ -122,6 +129,29 @@ class FormBody:
     def content_length(self) -> int:
         return len(self._preamble) + self._size + len(self._epilogue)
 
+    def content(self) -> bytes | Iterable[bytes]:
+        """What goes on the wire: for a file of at most one chunk the whole body, read and
+        hashed now (:class:`_Shrank` if the file is shorter than its size); else the body
+        streamed, read and hashed as it goes out."""
+        if self._size > self._chunk_size:
+            return self
+        data = self._read_all()
+        self.sent_sha256 = hashlib.sha256(data).hexdigest()
+        if self._progress is not None:
+            self._progress(self._size, self._size)
+        return b"".join((self._preamble, data, self._epilogue))
+
+    def _read_all(self) -> bytes:
+        chunks = []
+        left = self._size
+        while left > 0:
+            chunk = self._handle.read(left)
+            if not chunk:
+                raise _Shrank
+            chunks.append(chunk)
+            left -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
     def __iter__(self) -> Iterator[bytes]:
         yield self._preamble
         digest = hashlib.sha256()
@@ -149,12 +179,10 @@ def expected_status(form: PresignedForm) -> int:
 
 def check_upload_url(url: str) -> None:
     """Refuse to send a document in clear text anywhere but to this machine."""
+    if _secure(url):
+        return
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return
-    if parts.scheme == "http" and _loopback(host):
-        return
     raise UploadRejected(
         f"Kompliant gave an upload address that is not a secure https address ({parts.scheme}://"
         f"{host})",
@@ -162,6 +190,16 @@ def check_upload_url(url: str) -> None:
         hint="Nothing was sent. Check the API URL in the agent's settings; if it is right, "
         "contact Kompliant support.",
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _secure(url: str) -> bool:
+    # (cached: every form of one bucket has the same address)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return True
+    return parts.scheme == "http" and _loopback(host)
 
 
 def _loopback(host: str) -> bool:
@@ -208,7 +246,8 @@ def send_form(
         own_client = http is None
         client = http or httpx.Client(timeout=httpx.Timeout(timeout))
         try:
-            status, error_body, retry_after = _post(client, form.upload_url, body, timeout)
+            content = body.content()
+            status, error_body, retry_after = _post(client, form.upload_url, body, content, timeout)
         except _Shrank:
             raise _changed(path, "while it was sent (it got shorter)") from None
         finally:
@@ -230,17 +269,26 @@ def send_form(
 
 
 def _post(
-    client: httpx.Client, url: str, body: FormBody, timeout: float
+    client: httpx.Client,
+    url: str,
+    body: FormBody,
+    content: bytes | Iterable[bytes],
+    timeout: float,
 ) -> tuple[int, bytes, float | None]:
-    request = client.build_request(
+    # Not client.build_request: that would merge the client's default headers and
+    # cookies into a request that must carry nothing but the form.
+    request = httpx.Request(
         "POST",
         url,
-        content=body,
-        headers={"Content-Type": body.content_type, "Content-Length": str(body.content_length)},
-        timeout=httpx.Timeout(timeout),
+        content=content,
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*",
+            "Content-Type": body.content_type,
+            "Content-Length": str(body.content_length),
+        },
+        extensions={"timeout": httpx.Timeout(timeout).as_dict()},
     )
-    for name in _KOMPLIANT_HEADERS:
-        request.headers.pop(name, None)
     try:
         response = client.send(request, auth=None, stream=True, follow_redirects=False)
     except httpx.TimeoutException as error:

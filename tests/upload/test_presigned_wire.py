@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent.errors import (
@@ -18,7 +21,14 @@ from agent.errors import (
 )
 from agent.kompliant.models import PresignedForm
 from agent.upload.identity import FileIdentity, identify
-from agent.upload.presigned import FILE_MOVED, check_upload_url, expected_status, send_form
+from agent.upload.presigned import (
+    FILE_MOVED,
+    FormBody,
+    _Shrank,
+    check_upload_url,
+    expected_status,
+    send_form,
+)
 from tests.upload.capture import Captured, CaptureServer, capture_server
 
 FIELDS = (
@@ -102,6 +112,79 @@ def test_fields_in_order_then_the_file_last_with_length_and_no_kompliant_headers
     assert seen[-1] == (identity.size, identity.size)
     assert len(seen) == -(-identity.size // 65536)
     assert [s for s, _ in seen] == sorted(s for s, _ in seen)
+
+
+def test_a_file_of_one_chunk_goes_as_one_body_read_once(
+    tmp_path: Path, server: CaptureServer
+) -> None:
+    path = make_file(tmp_path, 2048)
+    identity = identify(path)
+    seen: list[tuple[int, int]] = []
+    send_form(
+        PresignedForm(server.url, FIELDS),
+        path,
+        file_name="statement.pdf",
+        identity=identity,
+        progress=lambda sent, total: seen.append((sent, total)),
+    )
+    [request] = server.requests
+    assert int(request.headers["content-length"]) == len(request.body)
+    assert "transfer-encoding" not in request.headers
+    got = parts(request)
+    assert [(field_name(h), c.decode()) for h, c in got[:-1]] == list(FIELDS)
+    file_headers, content = got[-1]
+    assert 'filename="statement.pdf"' in file_headers["content-disposition"]
+    assert content == path.read_bytes()
+    assert hashlib.sha256(content).hexdigest() == identity.sha256
+    assert seen == [(2048, 2048)]
+
+
+def test_a_file_shorter_than_its_size_is_never_sent_whole() -> None:
+    body = FormBody((), io.BytesIO(b"abc"), file_name="a.pdf", content_type="x/y", size=10)
+    with pytest.raises(_Shrank):
+        body.content()
+    assert body.sent_sha256 is None
+
+
+def test_the_http_clients_own_headers_and_cookies_never_go_to_the_upload_store(
+    tmp_path: Path, server: CaptureServer
+) -> None:
+    path = make_file(tmp_path, 10)
+    kompliant = {
+        "Authorization": "KSig1-HMAC-SHA256 x",
+        "X-Api-Key": "key",
+        "X-Api-Auth-Token": "token",
+        "X-Api-Version": "2",
+    }
+    with httpx.Client(headers=kompliant, cookies={"session": "s"}) as http:
+        send_form(
+            PresignedForm(server.url, FIELDS),
+            path,
+            file_name="a.pdf",
+            identity=identify(path),
+            http=http,
+        )
+    [request] = server.requests
+    for name in (*(n.lower() for n in kompliant), "cookie"):
+        assert name not in request.headers
+    assert request.headers["user-agent"].startswith("kompliant-agent/")
+
+
+def test_the_upload_goes_through_the_proxy_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_file(tmp_path, 10)
+    with capture_server() as proxy, capture_server() as store:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/s3/bucket"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        send_form(
+            PresignedForm(store.url, FIELDS), path, file_name="a.pdf", identity=identify(path)
+        )
+    assert store.requests == []
+    [request] = proxy.requests
+    assert request.path == store.url  # the absolute form a proxy is asked with
+    assert parts(request)[-1][1] == path.read_bytes()
 
 
 def test_success_action_status_is_honoured(tmp_path: Path, server: CaptureServer) -> None:
