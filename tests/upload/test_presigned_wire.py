@@ -22,6 +22,7 @@ from agent.errors import (
 from agent.kompliant.models import PresignedForm
 from agent.upload.identity import FileIdentity, identify
 from agent.upload.presigned import (
+    CHUNK_SIZE,
     FILE_MOVED,
     FormBody,
     _Shrank,
@@ -82,10 +83,12 @@ def make_file(tmp_path: Path, size: int = 300_000) -> Path:
     return path
 
 
-def test_fields_in_order_then_the_file_last_with_length_and_no_kompliant_headers(
-    tmp_path: Path, server: CaptureServer
-) -> None:
-    path = make_file(tmp_path)
+def sent_whole(
+    tmp_path: Path, server: CaptureServer, size: int, chunk_size: int = CHUNK_SIZE
+) -> tuple[Path, FileIdentity, list[tuple[int, int]]]:
+    """A file of ``size`` random bytes sent to the capture server's form with its progress
+    recorded: the file, what was read of it, and the progress reports."""
+    path = make_file(tmp_path, size)
     identity = identify(path)
     seen: list[tuple[int, int]] = []
     send_form(
@@ -94,8 +97,15 @@ def test_fields_in_order_then_the_file_last_with_length_and_no_kompliant_headers
         file_name="statement.pdf",
         identity=identity,
         progress=lambda sent, total: seen.append((sent, total)),
-        chunk_size=65536,
+        chunk_size=chunk_size,
     )
+    return path, identity, seen
+
+
+def test_fields_in_order_then_the_file_last_with_length_and_no_kompliant_headers(
+    tmp_path: Path, server: CaptureServer
+) -> None:
+    path, identity, seen = sent_whole(tmp_path, server, 300_000, chunk_size=65536)
     [request] = server.requests
     assert request.path == "/s3/bucket"
     assert int(request.headers["content-length"]) == len(request.body)
@@ -117,16 +127,7 @@ def test_fields_in_order_then_the_file_last_with_length_and_no_kompliant_headers
 def test_a_file_of_one_chunk_goes_as_one_body_read_once(
     tmp_path: Path, server: CaptureServer
 ) -> None:
-    path = make_file(tmp_path, 2048)
-    identity = identify(path)
-    seen: list[tuple[int, int]] = []
-    send_form(
-        PresignedForm(server.url, FIELDS),
-        path,
-        file_name="statement.pdf",
-        identity=identity,
-        progress=lambda sent, total: seen.append((sent, total)),
-    )
+    path, identity, seen = sent_whole(tmp_path, server, 2048)
     [request] = server.requests
     assert int(request.headers["content-length"]) == len(request.body)
     assert "transfer-encoding" not in request.headers
