@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -91,18 +91,23 @@ class FolderTree:
     def place(self, folder: Path) -> tuple[Path, Marker, str] | None:
         """The marked folder ``folder`` belongs to (itself, or the nearest above it within
         the root), its marker, and the sub-folders between them ("" or "2024/jan")."""
-        inside = False  # found below the root (then so is each folder up to it)
-        for candidate in itertools.chain((folder,), folder.parents):
+        for candidate in self.up_to_root(folder):
             marker = self.folders.get(candidate)
             if marker is not None:
                 sub = "" if candidate == folder else folder.relative_to(candidate).as_posix()
                 return candidate, marker, sub
-            if candidate == self.root:
-                return None
-            inside = inside or candidate.is_relative_to(self.root)
-            if not inside:
-                return None
         return None
+
+    def up_to_root(self, folder: Path) -> Iterator[Path]:
+        """``folder`` and each folder above it, up to the root (included); none when
+        ``folder`` is not within the root. The root is compared once: every folder above
+        one within it is within it too, up to the root."""
+        if not folder.is_relative_to(self.root):
+            return
+        for candidate in itertools.chain((folder,), folder.parents):
+            yield candidate
+            if candidate == self.root:
+                return
 
     def located(self, folder_id: str, sub: str = "") -> list[Path]:
         """Where the folder with marker id ``folder_id`` is now (a copied folder carries the

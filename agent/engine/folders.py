@@ -107,8 +107,7 @@ class FolderView:
         folder do not make the agent walk the root for each of them.
         """
         tree = self.tree
-        inside = False  # found below the root (then so is each folder up to it)
-        for folder in path.parents:
+        for folder in tree.up_to_root(path.parent):
             if folder in tree.broken:
                 return True
             marker = tree.folders.get(folder)
@@ -118,11 +117,6 @@ class FolderView:
                 if marker.kind is FolderKind.WORKFLOW and folder != path.parent:
                     break  # in a folder of the workflow folder that had no marker
                 return True
-            if folder == tree.root:
-                break
-            inside = inside or folder.is_relative_to(tree.root)
-            if not inside:
-                break
         return path.parent in self._unmarked
 
     def key_for(self, path: Path, decision: Decision) -> tuple[str, str | None, tuple[str, ...]]:
