@@ -6,17 +6,18 @@ disk leaves at most a hidden ``.tmp-…`` file (:data:`agent.owned_names.AGENT_O
 the rename (config, credentials, records a restart relies on); without it the write is
 cheaper and only atomic (the status file, rewritten often).
 
-The temporary file is created as :func:`tempfile.mkstemp` creates one (exclusively, not
-through a link, readable by the owner only: what the credentials file needs, and no harm
-to any other file the agent writes), and written with plain ``os.write`` calls: an owner
-record is written for every claimed file, and a file object's buffers were most of the
-cost of a write that small.
+The temporary file is created by :func:`tempfile.mkstemp` (exclusively, not through a
+link, readable by the owner only: what the credentials file needs, and no harm to any
+other file the agent writes), and written with plain ``os.write`` calls: an owner record
+is written for every claimed file, and a file object's buffers were most of the cost of
+a write that small.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from agent.owned_names import AGENT_OWNED
@@ -30,12 +31,12 @@ def write_temp(
     renamed or deleted is never made again). On an OSError (for example ENOSPC) no partial
     file is left behind."""
     try:
-        fd, name = _create_temp(folder)
+        fd, name = tempfile.mkstemp(prefix=AGENT_OWNED.temp_prefix, dir=folder)
     except FileNotFoundError:
         if not make_folder:
             raise
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = _create_temp(folder)
+        fd, name = tempfile.mkstemp(prefix=AGENT_OWNED.temp_prefix, dir=folder)
     raw = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
     try:
         try:
@@ -50,29 +51,6 @@ def write_temp(
             os.unlink(name)
         raise
     return Path(name)
-
-
-#: A new file only (never one that exists, never through a link), bytes as they are
-_TEMP_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_BINARY", 0)  # Windows: no line-end translation
-)  # (os.open makes it non-inheritable by itself)
-_TEMP_TRIES = 100  # names taken before giving up (as tempfile's TMP_MAX, in spirit)
-
-
-def _create_temp(folder: Path) -> tuple[int, str]:
-    """A new, empty temporary file in ``folder`` (owner-only), open for writing."""
-    base = os.path.join(folder, AGENT_OWNED.temp_prefix)
-    for _ in range(_TEMP_TRIES):
-        name = base + os.urandom(8).hex()
-        try:
-            return os.open(name, _TEMP_FLAGS, 0o600), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def write_atomically(

@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,8 @@ def test_a_temporary_file_is_new_and_readable_by_its_owner_only(tmp_path: Path) 
 def test_a_taken_name_is_never_written_through(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = iter([b"\x00" * 8, b"\x00" * 8, b"\x01" * 8])
-    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    names = iter(["00" * 8, "00" * 8, "01" * 8])  # the names mkstemp tries, in turn
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: names)
     taken = tmp_path / f"{AGENT_OWNED.temp_prefix}{'00' * 8}"
     taken.write_text("someone else's")
     made = write_temp(tmp_path, "mine")
