@@ -158,34 +158,20 @@ def current_owner(*, lock: str = "", journal: str = "") -> ClaimOwner:
 
 
 def record_text(claim: Claim) -> str:
-    """The owner record's text for ``claim`` (pure): the JSON object ``json.dumps(…,
-    indent=2)`` writes, with the owner's part encoded once per owner (one is written for
-    every claimed file, and an indented dump is encoded in Python, not in C)."""
+    """The owner record's text for ``claim`` (pure)."""
     assert claim.owner is not None and claim.claimed_at is not None
-    return (
-        f'{{\n  "kind": {_KIND_JSON},\n  "source": {json.dumps(str(claim.source))},\n'
-        f"{_owner_lines(claim.owner)}"
-        f'  "claimed_at": {json.dumps(claim.claimed_at.isoformat())}\n}}\n'
-    )
-
-
-_KIND_JSON = json.dumps(_RECORD_KIND)
-
-
-@functools.lru_cache(maxsize=16)
-def _owner_lines(owner: ClaimOwner) -> str:
-    """The owner's members of a record, as an indented dump writes them."""
-    members = {
-        "instance_id": owner.instance_id,
-        "host": owner.host,
-        "pid": owner.pid,
-        "process_start": owner.process_start,
-        "lock": owner.lock,
-        "journal": owner.journal,
+    record: dict[str, Any] = {
+        "kind": _RECORD_KIND,
+        "source": str(claim.source),
+        "instance_id": claim.owner.instance_id,
+        "host": claim.owner.host,
+        "pid": claim.owner.pid,
+        "process_start": claim.owner.process_start,
+        "lock": claim.owner.lock,
+        "journal": claim.owner.journal,
+        "claimed_at": claim.claimed_at.isoformat(),
     }
-    return "".join(
-        f"  {json.dumps(name)}: {json.dumps(value)},\n" for name, value in members.items()
-    )
+    return json.dumps(record, indent=2) + "\n"
 
 
 def read_claim(path: Path) -> Claim | None:
