@@ -95,6 +95,20 @@ def cpu_seconds(pid: int | None = None) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of every core since boot, from ``/proc/stat``: busy is all
+    but idle and waiting for the disk. Two readings tell how busy the machine was in
+    between (:func:`busy_share`)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is in user)
+    return total - fields[3] - fields[4], total
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's cores that were busy between two :func:`machine_ticks`."""
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` (0..1) percentile by linear interpolation between closest ranks."""
     ordered = sorted(values)

@@ -27,8 +27,10 @@ machine's load alike. Beside the wall time each run reports CPU time per file: t
 contender's processes (the agent with its upload processes — the whole process tree, see
 :func:`tree_cpu_seconds` —, or this script for the minimal client) and the sandbox's,
 read from ``/proc`` over the measured window — steadier than wall time on a shared
-machine. Before each contender the minimal client's signed client times a few
-``meta.checkVersion`` calls, to show the latency both see.
+machine —, and how busy the machine's cores were over it (every process, from
+``/proc/stat``): a contender that keeps them all busy is bound by the machine, one that
+leaves them idle by its own design. Before each contender the minimal client's signed
+client times a few ``meta.checkVersion`` calls, to show the latency both see.
 
 The sandbox's call counters are reset before each contender and printed after, to show
 that both made the same calls. The agent's journal then tells where its time went: when
@@ -68,8 +70,10 @@ from _common import (
     Sandbox,
     Stability,
     bench_folder,
+    busy_share,
     cpu_seconds,
     machine,
+    machine_ticks,
     make_home,
     percentile,
     running_agent,
@@ -165,6 +169,7 @@ class Result:
     sandbox_cpu: float  # the sandbox's, over the same window
     call_ms: float  # what a meta.checkVersion took, as the minimal client saw it
     calls: dict[str, int]
+    busy: float = 0.0  # the share of the machine's cores busy over the window (all processes)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -219,20 +224,24 @@ def run_minimal(
         call_ms = client.call_ms()
         sandbox.reset_stats()
         before, sandbox_cpu = cpu_seconds(), sandbox.cpu_seconds()
+        ticks = machine_ticks()
         started = time.monotonic()
         fulfillments = list(pool.map(lambda job: client.upload(*job), jobs))
         seconds = time.monotonic() - started
+        busy = busy_share(ticks, machine_ticks())
         after, sandbox_cpu = cpu_seconds(), sandbox.cpu_seconds() - sandbox_cpu
     if len(set(fulfillments)) != count:
         raise RuntimeError("the minimal client did not make one fulfillment per file")
     shutil.rmtree(folder, ignore_errors=True)
-    return Result.measured(
+    result = Result.measured(
         "minimal client",
         (count, latency, seconds),
         (before, after, sandbox_cpu),
         call_ms,
         sandbox.stats(),
     )
+    result.busy = busy
+    return result
 
 
 def run_agent(
@@ -264,6 +273,7 @@ def run_agent(
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
         threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
         before, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds()
+        ticks = machine_ticks()
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -273,6 +283,7 @@ def run_agent(
             missing = len(set(names) - watch.seen.keys())
             raise RuntimeError(f"{missing} file(s) did not reach done/; see {home.path}/run.log")
         seconds = max(watch.seen[name] for name in names) - started
+        busy = busy_share(ticks, machine_ticks())
         after, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds() - sandbox_cpu
         calls = sandbox.stats()
         profile = [line for a in attached for line in _detach(a, count)]
@@ -281,6 +292,7 @@ def run_agent(
     result = Result.measured(
         "agent (watching)", (count, latency, seconds), (before, after, sandbox_cpu), call_ms, calls
     )
+    result.busy = busy
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
@@ -614,7 +626,8 @@ def _line(result: Result) -> str:
         f"{result.name:<18} {result.files:>5} files {result.latency_ms:>3} ms  "
         f"{result.seconds:>7.2f} s {result.rate:>7.1f}/s  CPU {result.cpu_ms:5.2f} ms/file "
         f"({result.system_ms:.2f} system), "
-        f"sandbox {result.sandbox_ms:5.2f} ms/file  (a call took {result.call_ms:.1f} ms)"
+        f"sandbox {result.sandbox_ms:5.2f} ms/file, machine busy {result.busy:4.0%}  "
+        f"(a call took {result.call_ms:.1f} ms)"
     )
 
 
