@@ -141,7 +141,9 @@ class Arrivals:
         self._claimed.discard(path)  # a new file under the name of one claimed before
         if not self._tracker.tracks(path):
             self._maybe_odd(path)
-        elif path.parent not in self._prepared:  # a file to claim soon: watch its target
+            return
+        self._workers.expect()  # a file to claim soon: its upload process gets ready
+        if path.parent not in self._prepared:  # and its target is watched
             self._prepared.add(path.parent)
             prepare(path.parent)
 

@@ -12,6 +12,11 @@ raised, whole (a ``RetryLater`` with its retry hint goes on the engine's schedul
 the in-process pipeline's would). A small file's turn for its content is taken before
 it is handed over (:mod:`agent.engine.same_content`), so its process need not ask.
 
+Processes beyond the first end after :data:`IDLE_SECONDS` without a file, so that an idle
+agent holds one interpreter, not one per worker; they start again when files arrive
+(:meth:`UploadProcesses.warm`, while a file is still being confirmed as finished) or,
+at the latest, when a file is handed to one of them.
+
 What the engine keeps of a file between its tries is kept here, not in a process: what
 was read of it (the check before done/ compares the file with it), and a claim taken
 over from a stopped agent (to be reconciled before anything is created).
@@ -26,22 +31,20 @@ restart (:func:`agent.engine.reconcile.remove_lost_creates`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
-import queue
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from agent.engine.into_done import Settled
 from agent.engine.locate import Locator
 from agent.engine.pipeline import Job, Progress
 from agent.engine.same_content import ContentTurns, key_ahead
-from agent.engine.upload_process import STOP, serve
+from agent.engine.upload_child import STOP_WAIT, Child, end, spawn, tell_stop
 from agent.engine.upload_wire import (
     BATCH,
     GONE,
@@ -53,7 +56,6 @@ from agent.engine.upload_wire import (
     RAISED,
     RUN,
     SETTLED,
-    SETUP,
     TURN,
     TURN_END,
     TURN_GIVEN,
@@ -68,7 +70,7 @@ from agent.upload.identity import FileIdentity
 
 log = logging.getLogger(__name__)
 
-STOP_WAIT = 10.0  # seconds a stopping process is given to end before it is ended
+IDLE_SECONDS = 300.0  # a process beyond the first ends after this long without a file
 
 
 class UploadInterrupted(Exception):
@@ -83,13 +85,6 @@ class UploadInterrupted(Exception):
             f"{'' if times == 1 else f', {times} times'}); {file_name} resumes where it "
             "stood. If this goes on, please report it with the log."
         )
-
-
-@dataclass
-class _Process:
-    process: BaseProcess
-    conns: list[Connection]
-    lifeline: Connection
 
 
 @dataclass
@@ -121,17 +116,23 @@ class UploadProcesses:
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._stopped = False
-        self._processes: list[_Process | None] = [None] * self._count
+        self._processes: list[Child | None] = [None] * self._count
         self._uploads = [0] * self._count  # each process's share of ``uploads``
         for n in range(max(1, uploads)):
             self._uploads[n % self._count] += 1
         self._slots = [share + 1 for share in self._uploads]
         self.slots = sum(self._slots)
-        self._free: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._free: list[tuple[int, int]] = []  # (process, slot), taken from the front
         for slot in range(max(self._slots)):  # spread over the processes
             for index, count_here in enumerate(self._slots):
                 if slot < count_here:
-                    self._free.put((index, slot))
+                    self._free.append((index, slot))
+        self._slot_freed = threading.Condition(self._lock)
+        self._working = [0] * self._count  # files in each process now
+        self._idle_since = [time.monotonic()] * self._count
+        self._all_up = False  # every process is running (a hint read without the lock)
+        self._warming = False
+        self._stopping = threading.Event()
         self._reads: dict[int, FileIdentity] = {}
         self._taken_over: dict[int, datetime | None] = {}
         self._interrupted: set[int] = set()
@@ -140,15 +141,66 @@ class UploadProcesses:
     # -- the processes -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start every process now (else each starts when first needed)."""
+        """Start every process now (else each starts when first needed), and the watch
+        that ends idle ones."""
         for index in range(self._count):
             self._process(index)
+        if self._count > 1:
+            threading.Thread(target=self._watch_idle, name="upload-idle", daemon=True).start()
+
+    def warm(self) -> None:
+        """Files are arriving: start the processes that ended idle, beside the caller, so
+        that the files find them ready once claimed. Cheap when all are running."""
+        if self._all_up:
+            return
+        with self._lock:
+            if self._stopped or self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._start_all, name="upload-warm", daemon=True).start()
+
+    def _start_all(self) -> None:
+        try:
+            for index in range(self._count):
+                self._process(index)
+        except UploadInterrupted:
+            pass  # the agent stops
+        finally:
+            with self._lock:
+                self._warming = False
+
+    def _watch_idle(self) -> None:
+        while not self._stopping.wait(IDLE_SECONDS / 4):
+            self._end_idle(time.monotonic())
+
+    def _end_idle(self, now: float) -> None:
+        """End the processes beyond the first that had no file for :data:`IDLE_SECONDS`."""
+        ended = []
+        with self._lock:
+            for index in range(1, self._count):
+                process = self._processes[index]
+                idle = now - self._idle_since[index] >= IDLE_SECONDS
+                if process is not None and not self._working[index] and idle:
+                    self._processes[index] = None
+                    self._all_up = False
+                    ended.append(process)
+        for process in ended:
+            tell_stop(process)
+            process.process.join(STOP_WAIT)
+            end(process)
+        if ended:
+            log.info(
+                "%d upload process(es) ended after %.0f s without files; they start again "
+                "when files arrive",
+                len(ended),
+                IDLE_SECONDS,
+            )
 
     def pids(self) -> list[int]:
         with self._lock:
             return [p.process.pid for p in self._processes if p is not None and p.process.pid]
 
-    def _process(self, index: int) -> _Process:
+    def _process(self, index: int) -> Child:
         with self._lock:
             if self._stopped:
                 raise UploadInterrupted("the agent stops")
@@ -156,43 +208,28 @@ class UploadProcesses:
             if current is not None and current.process.is_alive():
                 return current
             if current is not None:
-                _end(current)
+                end(current)
                 log.warning("upload process %d ended; a new one is started", index + 1)
-            started = self._spawn(index)
+            setup = replace(self._setup, uploads=self._uploads[index])
+            started = spawn(self._context, index, self._slots[index], setup)
             self._processes[index] = started
+            self._idle_since[index] = time.monotonic()  # idle from its start, not before
+            self._all_up = all(p is not None for p in self._processes)
             return started
-
-    def _spawn(self, index: int) -> _Process:
-        pairs = [self._context.Pipe() for _ in range(self._slots[index])]
-        lifeline_in, lifeline_out = self._context.Pipe(duplex=False)
-        process = self._context.Process(
-            target=serve,
-            args=([theirs for _, theirs in pairs], lifeline_in),
-            name=f"kompliant-upload-{index + 1}",
-            daemon=True,
-        )
-        process.start()
-        for _, theirs in pairs:  # only the process holds its ends: its death ends our reads
-            theirs.close()
-        lifeline_in.close()
-        mine: list[Connection] = [ours for ours, _ in pairs]
-        send(mine[0], SETUP, replace(self._setup, uploads=self._uploads[index]))
-        return _Process(process, mine, lifeline_out)
 
     def stop(self) -> None:
         """Stop every process (their files are done: the workers were waited for)."""
+        self._stopping.set()
         with self._lock:
             self._stopped = True
             processes = [p for p in self._processes if p is not None]
             self._processes = [None] * self._count
+            self._all_up = False
         for process in processes:
-            with contextlib.suppress(OSError):
-                process.lifeline.send(STOP)
-            for conn in process.conns:
-                conn.close()
+            tell_stop(process)
         for process in processes:
             process.process.join(STOP_WAIT)
-            _end(process)
+            end(process)
 
     # -- what the workers keep of a file -----------------------------------------------
 
@@ -218,7 +255,7 @@ class UploadProcesses:
     def run(self, entry: Entry, job: Job) -> Settled:
         """``entry`` through the pipeline in an upload process: the settled file, or the
         error raised there; :class:`UploadInterrupted` when the process died meanwhile."""
-        index, slot = self._free.get()
+        index, slot = self._take_slot()
         held = _Held()
         try:
             ahead = self._turn_ahead(entry, job)
@@ -247,7 +284,7 @@ class UploadProcesses:
                 # when next needed); its files resume as after its death.
                 with self._lock:
                     self._interrupted.add(entry.id)
-                _end(process)
+                end(process)
                 raise
             if isinstance(answer, BaseException):
                 raise answer
@@ -255,7 +292,27 @@ class UploadProcesses:
         finally:
             for key in held.turns:
                 self._turns.release(key)
-            self._free.put((index, slot))
+            self._give_back(index, slot)
+
+    def _take_slot(self) -> tuple[int, int]:
+        """A free slot, of a running process when there is one (a process that ended
+        idle starts again only when every running one is full)."""
+        with self._slot_freed:
+            while not self._free:
+                self._slot_freed.wait()
+            processes = self._processes
+            pick = next((n for n, (i, _) in enumerate(self._free) if processes[i] is not None), 0)
+            index, slot = self._free.pop(pick)
+            self._working[index] += 1
+            return index, slot
+
+    def _give_back(self, index: int, slot: int) -> None:
+        with self._slot_freed:
+            self._free.append((index, slot))
+            self._working[index] -= 1
+            if not self._working[index]:
+                self._idle_since[index] = time.monotonic()
+            self._slot_freed.notify()
 
     def _turn_ahead(self, entry: Entry, job: Job) -> Hashable | None:
         """The turn a small file will need for its upload, known before it is handed over
@@ -323,12 +380,3 @@ class UploadProcesses:
                 return
             if read is not None:
                 self._reads[entry_id] = read
-
-
-def _end(process: _Process) -> None:
-    """Make sure ``process`` is gone and its pipes closed."""
-    if process.process.is_alive():
-        process.process.kill()
-        process.process.join(STOP_WAIT)
-    for conn in (*process.conns, process.lifeline):
-        conn.close()

@@ -233,6 +233,12 @@ class Workers:
         if self._processes is not None:
             self._processes.start()
 
+    def expect(self) -> None:
+        """A file arrived that will be claimed soon: upload processes that ended idle
+        start again meanwhile."""
+        if self._processes is not None:
+            self._processes.warm()
+
     def shutdown(self) -> None:
         """Wait for the files under way; scheduled retries stay in the journal."""
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import Config
+from agent.engine import upload_pool
 from agent.engine.locate import InPlace, Locator
 from agent.engine.pipeline import Job, Progress
 from agent.engine.runner import Engine, EngineOptions, RunSummary
@@ -386,6 +387,64 @@ def test_the_processes_stop_with_the_engine(
     assert summary and summary[0].done == 1
     for pid in started:
         assert not _alive(pid), f"upload process {pid} outlived the engine"
+
+
+def test_idle_processes_beyond_the_first_end_and_start_again_when_files_arrive(
+    client: KompliantClient,
+    demo_credentials: Credentials,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An idle agent holds one upload process, not one per worker: the others end after
+    ``IDLE_SECONDS`` without a file. A file that arrives starts them again before it is
+    claimed (its first process alone has room for it), and reaches done/."""
+    monkeypatch.setattr(upload_pool, "IDLE_SECONDS", 1.0)
+    caplog.set_level(logging.INFO)
+    two = replace(config, agent=replace(config.agent, workers=2))
+    running = engine(two, client, demo_credentials, upload_processes=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=running.run, args=(stop,))
+    thread.start()
+    done = bank(config) / AGENT_OWNED.done_dir / "statement.pdf"
+    try:
+        pids = upload_processes(running).pids
+        first, second = wait_for(lambda: pids() if len(pids()) == 2 else [], what="two processes")
+        wait_for(lambda: pids() == [first], what="the second process to be let go, idle")
+        wait_for(lambda: not _alive(second), what="the second process to end")
+        (bank(config) / "statement.pdf").write_bytes(PDF)
+        again = wait_for(lambda: pids() if len(pids()) == 2 else [], what="two processes again")
+        wait_for(done.exists, what="the file to reach done/")
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert again[0] == first and second not in again
+    assert done.read_bytes() == PDF
+    assert any("ended after 1 s without files" in r.getMessage() for r in caplog.records)
+
+
+def test_a_file_goes_to_a_running_process_before_one_that_ended_idle_is_started(
+    demo_credentials: Credentials, journal: Journal, tmp_path: Path
+) -> None:
+    """With room in a running process, a file handed over does not start one that ended
+    idle again (each start is a new interpreter)."""
+    processes = start_processes(demo_credentials, journal, InPlace(journal), count=2, uploads=2)
+    job = Job(DEMO_SUBJECT, {RD_BANK: "Bank statements"})
+    try:
+        processes.start()
+        first, _ = wait_for(
+            lambda: processes.pids() if len(processes.pids()) == 2 else [], what="two processes"
+        )
+        processes._end_idle(float("inf"))  # as if long idle
+        assert processes.pids() == [first]
+        folder = tmp_path / "Bank statements"
+        for n in range(3):  # one at a time: the first process always has room
+            entry = claimed(journal, folder, f"statement-{n}.pdf", PDF + str(n).encode())
+            assert processes.run(entry, job).outcome is Outcome.DONE
+        assert processes.pids() == [first]
+    finally:
+        processes.stop()
 
 
 def _alive(pid: int) -> bool:
