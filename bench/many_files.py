@@ -255,6 +255,7 @@ def run_agent(
     *,
     tools: tuple[str, ...] = (),
     upload_processes: int | None = None,
+    idle_before: float = 0.0,
 ) -> Result:
     home = make_home(work, sandbox, stability, workers=workers)
     if upload_processes is not None:
@@ -268,12 +269,15 @@ def run_agent(
             (folder / f"warm-{index}{kind}").write_bytes(SAMPLES[kind](f"warm {index}"))
         if not watch.wait_for(warm, 120):
             raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
+        running, memory = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
+        time.sleep(idle_before)  # the agent sits idle, as between two scanner runs
         call_ms = probe_latency(sandbox)
         sandbox.reset_stats()
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
         threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
         before, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds()
         ticks = machine_ticks()
+        left, memory_left = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -294,9 +298,51 @@ def run_agent(
     )
     result.busy = busy
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
+    if idle_before:
+        result.notes.append(
+            f"upload processes: {running} after the warm-up ({memory:.0f} MiB in all, PSS), "
+            f"{left} after {idle_before:.0f} s idle ({memory_left:.0f} MiB), when the files "
+            "were dropped"
+        )
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
     return result
+
+
+def _upload_processes(pid: int) -> int:
+    """How many upload processes the agent ``pid`` runs now (its children but the
+    multiprocessing resource tracker)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
+            count += 1
+    return count
+
+
+def _tree_pss_mib(pid: int) -> float:
+    """The memory of the agent ``pid`` and its children (PSS: shared pages divided among
+    the processes that share them), in MiB; 0 where smaps_rollup cannot be read."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if int(entry.name) != pid and parent != pid:
+                continue
+            for line in (entry / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total / 1024
 
 
 def _set_agent_key(home: AgentHome, key: str, value: int) -> None:
@@ -560,6 +606,13 @@ def main() -> int:
         help="the agent's upload_processes (default: the shipped setting; 0: uploads in the "
         "agent's own process)",
     )
+    parser.add_argument(
+        "--idle-before",
+        type=float,
+        default=0.0,
+        help="seconds the agent sits idle after its warm-up, before the files are dropped "
+        "(over 300: its idle upload processes have ended and start again for the burst)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     order = [name.strip() for name in args.order.split(",") if name.strip()]
@@ -612,6 +665,7 @@ def main() -> int:
                                 stability,
                                 tools=tools,
                                 upload_processes=args.upload_processes,
+                                idle_before=args.idle_before,
                             )
                         results.append(result)
                         print(f"  {_line(result)}", file=sys.stderr, flush=True)
