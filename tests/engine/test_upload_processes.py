@@ -389,17 +389,19 @@ def test_the_processes_stop_with_the_engine(
         assert not _alive(pid), f"upload process {pid} outlived the engine"
 
 
-def test_idle_processes_beyond_the_first_end_and_start_again_when_files_arrive(
+def test_idle_processes_beyond_the_kept_end_and_start_again_when_files_arrive(
     client: KompliantClient,
     demo_credentials: Credentials,
     config: Config,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """An idle agent holds one upload process, not one per worker: the others end after
-    ``IDLE_SECONDS`` without a file. A file that arrives starts them again before it is
-    claimed (its first process alone has room for it), and reaches done/."""
+    """An idle agent keeps ``KEPT`` upload processes, not one per worker: the others end
+    after ``IDLE_SECONDS`` without a file. A file that arrives starts them again before
+    it is claimed (the kept process alone has room for it), and reaches done/. (One kept
+    of two here, for two processes instead of three.)"""
     monkeypatch.setattr(upload_pool, "IDLE_SECONDS", 1.0)
+    monkeypatch.setattr(upload_pool, "KEPT", 1)
     caplog.set_level(logging.INFO)
     two = replace(config, agent=replace(config.agent, workers=2))
     running = engine(two, client, demo_credentials, upload_processes=2)
@@ -425,10 +427,14 @@ def test_idle_processes_beyond_the_first_end_and_start_again_when_files_arrive(
 
 
 def test_a_file_goes_to_a_running_process_before_one_that_ended_idle_is_started(
-    demo_credentials: Credentials, journal: Journal, tmp_path: Path
+    demo_credentials: Credentials,
+    journal: Journal,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With room in a running process, a file handed over does not start one that ended
     idle again (each start is a new interpreter)."""
+    monkeypatch.setattr(upload_pool, "KEPT", 1)
     processes = start_processes(demo_credentials, journal, InPlace(journal), count=2, uploads=2)
     job = Job(DEMO_SUBJECT, {RD_BANK: "Bank statements"})
     try:
@@ -443,6 +449,25 @@ def test_a_file_goes_to_a_running_process_before_one_that_ended_idle_is_started(
             entry = claimed(journal, folder, f"statement-{n}.pdf", PDF + str(n).encode())
             assert processes.run(entry, job).outcome is Outcome.DONE
         assert processes.pids() == [first]
+    finally:
+        processes.stop()
+
+
+def test_the_kept_processes_never_end_idle(demo_credentials: Credentials, journal: Journal) -> None:
+    """However long idle, the first ``KEPT`` processes stay: a burst's first files find
+    them ready while the others start again."""
+    count = upload_pool.KEPT + 1
+    processes = start_processes(
+        demo_credentials, journal, InPlace(journal), count=count, uploads=count
+    )
+    try:
+        processes.start()
+        started = wait_for(
+            lambda: processes.pids() if len(processes.pids()) == count else [],
+            what="the processes",
+        )
+        processes._end_idle(float("inf"))
+        assert processes.pids() == started[: upload_pool.KEPT]
     finally:
         processes.stop()
 
