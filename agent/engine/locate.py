@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from agent.decide.tree import FolderTree
 from agent.journal import Entry, Journal, Outcome, Step
 from agent.settle.claim import Claim
 from agent.settle.outcome import find_done
 from agent.upload.identity import FileIdentity
+
+if TYPE_CHECKING:  # a type only: the upload processes need not import the folder tree
+    from agent.decide.tree import FolderTree
 
 log = logging.getLogger(__name__)
 
