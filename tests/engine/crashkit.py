@@ -138,15 +138,22 @@ required_document_ids = [{combined}]
 
 
 def claims_held(workflow: Path, pid: int) -> list[Path]:
-    """The claim records (in some ``.processing/`` under ``workflow``) of process ``pid``."""
+    """The claim records (in some ``.processing/`` under ``workflow``) of process ``pid``.
+
+    The agents change the tree while it is walked: ``os.walk`` passes over a folder that
+    goes meanwhile (a stack's work folder, say), where ``Path.rglob`` raises."""
     held = []
-    for record in workflow.rglob("*" + AGENT_OWNED.claim_suffix):
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if data.get("pid") == pid:
-            held.append(record)
+    for folder, _, names in os.walk(workflow):
+        for name in names:
+            if not name.endswith(AGENT_OWNED.claim_suffix):
+                continue
+            record = Path(folder) / name
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if data.get("pid") == pid:
+                held.append(record)
     return held
 
 
