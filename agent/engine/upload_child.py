@@ -46,12 +46,22 @@ def spawn(context: SpawnContext, index: int, slots: int, setup: Setup) -> Child:
     return Child(process, mine, lifeline_out)
 
 
-def tell_stop(child: Child) -> None:
+def _tell_stop(child: Child) -> None:
     """Tell ``child`` to stop once its slots are closed (its files are done)."""
     with contextlib.suppress(OSError):
         child.lifeline.send(STOP)
     for conn in child.conns:
         conn.close()
+
+
+def stop_all(children: list[Child]) -> None:
+    """Stop ``children`` (their files are done) and wait for them: all are told first, so
+    that they end side by side."""
+    for child in children:
+        _tell_stop(child)
+    for child in children:
+        child.process.join(STOP_WAIT)
+        end(child)
 
 
 def end(child: Child) -> None:

@@ -45,7 +45,7 @@ from agent.engine.into_done import Settled
 from agent.engine.locate import Locator
 from agent.engine.pipeline import Job, Progress
 from agent.engine.same_content import ContentTurns, key_ahead
-from agent.engine.upload_child import STOP_WAIT, Child, end, spawn, tell_stop
+from agent.engine.upload_child import Child, end, spawn, stop_all
 from agent.engine.upload_wire import (
     BATCH,
     GONE,
@@ -187,10 +187,7 @@ class UploadProcesses:
                     self._processes[index] = None
                     self._all_up = False
                     ended.append(process)
-        for process in ended:
-            tell_stop(process)
-            process.process.join(STOP_WAIT)
-            end(process)
+        stop_all(ended)
         if ended:
             log.info(
                 "%d upload process(es) ended after %.0f s without files; they start again "
@@ -228,11 +225,7 @@ class UploadProcesses:
             processes = [p for p in self._processes if p is not None]
             self._processes = [None] * self._count
             self._all_up = False
-        for process in processes:
-            tell_stop(process)
-        for process in processes:
-            process.process.join(STOP_WAIT)
-            end(process)
+        stop_all(processes)
 
     # -- what the workers keep of a file -----------------------------------------------
 
