@@ -272,15 +272,23 @@ def run_agent(
             (folder / f"warm-{index}{kind}").write_bytes(SAMPLES[kind](f"warm {index}"))
         if not watch.wait_for(warm, 120):
             raise RuntimeError(f"the warm-up files did not reach done/; see {home.path}/run.log")
-        running, memory = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
-        time.sleep(idle_before)  # the agent sits idle, as between two scanner runs
+        if idle_before:
+            running, memory = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
+            time.sleep(idle_before)  # the agent sits idle, as between two scanner runs
+            left, memory_left = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
+            idle_notes = [
+                f"upload processes: {running} after the warm-up ({memory:.0f} MiB in all, "
+                f"PSS), {left} after {idle_before:.0f} s idle ({memory_left:.0f} MiB), when "
+                "the files were dropped"
+            ]
+        else:
+            idle_notes = []
         call_ms = probe_latency(sandbox)
         sandbox.reset_stats()
         attached = [a for a in (_attach(tool, agent.pid, work) for tool in tools) if a]
         threads_before = thread_cpu(agent.pid) if "threads" in tools else {}
         before, sandbox_cpu = tree_cpu_seconds(agent.pid), sandbox.cpu_seconds()
         ticks = machine_ticks()
-        left, memory_left = _upload_processes(agent.pid), _tree_pss_mib(agent.pid)
         started_wall = time.time()
         started = time.monotonic()
         for index, name in enumerate(names):
@@ -301,12 +309,7 @@ def run_agent(
     )
     result.busy = busy
     result.notes.append(f"writing the {count} files took {written * 1000:.0f} ms")
-    if idle_before:
-        result.notes.append(
-            f"upload processes: {running} after the warm-up ({memory:.0f} MiB in all, PSS), "
-            f"{left} after {idle_before:.0f} s idle ({memory_left:.0f} MiB), when the files "
-            "were dropped"
-        )
+    result.notes.extend(idle_notes)
     result.notes.extend(_journal_notes(home, set(names), started_wall, seconds))
     result.notes.extend(profile)
     return result
@@ -316,35 +319,28 @@ def _upload_processes(pid: int) -> int:
     """How many upload processes the agent ``pid`` runs now (its children but the
     multiprocessing resource tracker)."""
     count = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for child, fields in process_tree(pid).items():
+        if int(fields[1]) != pid or fields[0] == "Z":
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                count += 1
         except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
-            count += 1
+            continue  # ended meanwhile
     return count
 
 
 def _tree_pss_mib(pid: int) -> float:
-    """The memory of the agent ``pid`` and its children (PSS: shared pages divided among
-    the processes that share them), in MiB; 0 where smaps_rollup cannot be read."""
+    """The memory of the agent ``pid`` and every process under it (PSS: shared pages
+    divided among the processes that share them), in MiB."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for member in process_tree(pid):
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if int(entry.name) != pid and parent != pid:
-                continue
-            for line in (entry / "smaps_rollup").read_text().splitlines():
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
                     total += int(line.split()[1])
         except (OSError, ValueError):
-            continue
+            continue  # ended meanwhile, or no smaps_rollup
     return total / 1024
 
 
@@ -357,12 +353,9 @@ def _set_agent_key(home: AgentHome, key: str, value: int) -> None:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def tree_cpu_seconds(pid: int) -> tuple[float, float]:
-    """(user, system) CPU time of process ``pid`` and every process under it: the agent
-    runs its uploads in processes of its own, which ``/proc/<pid>/stat``'s own times leave
-    out (a child's times reach its parent's only once it ended and was waited for; those
-    are counted too)."""
-    tick = os.sysconf("SC_CLK_TCK")
+def process_tree(pid: int) -> dict[int, list[str]]:
+    """Process ``pid`` and every process under it: each one's ``/proc/<pid>/stat`` fields
+    after its name (state, parent, …)."""
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -373,17 +366,27 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
     children: dict[int, list[int]] = {}
     for child, its in stats.items():
         children.setdefault(int(its[1]), []).append(child)
-    user = system = 0.0
+    tree: dict[int, list[str]] = {}
     todo = [pid]
     while todo:
         current = todo.pop()
-        fields = stats.get(current)
-        if fields is None:
-            continue
+        if current in stats:
+            tree[current] = stats[current]
+            todo += children.get(current, [])
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU time of process ``pid`` and every process under it: the agent
+    runs its uploads in processes of its own, which ``/proc/<pid>/stat``'s own times leave
+    out (a child's times reach its parent's only once it ended and was waited for; those
+    are counted too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    for fields in process_tree(pid).values():
         # utime, stime, and cutime, cstime: children that ended and were waited for
         user += (int(fields[11]) + int(fields[13])) / tick
         system += (int(fields[12]) + int(fields[14])) / tick
-        todo += children.get(current, [])
     return user, system
 
 
