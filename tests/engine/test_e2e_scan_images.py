@@ -17,6 +17,7 @@ from PIL import Image
 from tests.conftest import RD_ADDRESS, RD_BANK, RD_ID
 from tests.engine.conftest import DEMO_FOLDER, AgentHome, Kompliant, documents_in, wait_for
 from tests.engine.scankit import DPI, print_sheets, stored
+from tests.kit.notes import failure_notes
 from tests.scan.scans import document_page, page_count, rasterise
 
 
@@ -182,7 +183,7 @@ def test_tiff_heic_and_bmp_are_made_pdfs(
         "old scan.pdf",
         "scan (pages 2-3) - Government ID.pdf",
         "statement.pdf",
-    ]
+    ], f"{failure_notes(agent_home.root)}\n{run.stderr}"
     assert page_count(stored(agent_home.sandbox, documents["statement.pdf"])) == 3
     with pikepdf.open(io.BytesIO(stored(agent_home.sandbox, documents["statement.pdf"]))) as pdf:
         image = next(iter(pdf.pages[0].images.values()))

@@ -22,6 +22,16 @@ def error_note(failed_file: Path) -> str:
     return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
 
 
+def failure_notes(root: Path) -> str:
+    """Every note in a failed/ under ``root`` as "path: what went wrong" lines, for an
+    assertion's message: a file that went to failed/ instead of done/ says why."""
+    lines = [
+        f"{note.relative_to(root)}: {went_wrong(note.read_text(encoding='utf-8'))}"
+        for note in sorted(root.rglob("failed/*.error.txt"))
+    ]
+    return "\n".join(lines) or "(no file in a failed/ folder)"
+
+
 def went_wrong(note: str) -> str:
     """An error note's "What went wrong" line."""
     return note.split("What went wrong:", 1)[1].split("\n", 1)[0].strip()
