@@ -18,7 +18,7 @@ from agent.journal import Entry, Journal, Outcome
 from agent.owned_names import AGENT_OWNED
 from agent.settle.claim import Claim
 from agent.settle.outcome import DoneRecord, Fulfilled, settle_done
-from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
+from agent.settle.stack import remove_work_file, settle_members
 from agent.upload.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ def uploaded(
     final = settle_done(claim, record)
     journal.settle(entry.id, Outcome.DONE, final, message)
     if entry.upload_path is not None:
-        remove_work_file(entry.upload_path)
-        tidy_work_folder(claim.folder)
+        remove_work_file(entry.upload_path)  # its folder is the engine's to tidy
     return Settled(Outcome.DONE, final, message)
 
 
@@ -101,7 +100,6 @@ def _part_done(journal: Journal, entry: Entry, claim: Claim, message: str) -> Se
     settles it (agent.engine.stacks)."""
     remove_work_file(claim.path)
     journal.settle(entry.id, Outcome.DONE, None, message)
-    tidy_work_folder(claim.folder)
     log.info("part %s of a stack: %s", entry.file_name, message)
     return Settled(Outcome.DONE, claim.path, message)
 

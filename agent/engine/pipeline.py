@@ -85,7 +85,7 @@ from agent.settle.outcome import (
     ClaimMissing,
     settle_failed,
 )
-from agent.settle.stack import remove_work_file, settle_members, tidy_work_folder
+from agent.settle.stack import remove_work_file, settle_members
 from agent.sizes import humanize_sizes, size_refusal
 from agent.upload.create import (
     create_document,
@@ -223,7 +223,6 @@ class Pipeline:
                 continue  # moved meanwhile: look for it again
             if entry.upload_path is not None:
                 remove_work_file(entry.upload_path)  # the converted copy; the original failed
-                tidy_work_folder(claim.folder)
             self._journal.settle(entry.id, Outcome.FAILED, final, f"{problem} {action}".strip())
             log.warning("%s failed: %s", entry.file_name, problem)
             return Settled(Outcome.FAILED, final, problem)

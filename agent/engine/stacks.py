@@ -242,10 +242,16 @@ class Stacks:
         self.finish(parent.id)
         return Prepared.SETTLED
 
-    def part_settled(self, entry: Entry) -> None:
-        """After a part of a stack settled (done or failed) on a worker."""
+    def settled(self, entry: Entry) -> None:
+        """After ``entry`` settled (done or failed) on a worker: its stack goes to done/
+        when it was the stack's last part, and the work folder its PDF was made in is
+        removed when empty. Only the engine removes that folder, since only the engine
+        writes there (:func:`working_in`): an upload process that removed it could not
+        know that a worker had just made it to write a conversion into."""
         if entry.parent_id is not None:
             self.finish(entry.parent_id)
+        elif entry.upload_path is not None and entry.claimed_path is not None:
+            tidy_work_folder(claim_of(entry).folder)
 
     # -- the stack's end -------------------------------------------------------------------
 

@@ -204,6 +204,7 @@ class Workers:
         """Move a claimed file to failed/ with its reason (``retry_helps`` False: the file
         itself is wrong, so its note does not offer to try it again)."""
         self._pipeline.fail(entry, problem, action, retry_helps=retry_helps)
+        self.stacks.settled(entry)
         self._summary.failed += 1
         if self._processes is not None:
             self._processes.forget(entry.id)
@@ -268,10 +269,10 @@ class Workers:
                 if prepared is Prepared.CONTINUE:  # as the look or the conversion wrote it
                     entry = self._journal.get(entry_id) or entry
                 elif prepared is not Prepared.AS_GIVEN:
-                    self.stacks.part_settled(entry)
+                    self.stacks.settled(entry)
                     return
                 settled = self._run(entry, self._folders.job_for(entry, self._client))
-                self.stacks.part_settled(entry)
+                self.stacks.settled(entry)
             except UploadInterrupted as interrupted:  # its process died: it resumes shortly
                 if interrupted.times:  # said until the file goes through
                     self._problems.set(internal_topic(entry_id), interrupted.sentence)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from agent.config import Config
 from agent.engine import upload_pool
@@ -32,7 +33,8 @@ from agent.kompliant.client import KompliantClient
 from agent.locations import locations
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from tests.engine.conftest import SHORT, AgentHome, bank
+from agent.settle.stack import work_folder, working_in
+from tests.engine.conftest import SHORT, AgentHome, bank, documents_in
 from tests.engine.test_gave_up import PDF as REFUSED_PDF
 from tests.engine.test_gave_up import assert_gave_up, uploads_refused, uploads_tried
 from tests.kit.sandbox import DEMO_SUBJECT, RD_BANK, sandbox_state, set_faults
@@ -470,6 +472,30 @@ def test_the_kept_processes_never_end_idle(demo_credentials: Credentials, journa
         assert processes.pids() == started[: upload_pool.KEPT]
     finally:
         processes.stop()
+
+
+def test_the_work_folder_stays_while_a_worker_converts_in_it(
+    client: KompliantClient, demo_credentials: Credentials, config: Config
+) -> None:
+    """A worker converting an image writes its PDF into the folder's work folder
+    (``.processing/.scan``). An upload process that settles another converted file of
+    that folder meanwhile removes that file's PDF, never the folder, since it cannot know
+    that a worker just made it: a HEIC being decoded beside a BMP's upload used to fail
+    with "No such file or directory" for its PDF. The engine removes the folder once
+    nobody works in it."""
+    folder = bank(config)
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(folder / "old scan.bmp")
+    work = work_folder(folder)
+    with working_in(folder):  # as a worker converting a HEIC there is
+        summary = engine(config, client, demo_credentials, once=True).run()
+        assert (summary.done, summary.failed, summary.unsettled) == (1, 0, 0)
+        assert work.is_dir(), "the work folder was removed while a worker was working in it"
+        assert list(work.iterdir()) == []  # the BMP's PDF went after its upload
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(folder / "new scan.bmp")
+    summary = engine(config, client, demo_credentials, once=True).run()
+    assert (summary.done, summary.failed, summary.unsettled) == (1, 0, 0)
+    assert documents_in(folder / AGENT_OWNED.done_dir) == ["new scan.bmp", "old scan.bmp"]
+    assert not work.exists(), "the engine left its empty work folder behind"
 
 
 def _alive(pid: int) -> bool:
