@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from agent.config import Config
+from agent.decide.plan import INBOX_NAME
 from agent.engine.retry_policy import RetryPolicy
 from agent.engine.runner import Engine, EngineOptions, RunSummary
 from agent.errors import AgentError
@@ -21,7 +22,12 @@ from agent.journal import journal_path
 from agent.kompliant.client import KompliantClient
 from agent.owned_names import AGENT_OWNED
 from agent.sandbox import RunningSandbox
-from tests.engine.conftest import SHORT, bank
+from agent.scan.code import CoverCode
+from agent.scan.sheet import SheetContent, cover_sheets_pdf
+from tests.conftest import DEMO_WORKFLOW, RD_BANK
+from tests.engine.conftest import DEMO_FOLDER, LABEL, SHORT, bank, documents_in
+from tests.engine.scankit import Stack
+from tests.kit.notes import receipt as receipt_of
 from tests.kit.sandbox import DEMO_SUBJECT, sandbox_stats, set_faults
 from tests.kit.wait import wait_for
 
@@ -126,3 +132,27 @@ def test_the_budget_counts_the_tries_made_before_a_restart(
     assert (summary.done, summary.failed, summary.unsettled) == (0, 1, 0)
     assert uploads_tried(sandbox) == 3  # two more, not three: the first one counted
     assert_gave_up(config, client)
+
+
+def test_a_stack_whose_part_spent_its_retries_goes_to_done_with_the_part_failed(
+    sandbox: RunningSandbox, client: KompliantClient, config: Config
+) -> None:
+    """A part of a scanned stack that gives up is the stack's last part to settle: the
+    stack goes to done/ at once, its receipt saying what became of the part, instead of
+    waiting in .processing/ for the agent's next start."""
+    sheets = cover_sheets_pdf(
+        [SheetContent(CoverCode(DEMO_WORKFLOW, RD_BANK), LABEL, "Bank statements")]
+    )
+    inbox = config.root / DEMO_FOLDER / INBOX_NAME
+    (inbox / "scan.pdf").write_bytes(Stack(sheets).cover(0).document("B1").pdf())
+    uploads_refused(sandbox)
+
+    summary = run(config, client, EngineOptions(once=True, retry_policy=SHORT))
+
+    assert summary.unsettled == 0
+    assert uploads_tried(sandbox) == 3
+    assert documents_in(inbox / AGENT_OWNED.done_dir) == ["scan.pdf"]
+    receipt = receipt_of(inbox / AGENT_OWNED.done_dir / "scan.pdf")
+    assert "cut into 1 part(s)" in receipt, receipt
+    assert "The upload kept failing after 3 attempts" in receipt, receipt
+    assert documents_in(inbox / AGENT_OWNED.processing_dir) == []
