@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.owned_names import AGENT_OWNED
 from tests.conftest import RD_BANK
-from tests.engine.conftest import AgentHome, Kompliant, drop, files_in
+from tests.engine.conftest import AgentHome, Kompliant, documents_in, drop, files_in
 from tests.kit.agent import AgentProcess
 from tests.kit.sandbox import sandbox_admin
 from tests.kit.wait import wait_for
@@ -69,7 +69,9 @@ def _batch(folder: Path, tag: str, count: int = BATCH) -> list[str]:
 
 
 def _done(folder: Path) -> set[str]:
-    return {n for n in files_in(folder / "done") if not n.endswith(".receipt.txt")}
+    """The documents in ``folder``'s done/: not their receipts, and not a receipt still
+    being written (a hidden temporary file, there before the document is moved)."""
+    return set(documents_in(folder / "done"))
 
 
 def _nothing_failed(folder: Path, agent: AgentProcess) -> None:
