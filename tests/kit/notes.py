@@ -11,15 +11,19 @@ import hashlib
 import re
 from pathlib import Path
 
+from agent.owned_names import AGENT_OWNED
+
 
 def receipt(done_file: Path) -> str:
     """The text of the receipt beside ``done_file``."""
-    return done_file.with_name(done_file.name + ".receipt.txt").read_text(encoding="utf-8")
+    note = done_file.with_name(done_file.name + AGENT_OWNED.receipt_suffix)
+    return note.read_text(encoding="utf-8")
 
 
 def error_note(failed_file: Path) -> str:
     """The text of the note beside ``failed_file``."""
-    return failed_file.with_name(failed_file.name + ".error.txt").read_text(encoding="utf-8")
+    note = failed_file.with_name(failed_file.name + AGENT_OWNED.error_suffix)
+    return note.read_text(encoding="utf-8")
 
 
 def failure_notes(root: Path) -> str:
@@ -27,7 +31,7 @@ def failure_notes(root: Path) -> str:
     assertion's message: a file that went to failed/ instead of done/ says why."""
     lines = [
         f"{note.relative_to(root)}: {went_wrong(note.read_text(encoding='utf-8'))}"
-        for note in sorted(root.rglob("failed/*.error.txt"))
+        for note in sorted(root.rglob(f"{AGENT_OWNED.failed_dir}/*{AGENT_OWNED.error_suffix}"))
     ]
     return "\n".join(lines) or "(no file in a failed/ folder)"
 
