@@ -434,7 +434,8 @@ def _attach(tool: str, pid: int, work: Path) -> Attached | None:
     output = work / f"agent.{tool}.txt"
     if tool == "py-spy":
         command = [found, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
-        command += ["--threads", "--gil", "--nonblocking", "--output", str(output)]
+        command += ["--threads", "--gil", "--subprocesses", "--nonblocking"]
+        command += ["--output", str(output)]
     else:
         command = [found, "-f", "-c", "-o", str(output)]
         command += ["-p", str(pid)]
@@ -524,20 +525,35 @@ def syscall_counts(summary: Path, files: int) -> list[str]:
 def top_functions(raw: Path, limit: int = 10) -> list[str]:
     """Where the agent's threads were running, from py-spy's raw (collapsed) output.
 
-    Two groups: the upload workers and the engine's loop (the main thread). A frame's
-    share is of the group's samples that have it anywhere on the stack; frames on
-    nearly every stack (thread start-up, the CLI) are left out. py-spy samples running
-    threads only, so a thread waiting for the GIL, a lock or the network is not counted.
+    Three groups: the upload processes (most of the agent's CPU), the engine's threads
+    that serve them, and the engine's loop (its main thread). A frame's share is of the
+    group's samples that have it anywhere on the stack; frames on nearly every stack
+    (thread start-up, the CLI) are left out. py-spy samples threads holding the
+    interpreter's lock only (``--gil``), so a thread waiting for the lock, a disk sync or
+    the network is not counted.
     """
-    workers, loop = "upload workers", "engine loop (main thread)"
-    inclusive: dict[str, Counter[str]] = {workers: Counter(), loop: Counter()}
+    processes, workers = "upload processes", "upload workers (engine)"
+    loop = "engine loop (main thread)"
+    inclusive: dict[str, Counter[str]] = {g: Counter() for g in (processes, workers, loop)}
     totals = dict.fromkeys(inclusive, 0)
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        thread, *frames = stack.split(";")
-        group = workers if "upload_" in thread else loop if "MainThread" in thread else None
+        parts = stack.split(";")
+        owners = [p for p in parts if p.startswith(("process ", "thread "))]
+        frames = parts[len(owners) :]
+        thread = owners[-1] if owners else ""
+        child = sum(1 for p in owners if p.startswith("process ")) > 1  # under the engine
+        group = (
+            processes
+            if child
+            else workers
+            if "upload_" in thread
+            else loop
+            if "MainThread" in thread
+            else None
+        )
         if group is None:
             continue
         totals[group] += int(count_text)
